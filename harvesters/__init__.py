@@ -1,0 +1,1 @@
+"""Harvesters: pull OCPI data from CPOs and bring it into the store."""

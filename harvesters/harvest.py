@@ -1,0 +1,162 @@
+"""One harvest run of one feed: discover endpoints, pull every page of Tariffs and
+Locations, normalize, store, and record the run.
+
+Atomicity: all writes of a run happen in one database transaction, committed at the end.
+Readers (the publication API, exports) keep seeing the previous harvest until then, and a
+failed or killed run leaves the last good data untouched.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from harvesters.findings import ObjectFinding
+from harvesters.normalize import FeedIdentity, normalize_object
+from harvesters.ocpi_client import ClientLimits, CredentialsRejected, HarvestError, OcpiClient
+from nap.config import Settings
+from nap.store.tables import Feed, Finding, HarvestRun, Location, Tariff
+from nap.store.writer import FeedWriter, WriteCounts
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunTally:
+    pages: int = 0
+    byte_count: int = 0
+    received: int = 0
+    counts: WriteCounts = field(default_factory=WriteCounts)
+    findings: list[ObjectFinding] = field(default_factory=list)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Harvester:
+    def __init__(self, sessions: sessionmaker[Session], settings: Settings, transport=None):
+        self.sessions = sessions
+        self.settings = settings
+        self.transport = transport  # tests may inject an httpx transport
+
+    def _limits(self) -> ClientLimits:
+        return ClientLimits(
+            timeout_seconds=self.settings.http_timeout_seconds,
+            max_page_bytes=self.settings.harvest_max_page_bytes,
+            max_pages=self.settings.harvest_max_pages,
+        )
+
+    def _start_run(self, feed_id: int) -> int:
+        with self.sessions.begin() as session:
+            run = HarvestRun(feed_id=feed_id, started_at=_utcnow(), status="running", full_sync=True)
+            session.add(run)
+            session.flush()
+            return run.id
+
+    def harvest(self, feed_name: str) -> HarvestRun:
+        with self.sessions() as session:
+            feed = session.scalars(select(Feed).where(Feed.name == feed_name)).one_or_none()
+            if feed is None:
+                raise LookupError(f"no feed named {feed_name!r}")
+        run_id = self._start_run(feed.id)
+        tally = RunTally()
+        version = None
+        try:
+            with OcpiClient(feed.token, self._limits(), self.transport) as client:
+                endpoints = client.discover(feed.versions_url)
+                version = endpoints.version
+                with self.sessions.begin() as session:
+                    self._pull_and_store(session, client, feed, run_id, endpoints, tally)
+        except CredentialsRejected as error:
+            return self._fail(run_id, feed.id, version, tally, str(error), feed_status="needs_credentials")
+        except HarvestError as error:
+            return self._fail(run_id, feed.id, version, tally, str(error))
+        except Exception as error:  # a bug must not leave the run "running" forever
+            log.exception("harvest of %s crashed", feed_name)
+            return self._fail(run_id, feed.id, version, tally, f"internal error: {type(error).__name__}: {error}")
+        with self.sessions() as session:
+            return session.get(HarvestRun, run_id)
+
+    def _pull_and_store(self, session, client, feed, run_id, endpoints, tally: RunTally) -> None:
+        now = _utcnow()
+        writer = FeedWriter(session, feed.id, now)
+        identity = FeedIdentity(feed.country_code, feed.party_id)
+        modules = [("tariff", endpoints.tariffs_url, Tariff, writer.write_tariffs),
+                   ("location", endpoints.locations_url, Location, writer.write_locations)]
+        if not endpoints.locations_url:
+            raise HarvestError(f"the CPO's OCPI {endpoints.version} details list no Locations SENDER endpoint")
+        for kind, url, table, write in modules:
+            if not url:
+                continue
+            seen_ids: set[str] = set()
+            for page in client.pages(url, limit=self.settings.harvest_page_limit):
+                tally.pages += 1
+                tally.byte_count += page.byte_count
+                if page.bare_list:
+                    tally.findings.append(ObjectFinding(
+                        "page", None, None,
+                        "the response is a bare JSON list, not an OCPI response envelope", "warning"))
+                valid = []
+                for raw in page.objects:
+                    tally.received += 1
+                    result = normalize_object(kind, raw, endpoints.version, identity)
+                    tally.findings.extend(result.findings)
+                    if result.object_id is not None:
+                        seen_ids.add(result.object_id)
+                    if result.ok:
+                        valid.append((result.data, raw))
+                tally.counts.add(write(valid))
+            tally.counts.removed += writer.mark_unseen_removed(table, seen_ids)
+        tally.findings.extend(writer.findings)
+        # Feed, run and findings commit in the same transaction as the data.
+        session.execute(
+            Feed.__table__.update().where(Feed.id == feed.id).values(
+                ocpi_version=endpoints.version,
+                locations_url=endpoints.locations_url,
+                tariffs_url=endpoints.tariffs_url,
+                status="active",
+                last_success_started_at=session.get(HarvestRun, run_id).started_at,
+                last_full_sync_at=now,
+            )
+        )
+        self._record_findings(session, feed.id, run_id, tally.findings, now)
+        self._finish(session, run_id, endpoints.version, tally, "success", None)
+
+    def _record_findings(self, session, feed_id, run_id, findings, now) -> None:
+        if findings:
+            session.execute(insert(Finding), [
+                {"feed_id": feed_id, "run_id": run_id, "object_type": f.object_type,
+                 "object_id": f.object_id, "field": (f.field or None) and f.field[:200],
+                 "severity": f.severity, "reason": f.reason, "created_at": now}
+                for f in findings
+            ])
+
+    def _finish(self, session, run_id, version, tally: RunTally, status: str, error: str | None) -> None:
+        run = session.get(HarvestRun, run_id)
+        run.finished_at = _utcnow()
+        run.status = status
+        run.ocpi_version = version
+        run.pages = tally.pages
+        run.bytes = tally.byte_count
+        run.objects_received = tally.received
+        run.objects_new = tally.counts.new
+        run.objects_changed = tally.counts.changed
+        run.objects_unchanged = tally.counts.unchanged
+        run.objects_removed = tally.counts.removed
+        run.findings = len(tally.findings)
+        run.error = error
+
+    def _fail(self, run_id, feed_id, version, tally, error: str, feed_status: str | None = None) -> HarvestRun:
+        log.warning("harvest run %s failed: %s", run_id, error)
+        # The data transaction was rolled back; nothing of this run is visible but its record.
+        tally.counts = WriteCounts()
+        with self.sessions.begin() as session:
+            self._finish(session, run_id, version, tally, "failed", error)
+            if feed_status:
+                session.get(Feed, feed_id).status = feed_status
+        with self.sessions() as session:
+            return session.get(HarvestRun, run_id)

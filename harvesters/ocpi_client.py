@@ -1,0 +1,203 @@
+"""HTTP client for a CPO's OCPI sender interface: versions, version details, and
+paginated lists, with the limits and retries that keep one bad CPO from hurting NAP."""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import random
+import time
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+# Newest first: we take the highest version both sides speak.
+OUR_VERSIONS = ("2.3.0", "2.2.1", "2.2", "2.1.1")
+
+
+class HarvestError(Exception):
+    """The CPO could not be harvested; the message says why in words a CPO understands."""
+
+
+class CredentialsRejected(HarvestError):
+    """The CPO answered 401/403: the feed needs new credentials."""
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    version: str
+    locations_url: str | None
+    tariffs_url: str | None
+    credentials_url: str | None
+
+
+@dataclass
+class Page:
+    objects: list[Any]
+    byte_count: int
+    total_count: int | None
+    bare_list: bool  # the CPO sent a JSON list without the OCPI envelope
+
+
+@dataclass
+class ClientLimits:
+    timeout_seconds: float = 30.0
+    max_page_bytes: int = 50 * 1024 * 1024
+    max_pages: int = 10_000
+    attempts: int = 4
+    backoff_seconds: float = 0.5
+    max_retry_after_seconds: float = 60.0
+
+
+def authorization_header(token: str, version: str | None) -> str:
+    # OCPI 2.2 introduced Base64 encoding of the token in the header; 2.1.1 sends it plain.
+    if version == "2.1.1":
+        return f"Token {token}"
+    return "Token " + base64.b64encode(token.encode()).decode()
+
+
+class OcpiClient:
+    def __init__(self, token: str, limits: ClientLimits | None = None, transport=None):
+        self.token = token
+        self.limits = limits or ClientLimits()
+        self.version: str | None = None
+        self._http = httpx.Client(
+            timeout=self.limits.timeout_seconds, follow_redirects=False, transport=transport
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> "OcpiClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- transport -----------------------------------------------------------------------
+
+    def _send(self, url: str, params: dict | None) -> tuple[httpx.Response, bytes]:
+        headers = {"Authorization": authorization_header(self.token, self.version), "Accept": "application/json"}
+        with self._http.stream("GET", url, params=params, headers=headers) as response:
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body.extend(chunk)
+                if len(body) > self.limits.max_page_bytes:
+                    raise HarvestError(
+                        f"response from {url} exceeds the limit of {self.limits.max_page_bytes} bytes"
+                    )
+            return response, bytes(body)
+
+    def get(self, url: str, params: dict | None = None) -> tuple[httpx.Response, bytes]:
+        """GET with retries: network errors, timeouts and 5xx back off exponentially with
+        jitter, 429 waits for Retry-After; nothing retries forever."""
+        last_problem = ""
+        for attempt in range(1, self.limits.attempts + 1):
+            try:
+                response, body = self._send(url, params)
+            except httpx.TransportError as error:
+                last_problem = f"{type(error).__name__}: {error}"
+                delay = self._backoff(attempt)
+            else:
+                if response.status_code in (401, 403):
+                    raise CredentialsRejected(f"{url} answered HTTP {response.status_code}: credentials rejected")
+                if response.status_code == 429:
+                    last_problem = "HTTP 429 Too Many Requests"
+                    delay = self._retry_after(response) or self._backoff(attempt)
+                elif response.status_code >= 500:
+                    last_problem = f"HTTP {response.status_code}"
+                    delay = self._backoff(attempt)
+                elif response.status_code >= 400:
+                    raise HarvestError(f"{url} answered HTTP {response.status_code}")
+                else:
+                    return response, body
+            if attempt < self.limits.attempts:
+                log.info("retrying %s in %.2fs after %s", url, delay, last_problem)
+                time.sleep(delay)
+        raise HarvestError(f"{url} failed after {self.limits.attempts} attempts: {last_problem}")
+
+    def _backoff(self, attempt: int) -> float:
+        base = self.limits.backoff_seconds * (2 ** (attempt - 1))
+        return base / 2 + random.uniform(0, base / 2)
+
+    def _retry_after(self, response: httpx.Response) -> float | None:
+        value = response.headers.get("Retry-After", "")
+        try:
+            return min(float(value), self.limits.max_retry_after_seconds)
+        except ValueError:
+            return None
+
+    def get_payload(self, url: str, params: dict | None = None) -> tuple[Any, httpx.Response, int, bool]:
+        """The `data` of an OCPI response (or a bare JSON body), with the response."""
+        response, body = self.get(url, params)
+        try:
+            document = json.loads(body)
+        except (ValueError, RecursionError) as error:
+            kind = response.headers.get("content-type", "unknown content type")
+            raise HarvestError(f"{url} did not answer JSON ({kind}): {error}") from None
+        if isinstance(document, dict) and "status_code" in document:
+            status = document.get("status_code")
+            if not isinstance(status, int) or not 1000 <= status < 2000:
+                raise HarvestError(
+                    f"{url} answered OCPI status {status}: {document.get('status_message', '')}"
+                )
+            return document.get("data"), response, len(body), False
+        if isinstance(document, dict) and "data" in document:
+            return document["data"], response, len(body), False
+        return document, response, len(body), True
+
+    # -- OCPI ----------------------------------------------------------------------------
+
+    def discover(self, versions_url: str) -> Endpoints:
+        try:
+            versions, *_ = self.get_payload(versions_url)
+        except CredentialsRejected:
+            # 2.1.1 servers expect the plain token; we cannot know before reading versions.
+            self.version = "2.1.1"
+            versions, *_ = self.get_payload(versions_url)
+        if not isinstance(versions, list):
+            raise HarvestError(f"{versions_url} did not list OCPI versions")
+        offered = {str(v.get("version")): v.get("url") for v in versions if isinstance(v, dict)}
+        chosen = next((v for v in OUR_VERSIONS if v in offered and offered[v]), None)
+        if chosen is None:
+            raise HarvestError(f"no common OCPI version: the CPO offers {sorted(offered)}, NAP speaks {list(OUR_VERSIONS)}")
+        self.version = chosen
+        details, *_ = self.get_payload(offered[chosen])
+        endpoints = details.get("endpoints", []) if isinstance(details, dict) else []
+        found: dict[str, str] = {}
+        for endpoint in endpoints:
+            if not isinstance(endpoint, dict):
+                continue
+            # 2.2+ lists a role per endpoint; we read what the CPO sends (SENDER).
+            if endpoint.get("role", "SENDER") != "SENDER":
+                continue
+            found.setdefault(str(endpoint.get("identifier")), endpoint.get("url"))
+        return Endpoints(chosen, found.get("locations"), found.get("tariffs"), found.get("credentials"))
+
+    def pages(self, url: str, *, limit: int, date_from: str | None = None) -> Iterator[Page]:
+        """Every page of a paginated list, following `Link: <...>; rel="next"`."""
+        params: dict | None = {"offset": 0, "limit": limit}
+        if date_from:
+            params["date_from"] = date_from
+        next_url: str | None = url
+        seen_urls: set[str] = set()
+        for _ in range(self.limits.max_pages):
+            data, response, size, bare = self.get_payload(next_url, params)
+            if data is None:
+                data = []
+            if not isinstance(data, list):
+                raise HarvestError(f"{next_url} answered {type(data).__name__} where a list was expected")
+            total = response.headers.get("X-Total-Count")
+            yield Page(data, size, int(total) if total and total.isdigit() else None, bare)
+            link = response.links.get("next", {}).get("url")
+            if not link or not data:
+                return
+            next_url = str(response.url.join(link))
+            if next_url in seen_urls:
+                raise HarvestError(f"pagination loops: {next_url} was already fetched")
+            seen_urls.add(next_url)
+            params = None  # the Link URL carries every parameter itself
+        raise HarvestError(f"more than {self.limits.max_pages} pages: stopped")

@@ -1,0 +1,1 @@
+"""NAP: a National Access Point for EV charging data (AFIR Art. 20)."""

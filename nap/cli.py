@@ -1,0 +1,203 @@
+"""The `nap` command line."""
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from nap.config import load_settings
+from nap.store.db import session_factory
+
+
+def _sessions():
+    return session_factory(load_settings().database_url)
+
+
+def _require_current_schema() -> None:
+    from nap.store.migrate import is_current
+
+    if not is_current(load_settings().database_url):
+        raise click.ClickException("the database schema is not current: run `nap db upgrade` first")
+
+
+@click.group()
+@click.option("--verbose", "-v", is_flag=True, help="Log debug messages.")
+def main(verbose: bool) -> None:
+    """NAP: National Access Point for EV charging data."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request URL at INFO; URLs are fine, but keep the output readable.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations."""
+    from nap.store.migrate import upgrade
+
+    upgrade(load_settings().database_url)
+    click.echo("database schema is current")
+
+
+@main.group()
+def feeds() -> None:
+    """Registered CPO feeds."""
+
+
+@feeds.command("add")
+@click.option("--name", required=True)
+@click.option("--versions-url", required=True, help="The CPO's OCPI versions endpoint.")
+@click.option("--token", required=True, help="The token the CPO issued to NAP.")
+@click.option("--interval", "interval_minutes", default=None, type=int, help="Minutes between harvests.")
+@click.option("--licence", default=None, help="Licence the CPO publishes its data under.")
+@click.option("--country-code", default=None, help="CPO country code (for OCPI 2.1.1 feeds).")
+@click.option("--party-id", default=None, help="CPO party id (for OCPI 2.1.1 feeds).")
+def feeds_add(name, versions_url, token, interval_minutes, licence, country_code, party_id) -> None:
+    """Register a feed."""
+    from nap.feeds import FeedError, add_feed
+
+    _require_current_schema()
+    settings = load_settings()
+    try:
+        with _sessions().begin() as session:
+            feed = add_feed(session, name=name, versions_url=versions_url, token=token,
+                            interval_minutes=interval_minutes or settings.default_harvest_interval_minutes,
+                            licence=licence, country_code=country_code, party_id=party_id)
+            click.echo(f"feed {feed.name!r} registered (id {feed.id})")
+    except FeedError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@feeds.command("list")
+def feeds_list() -> None:
+    """List feeds."""
+    from sqlalchemy import select
+
+    from nap.store.tables import Feed
+
+    _require_current_schema()
+    with _sessions()() as session:
+        for feed in session.scalars(select(Feed).order_by(Feed.name)):
+            click.echo(f"{feed.name}\t{feed.status}\t{feed.ocpi_version or '-'}\t{feed.versions_url}")
+
+
+@feeds.command("show")
+@click.argument("name")
+def feeds_show(name: str) -> None:
+    """Show a feed and its recent harvest runs."""
+    from nap.feeds import FeedError, get_feed, recent_runs
+
+    _require_current_schema()
+    with _sessions()() as session:
+        try:
+            feed = get_feed(session, name)
+        except FeedError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"feed:          {feed.name}\nstatus:        {feed.status}\nversions URL:  {feed.versions_url}")
+        click.echo(f"OCPI version:  {feed.ocpi_version or '-'}\ninterval:      {feed.interval_minutes} min")
+        click.echo(f"licence:       {feed.licence or '-'}\n")
+        click.echo("run  started               status   version pages objects new changed unchanged removed findings bytes    seconds error")
+        for run in recent_runs(session, feed.id):
+            seconds = f"{(run.finished_at - run.started_at).total_seconds():.1f}" if run.finished_at else "-"
+            click.echo(
+                f"{run.id:<4} {run.started_at:%Y-%m-%d %H:%M:%S}   {run.status:<8} {run.ocpi_version or '-':<7} "
+                f"{run.pages:<5} {run.objects_received:<7} {run.objects_new:<3} {run.objects_changed:<7} "
+                f"{run.objects_unchanged:<9} {run.objects_removed:<7} {run.findings:<8} {run.bytes:<8} {seconds:<7} "
+                f"{run.error or ''}"
+            )
+
+
+@main.command()
+@click.argument("name", required=False)
+def harvest(name: str | None) -> None:
+    """Harvest one feed now (or every active feed)."""
+    from sqlalchemy import select
+
+    from harvesters.harvest import Harvester
+    from nap.store.tables import Feed
+
+    _require_current_schema()
+    sessions = _sessions()
+    if name:
+        names = [name]
+    else:
+        with sessions() as session:
+            names = list(session.scalars(select(Feed.name).where(Feed.status == "active").order_by(Feed.name)))
+    harvester = Harvester(sessions, load_settings())
+    failed = False
+    for feed_name in names:
+        try:
+            run = harvester.harvest(feed_name)
+        except LookupError as error:
+            raise click.ClickException(str(error)) from None
+        if run.status == "success":
+            click.echo(f"{feed_name}: OCPI {run.ocpi_version}, {run.pages} pages, {run.objects_received} objects "
+                       f"({run.objects_new} new, {run.objects_changed} changed, {run.objects_unchanged} unchanged, "
+                       f"{run.objects_removed} removed), {run.findings} findings")
+        else:
+            failed = True
+            click.echo(f"{feed_name}: FAILED: {run.error}", err=True)
+    if failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--tick", default=30, show_default=True, help="Seconds between checks for due feeds.")
+def worker(tick: int) -> None:
+    """Harvest feeds on their schedule until stopped."""
+    from harvesters.scheduler import run_worker
+
+    _require_current_schema()
+    run_worker(_sessions(), load_settings(), tick_seconds=tick)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True)
+@click.option("--workers", default=2, show_default=True)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the public API and exports with gunicorn."""
+    from nap.server import serve_with_gunicorn
+
+    _require_current_schema()
+    serve_with_gunicorn(host, port, workers)
+
+
+@main.command("demo-cpo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8081, show_default=True)
+@click.option("--locations", default=200, show_default=True)
+@click.option("--ocpi-version", default="2.3.0", type=click.Choice(["2.3.0", "2.2.1", "2.1.1"]), show_default=True)
+@click.option("--seed", default=1, show_default=True)
+@click.option("--token", default="demo-token", show_default=True)
+@click.option("--page-limit", default=100, show_default=True)
+@click.option("--fail-rate", default=0.0, show_default=True, help="Fraction of list requests answered 503.")
+@click.option("--slow-ms", default=0, show_default=True, help="Delay per list request.")
+@click.option("--broken-objects", default=0, show_default=True, help="Locations served deliberately invalid.")
+@click.option("--grow-while-paging", default=0, show_default=True, help="Locations appearing after the first page.")
+def demo_cpo(host, port, locations, ocpi_version, seed, token, page_limit, fail_rate, slow_ms,
+             broken_objects, grow_while_paging) -> None:
+    """Run the built-in demo CPO: a real OCPI server with generated data."""
+    from werkzeug.serving import run_simple
+
+    from nap.demo_cpo.fleet import generate_fleet
+    from nap.demo_cpo.server import DemoOptions, create_app
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise click.ClickException("the demo CPO only listens on loopback")
+    options = DemoOptions(ocpi_version=ocpi_version, token=token, page_limit=page_limit, fail_rate=fail_rate,
+                          slow_ms=slow_ms, broken_objects=broken_objects, grow_while_paging=grow_while_paging,
+                          seed=seed)
+    app = create_app(generate_fleet(locations=locations, seed=seed), options)
+    click.echo(f"demo CPO (OCPI {ocpi_version}, {locations} locations) on http://{host}:{port}/ocpi/versions")
+    run_simple(host, port, app, threaded=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""Lenient parsers for OCPI scalar types. Each accepts what real CPOs send and returns the
+form the 2.3.0 spec prescribes, or raises ValueError with a reason a CPO can act on."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+
+LATITUDE_RE = re.compile(r"^-?[0-9]{1,2}\.[0-9]{5,7}$")
+LONGITUDE_RE = re.compile(r"^-?[0-9]{1,3}\.[0-9]{5,7}$")
+
+
+def parse_datetime(value: object) -> datetime:
+    """OCPI DateTime: RFC 3339 in UTC; 'Z' may be missing (then UTC is meant)."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str) and value.strip():
+        text = value.strip().replace(" ", "T", 1)
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"not an RFC 3339 date-time: {value!r}") from None
+    else:
+        raise ValueError(f"expected a date-time string, got {type(value).__name__}")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def format_datetime(value: datetime) -> str:
+    """The canonical OCPI form: UTC with 'Z', milliseconds only when present."""
+    value = value.astimezone(timezone.utc)
+    if value.microsecond:
+        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def normalize_datetime(value: object) -> str:
+    return format_datetime(parse_datetime(value))
+
+
+def _coordinate(value: object, name: str, limit: int, pattern: re.Pattern) -> str:
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"{name} missing or not a number")
+    if isinstance(value, str) and pattern.match(value.strip()):
+        number = Decimal(value.strip())
+        text = value.strip()
+    else:
+        try:
+            # Some feeds send numbers, or strings with a decimal comma.
+            number = Decimal(str(value).strip().replace(",", "."))
+        except InvalidOperation:
+            raise ValueError(f"{name} {value!r} is not a decimal number") from None
+        if not number.is_finite():
+            raise ValueError(f"{name} {value!r} is not a decimal number")
+        text = None
+    if abs(number) > limit:
+        raise ValueError(f"{name} {value!r} is outside -{limit}..{limit}")
+    if text is None:
+        # Re-render with 5 to 7 decimals, as the spec's regex demands.
+        quantized = number.quantize(Decimal("0.0000001"))
+        text = f"{quantized:f}".rstrip("0")
+        decimals = len(text.split(".")[1]) if "." in text else 0
+        if decimals < 5:
+            text = f"{quantized:.5f}"
+    return text
+
+
+def normalize_latitude(value: object) -> str:
+    return _coordinate(value, "latitude", 90, LATITUDE_RE)
+
+
+def normalize_longitude(value: object) -> str:
+    return _coordinate(value, "longitude", 180, LONGITUDE_RE)

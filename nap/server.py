@@ -1,0 +1,24 @@
+"""Running the app under gunicorn from `nap serve`, with the same settings as wsgi.py."""
+from __future__ import annotations
+
+from gunicorn.app.base import BaseApplication
+
+from nap.app import create_app
+
+
+class _NapGunicorn(BaseApplication):
+    def __init__(self, options: dict):
+        self.options = options
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        return create_app()
+
+
+def serve_with_gunicorn(host: str, port: int, workers: int) -> None:
+    _NapGunicorn({"bind": f"{host}:{port}", "workers": workers, "accesslog": "-",
+                  "timeout": 120, "graceful_timeout": 10}).run()

@@ -1,0 +1,171 @@
+"""Database tables. Pydantic schemas for the OCPI objects live apart, in nap.ocpi.
+
+Each OCPI object keeps its full normalized JSON (`data`) beside the few columns we query on,
+so serving it needs no reassembly of dozens of columns and no OCPI field is ever lost.
+Locations, EVSEs and connectors are separate rows so that a pushed EVSE status touches one
+small row, not a whole location document.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from nap.store.types import JsonDocument, UtcDateTime
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Feed(Base):
+    """A CPO endpoint registered with the access point."""
+
+    __tablename__ = "feeds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    versions_url: Mapped[str] = mapped_column(Text)
+    # The token NAP presents to the CPO (a static token, or TOKEN_C after a handshake).
+    token: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(30), default="active")
+    interval_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    licence: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The CPO's OCPI identity; fills in objects of versions that lack it (2.1.1).
+    country_code: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    party_id: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    ocpi_version: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    locations_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    tariffs_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_success_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    last_full_sync_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class HarvestRun(Base):
+    """One pull of one feed; the audit trail of what was fetched and what came of it."""
+
+    __tablename__ = "harvest_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    full_sync: Mapped[bool] = mapped_column(Boolean, default=True)
+    ocpi_version: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    bytes: Mapped[int] = mapped_column(Integer, default=0)
+    objects_received: Mapped[int] = mapped_column(Integer, default=0)
+    objects_new: Mapped[int] = mapped_column(Integer, default=0)
+    objects_changed: Mapped[int] = mapped_column(Integer, default=0)
+    objects_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    objects_removed: Mapped[int] = mapped_column(Integer, default=0)
+    findings: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Finding(Base):
+    """Something wrong with one object a CPO served: it explains why the object was skipped
+    (severity "error") or what we repaired or doubt (severity "warning")."""
+
+    __tablename__ = "findings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("harvest_runs.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    object_type: Mapped[str] = mapped_column(String(20))
+    object_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    field: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    severity: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Location(Base):
+    __tablename__ = "locations"
+    __table_args__ = (
+        UniqueConstraint("country_code", "party_id", "ocpi_id", name="uq_location_key"),
+        Index("ix_locations_last_updated", "last_updated", "id"),
+        Index("ix_locations_lat_lon", "latitude", "longitude"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
+    country_code: Mapped[str] = mapped_column(String(2))
+    party_id: Mapped[str] = mapped_column(String(3))
+    ocpi_id: Mapped[str] = mapped_column(String(36))
+    publish: Mapped[bool] = mapped_column(Boolean)
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    last_updated: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The normalized OCPI 2.3.0 Location without its `evses` (they live in their own rows).
+    data: Mapped[dict] = mapped_column(JsonDocument)
+    # The object exactly as the CPO served it, in its own OCPI version.
+    raw: Mapped[dict] = mapped_column(JsonDocument)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    removed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class Evse(Base):
+    __tablename__ = "evses"
+    __table_args__ = (UniqueConstraint("location_pk", "uid", name="uq_evse_uid"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    location_pk: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    uid: Mapped[str] = mapped_column(String(36))
+    evse_id: Mapped[str | None] = mapped_column(String(48), nullable=True, index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    last_updated: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The normalized OCPI 2.3.0 EVSE without its `connectors`.
+    data: Mapped[dict] = mapped_column(JsonDocument)
+
+
+class Connector(Base):
+    __tablename__ = "connectors"
+    __table_args__ = (UniqueConstraint("evse_pk", "ocpi_id", name="uq_connector_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    evse_pk: Mapped[int] = mapped_column(ForeignKey("evses.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    ocpi_id: Mapped[str] = mapped_column(String(36))
+    standard: Mapped[str] = mapped_column(String(40))
+    power_type: Mapped[str] = mapped_column(String(20))
+    max_electric_power: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    data: Mapped[dict] = mapped_column(JsonDocument)
+
+
+class Tariff(Base):
+    __tablename__ = "tariffs"
+    __table_args__ = (
+        UniqueConstraint("country_code", "party_id", "ocpi_id", name="uq_tariff_key"),
+        Index("ix_tariffs_last_updated", "last_updated", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
+    country_code: Mapped[str] = mapped_column(String(2))
+    party_id: Mapped[str] = mapped_column(String(3))
+    ocpi_id: Mapped[str] = mapped_column(String(36))
+    last_updated: Mapped[datetime] = mapped_column(UtcDateTime)
+    data: Mapped[dict] = mapped_column(JsonDocument)
+    raw: Mapped[dict] = mapped_column(JsonDocument)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    removed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# `make run`: the whole access point on the embedded default (SQLite), fed by the demo CPO.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+NAP=.venv/bin/nap
+export NAP_DATABASE_URL="${NAP_DATABASE_URL:-sqlite:///var/nap.sqlite3}"
+DEMO_PORT="${DEMO_PORT:-8081}"
+NAP_PORT="${NAP_PORT:-8080}"
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+trap cleanup EXIT INT TERM
+
+mkdir -p var
+$NAP db upgrade
+$NAP demo-cpo --port "$DEMO_PORT" --locations 200 --ocpi-version 2.3.0 --seed 1 >var/demo-cpo.log 2>&1 &
+pids+=($!)
+.venv/bin/python - "$DEMO_PORT" <<'PY'
+import sys, time, httpx
+for _ in range(100):
+    try:
+        httpx.get(f"http://127.0.0.1:{sys.argv[1]}/ocpi/versions", timeout=1)
+        break
+    except httpx.TransportError:
+        time.sleep(0.2)
+else:
+    sys.exit("the demo CPO did not start: see var/demo-cpo.log")
+PY
+if ! $NAP feeds list | grep -q '^demo'; then
+  $NAP feeds add --name demo --versions-url "http://127.0.0.1:${DEMO_PORT}/ocpi/versions" \
+    --token demo-token --interval 5 --licence "CC0-1.0 (demo data)"
+fi
+$NAP harvest demo
+$NAP worker >var/worker.log 2>&1 &
+pids+=($!)
+cat <<MSG
+
+NAP is serving the demo CPO's data on http://127.0.0.1:${NAP_PORT}
+  OCPI versions:        http://127.0.0.1:${NAP_PORT}/ocpi/versions
+  OCPI 2.3.0 locations: http://127.0.0.1:${NAP_PORT}/ocpi/2.3.0/locations
+  OCPI 2.3.0 tariffs:   http://127.0.0.1:${NAP_PORT}/ocpi/2.3.0/tariffs
+  DATEX II table:       http://127.0.0.1:${NAP_PORT}/datex2/v3.7/energy-infrastructure/table
+  DATEX II AFIR table:  http://127.0.0.1:${NAP_PORT}/datex2/v3.7/energy-infrastructure/table?profile=afir
+  DATEX II status:      http://127.0.0.1:${NAP_PORT}/datex2/v3.7/energy-infrastructure/status
+The worker re-harvests the demo feed every 5 minutes (logs in var/). Ctrl-C stops everything.
+
+MSG
+$NAP serve --port "$NAP_PORT"

@@ -1,0 +1,141 @@
+"""Shared test fixtures: real databases (SQLite and PostgreSQL), real servers on loopback."""
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from werkzeug.serving import make_server
+
+from nap.config import Settings
+from nap.store.db import get_engine, session_factory
+from nap.store.migrate import upgrade
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("NAP_SHARED_DIR", REPO.parent / "shared"))
+
+_template_ready = False
+
+
+def _postgres_admin_url() -> str:
+    url = os.environ.get("NAP_TEST_POSTGRES_URL")
+    if not url:
+        pytest.fail("NAP_TEST_POSTGRES_URL is not set: run the suite with `make test`, which starts PostgreSQL")
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def _admin_execute(statement: str) -> None:
+    engine = create_engine(_postgres_admin_url(), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def _postgres_template() -> str:
+    """A migrated template database; each test gets a fast copy of it."""
+    global _template_ready
+    name = "nap_test_template"
+    if not _template_ready:
+        _admin_execute(f"DROP DATABASE IF EXISTS {name}")
+        _admin_execute(f"CREATE DATABASE {name}")
+        url = _postgres_admin_url().rsplit("/", 1)[0] + f"/{name}"
+        upgrade(url)
+        get_engine(url).dispose()
+        _template_ready = True
+    return name
+
+
+@contextmanager
+def postgres_database():
+    template = _postgres_template()
+    name = f"nap_test_{uuid.uuid4().hex[:12]}"
+    _admin_execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+    url = _postgres_admin_url().rsplit("/", 1)[0] + f"/{name}"
+    try:
+        yield url
+    finally:
+        get_engine(url).dispose()
+        _admin_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'nap.sqlite3'}"
+        upgrade(url)
+        yield url
+        get_engine(url).dispose()
+    else:
+        with postgres_database() as url:
+            yield url
+
+
+@pytest.fixture
+def settings(database_url) -> Settings:
+    return Settings(database_url=database_url, harvest_page_limit=50)
+
+
+@pytest.fixture
+def sessions(settings):
+    return session_factory(settings.database_url)
+
+
+class LiveServer:
+    """A WSGI app served for real on an ephemeral loopback port, in a thread."""
+
+    _ports = itertools.count()
+
+    def __init__(self, app):
+        self.app = app
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def live_server():
+    servers: list[LiveServer] = []
+
+    def start(app) -> LiveServer:
+        server = LiveServer(app)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def demo_cpo(live_server):
+    """Start a demo CPO: demo_cpo(locations=20, ocpi_version="2.3.0", **options)."""
+    from nap.demo_cpo.fleet import generate_fleet
+    from nap.demo_cpo.server import DemoOptions, create_app
+
+    def start(locations: int = 20, seed: int = 1, **options) -> LiveServer:
+        options = DemoOptions(seed=seed, **options)
+        server = live_server(create_app(generate_fleet(locations=locations, seed=seed), options))
+        server.token = options.token
+        server.versions_url = f"{server.url}/ocpi/versions"
+        return server
+
+    return start
+
+
+@pytest.fixture
+def nap_server(live_server, settings):
+    from nap.app import create_app
+
+    return live_server(create_app(settings))
