@@ -8,16 +8,19 @@ failed or killed run leaves the last good data untouched.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from harvesters.findings import ObjectFinding
 from harvesters.normalize import FeedIdentity, normalize_object
 from harvesters.ocpi_client import ClientLimits, CredentialsRejected, HarvestError, OcpiClient
 from nap.config import Settings
+from nap.ocpi.values import format_datetime
+from nap.store.leases import Leases
 from nap.store.tables import Feed, Finding, HarvestRun, Location, Tariff
 from nap.store.writer import FeedWriter, WriteCounts
 
@@ -38,10 +41,12 @@ def _utcnow() -> datetime:
 
 
 class Harvester:
-    def __init__(self, sessions: sessionmaker[Session], settings: Settings, transport=None):
+    def __init__(self, sessions: sessionmaker[Session], settings: Settings, transport=None,
+                 leases: Leases | None = None):
         self.sessions = sessions
         self.settings = settings
         self.transport = transport  # tests may inject an httpx transport
+        self.leases = leases or Leases(sessions)
 
     def _limits(self) -> ClientLimits:
         return ClientLimits(
@@ -57,20 +62,53 @@ class Harvester:
             session.flush()
             return run.id
 
-    def harvest(self, feed_name: str) -> HarvestRun:
+    def harvest(self, feed_name: str, only_if_due: bool = False) -> HarvestRun | None:
+        """Harvest a feed, unless another process is harvesting it right now (then None).
+        With only_if_due, also skip a feed whose interval has not passed since its last run
+        (another worker may have run it between our due-check and now)."""
         with self.sessions() as session:
             feed = session.scalars(select(Feed).where(Feed.name == feed_name)).one_or_none()
             if feed is None:
                 raise LookupError(f"no feed named {feed_name!r}")
+        lease = f"harvest:feed:{feed.id}"
+        if not self.leases.acquire(lease, timedelta(seconds=self.settings.harvest_max_seconds + 60)):
+            log.info("feed %s is being harvested by another process: skipped", feed_name)
+            return None
+        try:
+            if only_if_due and not self._is_due(feed):
+                return None
+            self._close_abandoned_runs(feed.id)
+            return self._harvest_locked(feed)
+        finally:
+            self.leases.release(lease)
+
+    def _is_due(self, feed: Feed) -> bool:
+        with self.sessions() as session:
+            last = session.scalar(select(HarvestRun.started_at).where(HarvestRun.feed_id == feed.id)
+                                  .order_by(HarvestRun.started_at.desc()).limit(1))
+        return last is None or last + timedelta(minutes=feed.interval_minutes) <= _utcnow()
+
+    def _close_abandoned_runs(self, feed_id: int) -> None:
+        # We hold the feed's lease, so a run still marked running died with its process.
+        with self.sessions.begin() as session:
+            session.execute(
+                update(HarvestRun)
+                .where(HarvestRun.feed_id == feed_id, HarvestRun.status == "running")
+                .values(status="failed", finished_at=_utcnow(),
+                        error="abandoned: the worker stopped during the run; no data of it was kept")
+            )
+
+    def _harvest_locked(self, feed: Feed) -> HarvestRun:
         run_id = self._start_run(feed.id)
         tally = RunTally()
         version = None
+        deadline = time.monotonic() + self.settings.harvest_max_seconds
         try:
             with OcpiClient(feed.token, self._limits(), self.transport) as client:
                 endpoints = client.discover(feed.versions_url)
                 version = endpoints.version
                 with self.sessions.begin() as session:
-                    self._pull_and_store(session, client, feed, run_id, endpoints, tally)
+                    self._pull_and_store(session, client, feed, run_id, endpoints, tally, deadline)
         except CredentialsRejected as error:
             return self._fail(run_id, feed.id, version, tally, str(error), feed_status="needs_credentials")
         except HarvestError as error:
@@ -81,8 +119,19 @@ class Harvester:
         with self.sessions() as session:
             return session.get(HarvestRun, run_id)
 
-    def _pull_and_store(self, session, client, feed, run_id, endpoints, tally: RunTally) -> None:
+    def _sync_window(self, feed: Feed, now: datetime) -> str | None:
+        """None for a full sync, else the date_from of an incremental pull."""
+        if feed.last_full_sync_at is None or feed.last_success_started_at is None:
+            return None
+        if now - feed.last_full_sync_at >= timedelta(hours=self.settings.full_sync_hours):
+            return None
+        since = feed.last_success_started_at - timedelta(seconds=self.settings.incremental_overlap_seconds)
+        return format_datetime(since)
+
+    def _pull_and_store(self, session, client, feed, run_id, endpoints, tally: RunTally, deadline: float) -> None:
         now = _utcnow()
+        date_from = self._sync_window(feed, now)
+        full_sync = date_from is None
         writer = FeedWriter(session, feed.id, now)
         identity = FeedIdentity(feed.country_code, feed.party_id)
         modules = [("tariff", endpoints.tariffs_url, Tariff, writer.write_tariffs),
@@ -93,7 +142,9 @@ class Harvester:
             if not url:
                 continue
             seen_ids: set[str] = set()
-            for page in client.pages(url, limit=self.settings.harvest_page_limit):
+            for page in client.pages(url, limit=self.settings.harvest_page_limit, date_from=date_from):
+                if time.monotonic() > deadline:
+                    raise HarvestError(f"the run took longer than {self.settings.harvest_max_seconds} s: aborted")
                 tally.pages += 1
                 tally.byte_count += page.byte_count
                 if page.bare_list:
@@ -110,19 +161,24 @@ class Harvester:
                     if result.ok:
                         valid.append((result.data, raw))
                 tally.counts.add(write(valid))
-            tally.counts.removed += writer.mark_unseen_removed(table, seen_ids)
+            if full_sync:
+                # Only a full list is "the new truth" (OCPI); an incremental one says nothing
+                # about objects it leaves out.
+                tally.counts.removed += writer.mark_unseen_removed(table, seen_ids)
         tally.findings.extend(writer.findings)
         # Feed, run and findings commit in the same transaction as the data.
-        session.execute(
-            Feed.__table__.update().where(Feed.id == feed.id).values(
-                ocpi_version=endpoints.version,
-                locations_url=endpoints.locations_url,
-                tariffs_url=endpoints.tariffs_url,
-                status="active",
-                last_success_started_at=session.get(HarvestRun, run_id).started_at,
-                last_full_sync_at=now,
-            )
+        run = session.get(HarvestRun, run_id)
+        run.full_sync = full_sync
+        feed_changes = dict(
+            ocpi_version=endpoints.version,
+            locations_url=endpoints.locations_url,
+            tariffs_url=endpoints.tariffs_url,
+            status="active",
+            last_success_started_at=run.started_at,
         )
+        if full_sync:
+            feed_changes["last_full_sync_at"] = run.started_at
+        session.execute(update(Feed).where(Feed.id == feed.id).values(**feed_changes))
         self._record_findings(session, feed.id, run_id, tally.findings, now)
         self._finish(session, run_id, endpoints.version, tally, "success", None)
 

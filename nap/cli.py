@@ -29,6 +29,7 @@ def main(verbose: bool) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs every request URL at INFO; URLs are fine, but keep the output readable.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @main.group()
@@ -136,7 +137,9 @@ def harvest(name: str | None) -> None:
             run = harvester.harvest(feed_name)
         except LookupError as error:
             raise click.ClickException(str(error)) from None
-        if run.status == "success":
+        if run is None:
+            click.echo(f"{feed_name}: another process is harvesting it right now; skipped")
+        elif run.status == "success":
             click.echo(f"{feed_name}: OCPI {run.ocpi_version}, {run.pages} pages, {run.objects_received} objects "
                        f"({run.objects_new} new, {run.objects_changed} changed, {run.objects_unchanged} unchanged, "
                        f"{run.objects_removed} removed), {run.findings} findings")
@@ -199,5 +202,17 @@ def demo_cpo(host, port, locations, ocpi_version, seed, token, page_limit, fail_
     run_simple(host, port, app, threaded=True)
 
 
+def run() -> None:
+    """Console entry point: database trouble becomes one clear line, not a traceback."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        main()
+    except OperationalError as error:
+        click.echo(f"Error: cannot use the database {load_settings().database_url.split('@')[-1]!r}: "
+                   f"{error.orig or error}".splitlines()[0], err=True)
+        sys.exit(1)
+
+
 if __name__ == "__main__":
-    main()
+    run()

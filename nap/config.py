@@ -29,6 +29,16 @@ class Settings:
     harvest_max_page_bytes: int = 50 * 1024 * 1024
     harvest_page_limit: int = 1000
     http_timeout_seconds: float = 30.0
+    # A run that takes longer is aborted; its lease lasts this long (plus a margin), so a
+    # worker killed mid-run frees the feed for others after at most this time.
+    harvest_max_seconds: int = 1800
+    # Incremental pulls ask for changes since the last good run's start minus this overlap
+    # (clock skew between CPO and NAP); a full sync, which also detects deletions, runs at
+    # least every full_sync_hours.
+    incremental_overlap_seconds: int = 300
+    full_sync_hours: int = 24
+    # Harvests one worker process runs at once (PostgreSQL; SQLite serializes writers).
+    worker_threads: int = 4
     extra: dict = field(default_factory=dict)
 
 
@@ -44,4 +54,8 @@ def load_settings() -> Settings:
         harvest_max_pages=_int("NAP_HARVEST_MAX_PAGES", 10_000),
         harvest_max_page_bytes=_int("NAP_HARVEST_MAX_PAGE_BYTES", 50 * 1024 * 1024),
         harvest_page_limit=_int("NAP_HARVEST_PAGE_LIMIT", 1000),
+        harvest_max_seconds=_int("NAP_HARVEST_MAX_SECONDS", 1800),
+        worker_threads=_int("NAP_WORKER_THREADS", 4),
+        incremental_overlap_seconds=_int("NAP_INCREMENTAL_OVERLAP_SECONDS", 300),
+        full_sync_hours=_int("NAP_FULL_SYNC_HOURS", 24),
     )

@@ -169,3 +169,14 @@ class Tariff(Base):
     first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     removed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class Lease(Base):
+    """A named, expiring claim on a job, so that of many worker processes on one database
+    exactly one runs it. Expiry frees the job when its holder dies (even by SIGKILL)."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)

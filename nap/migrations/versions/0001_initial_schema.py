@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 21:48:33.247569
+Create Date: 2026-11-28 21:48:59.577470
 """
 from alembic import op
 import sqlalchemy as sa
@@ -34,6 +34,12 @@ def upgrade() -> None:
     sa.Column('last_full_sync_at', nap.store.types.UtcDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('name')
+    )
+    op.create_table('leases',
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('holder', sa.String(length=200), nullable=False),
+    sa.Column('expires_at', nap.store.types.UtcDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('name')
     )
     op.create_table('harvest_runs',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -179,4 +185,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_harvest_runs_feed_id'))
 
     op.drop_table('harvest_runs')
+    op.drop_table('leases')
     op.drop_table('feeds')
