@@ -6,6 +6,6 @@
 
 from .fleet import Fleet, generate_fleet
 from .server import DemoOptions, create_app, touch_location
-from .versions import to_version
+from nap.ocpi.downgrade import to_version
 
 __all__ = ["DemoOptions", "Fleet", "create_app", "generate_fleet", "to_version", "touch_location"]

@@ -43,7 +43,7 @@ import httpx
 from flask import Flask, Response, request
 
 from .fleet import FLEET_END, Fleet, make_location, ocpi_timestamp, restamp, touch_evse_status
-from .versions import SUPPORTED_VERSIONS, to_version
+from nap.ocpi.downgrade import SUPPORTED_VERSIONS, to_version
 
 MODULES = ("credentials", "locations", "tariffs")
 ROLES_221 = {"CPO", "EMSP", "HUB", "NAP", "NSP", "OTHER", "SCSP"}

@@ -1,4 +1,5 @@
-"""Serve the demo fleet's OCPI 2.3.0 objects the way a 2.2.1 or a 2.1.1 CPO would.
+"""Convert OCPI 2.3.0 objects down to 2.2.1 or 2.1.1: the one place that knows how, used by the
+demo CPO (to serve as an older CPO would) and by the 2.2.1 view of the publication API.
 
 ``to_version(obj, kind, version)`` returns a new object (the input is never modified); ``kind`` is one of
 "location", "evse", "connector", "tariff". Sources: mod_locations / mod_tariffs of 2.3.0, 2.2.1 (d2) and
