@@ -38,6 +38,8 @@ class Feed(Base):
     versions_url: Mapped[str] = mapped_column(Text)
     # The token NAP presents to the CPO (a static token, or TOKEN_C after a handshake).
     token: Mapped[str] = mapped_column(Text)
+    # SHA-256 of the token the CPO presents when it pushes to NAP (never stored in clear).
+    inbound_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     status: Mapped[str] = mapped_column(String(30), default="active")
     interval_minutes: Mapped[int] = mapped_column(Integer, default=15)
     licence: Mapped[str | None] = mapped_column(String(200), nullable=True)
@@ -131,9 +133,45 @@ class Evse(Base):
     uid: Mapped[str] = mapped_column(String(36))
     evse_id: Mapped[str | None] = mapped_column(String(48), nullable=True, index=True)
     status: Mapped[str] = mapped_column(String(20))
+    # When `status` last changed (to REMOVED, in particular: removed EVSEs leave the
+    # publication a configurable time after that).
+    status_changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_updated: Mapped[datetime] = mapped_column(UtcDateTime)
     # The normalized OCPI 2.3.0 EVSE without its `connectors`.
     data: Mapped[dict] = mapped_column(JsonDocument)
+
+
+class FeedParty(Base):
+    """A country_code/party_id pair a feed may publish; a CPO writes nothing outside them."""
+
+    __tablename__ = "feed_parties"
+    __table_args__ = (UniqueConstraint("country_code", "party_id", name="uq_feed_party"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
+    country_code: Mapped[str] = mapped_column(String(2))
+    party_id: Mapped[str] = mapped_column(String(3))
+
+
+class EvseStatusChange(Base):
+    """Every EVSE status change, pulled or pushed: the source of the DATEX II status
+    deltas, availability figures and the freshness (CPO time vs received time) checks."""
+
+    __tablename__ = "evse_status_history"
+    __table_args__ = (
+        Index("ix_status_history_received", "received_at"),
+        Index("ix_status_history_evse", "location_pk", "evse_uid", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))
+    location_pk: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"))
+    evse_uid: Mapped[str] = mapped_column(String(36))
+    old_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    new_status: Mapped[str] = mapped_column(String(20))
+    cpo_time: Mapped[datetime] = mapped_column(UtcDateTime)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    via: Mapped[str] = mapped_column(String(10))  # "pull" or "push"
 
 
 class Connector(Base):

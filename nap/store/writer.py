@@ -108,6 +108,7 @@ class FeedWriter:
                     "uid": evse["uid"],
                     "evse_id": evse.get("evse_id"),
                     "status": evse["status"],
+                    "status_changed_at": self.now,
                     "last_updated": parse_datetime(evse["last_updated"]),
                     "data": evse,
                 })

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 21:48:59.577470
+Create Date: 2026-11-28 21:57:32.414057
 """
 from alembic import op
 import sqlalchemy as sa
@@ -21,6 +21,7 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('versions_url', sa.Text(), nullable=False),
     sa.Column('token', sa.Text(), nullable=False),
+    sa.Column('inbound_token_hash', sa.String(length=64), nullable=True),
     sa.Column('status', sa.String(length=30), nullable=False),
     sa.Column('interval_minutes', sa.Integer(), nullable=False),
     sa.Column('licence', sa.String(length=200), nullable=True),
@@ -33,6 +34,7 @@ def upgrade() -> None:
     sa.Column('last_success_started_at', nap.store.types.UtcDateTime(), nullable=True),
     sa.Column('last_full_sync_at', nap.store.types.UtcDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('inbound_token_hash'),
     sa.UniqueConstraint('name')
     )
     op.create_table('leases',
@@ -41,6 +43,18 @@ def upgrade() -> None:
     sa.Column('expires_at', nap.store.types.UtcDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('name')
     )
+    op.create_table('feed_parties',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('feed_id', sa.Integer(), nullable=False),
+    sa.Column('country_code', sa.String(length=2), nullable=False),
+    sa.Column('party_id', sa.String(length=3), nullable=False),
+    sa.ForeignKeyConstraint(['feed_id'], ['feeds.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('country_code', 'party_id', name='uq_feed_party')
+    )
+    with op.batch_alter_table('feed_parties', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_feed_parties_feed_id'), ['feed_id'], unique=False)
+
     op.create_table('harvest_runs',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('feed_id', sa.Integer(), nullable=False),
@@ -110,6 +124,24 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_tariffs_feed_id'), ['feed_id'], unique=False)
         batch_op.create_index('ix_tariffs_last_updated', ['last_updated', 'id'], unique=False)
 
+    op.create_table('evse_status_history',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('feed_id', sa.Integer(), nullable=False),
+    sa.Column('location_pk', sa.Integer(), nullable=False),
+    sa.Column('evse_uid', sa.String(length=36), nullable=False),
+    sa.Column('old_status', sa.String(length=20), nullable=True),
+    sa.Column('new_status', sa.String(length=20), nullable=False),
+    sa.Column('cpo_time', nap.store.types.UtcDateTime(), nullable=False),
+    sa.Column('received_at', nap.store.types.UtcDateTime(), nullable=False),
+    sa.Column('via', sa.String(length=10), nullable=False),
+    sa.ForeignKeyConstraint(['feed_id'], ['feeds.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['location_pk'], ['locations.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('evse_status_history', schema=None) as batch_op:
+        batch_op.create_index('ix_status_history_evse', ['location_pk', 'evse_uid', 'received_at'], unique=False)
+        batch_op.create_index('ix_status_history_received', ['received_at'], unique=False)
+
     op.create_table('evses',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('location_pk', sa.Integer(), nullable=False),
@@ -117,6 +149,7 @@ def upgrade() -> None:
     sa.Column('uid', sa.String(length=36), nullable=False),
     sa.Column('evse_id', sa.String(length=48), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('status_changed_at', nap.store.types.UtcDateTime(), nullable=False),
     sa.Column('last_updated', nap.store.types.UtcDateTime(), nullable=False),
     sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.ForeignKeyConstraint(['location_pk'], ['locations.id'], ondelete='CASCADE'),
@@ -170,6 +203,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_evses_evse_id'))
 
     op.drop_table('evses')
+    with op.batch_alter_table('evse_status_history', schema=None) as batch_op:
+        batch_op.drop_index('ix_status_history_received')
+        batch_op.drop_index('ix_status_history_evse')
+
+    op.drop_table('evse_status_history')
     with op.batch_alter_table('tariffs', schema=None) as batch_op:
         batch_op.drop_index('ix_tariffs_last_updated')
         batch_op.drop_index(batch_op.f('ix_tariffs_feed_id'))
@@ -185,5 +223,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_harvest_runs_feed_id'))
 
     op.drop_table('harvest_runs')
+    with op.batch_alter_table('feed_parties', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_feed_parties_feed_id'))
+
+    op.drop_table('feed_parties')
     op.drop_table('leases')
     op.drop_table('feeds')
