@@ -32,6 +32,7 @@ class RunTally:
     pages: int = 0
     byte_count: int = 0
     received: int = 0
+    skipped: int = 0
     counts: WriteCounts = field(default_factory=WriteCounts)
     findings: list[ObjectFinding] = field(default_factory=list)
 
@@ -53,11 +54,14 @@ class Harvester:
             timeout_seconds=self.settings.http_timeout_seconds,
             max_page_bytes=self.settings.harvest_max_page_bytes,
             max_pages=self.settings.harvest_max_pages,
+            attempts=self.settings.retry_attempts,
+            backoff_seconds=self.settings.retry_backoff_seconds,
         )
 
     def _start_run(self, feed_id: int) -> int:
         with self.sessions.begin() as session:
-            run = HarvestRun(feed_id=feed_id, started_at=_utcnow(), status="running", full_sync=True)
+            run = HarvestRun(feed_id=feed_id, started_at=_utcnow(), status="running", full_sync=True,
+                             worker=self.leases.holder)
             session.add(run)
             session.flush()
             return run.id
@@ -151,6 +155,11 @@ class Harvester:
                     tally.findings.append(ObjectFinding(
                         "page", None, None,
                         "the response is a bare JSON list, not an OCPI response envelope", "warning"))
+                if page.offset_paging:
+                    tally.findings.append(ObjectFinding(
+                        "page", None, "Link",
+                        "no Link header although X-Total-Count says more objects remain; paged on by offset",
+                        "warning"))
                 valid = []
                 for raw in page.objects:
                     tally.received += 1
@@ -160,6 +169,8 @@ class Harvester:
                         seen_ids.add(result.object_id)
                     if result.ok:
                         valid.append((result.data, raw))
+                    else:
+                        tally.skipped += 1
                 tally.counts.add(write(valid))
             if full_sync:
                 # Only a full list is "the new truth" (OCPI); an incremental one says nothing
@@ -203,6 +214,7 @@ class Harvester:
         run.objects_changed = tally.counts.changed
         run.objects_unchanged = tally.counts.unchanged
         run.objects_removed = tally.counts.removed
+        run.objects_skipped = tally.skipped
         run.findings = len(tally.findings)
         run.error = error
 

@@ -40,6 +40,7 @@ class Page:
     byte_count: int
     total_count: int | None
     bare_list: bool  # the CPO sent a JSON list without the OCPI envelope
+    offset_paging: bool = False  # no Link header although objects remained: we paged by offset
 
 
 @dataclass
@@ -178,26 +179,61 @@ class OcpiClient:
         return Endpoints(chosen, found.get("locations"), found.get("tariffs"), found.get("credentials"))
 
     def pages(self, url: str, *, limit: int, date_from: str | None = None) -> Iterator[Page]:
-        """Every page of a paginated list, following `Link: <...>; rel="next"`."""
+        """Every page of a paginated list, following `Link: <...>; rel="next"`.
+
+        Per OCPI transport_and_format: when X-Total-Count grows while we crawl, only the last
+        page differs and nothing needs redoing; when it shrinks (objects moved out of the
+        window), the page is fetched again with the offset lowered by the difference, so no
+        object slips between two pages. A server that sends no Link although objects remain
+        is paged on by offset (a warning says so)."""
         params: dict | None = {"offset": 0, "limit": limit}
         if date_from:
             params["date_from"] = date_from
-        next_url: str | None = url
-        seen_urls: set[str] = set()
+        next_url: str = url
+        previous_total: int | None = None
+        received = 0
+        seen_requests: set[str] = set()
         for _ in range(self.limits.max_pages):
             data, response, size, bare = self.get_payload(next_url, params)
+            total = _int_header(response, "X-Total-Count")
+            if previous_total is not None and total is not None and total < previous_total:
+                lowered = _with_offset(response.url, _offset_of(response.url) - (previous_total - total))
+                if lowered is not None:
+                    data, response, size, bare = self.get_payload(lowered, None)
+                    total = _int_header(response, "X-Total-Count")
+            previous_total = total
             if data is None:
                 data = []
             if not isinstance(data, list):
                 raise HarvestError(f"{next_url} answered {type(data).__name__} where a list was expected")
-            total = response.headers.get("X-Total-Count")
-            yield Page(data, size, int(total) if total and total.isdigit() else None, bare)
+            received += len(data)
             link = response.links.get("next", {}).get("url")
+            guessed = False
+            if not link and data and total is not None and received < total:
+                link = str(_with_offset(response.url, _offset_of(response.url) + len(data)))
+                guessed = True
+            yield Page(data, size, total, bare, offset_paging=guessed)
             if not link or not data:
                 return
             next_url = str(response.url.join(link))
-            if next_url in seen_urls:
+            if next_url in seen_requests:
                 raise HarvestError(f"pagination loops: {next_url} was already fetched")
-            seen_urls.add(next_url)
+            seen_requests.add(next_url)
             params = None  # the Link URL carries every parameter itself
         raise HarvestError(f"more than {self.limits.max_pages} pages: stopped")
+
+
+def _int_header(response: httpx.Response, name: str) -> int | None:
+    value = response.headers.get(name, "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def _offset_of(url: httpx.URL) -> int:
+    value = url.params.get("offset", "0")
+    return int(value) if value.isdigit() else 0
+
+
+def _with_offset(url: httpx.URL, offset: int) -> httpx.URL | None:
+    if offset < 0:
+        return None
+    return url.copy_set_param("offset", str(max(offset, 0)))

@@ -23,12 +23,29 @@ class Settings:
     public_base_url: str = "http://127.0.0.1:8080"
     # Server-side maximum page size for our OCPI sender endpoints (X-Limit).
     api_max_limit: int = 1000
+    # Publication API. A REMOVED EVSE stays in its location (status REMOVED) this long after
+    # its status changed, so consumers see the removal, then leaves the publication.
+    removed_evse_visible_hours: int = 48
+    # Token-bucket rate limits in requests per minute (0: unlimited), per client IP for
+    # anonymous readers and per token for registered consumers without their own limit.
+    api_rate_limit_per_minute: int = 120
+    api_consumer_rate_limit_per_minute: int = 1200
+    # Reverse proxies in front of NAP whose X-Forwarded-For entries are trusted for the
+    # client address (0: use the TCP peer address).
+    api_trusted_proxies: int = 0
+    # Cache-Control max-age of API responses; clients revalidate cheaply with ETag after it.
+    api_cache_max_age_seconds: int = 60
+    # Most features one map API answer carries; a bigger bounding box is cut off (truncated).
+    map_max_features: int = 5000
     default_harvest_interval_minutes: int = 15
     # Harvester safety limits: a runaway CPO must not exhaust memory or time.
     harvest_max_pages: int = 10_000
     harvest_max_page_bytes: int = 50 * 1024 * 1024
     harvest_page_limit: int = 1000
     http_timeout_seconds: float = 30.0
+    # Retries of one request: network errors, timeouts and 5xx back off exponentially.
+    retry_attempts: int = 4
+    retry_backoff_seconds: float = 0.5
     # A run that takes longer is aborted; its lease lasts this long (plus a margin), so a
     # worker killed mid-run frees the feed for others after at most this time.
     harvest_max_seconds: int = 1800
@@ -50,6 +67,12 @@ def load_settings() -> Settings:
         party_id=os.environ.get("NAP_PARTY_ID", "NAP"),
         public_base_url=os.environ.get("NAP_PUBLIC_BASE_URL", "http://127.0.0.1:8080").rstrip("/"),
         api_max_limit=_int("NAP_API_MAX_LIMIT", 1000),
+        removed_evse_visible_hours=_int("NAP_REMOVED_EVSE_VISIBLE_HOURS", 48),
+        api_rate_limit_per_minute=_int("NAP_API_RATE_LIMIT_PER_MINUTE", 120),
+        api_consumer_rate_limit_per_minute=_int("NAP_API_CONSUMER_RATE_LIMIT_PER_MINUTE", 1200),
+        api_trusted_proxies=_int("NAP_API_TRUSTED_PROXIES", 0),
+        api_cache_max_age_seconds=_int("NAP_API_CACHE_MAX_AGE_SECONDS", 60),
+        map_max_features=_int("NAP_MAP_MAX_FEATURES", 5000),
         default_harvest_interval_minutes=_int("NAP_HARVEST_INTERVAL_MINUTES", 15),
         harvest_max_pages=_int("NAP_HARVEST_MAX_PAGES", 10_000),
         harvest_max_page_bytes=_int("NAP_HARVEST_MAX_PAGE_BYTES", 50 * 1024 * 1024),

@@ -7,7 +7,7 @@ from lxml import etree
 
 from exporters.datex2.validate import validate
 from harvesters.harvest import Harvester
-from nap.feeds import add_feed
+from tests.harvest_helpers import register_and_harvest
 
 
 def fetch_all(url: str, token: str | None = None) -> list[dict]:
@@ -24,12 +24,6 @@ def fetch_all(url: str, token: str | None = None) -> list[dict]:
         next_url = response.links.get("next", {}).get("url")
         assert pages < 1000
     return objects
-
-
-def register_and_harvest(sessions, settings, cpo, name="demo"):
-    with sessions.begin() as session:
-        add_feed(session, name=name, versions_url=cpo.versions_url, token=cpo.token)
-    return Harvester(sessions, settings).harvest(name)
 
 
 def served_by_cpo(cpo, kind: str) -> list[dict]:

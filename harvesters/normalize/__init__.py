@@ -1,11 +1,14 @@
 """Normalization in one place: any supported OCPI version in, an OCPI 2.3.0 object out.
 
-Each version has its own upgrade rules module (v211, v221); 2.3.0 needs none. After the
-upgrade, the 2.3.0 schemas validate and normalize. An object that cannot be understood
-yields error findings and no data; repairs yield warnings beside the data.
+For each object: camelCase keys are read as snake_case, the version's upgrade rules
+(v211, v221; 2.3.0 needs none) bring it to the 2.3.0 shape, the repairs fill in what real
+feeds leave out (each with a warning), and the 2.3.0 schemas validate. A Location is
+validated apart from its EVSEs, and each EVSE on its own: a broken EVSE is dropped with an
+error finding, and the rest of its location is still published.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -14,20 +17,21 @@ from pydantic import ValidationError
 from harvesters.findings import ObjectFinding
 from harvesters.normalize import v211, v221
 from harvesters.normalize.common import FeedIdentity
-from nap.ocpi.schemas import Location, Tariff
+from harvesters.normalize.repairs import repair, snake_case_keys
+from nap.ocpi.schemas import Evse, Location, Tariff
 
 SUPPORTED_VERSIONS = ("2.3.0", "2.2.1", "2.2", "2.1.1")
 
-_Upgrade = Callable[[dict, FeedIdentity, list[str]], dict]
+_Upgrade = Callable[[dict, FeedIdentity], dict]
 
 
-def _no_upgrade(raw: dict, feed: FeedIdentity, warnings: list[str]) -> dict:
-    return raw
+def _as_is(obj: dict, feed: FeedIdentity) -> dict:
+    return obj
 
 
 _UPGRADES: dict[tuple[str, str], _Upgrade] = {
-    ("location", "2.3.0"): _no_upgrade,
-    ("tariff", "2.3.0"): _no_upgrade,
+    ("location", "2.3.0"): _as_is,
+    ("tariff", "2.3.0"): _as_is,
     ("location", "2.2.1"): v221.upgrade_location,
     ("tariff", "2.2.1"): v221.upgrade_tariff,
     # 2.2 differs from 2.2.1 only in details that do not touch these objects.
@@ -36,7 +40,6 @@ _UPGRADES: dict[tuple[str, str], _Upgrade] = {
     ("location", "2.1.1"): v211.upgrade_location,
     ("tariff", "2.1.1"): v211.upgrade_tariff,
 }
-_SCHEMAS = {"location": Location, "tariff": Tariff}
 
 
 @dataclass
@@ -52,8 +55,8 @@ class NormalizedObject:
         return self.data is not None
 
 
-def _field_path(location: tuple) -> str:
-    path = ""
+def _field_path(prefix: str, location: tuple) -> str:
+    path = prefix
     for part in location:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
     return path
@@ -67,6 +70,43 @@ def _object_id(raw: Any) -> str | None:
     return None
 
 
+def _errors(error: ValidationError, kind: str, object_id: str | None, prefix: str = "") -> list[ObjectFinding]:
+    return [
+        ObjectFinding(kind, object_id, _field_path(prefix, problem["loc"]), problem["msg"])
+        for problem in error.errors(include_url=False)
+    ]
+
+
+def _validate_evses(evses: Any, location_id: str | None, context: dict) -> tuple[list[dict], list[ObjectFinding]]:
+    kept, findings, seen_uids = [], [], set()
+    for index, evse in enumerate(evses if isinstance(evses, list) else []):
+        uid = evse.get("uid") if isinstance(evse, dict) else None
+        evse_ref = f"{location_id}/{uid}"
+        try:
+            document = Evse.model_validate(evse, context=context).to_json()
+        except ValidationError as error:
+            findings += _errors(error, "evse", evse_ref, f"evses[{index}]")
+            continue
+        if document["uid"] in seen_uids:
+            findings.append(ObjectFinding("evse", evse_ref, f"evses[{index}].uid",
+                                          "the same uid appears twice in this location; the later EVSE is skipped"))
+            continue
+        seen_uids.add(document["uid"])
+        connector_ids, connectors = set(), []
+        for position, connector in enumerate(document["connectors"]):
+            if connector["id"] in connector_ids:
+                findings.append(ObjectFinding("evse", evse_ref, f"evses[{index}].connectors[{position}].id",
+                                              "the same connector id appears twice in this EVSE; the later one is skipped"))
+                continue
+            connector_ids.add(connector["id"])
+            connectors.append(connector)
+        document["connectors"] = connectors
+        kept.append(document)
+    if evses is not None and not isinstance(evses, list):
+        findings.append(ObjectFinding("location", location_id, "evses", "must be a list of EVSE objects"))
+    return kept, findings
+
+
 def normalize_object(kind: str, raw: Any, version: str, feed: FeedIdentity) -> NormalizedObject:
     object_id = _object_id(raw)
     result = NormalizedObject(kind=kind, data=None, raw=raw, object_id=object_id)
@@ -75,18 +115,22 @@ def normalize_object(kind: str, raw: Any, version: str, feed: FeedIdentity) -> N
             ObjectFinding(kind, object_id, None, f"expected a JSON object, got {type(raw).__name__}")
         )
         return result
-    warnings: list[str] = []
-    upgraded = _UPGRADES[(kind, version)](raw, feed, warnings)
+    obj = copy.deepcopy(raw)  # the raw object is stored as received
+    warnings = snake_case_keys(obj, feed)
+    obj = _UPGRADES[(kind, version)](obj, feed)
+    warnings += repair(kind, obj, feed)
     context: dict[str, list[str]] = {"warnings": warnings}
+    evses = obj.pop("evses", None) if kind == "location" else None
     try:
-        model = _SCHEMAS[kind].model_validate(upgraded, context=context)
+        model = (Location if kind == "location" else Tariff).model_validate(obj, context=context)
     except ValidationError as error:
-        for problem in error.errors(include_url=False):
-            result.findings.append(
-                ObjectFinding(kind, object_id, _field_path(problem["loc"]), problem["msg"])
-            )
+        result.findings += _errors(error, kind, object_id)
         return result
-    result.data = model.to_json()
+    data = model.to_json()
+    if kind == "location":
+        data["evses"], evse_findings = _validate_evses(evses, object_id, context)
+        result.findings += evse_findings
+    result.data = data
     for message in warnings:
         field_name, _, reason = message.partition(": ")
         result.findings.append(ObjectFinding(kind, object_id, field_name, reason, "warning"))

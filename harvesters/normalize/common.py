@@ -1,7 +1,16 @@
-"""Helpers shared by the per-version upgrade rules."""
+"""Helpers shared by the per-version upgrade rules and the repairs."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator
+
+# OCPI 2.1.1 LocationType values that have a 2.2+ ParkingType; OTHER and UNKNOWN have none.
+PARKING_TYPES_211 = {
+    "ON_STREET": "ON_STREET",
+    "PARKING_GARAGE": "PARKING_GARAGE",
+    "UNDERGROUND_GARAGE": "UNDERGROUND_GARAGE",
+    "PARKING_LOT": "PARKING_LOT",
+}
 
 
 @dataclass(frozen=True)
@@ -12,9 +21,42 @@ class FeedIdentity:
     party_id: str | None = None
 
 
-def copy_without(raw: dict, *fields: str) -> dict:
-    return {key: value for key, value in raw.items() if key not in fields}
+def connectors_of(location: dict) -> Iterator[tuple[dict, dict]]:
+    """(evse, connector) pairs of a location, skipping anything that is not an object."""
+    for evse in location.get("evses") or []:
+        if isinstance(evse, dict):
+            for connector in evse.get("connectors") or []:
+                if isinstance(connector, dict):
+                    yield evse, connector
 
 
-def warn(warnings: list[str], message: str) -> None:
-    warnings.append(message)
+def rename_211_fields(location: dict) -> set[str]:
+    """Rename the 2.1.1 fields that 2.2 renamed (connector voltage, amperage, tariff_id;
+    Location type) where the new name is absent. Returns the old names found."""
+    found: set[str] = set()
+    for _evse, connector in connectors_of(location):
+        for old, new in (("voltage", "max_voltage"), ("amperage", "max_amperage")):
+            if old in connector and new not in connector:
+                connector[new] = connector.pop(old)
+                found.add(old)
+        if "tariff_id" in connector and "tariff_ids" not in connector:
+            tariff_id = connector.pop("tariff_id")
+            if tariff_id:
+                connector["tariff_ids"] = [tariff_id]
+            found.add("tariff_id")
+    if "type" in location and "parking_type" not in location:
+        parking_type = PARKING_TYPES_211.get(location.pop("type"))
+        if parking_type:
+            location["parking_type"] = parking_type
+        found.add("type")
+    return found
+
+
+def fill_identity(obj: dict, feed: FeedIdentity) -> list[str]:
+    """Fill a missing country_code/party_id from the feed; returns the fields filled."""
+    filled = []
+    for field, value in (("country_code", feed.country_code), ("party_id", feed.party_id)):
+        if obj.get(field) in (None, "") and value:
+            obj[field] = value
+            filled.append(field)
+    return filled

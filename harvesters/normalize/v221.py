@@ -1,4 +1,4 @@
-"""OCPI 2.2.1 -> 2.3.0 upgrade rules (before 2.3.0 validation).
+"""OCPI 2.2.1 -> 2.3.0 upgrade rules (before the repairs and 2.3.0 validation).
 
 Locations, EVSEs and connectors of 2.2.1 are a subset of 2.3.0 (2.3.0 added Parking,
 `EVSE.parking`, `accepted_service_providers`, `help_phone`, connector `capabilities`), so
@@ -13,8 +13,8 @@ from __future__ import annotations
 from harvesters.normalize.common import FeedIdentity
 
 
-def upgrade_location(raw: dict, feed: FeedIdentity, warnings: list[str]) -> dict:
-    return raw
+def upgrade_location(location: dict, feed: FeedIdentity) -> dict:
+    return location
 
 
 def _price_limit(price: object) -> object:
@@ -26,8 +26,7 @@ def _price_limit(price: object) -> object:
     return price
 
 
-def upgrade_tariff(raw: dict, feed: FeedIdentity, warnings: list[str]) -> dict:
-    tariff = dict(raw)
+def upgrade_tariff(tariff: dict, feed: FeedIdentity) -> dict:
     for field in ("min_price", "max_price"):
         if field in tariff:
             tariff[field] = _price_limit(tariff[field])

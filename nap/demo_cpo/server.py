@@ -64,6 +64,9 @@ class DemoOptions:
     # Spec: on credentials POST/PUT the server must fetch the client's versions with TOKEN_B. Off by default
     # because tests often register with a URL nobody serves.
     verify_client_versions: bool = False
+    # Serve the fleet's objects exactly as given, in whatever version is configured: for
+    # replaying real operators' feeds and spec examples, quirks included.
+    verbatim: bool = False
 
 
 def create_app(fleet: Fleet, options: DemoOptions) -> Flask:
@@ -467,7 +470,9 @@ class _CpoServer:
                 locations.append(restamp(location, ocpi_timestamp(FLEET_END.timestamp() + 60 * (n + 1))))
 
     def render_location(self, location: dict) -> dict:
-        flaw = self.config["BROKEN_FLAWS"].get(location.get("id"))
+        if self.options.verbatim:
+            return location
+        flaw = self.config["BROKEN_FLAWS"].get(location.get("id") if isinstance(location, dict) else None)
         if self.version == "2.3.0" and not flaw:
             return location  # already in 2.3.0 shape; serialised as is
         rendered = to_version(location, "location", self.version)
@@ -476,7 +481,9 @@ class _CpoServer:
         return rendered
 
     def render_tariff(self, tariff: dict) -> dict:
-        return tariff if self.version == "2.3.0" else to_version(tariff, "tariff", self.version)
+        if self.options.verbatim or self.version == "2.3.0":
+            return tariff
+        return to_version(tariff, "tariff", self.version)
 
     def find_location(self, location_id: str) -> dict | None:
         locations = self.config["FLEET"].locations

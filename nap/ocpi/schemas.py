@@ -9,6 +9,7 @@ context (`context={"warnings": [...]}`).
 """
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
@@ -33,9 +34,32 @@ def open_enum(name: str):
     return Annotated[str, AfterValidator(check)]
 
 
+def _number_from_text(value: Any, info: ValidationInfo) -> Any:
+    # JSON numbers sent as strings ("230") are understood, but the CPO should know.
+    if isinstance(value, str) and value.strip():
+        _warn(info, f"{info.field_name}: number given as text {value!r}")
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_number_from_text)]
+Number = Annotated[float, BeforeValidator(_number_from_text)]
 DateTime = Annotated[str, BeforeValidator(normalize_datetime)]
-Latitude = Annotated[str, BeforeValidator(normalize_latitude)]
-Longitude = Annotated[str, BeforeValidator(normalize_longitude)]
+# eMI3 / ISO 15118 EVSE ID: country, operator, 'E', then the id (separators optional).
+EVSE_ID_RE = re.compile(r"^[A-Z]{2}\*?[A-Z0-9]{3}\*?E[A-Z0-9*]{1,30}$", re.IGNORECASE)
+def _coordinate(normalize):
+    def check(value: Any, info: ValidationInfo) -> str:
+        text = normalize(value)
+        if text != value:
+            # Numbers, decimal commas and too few or many decimals are understood; the
+            # CPO should still send the string form the spec prescribes.
+            _warn(info, f"{info.field_name}: {value!r} read as {text}")
+        return text
+
+    return check
+
+
+Latitude = Annotated[str, BeforeValidator(_coordinate(normalize_latitude))]
+Longitude = Annotated[str, BeforeValidator(_coordinate(normalize_longitude))]
 
 
 class OcpiObject(BaseModel):
@@ -57,8 +81,8 @@ class Image(OcpiObject):
     thumbnail: str | None = None
     category: open_enum("ImageCategory")
     type: str
-    width: int | None = None
-    height: int | None = None
+    width: Int | None = None
+    height: Int | None = None
 
 
 class BusinessDetails(OcpiObject):
@@ -96,12 +120,12 @@ class Hours(OcpiObject):
 
 class EnergySource(OcpiObject):
     source: enums.EnergySourceCategory
-    percentage: float
+    percentage: Number
 
 
 class EnvironmentalImpact(OcpiObject):
     category: open_enum("EnvironmentalImpactCategory")
-    amount: float
+    amount: Number
 
 
 class EnergyMix(OcpiObject):
@@ -135,18 +159,18 @@ class Parking(OcpiObject):
     id: str
     physical_reference: str | None = None
     vehicle_types: list[open_enum("VehicleType")] = Field(min_length=1)
-    max_vehicle_weight: float | None = None
-    max_vehicle_height: float | None = None
-    max_vehicle_length: float | None = None
-    max_vehicle_width: float | None = None
-    parking_space_length: float | None = None
-    parking_space_width: float | None = None
+    max_vehicle_weight: Number | None = None
+    max_vehicle_height: Number | None = None
+    max_vehicle_length: Number | None = None
+    max_vehicle_width: Number | None = None
+    parking_space_length: Number | None = None
+    parking_space_width: Number | None = None
     dangerous_goods_allowed: bool | None = None
     direction: enums.ParkingDirection | None = None
     drive_through: bool | None = None
     restricted_to_type: bool
     reservation_required: bool
-    time_limit: float | None = None
+    time_limit: Number | None = None
     roofed: bool | None = None
     images: list[Image] | None = None
     lighting: bool | None = None
@@ -160,9 +184,9 @@ class Connector(OcpiObject):
     standard: open_enum("ConnectorType")
     format: enums.ConnectorFormat
     power_type: enums.PowerType
-    max_voltage: int
-    max_amperage: int
-    max_electric_power: int | None = None
+    max_voltage: Int
+    max_amperage: Int
+    max_electric_power: Int | None = None
     tariff_ids: list[str] | None = None
     terms_and_conditions: str | None = None
     capabilities: list[open_enum("ConnectorCapability")] | None = None
@@ -185,6 +209,13 @@ class Evse(OcpiObject):
     images: list[Image] | None = None
     accepted_service_providers: list[str] | None = None
     last_updated: DateTime
+
+    @field_validator("evse_id")
+    @classmethod
+    def _evse_id_format(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and not EVSE_ID_RE.match(value):
+            _warn(info, f"evse_id: {value!r} is not an eMI3/ISO 15118 EVSE ID (like DE*ABC*E12345*1)")
+        return value
 
     @field_validator("parking", mode="before")
     @classmethod
@@ -230,9 +261,9 @@ class Location(OcpiObject):
 
 class PriceComponent(OcpiObject):
     type: enums.TariffDimensionType
-    price: float
-    vat: float | None = None
-    step_size: int
+    price: Number
+    vat: Number | None = None
+    step_size: Int
 
 
 class TariffRestrictions(OcpiObject):
@@ -240,14 +271,14 @@ class TariffRestrictions(OcpiObject):
     end_time: str | None = None
     start_date: str | None = None
     end_date: str | None = None
-    min_kwh: float | None = None
-    max_kwh: float | None = None
-    min_current: float | None = None
-    max_current: float | None = None
-    min_power: float | None = None
-    max_power: float | None = None
-    min_duration: int | None = None
-    max_duration: int | None = None
+    min_kwh: Number | None = None
+    max_kwh: Number | None = None
+    min_current: Number | None = None
+    max_current: Number | None = None
+    min_power: Number | None = None
+    max_power: Number | None = None
+    min_duration: Int | None = None
+    max_duration: Int | None = None
     day_of_week: list[enums.DayOfWeek] | None = None
     reservation: enums.ReservationRestrictionType | None = None
 
@@ -258,8 +289,8 @@ class TariffElement(OcpiObject):
 
 
 class PriceLimit(OcpiObject):
-    before_taxes: float
-    after_taxes: float | None = None
+    before_taxes: Number
+    after_taxes: Number | None = None
 
 
 class Tariff(OcpiObject):
@@ -272,7 +303,7 @@ class Tariff(OcpiObject):
     tariff_alt_url: str | None = None
     min_price: PriceLimit | None = None
     max_price: PriceLimit | None = None
-    preauthorize_amount: float | None = None
+    preauthorize_amount: Number | None = None
     elements: list[TariffElement] = Field(min_length=1)
     tax_included: enums.TaxIncluded
     start_date_time: DateTime | None = None

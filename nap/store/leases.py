@@ -9,7 +9,7 @@ import socket
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,6 +18,22 @@ from nap.store.tables import Lease
 
 def process_identity() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _holder_is_dead_here(holder: str) -> bool:
+    """A holder on this host whose process is gone (killed, crashed) cannot finish its job:
+    its lease need not wait for expiry. Holders on other hosts are trusted until expiry."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 class Leases:
@@ -37,9 +53,12 @@ class Leases:
             return False  # SQLite: another process holds the write lock, so it is busy anyway
         try:
             with self.sessions.begin() as session:
+                holder = session.scalar(select(Lease.holder).where(Lease.name == name))
+                claimable = (Lease.expires_at < now) | (Lease.holder == self.holder)
+                if holder and _holder_is_dead_here(holder):
+                    claimable = claimable | (Lease.holder == holder)
                 result = session.execute(
-                    update(Lease)
-                    .where(Lease.name == name, (Lease.expires_at < now) | (Lease.holder == self.holder))
+                    update(Lease).where(Lease.name == name, claimable)
                     .values(holder=self.holder, expires_at=now + ttl)
                 )
                 return result.rowcount == 1

@@ -65,6 +65,8 @@ class HarvestRun(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="running")
     full_sync: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The process that ran it (host:pid:nonce), from its lease: which node did what.
+    worker: Mapped[str | None] = mapped_column(String(200), nullable=True)
     ocpi_version: Mapped[str | None] = mapped_column(String(10), nullable=True)
     pages: Mapped[int] = mapped_column(Integer, default=0)
     bytes: Mapped[int] = mapped_column(Integer, default=0)
@@ -73,6 +75,8 @@ class HarvestRun(Base):
     objects_changed: Mapped[int] = mapped_column(Integer, default=0)
     objects_unchanged: Mapped[int] = mapped_column(Integer, default=0)
     objects_removed: Mapped[int] = mapped_column(Integer, default=0)
+    # Objects served but not stored because of error findings.
+    objects_skipped: Mapped[int] = mapped_column(Integer, default=0)
     findings: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
@@ -218,3 +222,22 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     holder: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Consumer(Base):
+    """A registered consumer of the publication API (navigation provider, eMSP, app).
+
+    Reading is anonymous; a consumer token only buys a higher rate limit and, through
+    `publish_tokens`, the right to see publish=false locations whose `publish_allowed_to`
+    lists one of the consumer's tokens. Only the SHA-256 of the token is stored."""
+
+    __tablename__ = "consumers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Requests per minute; None means the deployment's default for consumers.
+    rate_limit_per_minute: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # OCPI PublishTokenType objects (uid/type/visual_number/issuer/group_id) the consumer holds.
+    publish_tokens: Mapped[list] = mapped_column(JsonDocument)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

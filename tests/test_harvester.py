@@ -1,0 +1,213 @@
+"""The harvester against the demo CPO with its fault options, real feeds and spec examples,
+over real HTTP, on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from nap.demo_cpo.fleet import Fleet
+from nap.demo_cpo.server import DemoOptions, create_app, touch_location
+from nap.store.tables import Feed, HarvestRun, Location
+from tests.conftest import SHARED
+from tests.harvest_helpers import (
+    count_rows, delete_feed, findings, harvest, register, register_and_harvest, stored_locations, stored_tariffs,
+)
+
+
+def _core(location: dict) -> dict:
+    """What OCPI 2.1.1, 2.2.1 and 2.3.0 can all express about a location (the down-
+    conversion drops or generalizes the rest, see nap/ocpi/downgrade.py)."""
+    return {
+        "id": location["id"], "name": location.get("name"), "address": location["address"],
+        "city": location["city"], "postal_code": location.get("postal_code"), "country": location["country"],
+        "coordinates": tuple(round(float(location["coordinates"][k]), 5) for k in ("latitude", "longitude")),
+        "time_zone": location["time_zone"], "operator": location.get("operator", {}).get("name"),
+        "evses": [
+            (evse["uid"], evse.get("evse_id"), evse["status"],
+             [(c["id"], c["standard"], c["format"], c["max_voltage"], c["max_amperage"], (c.get("tariff_ids") or [None])[0])
+              for c in evse["connectors"]])
+            for evse in location["evses"]
+        ],
+    }
+
+
+def test_the_same_fleet_in_every_ocpi_version_harvests_to_the_same_data(demo_cpo, sessions, settings):
+    reference = None
+    for version in ("2.3.0", "2.2.1", "2.1.1"):
+        cpo = demo_cpo(locations=25, ocpi_version=version)
+        run = register_and_harvest(sessions, settings, cpo, name=version, country_code="DE", party_id="ABC")
+        assert run.status == "success", run.error
+        assert run.ocpi_version == version and run.objects_skipped == 0
+        stored = stored_locations(sessions)
+        assert len(stored) == 25
+        core = {i: _core(loc) for i, loc in stored.items()}
+        # Connectors that only 2.3.0 can express (MCS) are left out by older CPOs.
+        for location in core.values():
+            location["evses"] = [(u, e, s, [c for c in cs if c[1] != "MCS"]) for u, e, s, cs in location["evses"]]
+            location["evses"] = [e for e in location["evses"] if e[3]]
+        if reference is None:
+            reference = core
+        else:
+            assert core == reference, version
+        assert all(loc["country_code"] == "DE" and loc["party_id"] == "ABC" for loc in stored.values())
+        tariffs = stored_tariffs(sessions)
+        assert tariffs and all(t["currency"] == "EUR" for t in tariffs.values())
+        delete_feed(sessions, version)
+
+
+def _files_with(kind: str) -> list[Path]:
+    spec = sorted((SHARED / "spec").glob(f"ocpi-*/examples/{kind}*.json"))
+    real = sorted((SHARED / "fixtures" / "real-ocpi-feeds").glob("*.json")) if kind == "location" else []
+    return spec + real
+
+
+def _objects(path: Path, kind: str) -> list:
+    document = json.loads(path.read_bytes())
+    data = document["data"] if isinstance(document, dict) and "data" in document else document
+    objects = data if isinstance(data, list) else [data]
+    if path.parent.name == "examples":
+        # Spec example files also hold fragments (PATCH bodies, sub-objects): whole objects only.
+        required = {"location": {"id", "address"}, "tariff": {"id", "elements"}}[kind]
+        objects = [o for o in objects if isinstance(o, dict) and required <= o.keys()]
+    return objects
+
+
+def _version_of(path: Path) -> str:
+    if "ocpi-2.2.1" in str(path) or "2_2" in path.name or "voltrelli" in path.name:
+        return "2.2.1"
+    return "2.3.0"
+
+
+@pytest.mark.parametrize("kind", ["location", "tariff"])
+def test_every_example_and_real_feed_is_stored_or_explained(kind, live_server, sessions, settings):
+    files = [p for p in _files_with(kind) if _objects(p, kind)]
+    assert len(files) >= (20 if kind == "location" else 25)
+    for number, path in enumerate(files):
+        objects = _objects(path, kind)
+        fleet = Fleet(locations=objects if kind == "location" else [], tariffs=objects if kind == "tariff" else [])
+        options = DemoOptions(ocpi_version=_version_of(path), verbatim=True, page_limit=40)
+        cpo = live_server(create_app(fleet, options))
+        name = f"feed-{number}"
+        with sessions.begin() as session:
+            from nap.feeds import add_feed
+            add_feed(session, name=name, versions_url=f"{cpo.url}/ocpi/versions", token=options.token)
+        run = harvest(sessions, settings, name)
+        assert run.status == "success", f"{path.name}: {run.error}"
+        assert run.objects_received == len(objects), path.name
+        with sessions() as session:
+            feed_id = session.scalar(select(Feed.id).where(Feed.name == name))
+        table = Location if kind == "location" else __import__("nap.store.tables", fromlist=["Tariff"]).Tariff
+        stored = count_rows(sessions, table, table.feed_id == feed_id)
+        distinct_ids = {o.get("id") for o in objects if isinstance(o, dict)}
+        # Every object is either stored or skipped with error findings that say why.
+        assert stored + run.objects_skipped == len(distinct_ids), path.name
+        skipped_ids = {f.object_id for f in findings(sessions, "error") if f.object_type == kind}
+        assert run.objects_skipped <= len(skipped_ids | {None}), path.name
+        delete_feed(sessions, name)
+
+
+def test_broken_objects_become_findings_and_the_rest_is_stored(demo_cpo, sessions, settings):
+    cpo = demo_cpo(locations=60, broken_objects=13)
+    run = register_and_harvest(sessions, settings, cpo)
+    assert run.status == "success"
+    broken = set(cpo.app.config["BROKEN_IDS"])
+    stored = stored_locations(sessions)
+    tariffs = len(cpo.app.config["FLEET"].tariffs)
+    assert run.objects_received == 60 + tariffs
+    assert len(stored) + len(stored_tariffs(sessions)) + run.objects_skipped == 60 + tariffs
+    assert set(stored) >= {loc["id"] for loc in cpo.app.config["FLEET"].locations} - broken
+    errors = findings(sessions, "error")
+    for location_id in broken:
+        if location_id in stored:
+            # repaired (e.g. a decimal comma) or a dropped EVSE: either way a finding says so
+            assert any(f.object_id and f.object_id.startswith(location_id) for f in findings(sessions)), location_id
+        else:
+            assert any(f.object_id == location_id and f.field and f.reason for f in errors), location_id
+
+
+def test_incremental_run_transfers_only_changed_objects(demo_cpo, sessions, settings):
+    cpo = demo_cpo(locations=40, page_limit=10)
+    first = register_and_harvest(sessions, settings, cpo)
+    assert first.full_sync and first.objects_new == 40 + len(cpo.app.config["FLEET"].tariffs)
+    now = datetime.now(timezone.utc)
+    changed_ids = {touch_location(cpo.app, i, now)["id"] for i in (3, 17, 31)}
+    log = cpo.app.config["REQUEST_LOG"]
+    log.clear()
+    second = harvest(sessions, settings)
+    assert second.status == "success" and not second.full_sync
+    location_requests = [r for r in log if r["path"].endswith("/locations")]
+    assert location_requests and all("date_from" in r["query"] for r in location_requests)
+    assert second.objects_received == 3 and second.objects_changed == 3 and second.objects_removed == 0
+    stored = stored_locations(sessions)
+    served = {loc["id"]: loc for loc in cpo.app.config["FLEET"].locations}
+    for location_id in changed_ids:
+        assert stored[location_id]["evses"][0]["status"] == served[location_id]["evses"][0]["status"]
+
+
+def test_a_full_sync_marks_what_the_cpo_no_longer_serves_as_removed(demo_cpo, sessions, settings):
+    cpo = demo_cpo(locations=20)
+    register_and_harvest(sessions, settings, cpo)
+    gone = cpo.app.config["FLEET"].locations.pop(5)["id"]
+    run = harvest(sessions, replace(settings, full_sync_hours=0))
+    assert run.full_sync and run.objects_removed == 1
+    assert gone not in stored_locations(sessions)
+    assert gone in stored_locations(sessions, include_removed=True)  # history keeps it
+
+
+def test_flaky_cpo_is_retried_and_fully_harvested(demo_cpo, sessions, settings):
+    cpo = demo_cpo(locations=50, fail_rate=0.3, page_limit=10)
+    run = register_and_harvest(sessions, settings, cpo)
+    assert run.status == "success", run.error
+    assert len(stored_locations(sessions)) == 50
+    assert any(r["status"] == 503 for r in cpo.app.config["REQUEST_LOG"])
+
+
+def test_a_cpo_that_stays_down_fails_the_run_and_blanks_nothing(demo_cpo, sessions, settings):
+    cpo = demo_cpo(locations=10)
+    register_and_harvest(sessions, settings, cpo)
+    cpo.app.config["OPTIONS"].fail_rate = 1.0
+    run = harvest(sessions, replace(settings, retry_backoff_seconds=0.01))
+    assert run.status == "failed" and "503" in run.error and "after 4 attempts" in run.error
+    assert len(stored_locations(sessions)) == 10
+
+
+def test_revoked_token_marks_the_feed_as_needing_credentials(demo_cpo, sessions, settings):
+    cpo = demo_cpo(locations=5)
+    register_and_harvest(sessions, settings, cpo)
+    cpo.app.config["REVOKED"] = True
+    run = harvest(sessions, settings)
+    assert run.status == "failed"
+    with sessions() as session:
+        assert session.scalar(select(Feed.status)) == "needs_credentials"
+    assert len(stored_locations(sessions)) == 5
+
+
+def test_objects_appearing_while_paging_are_all_harvested(demo_cpo, sessions, settings):
+    cpo = demo_cpo(locations=30, page_limit=10, grow_while_paging=7)
+    run = register_and_harvest(sessions, settings, cpo)
+    assert run.status == "success"
+    assert len(stored_locations(sessions)) == 37
+
+
+def test_page_and_byte_caps_stop_a_runaway_server(demo_cpo, sessions, settings):
+    cpo = demo_cpo(locations=30, page_limit=5)
+    run = register_and_harvest(sessions, replace(settings, harvest_max_pages=3), cpo)
+    assert run.status == "failed" and "more than 3 pages" in run.error
+    assert stored_locations(sessions) == {}
+    run = harvest(sessions, replace(settings, harvest_max_page_bytes=2000))
+    assert run.status == "failed" and "exceeds the limit of 2000 bytes" in run.error
+
+
+def test_run_history_is_recorded(demo_cpo, sessions, settings):
+    cpo = demo_cpo(locations=12, page_limit=5)
+    run = register_and_harvest(sessions, settings, cpo)
+    with sessions() as session:
+        recorded = session.get(HarvestRun, run.id)
+    assert recorded.status == "success" and recorded.finished_at >= recorded.started_at
+    assert recorded.pages >= 3 and recorded.bytes > 1000 and recorded.objects_new == 12 + len(stored_tariffs(sessions))
+    assert recorded.ocpi_version == "2.3.0" and recorded.worker
