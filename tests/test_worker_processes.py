@@ -1,0 +1,96 @@
+"""Harvests across real processes: a worker SIGKILLed mid-harvest, and two workers sharing
+one PostgreSQL database."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import select
+
+from nap.demo_cpo.fleet import generate_fleet
+from nap.demo_cpo.server import DemoOptions, create_app, touch_location
+from nap.feeds import add_feed
+from nap.store.tables import HarvestRun
+from tests.harvest_helpers import harvest, register_and_harvest, stored_locations
+
+
+def _nap(args: list[str], database_url: str, **env) -> subprocess.Popen:
+    environment = {**os.environ, "NAP_DATABASE_URL": database_url, **{k: str(v) for k, v in env.items()}}
+    return subprocess.Popen([sys.executable, "-m", "nap.cli", *args], env=environment,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_worker_killed_mid_harvest_leaves_the_previous_data_and_the_next_run_completes(
+        demo_cpo, sessions, settings, database_url):
+    cpo = demo_cpo(locations=120, page_limit=10)
+    assert register_and_harvest(sessions, settings, cpo).status == "success"
+    before = stored_locations(sessions)
+    now = datetime.now(timezone.utc)
+    for index in range(120):
+        touch_location(cpo.app, index, now)
+    cpo.app.config["OPTIONS"].slow_ms = 200
+    log = cpo.app.config["REQUEST_LOG"]
+    log.clear()
+
+    process = _nap(["harvest", "demo"], database_url, NAP_HARVEST_PAGE_LIMIT=10, NAP_FULL_SYNC_HOURS=0)
+    location_pages = lambda: sum(1 for r in log if r["path"].endswith("/locations"))
+    _wait_for(lambda: location_pages() >= 5, 30, "the harvest to store a few pages")
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+
+    assert stored_locations(sessions) == before  # nothing of the killed run is visible
+    with sessions() as session:
+        assert session.scalars(select(HarvestRun.status).order_by(HarvestRun.id)).all() == ["success", "running"]
+
+    cpo.app.config["OPTIONS"].slow_ms = 0
+    run = harvest(sessions, settings)
+    assert run.status == "success", run.error
+    served = {loc["id"]: loc for loc in cpo.app.config["FLEET"].locations}
+    assert {i: loc["evses"][0]["status"] for i, loc in stored_locations(sessions).items()} == \
+        {i: loc["evses"][0]["status"] for i, loc in served.items()}
+    with sessions() as session:
+        abandoned = session.scalars(select(HarvestRun).order_by(HarvestRun.id)).all()[1]
+    assert abandoned.status == "failed" and abandoned.error.startswith("abandoned")
+
+
+def test_two_workers_on_one_postgresql_never_harvest_a_feed_twice(live_server, sessions, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("several worker processes share a PostgreSQL database in production")
+    feeds = 20
+    for number in range(feeds):
+        fleet = generate_fleet(locations=4, seed=number, party_id=f"P{number:02d}")
+        cpo = live_server(create_app(fleet, DemoOptions(slow_ms=100, page_limit=2, seed=number)))
+        with sessions.begin() as session:
+            add_feed(session, name=f"cpo-{number:02d}", versions_url=f"{cpo.url}/ocpi/versions", token="demo-token")
+    workers = [_nap(["worker", "--tick", "1"], database_url, NAP_WORKER_THREADS=3) for _ in range(2)]
+    try:
+        def finished() -> int:
+            with sessions() as session:
+                return len(session.scalars(select(HarvestRun).where(HarvestRun.status != "running")).all())
+        _wait_for(lambda: finished() >= feeds, 90, "every feed to be harvested")
+        time.sleep(3)  # several more ticks: a feed harvested twice would show up now
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers:
+            worker.wait(timeout=20)
+    with sessions() as session:
+        runs = session.scalars(select(HarvestRun)).all()
+    assert len(runs) == feeds
+    assert sorted(run.feed_id for run in runs) == sorted({run.feed_id for run in runs})
+    assert all(run.status == "success" for run in runs), [run.error for run in runs]
+    assert len({run.worker.rsplit(":", 1)[0] for run in runs}) == 2  # both processes took part
