@@ -540,7 +540,7 @@ def _garbage_location() -> dict:
                                                                       "nonsense", {"weekday": True}]},
         "facilities": "WIFI", "images": [None, {"url": 5}], "energy_mix": {"energy_sources": [{"source": "X"}]},
         "operator": {"name": ""}, "owner": "someone", "parking_places": [{"id": None}, "P0"],
-        "directions": [{"language": "not a language!", "text": "ok"}], "last_updated": "yesterday",
+        "directions": [{"language": "not a language!", "text": "ok"}], "last_updated": "0999-01-01T00:00:00Z",
         "time_zone": "Mars/Olympus",
     })
     location["evses"].extend([
@@ -550,7 +550,10 @@ def _garbage_location() -> dict:
                         {"standard": "IEC_62196_T2", "power_type": "AC_3_PHASE", "max_voltage": 230,
                          "max_amperage": 16, "max_electric_power": "lots", "format": "PLUG"}],
          "capabilities": "RFID_READER", "parking": [{"parking_id": "nowhere"}, 7], "coordinates": {"latitude": "x"},
-         "status_schedule": [{"status": "PLANNED"}, "x"], "last_updated": 12},
+         "status_schedule": [{"status": "PLANNED"}, "x"], "last_updated": "0001-01-01T00:30:00+01:00"},
+        {"uid": "BAD-DATE", "status": "AVAILABLE", "last_updated": "yesterday", "connectors": [
+            {"standard": ["IEC_62196_T2"], "format": {}, "power_type": "DC", "max_voltage": 1e308,
+             "max_amperage": 1e308}]},
         {"uid": None, "connectors": []},
         "not an evse",
     ])

@@ -1,0 +1,76 @@
+"""The d2:payload envelope shared by the table and the status publication, streamed.
+
+The envelope is opened with lxml's incremental writer; the caller then writes one site
+(or site status) element at a time, so memory stays flat however many locations there are.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import BinaryIO
+
+from lxml import etree
+
+from exporters.datex2 import ocpi
+from exporters.datex2.namespaces import COM, D2, XSI_TYPE, Profile, q
+from exporters.datex2.selection import PublishedSite, published_site
+
+log = logging.getLogger("exporters.datex2")
+
+# Language of the publication (DATEX II requires one). Texts whose language OCPI does not
+# state (names, addresses) carry no lang of their own.
+PUBLICATION_LANGUAGE = "en"
+
+
+def utc(moment: datetime) -> datetime:
+    """Naive datetimes are taken as UTC, like OCPI timestamps."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+@contextmanager
+def payload(out: BinaryIO, profile: Profile, publication_type: str, *, publication_time: datetime,
+            country: str, national_identifier: str) -> Iterator[etree.xmlfile]:
+    """Open d2:payload xsi:type="{egi|aegi}:{publication_type}" and write its header."""
+    with etree.xmlfile(out, encoding="UTF-8") as xf:
+        xf.write_declaration()
+        attributes = {XSI_TYPE: profile.etype(publication_type), "lang": PUBLICATION_LANGUAGE,
+                      "modelBaseVersion": "3"}
+        with xf.element(q(D2, "payload"), attributes, nsmap=profile.nsmap):
+            with xf.element(q(COM, "publicationTime")):
+                xf.write(ocpi.xml_datetime(utc(publication_time)))
+            with xf.element(q(COM, "publicationCreator")):
+                with xf.element(q(COM, "country")):
+                    xf.write((ocpi.text(country, 2) or "").upper())
+                with xf.element(q(COM, "nationalIdentifier")):
+                    xf.write(ocpi.text(national_identifier) or "")
+            yield xf
+
+
+def _label(location: object) -> str:
+    if isinstance(location, dict):
+        return f"{location.get('country_code')}*{location.get('party_id')}*{location.get('id')}"
+    return type(location).__name__
+
+
+def write_sites(xf: etree.xmlfile, locations: Iterable[object], profile: Profile,
+                build: Callable[[PublishedSite], etree._Element], kind: str) -> int:
+    """Select, build and write one element per location, as soon as it is built; return
+    the number of refill points written. A location that cannot be written validly is
+    skipped with a warning: one broken location must not cost the whole publication."""
+    refill_points = 0
+    for location in locations:
+        try:
+            published = published_site(location, profile)
+            element = build(published) if published is not None else None
+        except Exception as error:  # noqa: BLE001 - anything a CPO sends, we survive
+            log.warning("DATEX II %s: skipped location %s: %r", kind, _label(location), error)
+            continue
+        if element is None:
+            log.warning("DATEX II %s: skipped location %s (not a Location, or no id or coordinates)", kind,
+                        _label(location))
+            continue
+        xf.write(element)
+        refill_points += len(published.evses)
+    return refill_points

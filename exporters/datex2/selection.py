@@ -1,0 +1,78 @@
+"""Which OCPI objects are published, decided in one place.
+
+The table and the status publication both call these functions, so a status never refers
+to a site or refill point that the table left out.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from exporters.datex2 import identity, ocpi
+from exporters.datex2.namespaces import Profile
+
+
+@dataclass(frozen=True)
+class PublishedEvse:
+    evse: dict
+    id: str
+    version: str
+    connectors: list[tuple[dict, float]]  # (connector, max power in W): those with a known power
+    current_type: str | None              # "ac"/"dc"; required by the AFIR model
+
+
+@dataclass(frozen=True)
+class PublishedSite:
+    location: dict
+    id: str
+    version: str
+    station_id: str
+    evses: list[PublishedEvse]
+
+
+def published_connectors(evse: dict) -> list[tuple[dict, float]]:
+    """Connectors whose maximum power is known (maxPowerAtSocket is mandatory), with it."""
+    result = []
+    for connector in ocpi.dicts(evse.get("connectors")):
+        power = ocpi.connector_power_w(connector)
+        if power is not None:
+            result.append((connector, power))
+    return result
+
+
+def evse_current_type(evse: dict, connectors: list[tuple[dict, float]]) -> str | None:
+    """AC or DC of an EVSE. DATEX II has one current type per refill point while an OCPI
+    EVSE may mix AC and DC connectors: the most powerful connector decides (first on ties).
+    Without any connector of known power, all connectors must agree."""
+    typed = [(ocpi.current_type(c), power) for c, power in connectors if ocpi.current_type(c)]
+    if typed:
+        return max(typed, key=lambda pair: pair[1])[0]
+    kinds = {ocpi.current_type(c) for c in ocpi.dicts(evse.get("connectors"))}
+    return kinds.pop() if len(kinds) == 1 else None
+
+
+def published_site(location: object, profile: Profile) -> PublishedSite | None:
+    """The site to publish for an OCPI Location, or None when it cannot be written validly:
+    not a dict, no country_code/party_id/id, or no usable coordinates (a charging site
+    without a position is useless to every consumer)."""
+    if not isinstance(location, dict):
+        return None
+    site = identity.site_id(location)
+    if site is None or ocpi.coordinates(location.get("coordinates")) is None:
+        return None
+    parking = ocpi.parking_places(location)
+    evses, seen_uids = [], set()
+    for evse in ocpi.dicts(location.get("evses")):
+        uid = identity.evse_uid(evse)
+        if uid is None or uid in seen_uids:
+            continue  # a repeated uid would repeat ids that must be unique (energy rates)
+        seen_uids.add(uid)
+        connectors = published_connectors(evse)
+        current = evse_current_type(evse, connectors)
+        if profile.is_afir and current is None:
+            continue  # aegi:currentType is mandatory and cannot be guessed
+        evses.append(PublishedEvse(
+            evse=evse, id=identity.refill_point_id(site, evse),
+            version=identity.refill_point_version(location, evse, parking),
+            connectors=connectors, current_type=current))
+    return PublishedSite(location=location, id=site, version=identity.site_version(location),
+                         station_id=identity.station_id(site), evses=evses)

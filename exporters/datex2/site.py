@@ -1,0 +1,176 @@
+"""OCPI Location -> energyInfrastructureSite with one synthesized energyInfrastructureStation.
+
+Station synthesis rule: OCPI 2.x has no charging-station level, so every Location yields
+exactly one station holding all of its published EVSEs, id "{site id}#station", version =
+site version. Grouping by EVSE-ID prefix was rejected: the EVSE ID format does not encode a
+station, so any prefix rule would be a guess. The station carries what is common to the EVSEs
+(union of authentication methods), and no totalMaximumPower: OCPI does not say whether EVSEs
+share a grid connection, so summing their maxima could overstate it.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from lxml import etree
+
+from exporters.datex2 import identity, mapping, ocpi, sequences
+from exporters.datex2.charging_point import photo_urls, write_charging_point
+from exporters.datex2.connector import is_plug_and_charge
+from exporters.datex2.energy import EnergyMix, TariffLookup, energy_mix
+from exporters.datex2.location_reference import location_address, write_point_location
+from exporters.datex2.namespaces import Profile
+from exporters.datex2.opening_hours import write_operating_hours
+from exporters.datex2.organisation import Organisation, business, write_organisation
+from exporters.datex2.parking import write_parking_space
+from exporters.datex2.selection import PublishedSite
+from exporters.datex2.xmlbuild import (Element, bool_text, multilingual, single_language, sub, typed, url_link,
+                                       write_in_order)
+
+TariffsByKey = Callable[[str, str, str], "dict | None"]
+
+
+def _authentication_methods(published: PublishedSite) -> list[str]:
+    methods: dict[str, None] = {}
+    for charge_point in published.evses:
+        for capability in ocpi.strings(charge_point.evse.get("capabilities")):
+            if capability in mapping.AUTHENTICATION:
+                methods.setdefault(mapping.AUTHENTICATION[capability])
+        if any(is_plug_and_charge(c) for c, _ in charge_point.connectors):
+            methods.setdefault(mapping.AUTHENTICATION_PLUG_AND_CHARGE)
+    return list(methods)
+
+
+def _exclusive_users(published: PublishedSite) -> list[str]:
+    """Parking restrictions that hold for every EVSE of the location apply to the site."""
+    if not published.evses:
+        return []
+    per_evse = [set(ocpi.strings(cp.evse.get("parking_restrictions"))) for cp in published.evses]
+    common = set.intersection(*per_evse)
+    return [user for restriction, user in mapping.PARKING_RESTRICTION_USER.items() if restriction in common]
+
+
+def _write_facility(parent: Element, profile: Profile, site_id: str, version: str, facility: str) -> None:
+    """OCPI Facility -> supplementalFacility (service or equipment) or associatedFacility."""
+    if facility in mapping.FACILITY_ASSOCIATED:
+        associated = sub(parent, profile.f("associatedFacility"))
+        sub(associated, profile.f("type"), mapping.FACILITY_ASSOCIATED[facility])
+        return
+    if facility in mapping.FACILITY_SERVICE:
+        xsi_type, order, tag, value = ("SupplementalServiceFacility", sequences.SUPPLEMENTAL_SERVICE,
+                                       "serviceFacilityType", mapping.FACILITY_SERVICE[facility])
+    else:
+        xsi_type, order, tag, value = ("SupplementalEquipment", sequences.SUPPLEMENTAL_EQUIPMENT,
+                                       "equipmentType", mapping.FACILITY_EQUIPMENT[facility])
+    element = typed(parent, profile.f("supplementalFacility"), profile.ftype(xsi_type),
+                    {"id": f"{site_id}#facility:{facility}", "version": version})
+    write_in_order(element, order[profile.name], {tag: [lambda e: sub(e, profile.f(tag), value)]})
+
+
+def _write_station(parent: Element, profile: Profile, published: PublishedSite, *, mix: EnergyMix,
+                   tariff: TariffLookup | None, at: datetime) -> Element:
+    location = published.location
+    station = sub(parent, profile.e("energyInfrastructureStation"),
+                  attrib={"id": published.station_id, "version": published.version})
+    last_updated = ocpi.xml_timestamp(location.get("last_updated"))
+    parking_places = ocpi.parking_places(location)
+    slots = {
+        "lastUpdated": [lambda e: sub(e, profile.f("lastUpdated"), last_updated)] if last_updated else [],
+        "authenticationAndIdentificationMethods": [
+            lambda e, m=m: sub(e, profile.e("authenticationAndIdentificationMethods"), m)
+            for m in _authentication_methods(published)],
+        "numberOfRefillPoints": [lambda e: sub(e, profile.e("numberOfRefillPoints"), str(len(published.evses)))],
+        "refillPoint": [lambda e, cp=cp: write_charging_point(
+            e, profile, cp, site_id=published.id, parking_places=parking_places, mix=mix, tariff=tariff, at=at)
+            for cp in published.evses],
+    }
+    if profile.is_afir and mix.green:
+        # is_green_energy means 100 % renewable; False does not mean "no renewable sources".
+        slots["renewableSources"] = [lambda e: sub(e, profile.e("renewableSources"), bool_text(True))]
+    write_in_order(station, sequences.STATION[profile.name], slots)
+    return station
+
+
+def _tariff_lookup(location: dict, tariffs_by_key: TariffsByKey | None) -> TariffLookup | None:
+    """Per-location memo: connectors of one location usually share a few tariffs."""
+    if tariffs_by_key is None:
+        return None
+    country, party = ocpi.text(location.get("country_code")), ocpi.text(location.get("party_id"))
+    cache: dict[str, dict | None] = {}
+
+    def lookup(tariff_id: str) -> dict | None:
+        if tariff_id not in cache:
+            cache[tariff_id] = tariffs_by_key(country, party, tariff_id)
+        return cache[tariff_id]
+
+    return lookup
+
+
+def build_site(published: PublishedSite, profile: Profile, *, tariffs_by_key: TariffsByKey | None,
+               at: datetime) -> Element:
+    """A standalone energyInfrastructureSite element, ready for xmlfile.write()."""
+    location = published.location
+    site = etree.Element(profile.e("energyInfrastructureSite"), nsmap=profile.nsmap,
+                         id=published.id, version=published.version)
+    last_updated = ocpi.xml_timestamp(location.get("last_updated"))
+    help_phone = ocpi.text(location.get("help_phone"))
+    operator = business(location.get("operator"), phone=None if profile.is_afir else help_phone)
+    if operator is not None:
+        operator.sub_organisation = business(location.get("suboperator"))
+    owner = business(location.get("owner"))
+    mapped = mapping.FACILITY_ASSOCIATED.keys() | mapping.FACILITY_SERVICE.keys() | mapping.FACILITY_EQUIPMENT.keys()
+    facilities = [f for f in ocpi.strings(location.get("facilities")) if f in mapped]
+    site_type = mapping.SITE_TYPE.get(ocpi.code(location.get("parking_type")))
+
+    slots = {
+        "name": [lambda e: single_language(e, profile.f("name"), ocpi.text(location.get("name")))],
+        "lastUpdated": [lambda e: sub(e, profile.f("lastUpdated"), last_updated)] if last_updated else [],
+        "additionalInformation": [lambda e: multilingual(e, profile.f("additionalInformation"),
+                                                         ocpi.display_texts(location.get("directions")))],
+        "photoUrl": [lambda e, url=url: url_link(e, profile.f("photoUrl"), url, "image")
+                     for url in photo_urls(location.get("images"))],
+        "operatingHours": [lambda e: write_operating_hours(
+            e, profile, location.get("opening_times"), object_id=f"{published.id}#hours",
+            version=published.version, valid_since=last_updated)],
+        "locationReference": [lambda e: write_point_location(
+            e, profile.f("locationReference"), profile, ocpi.coordinates(location.get("coordinates")),
+            location_address(location))],
+        "associatedFacility": [lambda e, f=f: _write_facility(e, profile, published.id, published.version, f)
+                               for f in facilities if f in mapping.FACILITY_ASSOCIATED],
+        "supplementalFacility": [lambda e, f=f: _write_facility(e, profile, published.id, published.version, f)
+                                 for f in facilities if f not in mapping.FACILITY_ASSOCIATED],
+        "exclusiveUsers": [lambda e, u=u: sub(e, profile.e("exclusiveUsers"), u) for u in _exclusive_users(published)],
+    }
+    if owner is not None:
+        slots["owner"] = [lambda e: write_organisation(e, profile.f("owner"), profile, owner, f"{published.id}#owner")]
+    if operator is not None:
+        slots["operator"] = [lambda e: write_organisation(e, profile.f("operator"), profile, operator,
+                                                          f"{published.id}#operator")]
+    if profile.is_afir and help_phone:
+        # afac:helpdesk needs a name: the operator's, else the CPO's OCPI party (help_phone
+        # is the CPO's customer service number).
+        helpdesk = Organisation(name=operator.name if operator else ocpi.text(identity.party(location)),
+                                phone=help_phone)
+        slots["helpdesk"] = [lambda e: write_organisation(e, profile.f("helpdesk"), profile, helpdesk,
+                                                          f"{published.id}#helpdesk")]
+    if profile.is_afir:
+        slots["dedicatedParkingSpaces"] = [
+            lambda e, key=key, place=place: write_parking_space(
+                e, profile.f("dedicatedParkingSpaces"), profile, site_id=published.id, parking_id=key, place=place,
+                restrictions=[])
+            for key, place in _unused_parking(published).items()]
+    if site_type:
+        slots["typeOfSite"] = [lambda e: sub(e, profile.e("typeOfSite"), site_type)]
+    if published.evses:
+        mix = energy_mix(location.get("energy_mix"))
+        tariff = _tariff_lookup(location, tariffs_by_key) if profile.is_afir else None
+        slots["energyInfrastructureStation"] = [
+            lambda e: _write_station(e, profile, published, mix=mix, tariff=tariff, at=at)]
+    write_in_order(site, sequences.SITE[profile.name], slots)
+    return site
+
+
+def _unused_parking(published: PublishedSite) -> dict[str, dict]:
+    """Parking places no published EVSE refers to (those are written on the charging points)."""
+    used = {key for cp in published.evses for key in ocpi.evse_parking_ids(cp.evse)}
+    return {key: place for key, place in ocpi.parking_places(published.location).items() if key not in used}

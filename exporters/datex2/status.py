@@ -1,0 +1,111 @@
+"""DATEX II 3.7 EnergyInfrastructureStatusPublication (dynamic data), streamed.
+
+    from exporters.datex2.status import write_status
+    count = write_status(out, locations, profile="generic", publication_time=now)
+
+One siteStatus per location, one stationStatus (the synthesized station, see site.py), one
+refillPointStatus per EVSE. References use the ids and versions of the table publication
+(same selection, same fingerprints) and the schema's fixed targetClass strings.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import BinaryIO
+
+from lxml import etree
+
+from exporters.datex2 import mapping, ocpi
+from exporters.datex2.namespaces import COM, Profile, profile_named, q
+from exporters.datex2.opening_hours import opening_status
+from exporters.datex2.publication import payload, utc, write_sites
+from exporters.datex2.selection import PublishedEvse, PublishedSite
+from exporters.datex2.xmlbuild import Element, bool_text, sub, typed
+
+
+def _reference(parent: Element, profile: Profile, object_id: str, version: str) -> None:
+    # The value is fixed by the schema and compared as a string: the prefix must be literal.
+    sub(parent, profile.f("reference"),
+        attrib={"targetClass": f"{profile.fac}:FacilityObject", "id": object_id, "version": version})
+
+
+def _evse_status(evse: dict) -> str:
+    return mapping.EVSE_STATUS.get(ocpi.code(evse.get("status")), mapping.EVSE_STATUS_FALLBACK)
+
+
+def _is_available(evses: list[PublishedEvse]) -> bool | None:
+    """True if any EVSE is available, False if none is and all statuses are known, else unknown."""
+    statuses = [ocpi.code(cp.evse.get("status")) for cp in evses]
+    if "AVAILABLE" in statuses:
+        return True
+    if statuses and all(s in mapping.EVSE_STATUS and s != "UNKNOWN" for s in statuses):
+        return False
+    return None
+
+
+def _write_planned(parent: Element, profile: Profile, evse: dict, at: datetime) -> None:
+    """AFIR: OCPI status_schedule -> plannedRefillPointStatus (current and future periods)."""
+    for entry in ocpi.dicts(evse.get("status_schedule")):
+        status = mapping.EVSE_STATUS.get(ocpi.code(entry.get("status")))
+        begin, end = ocpi.timestamp(entry.get("period_begin")), ocpi.timestamp(entry.get("period_end"))
+        if status is None or begin is None or (end is not None and (end <= at or end <= begin)):
+            continue
+        planned = sub(parent, profile.e("plannedRefillPointStatus"))
+        sub(planned, profile.e("status"), status)
+        period = sub(planned, profile.e("overallPeriod"))
+        sub(period, q(COM, "overallStartTime"), ocpi.xml_datetime(begin))
+        if end is not None:
+            sub(period, q(COM, "overallEndTime"), ocpi.xml_datetime(end))
+
+
+def _write_refill_point_status(parent: Element, profile: Profile, charge_point: PublishedEvse, at: datetime) -> None:
+    evse = charge_point.evse
+    element = typed(parent, profile.e("refillPointStatus"), profile.etype("ElectricChargingPointStatus"))
+    _reference(element, profile, charge_point.id, charge_point.version)
+    last_updated = ocpi.xml_timestamp(evse.get("last_updated"))
+    if last_updated:
+        sub(element, profile.f("lastUpdated"), last_updated)
+    operation = mapping.OPERATION_STATUS.get(ocpi.code(evse.get("status")))
+    if profile.is_afir and operation:
+        sub(element, profile.f("operationStatus"), operation)
+    sub(element, profile.e("status"), _evse_status(evse))
+    if profile.is_afir:
+        _write_planned(element, profile, evse, at)
+
+
+def build_site_status(published: PublishedSite, profile: Profile, at: datetime) -> Element:
+    location = published.location
+    site = etree.Element(profile.e("energyInfrastructureSiteStatus"), nsmap=profile.nsmap)
+    _reference(site, profile, published.id, published.version)
+    last_updated = ocpi.xml_timestamp(location.get("last_updated"))
+    if last_updated:
+        sub(site, profile.f("lastUpdated"), last_updated)
+    opening = opening_status(location.get("opening_times"), location.get("time_zone"), at)
+    if opening:
+        sub(site, profile.f("openingStatus"), opening)
+    if published.evses:
+        station = sub(site, profile.e("energyInfrastructureStationStatus"))
+        _reference(station, profile, published.station_id, published.version)
+        if last_updated:
+            sub(station, profile.f("lastUpdated"), last_updated)
+        available = _is_available(published.evses)
+        if available is not None:
+            sub(station, profile.e("isAvailable"), bool_text(available))
+        for charge_point in published.evses:
+            _write_refill_point_status(station, profile, charge_point, at)
+    return site
+
+
+def write_status(out: BinaryIO, locations: Iterable[dict], *, profile: str = "generic", publication_time: datetime,
+                 table_id: str = "NAP", table_version: str = "1", country: str = "de",
+                 national_identifier: str = "NAP") -> int:
+    """Write the status publication to the binary file `out`; return the number of refill
+    point statuses written."""
+    chosen = profile_named(profile)
+    at = utc(publication_time)
+    with payload(out, chosen, "EnergyInfrastructureStatusPublication", publication_time=at, country=country,
+                 national_identifier=national_identifier) as xf:
+        with xf.element(chosen.e("tableReference"), targetClass=f"{chosen.egi}:EnergyInfrastructureTable",
+                        id=table_id, version=table_version):
+            pass  # an empty element: all its information is in the attributes
+        return write_sites(xf, locations, chosen, lambda site: build_site_status(site, chosen, at), "status")

@@ -1,0 +1,35 @@
+"""DATEX II 3.7 EnergyInfrastructureTablePublication (static data), streamed.
+
+    from exporters.datex2.table import write_table
+    count = write_table(out, locations, profile="afir", publication_time=now, tariffs_by_key=lookup)
+
+`locations` may be a generator over millions of OCPI 2.3.0 Locations: each site is built,
+written and dropped before the next location is read. A location that cannot be written
+validly is skipped with a warning (see selection.published_site); it never aborts the file.
+Note: DATEX II requires at least one site per table, so a table over zero publishable
+locations is well-formed but not schema-valid; callers can tell by the returned count.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import BinaryIO
+
+from exporters.datex2.namespaces import profile_named
+from exporters.datex2.publication import payload, utc, write_sites
+from exporters.datex2.site import TariffsByKey, build_site
+
+
+def write_table(out: BinaryIO, locations: Iterable[dict], *, profile: str = "generic", publication_time: datetime,
+                table_id: str = "NAP", table_version: str = "1", country: str = "de",
+                national_identifier: str = "NAP", tariffs_by_key: TariffsByKey | None = None) -> int:
+    """Write the table publication to the binary file `out`; return the number of refill
+    points (charging points, i.e. OCPI EVSEs) written."""
+    chosen = profile_named(profile)
+    at = utc(publication_time)
+    with payload(out, chosen, "EnergyInfrastructureTablePublication", publication_time=at, country=country,
+                 national_identifier=national_identifier) as xf:
+        with xf.element(chosen.e("energyInfrastructureTable"), id=table_id, version=table_version):
+            return write_sites(
+                xf, locations, chosen, lambda site: build_site(site, chosen, tariffs_by_key=tariffs_by_key, at=at),
+                "table")
