@@ -175,7 +175,7 @@ class Harvester:
             if full_sync:
                 # Only a full list is "the new truth" (OCPI); an incremental one says nothing
                 # about objects it leaves out.
-                tally.counts.removed += writer.mark_unseen_removed(table, seen_ids)
+                tally.counts.removed += writer.mark_unseen_removed(table, seen_ids, changed_before=now)
         tally.findings.extend(writer.findings)
         # Feed, run and findings commit in the same transaction as the data.
         run = session.get(HarvestRun, run_id)

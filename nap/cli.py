@@ -59,20 +59,42 @@ def feeds() -> None:
 @click.option("--licence", default=None, help="Licence the CPO publishes its data under.")
 @click.option("--country-code", default=None, help="CPO country code (for OCPI 2.1.1 feeds).")
 @click.option("--party-id", default=None, help="CPO party id (for OCPI 2.1.1 feeds).")
-def feeds_add(name, versions_url, token, interval_minutes, licence, country_code, party_id) -> None:
-    """Register a feed."""
-    from nap.feeds import FeedError, add_feed
+@click.option("--party", "parties", multiple=True, metavar="CC:PID",
+              help="Another country_code:party_id pair the feed may publish (repeatable).")
+def feeds_add(name, versions_url, token, interval_minutes, licence, country_code, party_id, parties) -> None:
+    """Register a feed; prints the token the CPO uses to push to NAP."""
+    from nap.feeds import FeedError, add_feed, issue_push_token
 
     _require_current_schema()
     settings = load_settings()
     try:
+        pairs = tuple(tuple(p.split(":", 1)) for p in parties)
+        if any(len(p) != 2 for p in pairs):
+            raise FeedError("--party takes COUNTRY_CODE:PARTY_ID, e.g. DE:ABC")
         with _sessions().begin() as session:
             feed = add_feed(session, name=name, versions_url=versions_url, token=token,
                             interval_minutes=interval_minutes or settings.default_harvest_interval_minutes,
-                            licence=licence, country_code=country_code, party_id=party_id)
+                            licence=licence, country_code=country_code, party_id=party_id, parties=pairs)
+            push_token = issue_push_token(session, feed)
             click.echo(f"feed {feed.name!r} registered (id {feed.id})")
+            click.echo(f"push token (shown once; the CPO sends it to NAP's receiver endpoints): {push_token}")
     except FeedError as error:
         raise click.ClickException(str(error)) from None
+
+
+@feeds.command("push-token")
+@click.argument("name")
+def feeds_push_token(name: str) -> None:
+    """Issue a new push token for a feed (the old one stops working)."""
+    from nap.feeds import FeedError, get_feed, issue_push_token
+
+    _require_current_schema()
+    try:
+        with _sessions().begin() as session:
+            token = issue_push_token(session, get_feed(session, name))
+    except FeedError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(token)
 
 
 @feeds.command("list")

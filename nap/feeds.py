@@ -7,7 +7,8 @@ from urllib.parse import urlparse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nap.store.tables import Feed, HarvestRun
+from nap.store.tables import Feed, FeedParty, HarvestRun
+from nap.tokens import new_token, token_hash
 
 
 class FeedError(ValueError):
@@ -16,7 +17,10 @@ class FeedError(ValueError):
 
 def add_feed(session: Session, *, name: str, versions_url: str, token: str,
              interval_minutes: int = 15, licence: str | None = None,
-             country_code: str | None = None, party_id: str | None = None) -> Feed:
+             country_code: str | None = None, party_id: str | None = None,
+             parties: tuple[tuple[str, str], ...] = ()) -> Feed:
+    """Register a feed. Its parties (the country_code/party_id pairs it may publish) are
+    the feed's own identity plus `parties`."""
     name = name.strip()
     if not name:
         raise FeedError("a feed needs a name")
@@ -37,7 +41,39 @@ def add_feed(session: Session, *, name: str, versions_url: str, token: str,
     )
     session.add(feed)
     session.flush()
+    pairs = list(parties) + ([(country_code, party_id)] if country_code and party_id else [])
+    for pair_country, pair_party in dict.fromkeys((c.upper(), p.upper()) for c, p in pairs):
+        add_party(session, feed, pair_country, pair_party)
     return feed
+
+
+def add_party(session: Session, feed: Feed, country_code: str, party_id: str) -> None:
+    if len(country_code) != 2 or not 1 <= len(party_id) <= 3:
+        raise FeedError(f"not a country_code/party_id pair: {country_code}/{party_id}")
+    owner = session.scalars(select(FeedParty).where(
+        FeedParty.country_code == country_code, FeedParty.party_id == party_id)).first()
+    if owner is not None and owner.feed_id != feed.id:
+        raise FeedError(f"{country_code}/{party_id} belongs to another feed already")
+    if owner is None:
+        session.add(FeedParty(feed_id=feed.id, country_code=country_code, party_id=party_id))
+        session.flush()
+
+
+def feed_parties(session: Session, feed_id: int) -> set[tuple[str, str]]:
+    return {(p.country_code, p.party_id) for p in session.scalars(select(FeedParty).where(FeedParty.feed_id == feed_id))}
+
+
+def issue_push_token(session: Session, feed: Feed) -> str:
+    """A new token the CPO presents when it pushes to NAP; the previous one stops working.
+    Only its hash is kept: the caller shows the token once."""
+    token = new_token()
+    feed.inbound_token_hash = token_hash(token)
+    session.flush()
+    return token
+
+
+def feed_for_push_token(session: Session, token: str) -> Feed | None:
+    return session.scalars(select(Feed).where(Feed.inbound_token_hash == token_hash(token))).first()
 
 
 def get_feed(session: Session, name: str) -> Feed:

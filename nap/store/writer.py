@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from harvesters.findings import ObjectFinding
 from nap.ocpi.values import parse_datetime
 from nap.store.documents import content_hash, split_location
+from nap.store.status_history import StatusChange, record_status_changes
 from nap.store.tables import Connector, Evse, Location, Tariff
 
 
@@ -34,11 +35,13 @@ def object_key(document: dict) -> tuple[str, str, str]:
 
 
 class FeedWriter:
-    def __init__(self, session: Session, feed_id: int, now: datetime):
+    def __init__(self, session: Session, feed_id: int, now: datetime, via: str = "pull"):
         self.session = session
         self.feed_id = feed_id
         self.now = now
+        self.via = via  # "pull" or "push", for the status history
         self.findings: list[ObjectFinding] = []
+        self.stale = 0  # objects older than what the store holds (a newer push won)
 
     # -- shared --------------------------------------------------------------------------
 
@@ -47,7 +50,7 @@ class FeedWriter:
             return {}
         rows = self.session.execute(
             select(table.id, table.feed_id, table.country_code, table.party_id, table.ocpi_id,
-                   table.content_hash, table.removed_at)
+                   table.content_hash, table.removed_at, table.last_updated)
             .where(tuple_(table.country_code, table.party_id, table.ocpi_id).in_(keys))
         ).all()
         return {(r.country_code, r.party_id, r.ocpi_id): r for r in rows}
@@ -72,6 +75,11 @@ class FeedWriter:
                     f"{'/'.join(key)} is already published by another feed; object skipped",
                 ))
             elif row.content_hash == digest and row.removed_at is None:
+                counts.unchanged += 1
+            elif row.removed_at is None and row.last_updated > parse_datetime(document["last_updated"]):
+                # Pushes and pulls converge by last_updated: an older copy never overwrites
+                # a newer one (a pull that started before a push arrived, for example).
+                self.stale += 1
                 counts.unchanged += 1
             else:
                 changed.append((row.id, document, raw, digest))
@@ -98,21 +106,35 @@ class FeedWriter:
             "removed_at": None,
         }
 
-    def _insert_children(self, location_pks: list[int], documents: list[dict]) -> None:
-        evse_rows, connector_groups = [], []
+    def _previous_statuses(self, location_pks: list[int]) -> dict[tuple[int, str], tuple[str, datetime]]:
+        rows = self.session.execute(
+            select(Evse.location_pk, Evse.uid, Evse.status, Evse.status_changed_at)
+            .where(Evse.location_pk.in_(location_pks))
+        ).all()
+        return {(r.location_pk, r.uid): (r.status, r.status_changed_at) for r in rows}
+
+    def _insert_children(self, location_pks: list[int], documents: list[dict],
+                         previous: dict[tuple[int, str], tuple[str, datetime]] | None = None) -> None:
+        previous = previous or {}
+        evse_rows, connector_groups, changes = [], [], []
         for location_pk, document in zip(location_pks, documents):
             for position, (evse, connectors) in enumerate(split_location(document).evses):
+                old_status, old_changed_at = previous.get((location_pk, evse["uid"]), (None, None))
+                last_updated = parse_datetime(evse["last_updated"])
+                if old_status != evse["status"]:
+                    changes.append(StatusChange(location_pk, evse["uid"], old_status, evse["status"], last_updated))
                 evse_rows.append({
                     "location_pk": location_pk,
                     "position": position,
                     "uid": evse["uid"],
                     "evse_id": evse.get("evse_id"),
                     "status": evse["status"],
-                    "status_changed_at": self.now,
-                    "last_updated": parse_datetime(evse["last_updated"]),
+                    "status_changed_at": self.now if old_status != evse["status"] else old_changed_at,
+                    "last_updated": last_updated,
                     "data": evse,
                 })
                 connector_groups.append(connectors)
+        record_status_changes(self.session, self.feed_id, changes, self.now, self.via)
         if not evse_rows:
             return
         evse_pks = self.session.execute(
@@ -147,13 +169,14 @@ class FeedWriter:
             self._insert_children(list(pks), [d for d, _, _ in new])
         if changed:
             pks = [pk for pk, *_ in changed]
+            previous = self._previous_statuses(pks)
             self.session.execute(
                 update(Location),
                 [{"id": pk, **self._location_columns(d, raw, digest)} for pk, d, raw, digest in changed],
             )
             # EVSEs are replaced wholesale: the CPO's document is the truth for this location.
             self.session.execute(delete(Evse).where(Evse.location_pk.in_(pks)))
-            self._insert_children(pks, [d for _, d, _, _ in changed])
+            self._insert_children(pks, [d for _, d, _, _ in changed], previous)
         return counts
 
     # -- tariffs -------------------------------------------------------------------------
@@ -187,15 +210,16 @@ class FeedWriter:
 
     # -- removals ------------------------------------------------------------------------
 
-    def mark_unseen_removed(self, table, seen_ids: set[str]) -> int:
+    def mark_unseen_removed(self, table, seen_ids: set[str], changed_before: datetime) -> int:
         """After a full sync: what the CPO no longer serves is marked removed (kept for
         history, hidden from publication later). Objects served but invalid count as seen,
         so a broken update never deletes the last good version. Ids are compared without
-        country_code/party_id because a broken object may lack them."""
+        country_code/party_id because a broken object may lack them. Objects that changed
+        after the run started (pushed meanwhile) are not the run's to judge."""
         removed = 0
         rows = self.session.execute(
             select(table.id, table.ocpi_id)
-            .where(table.feed_id == self.feed_id, table.removed_at.is_(None))
+            .where(table.feed_id == self.feed_id, table.removed_at.is_(None), table.changed_at < changed_before)
         ).all()
         gone = [r.id for r in rows if r.ocpi_id not in seen_ids]
         for start in range(0, len(gone), 1000):

@@ -1,0 +1,177 @@
+"""CPO pushes over real HTTP: PUT/PATCH semantics, ordering, authorization, and what the
+public API and the DATEX II status publication show afterwards."""
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import pytest
+from lxml import etree
+from sqlalchemy import select
+
+from exporters.datex2.validate import validate
+from nap.feeds import add_feed, get_feed, issue_push_token
+from nap.ocpi.values import format_datetime
+from nap.store.status_history import push_freshness
+from nap.store.tables import EvseStatusChange, Finding
+from tests.harvest_helpers import harvest, register_and_harvest, stored_locations
+
+
+def auth(token: str) -> dict:
+    return {"Authorization": "Token " + base64.b64encode(token.encode()).decode()}
+
+
+def later(seconds: int = 0) -> str:
+    return format_datetime(datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=seconds))
+
+
+@pytest.fixture
+def pushing(demo_cpo, nap_server, sessions, settings):
+    """A harvested demo CPO (DE/ABC) with a push token, and NAP serving."""
+    cpo = demo_cpo(locations=8)
+    assert register_and_harvest(sessions, settings, cpo, country_code="DE", party_id="ABC").status == "success"
+    with sessions.begin() as session:
+        token = issue_push_token(session, get_feed(session, "demo"))
+    location = cpo.app.config["FLEET"].locations[0]
+
+    class Pushing:
+        base = f"{nap_server.url}/ocpi/2.3.0/receiver/locations/DE/ABC"
+        public = f"{nap_server.url}/ocpi/2.3.0/locations/DE/ABC"
+        headers = auth(token)
+        location_id = location["id"]
+        evse_uid = location["evses"][0]["uid"]
+        nap = nap_server
+        demo = cpo
+
+        def evse(self):
+            return httpx.get(f"{self.public}/{self.location_id}/{self.evse_uid}").json()["data"]
+
+    return Pushing()
+
+
+def test_an_evse_status_patch_is_published_at_once(pushing, sessions):
+    stamp = later(1)
+    response = httpx.patch(f"{pushing.base}/{pushing.location_id}/{pushing.evse_uid}",
+                           json={"status": "CHARGING", "last_updated": stamp}, headers=pushing.headers)
+    assert response.status_code == 200 and response.json()["status_code"] == 1000
+    assert pushing.evse()["status"] == "CHARGING"
+    location = httpx.get(f"{pushing.public}/{pushing.location_id}").json()["data"]
+    assert location["last_updated"] == stamp  # the parent takes the child's last_updated
+    listed = httpx.get(f"{pushing.nap.url}/ocpi/2.3.0/locations", params={"date_from": stamp}).json()["data"]
+    assert [loc["id"] for loc in listed] == [pushing.location_id]
+
+    status = httpx.get(f"{pushing.nap.url}/datex2/v3.7/energy-infrastructure/status")
+    assert validate(status.content) == []
+    document = etree.fromstring(status.content)
+    values = [s.xpath("string(*[local-name()='status'])") for s in document.xpath(
+        "//*[local-name()='refillPointStatus']") if s.xpath(
+        "string(*[local-name()='reference']/@id)").endswith(f"#evse:{pushing.evse_uid}")
+        and pushing.location_id in s.xpath("string(*[local-name()='reference']/@id)")]
+    assert values == ["charging"]
+
+    with sessions() as session:
+        history = session.scalars(select(EvseStatusChange).where(EvseStatusChange.via == "push")).all()
+        assert [(h.evse_uid, h.new_status) for h in history] == [(pushing.evse_uid, "CHARGING")]
+        freshness = push_freshness(session, history[0].feed_id, datetime.now(timezone.utc) - timedelta(hours=1))
+        assert freshness.samples == 1 and freshness.p95_seconds is not None
+
+
+def test_an_older_update_is_ignored(pushing):
+    url = f"{pushing.base}/{pushing.location_id}/{pushing.evse_uid}"
+    assert httpx.patch(url, json={"status": "CHARGING", "last_updated": later(10)}, headers=pushing.headers).status_code == 200
+    answer = httpx.patch(url, json={"status": "AVAILABLE", "last_updated": later(5)}, headers=pushing.headers)
+    assert answer.status_code == 200 and "ignored" in answer.json()["status_message"]
+    assert pushing.evse()["status"] == "CHARGING"
+
+
+def test_a_later_pull_never_overwrites_a_newer_push(pushing, sessions, settings):
+    url = f"{pushing.base}/{pushing.location_id}/{pushing.evse_uid}"
+    httpx.patch(url, json={"status": "BLOCKED", "last_updated": later(60)}, headers=pushing.headers)
+    run = harvest(sessions, settings)  # the demo CPO still serves its older copy
+    assert run.status == "success"
+    assert pushing.evse()["status"] == "BLOCKED"
+
+
+def test_unknown_objects_and_bad_requests_get_ocpi_errors(pushing):
+    patch = {"status": "CHARGING", "last_updated": later()}
+    unknown_location = httpx.patch(f"{pushing.base}/NOPE/{pushing.evse_uid}", json=patch, headers=pushing.headers)
+    assert unknown_location.status_code == 404 and unknown_location.json()["status_code"] == 2003
+    unknown_evse = httpx.patch(f"{pushing.base}/{pushing.location_id}/NOPE", json=patch, headers=pushing.headers)
+    assert unknown_evse.status_code == 404 and unknown_evse.json()["status_code"] == 2003
+    no_timestamp = httpx.patch(f"{pushing.base}/{pushing.location_id}/{pushing.evse_uid}",
+                               json={"status": "CHARGING"}, headers=pushing.headers)
+    assert no_timestamp.status_code == 400 and no_timestamp.json()["status_code"] == 2001
+    wrong_id = httpx.put(f"{pushing.base}/{pushing.location_id}", json={"id": "OTHER"}, headers=pushing.headers)
+    assert wrong_id.status_code == 400 and wrong_id.json()["status_code"] == 2001
+    assert pushing.evse()["status"] != "CHARGING"
+
+
+def test_put_adds_a_location_an_evse_and_a_connector(pushing):
+    location = {**pushing.demo.app.config["FLEET"].locations[1]}
+    location.update(id="NEW-1", last_updated=later(), evses=location["evses"][:1])
+    assert httpx.put(f"{pushing.base}/NEW-1", json=location, headers=pushing.headers).json()["status_code"] == 1000
+    published = httpx.get(f"{pushing.public}/NEW-1").json()["data"]
+    assert published["name"] == location["name"] and len(published["evses"]) == 1
+
+    evse = {**location["evses"][0], "uid": "NEW-EVSE", "evse_id": "DE*ABC*E999*1", "last_updated": later(1)}
+    assert httpx.put(f"{pushing.base}/NEW-1/NEW-EVSE", json=evse, headers=pushing.headers).json()["status_code"] == 1000
+    connector = {**evse["connectors"][0], "id": "9", "last_updated": later(2)}
+    assert httpx.put(f"{pushing.base}/NEW-1/NEW-EVSE/9", json=connector, headers=pushing.headers).status_code == 200
+    published = httpx.get(f"{pushing.public}/NEW-1").json()["data"]
+    assert [e["uid"] for e in published["evses"]] == [location["evses"][0]["uid"], "NEW-EVSE"]
+    assert [c["id"] for c in published["evses"][1]["connectors"]][-1] == "9"
+    assert published["last_updated"] == connector["last_updated"]
+
+    removed = httpx.patch(f"{pushing.base}/NEW-1/NEW-EVSE", json={"status": "REMOVED", "last_updated": later(3)},
+                          headers=pushing.headers)
+    assert removed.status_code == 200
+    back = httpx.get(f"{pushing.base}/NEW-1/NEW-EVSE", headers=pushing.headers).json()["data"]
+    assert back["status"] == "REMOVED"  # never deleted
+
+
+def test_an_invalid_push_changes_nothing_and_becomes_a_finding(pushing, sessions):
+    before = stored_locations(sessions)[pushing.location_id]
+    evse = {**before["evses"][0], "last_updated": later(5)}
+    evse["connectors"] = [{**evse["connectors"][0], "format": "PLUG"}]
+    answer = httpx.put(f"{pushing.base}/{pushing.location_id}/{pushing.evse_uid}", json=evse, headers=pushing.headers)
+    assert answer.status_code == 400 and answer.json()["status_code"] == 2001
+    assert "format" in answer.json()["status_message"]
+    assert stored_locations(sessions)[pushing.location_id] == before
+    with sessions() as session:
+        assert session.scalars(select(Finding).where(Finding.object_type == "push")).first() is not None
+
+
+def test_a_cpo_cannot_write_another_cpos_objects(pushing, sessions):
+    with sessions.begin() as session:
+        feed_b = add_feed(session, name="cpo-b", versions_url="https://cpo-b.example/ocpi/versions",
+                          token="b", country_code="DE", party_id="BBB")
+        token_b = issue_push_token(session, feed_b)
+    url = f"{pushing.base}/{pushing.location_id}/{pushing.evse_uid}"
+    patch = {"status": "OUTOFORDER", "last_updated": later(30)}
+    as_b = httpx.patch(url, json=patch, headers=auth(token_b))
+    assert as_b.status_code == 404 and "not a party registered for your feed" in as_b.json()["status_message"]
+    b_own_url = f"{pushing.nap.url}/ocpi/2.3.0/receiver/locations/DE/BBB/{pushing.location_id}/{pushing.evse_uid}"
+    assert httpx.patch(b_own_url, json=patch, headers=auth(token_b)).status_code == 404  # B has no such object
+    anonymous = httpx.patch(url, json=patch)
+    assert anonymous.status_code == 401
+    forged = httpx.patch(url, json=patch, headers=auth("not-a-token"))
+    assert forged.status_code == 401
+    assert pushing.evse()["status"] != "OUTOFORDER"
+
+
+def test_tariffs_are_put_read_and_deleted(pushing):
+    tariff = {**pushing.demo.app.config["FLEET"].tariffs[0], "id": "PUSHED", "last_updated": later()}
+    url = f"{pushing.nap.url}/ocpi/2.3.0/receiver/tariffs/DE/ABC/PUSHED"
+    assert httpx.put(url, json=tariff, headers=pushing.headers).json()["status_code"] == 1000
+    assert httpx.get(url, headers=pushing.headers).json()["data"]["elements"] == tariff["elements"]
+    assert httpx.get(f"{pushing.nap.url}/ocpi/2.3.0/tariffs/DE/ABC/PUSHED").status_code == 200
+    assert httpx.delete(url, headers=pushing.headers).json()["status_code"] == 1000
+    assert httpx.get(f"{pushing.nap.url}/ocpi/2.3.0/tariffs/DE/ABC/PUSHED").status_code == 404
+
+
+def test_the_221_receiver_takes_221_objects(pushing):
+    url = f"{pushing.nap.url}/ocpi/2.2.1/receiver/locations/DE/ABC/{pushing.location_id}/{pushing.evse_uid}"
+    answer = httpx.patch(url, json={"status": "RESERVED", "last_updated": later(2)}, headers=pushing.headers)
+    assert answer.status_code == 200
+    assert pushing.evse()["status"] == "RESERVED"
