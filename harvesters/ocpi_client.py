@@ -80,9 +80,10 @@ class OcpiClient:
 
     # -- transport -----------------------------------------------------------------------
 
-    def _send(self, url: str, params: dict | None) -> tuple[httpx.Response, bytes]:
+    def _send(self, url: str, params: dict | None, method: str = "GET",
+              body: Any = None) -> tuple[httpx.Response, bytes]:
         headers = {"Authorization": authorization_header(self.token, self.version), "Accept": "application/json"}
-        with self._http.stream("GET", url, params=params, headers=headers) as response:
+        with self._http.stream(method, url, params=params, headers=headers, json=body) as response:
             body = bytearray()
             for chunk in response.iter_bytes():
                 body.extend(chunk)
@@ -93,12 +94,16 @@ class OcpiClient:
             return response, bytes(body)
 
     def get(self, url: str, params: dict | None = None) -> tuple[httpx.Response, bytes]:
-        """GET with retries: network errors, timeouts and 5xx back off exponentially with
-        jitter, 429 waits for Retry-After; nothing retries forever."""
+        return self.request("GET", url, params)
+
+    def request(self, method: str, url: str, params: dict | None = None,
+                body: Any = None) -> tuple[httpx.Response, bytes]:
+        """A request with retries: network errors, timeouts and 5xx back off exponentially
+        with jitter, 429 waits for Retry-After; nothing retries forever."""
         last_problem = ""
         for attempt in range(1, self.limits.attempts + 1):
             try:
-                response, body = self._send(url, params)
+                response, body_bytes = self._send(url, params, method, body)
             except httpx.TransportError as error:
                 last_problem = f"{type(error).__name__}: {error}"
                 delay = self._backoff(attempt)
@@ -112,9 +117,9 @@ class OcpiClient:
                     last_problem = f"HTTP {response.status_code}"
                     delay = self._backoff(attempt)
                 elif response.status_code >= 400:
-                    raise HarvestError(f"{url} answered HTTP {response.status_code}")
+                    raise HarvestError(f"{url} answered HTTP {response.status_code}{_ocpi_message(body_bytes)}")
                 else:
-                    return response, body
+                    return response, body_bytes
             if attempt < self.limits.attempts:
                 log.info("retrying %s in %.2fs after %s", url, delay, last_problem)
                 time.sleep(delay)
@@ -131,9 +136,10 @@ class OcpiClient:
         except ValueError:
             return None
 
-    def get_payload(self, url: str, params: dict | None = None) -> tuple[Any, httpx.Response, int, bool]:
+    def get_payload(self, url: str, params: dict | None = None, method: str = "GET",
+                    body: Any = None) -> tuple[Any, httpx.Response, int, bool]:
         """The `data` of an OCPI response (or a bare JSON body), with the response."""
-        response, body = self.get(url, params)
+        response, body = self.request(method, url, params, body)
         try:
             document = json.loads(body)
         except (ValueError, RecursionError) as error:
@@ -221,6 +227,17 @@ class OcpiClient:
             seen_requests.add(next_url)
             params = None  # the Link URL carries every parameter itself
         raise HarvestError(f"more than {self.limits.max_pages} pages: stopped")
+
+
+def _ocpi_message(body: bytes) -> str:
+    """The status_message of an OCPI error body, to make the error say why."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return ""
+    if isinstance(document, dict) and document.get("status_message"):
+        return f" ({document.get('status_code')}: {str(document['status_message'])[:300]})"
+    return ""
 
 
 def _int_header(response: httpx.Response, name: str) -> int | None:

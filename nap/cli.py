@@ -61,8 +61,12 @@ def feeds() -> None:
 @click.option("--party-id", default=None, help="CPO party id (for OCPI 2.1.1 feeds).")
 @click.option("--party", "parties", multiple=True, metavar="CC:PID",
               help="Another country_code:party_id pair the feed may publish (repeatable).")
-def feeds_add(name, versions_url, token, interval_minutes, licence, country_code, party_id, parties) -> None:
-    """Register a feed; prints the token the CPO uses to push to NAP."""
+@click.option("--handshake", is_flag=True,
+              help="The token is a TOKEN_A: run the OCPI credentials handshake to get TOKEN_C.")
+def feeds_add(name, versions_url, token, interval_minutes, licence, country_code, party_id, parties,
+              handshake) -> None:
+    """Register a feed; prints the token the CPO uses to push to NAP (static-token mode)
+    or runs the credentials handshake (--handshake)."""
     from nap.feeds import FeedError, add_feed, issue_push_token
 
     _require_current_schema()
@@ -75,11 +79,44 @@ def feeds_add(name, versions_url, token, interval_minutes, licence, country_code
             feed = add_feed(session, name=name, versions_url=versions_url, token=token,
                             interval_minutes=interval_minutes or settings.default_harvest_interval_minutes,
                             licence=licence, country_code=country_code, party_id=party_id, parties=pairs)
-            push_token = issue_push_token(session, feed)
             click.echo(f"feed {feed.name!r} registered (id {feed.id})")
-            click.echo(f"push token (shown once; the CPO sends it to NAP's receiver endpoints): {push_token}")
+            if not handshake:
+                push_token = issue_push_token(session, feed)
+                click.echo(f"push token (shown once; the CPO sends it to NAP's receiver endpoints): {push_token}")
     except FeedError as error:
         raise click.ClickException(str(error)) from None
+    if handshake:
+        _run_handshake(name)
+
+
+def _run_handshake(name: str) -> None:
+    from harvesters.credentials import handshake
+
+    result = handshake(_sessions(), load_settings(), name)
+    if not result.ok:
+        raise click.ClickException(result.message)
+    click.echo(result.message)
+
+
+@feeds.command("register")
+@click.argument("name")
+def feeds_register(name: str) -> None:
+    """Run the OCPI credentials handshake (POST, or PUT to re-register)."""
+    _require_current_schema()
+    _run_handshake(name)
+
+
+@feeds.command("unregister")
+@click.argument("name")
+def feeds_unregister(name: str) -> None:
+    """Unregister from the CPO (credentials DELETE)."""
+    from harvesters.credentials import unregister
+
+    _require_current_schema()
+    result = unregister(_sessions(), load_settings(), name)
+    if not result.ok:
+        raise click.ClickException(result.message)
+    click.echo(result.message)
 
 
 @feeds.command("push-token")
@@ -134,6 +171,62 @@ def feeds_show(name: str) -> None:
                 f"{run.objects_unchanged:<9} {run.objects_removed:<7} {run.findings:<8} {run.bytes:<8} {seconds:<7} "
                 f"{run.error or ''}"
             )
+
+
+@main.group()
+def consumers() -> None:
+    """Registered consumers of the publication API (reading needs no registration)."""
+
+
+@consumers.command("add")
+@click.option("--name", required=True)
+@click.option("--rate-limit", type=int, default=None,
+              help="Requests per minute (default: NAP_API_CONSUMER_RATE_LIMIT_PER_MINUTE).")
+@click.option("--publish-token", "publish_tokens", multiple=True, metavar="uid=...,type=...",
+              help="An OCPI PublishTokenType the consumer holds (fields uid, type, visual_number, issuer, "
+                   "group_id); it sees publish=false locations that list it. Repeatable.")
+def consumers_add(name: str, rate_limit: int | None, publish_tokens: tuple[str, ...]) -> None:
+    """Register a consumer and print its token (shown only this once)."""
+    from exporters.consumers import ConsumerError, add_consumer, parse_publish_token
+
+    _require_current_schema()
+    try:
+        tokens = [parse_publish_token(text) for text in publish_tokens]
+        with _sessions().begin() as session:
+            consumer, token = add_consumer(session, name.strip(), rate_limit, tokens)
+            consumer_id = consumer.id
+    except ConsumerError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"consumer {name.strip()!r} registered (id {consumer_id}). Its token, shown only now:\n{token}")
+
+
+@consumers.command("list")
+def consumers_list() -> None:
+    """List consumers (tokens are stored only as hashes and cannot be shown)."""
+    from sqlalchemy import select
+
+    from nap.store.tables import Consumer
+
+    _require_current_schema()
+    with _sessions()() as session:
+        for consumer in session.scalars(select(Consumer).order_by(Consumer.name)):
+            click.echo(f"{consumer.name}\t{consumer.rate_limit_per_minute or 'default'}/min\t"
+                       f"{len(consumer.publish_tokens or [])} publish tokens\t{consumer.created_at:%Y-%m-%d}")
+
+
+@consumers.command("remove")
+@click.argument("name")
+def consumers_remove(name: str) -> None:
+    """Remove a consumer: its token stops working at once."""
+    from exporters.consumers import ConsumerError, remove_consumer
+
+    _require_current_schema()
+    try:
+        with _sessions().begin() as session:
+            remove_consumer(session, name)
+    except ConsumerError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"consumer {name!r} removed")
 
 
 @main.command()

@@ -21,6 +21,8 @@ class Settings:
     country_code: str = "DE"
     party_id: str = "NAP"
     public_base_url: str = "http://127.0.0.1:8080"
+    # The name NAP gives in the OCPI credentials it hands to CPOs.
+    operator_name: str = "National Access Point"
     # Server-side maximum page size for our OCPI sender endpoints (X-Limit).
     api_max_limit: int = 1000
     # Publication API. A REMOVED EVSE stays in its location (status REMOVED) this long after
@@ -66,6 +68,7 @@ def load_settings() -> Settings:
         country_code=os.environ.get("NAP_COUNTRY_CODE", "DE"),
         party_id=os.environ.get("NAP_PARTY_ID", "NAP"),
         public_base_url=os.environ.get("NAP_PUBLIC_BASE_URL", "http://127.0.0.1:8080").rstrip("/"),
+        operator_name=os.environ.get("NAP_OPERATOR_NAME", "National Access Point"),
         api_max_limit=_int("NAP_API_MAX_LIMIT", 1000),
         removed_evse_visible_hours=_int("NAP_REMOVED_EVSE_VISIBLE_HOURS", 48),
         api_rate_limit_per_minute=_int("NAP_API_RATE_LIMIT_PER_MINUTE", 120),

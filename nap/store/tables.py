@@ -52,6 +52,9 @@ class Feed(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_success_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     last_full_sync_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # When the OCPI credentials handshake last succeeded (None: static token, no handshake).
+    registered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    credentials_url: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class HarvestRun(Base):

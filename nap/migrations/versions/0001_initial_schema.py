@@ -33,6 +33,8 @@ def upgrade() -> None:
     sa.Column('created_at', nap.store.types.UtcDateTime(), nullable=False),
     sa.Column('last_success_started_at', nap.store.types.UtcDateTime(), nullable=True),
     sa.Column('last_full_sync_at', nap.store.types.UtcDateTime(), nullable=True),
+    sa.Column('registered_at', nap.store.types.UtcDateTime(), nullable=True),
+    sa.Column('credentials_url', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('inbound_token_hash'),
     sa.UniqueConstraint('name')

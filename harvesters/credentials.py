@@ -1,0 +1,123 @@
+"""The OCPI credentials handshake, from NAP's side (credentials.asciidoc).
+
+The CPO hands NAP a TOKEN_A and its versions URL out of band. NAP reads the versions with
+TOKEN_A, picks the version, and POSTs its own credentials: a fresh TOKEN_B (what the CPO
+will present when it pushes to NAP) and NAP's versions URL, with role NAP. The CPO
+answers with its credentials: TOKEN_C, which NAP uses from then on, and its roles, whose
+country_code/party_id pairs become the parties the feed may publish. PUT re-registers
+(new TOKEN_B, new TOKEN_C); DELETE unregisters.
+
+Feeds registered with a static token (issued once, no handshake) never come here.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from harvesters.ocpi_client import ClientLimits, HarvestError, OcpiClient
+from nap.config import Settings
+from nap.feeds import FeedError, add_party, get_feed
+from nap.tokens import new_token, token_hash
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HandshakeResult:
+    ok: bool
+    message: str
+    version: str | None = None
+
+
+def nap_credentials(settings: Settings, token_b: str, version: str) -> dict:
+    business = {"name": settings.operator_name, "website": settings.public_base_url}
+    url = f"{settings.public_base_url}/ocpi/versions"
+    if version == "2.1.1":
+        return {"token": token_b, "url": url, "business_details": business,
+                "party_id": settings.party_id, "country_code": settings.country_code}
+    return {"token": token_b, "url": url, "roles": [
+        {"role": "NAP", "business_details": business, "party_id": settings.party_id,
+         "country_code": settings.country_code}]}
+
+
+def cpo_parties(credentials: dict, version: str) -> list[tuple[str, str]]:
+    """The country_code/party_id pairs the CPO's credentials declare."""
+    if version == "2.1.1":
+        entries = [credentials]
+    else:
+        entries = [r for r in credentials.get("roles") or [] if isinstance(r, dict) and r.get("role") == "CPO"]
+    pairs = []
+    for entry in entries:
+        country, party = entry.get("country_code"), entry.get("party_id")
+        if isinstance(country, str) and isinstance(party, str) and len(country) == 2 and 1 <= len(party) <= 3:
+            pairs.append((country.upper(), party.upper()))
+    return pairs
+
+
+def _limits(settings: Settings) -> ClientLimits:
+    return ClientLimits(timeout_seconds=settings.http_timeout_seconds, attempts=settings.retry_attempts,
+                        backoff_seconds=settings.retry_backoff_seconds)
+
+
+def handshake(sessions: sessionmaker[Session], settings: Settings, feed_name: str) -> HandshakeResult:
+    """Register with the CPO (POST), or re-register (PUT) when the feed already is."""
+    with sessions() as session:
+        feed = get_feed(session, feed_name)
+        token, versions_url, registered = feed.token, feed.versions_url, feed.registered_at is not None
+    token_b = new_token()
+    try:
+        with OcpiClient(token, _limits(settings)) as client:
+            endpoints = client.discover(versions_url)
+            if not endpoints.credentials_url:
+                return HandshakeResult(False, f"the CPO's OCPI {endpoints.version} lists no credentials endpoint")
+            data, *_ = client.get_payload(endpoints.credentials_url, method="PUT" if registered else "POST",
+                                          body=nap_credentials(settings, token_b, endpoints.version))
+    except HarvestError as error:
+        log.warning("credentials handshake with %s failed: %s", feed_name, error)
+        return HandshakeResult(False, f"handshake failed: {error}")
+    if not isinstance(data, dict) or not isinstance(data.get("token"), str) or not data["token"]:
+        return HandshakeResult(False, "the CPO's answer holds no credentials token", endpoints.version)
+    parties = cpo_parties(data, endpoints.version)
+    try:
+        with sessions.begin() as session:
+            feed = get_feed(session, feed_name)
+            feed.token = data["token"]  # TOKEN_C: from now on the only token that works
+            feed.inbound_token_hash = token_hash(token_b)
+            feed.registered_at = datetime.now(timezone.utc)
+            feed.credentials_url = endpoints.credentials_url
+            feed.ocpi_version = endpoints.version
+            if feed.status == "needs_credentials":
+                feed.status = "active"
+            for country, party in parties:
+                add_party(session, feed, country, party)
+            if parties and not feed.country_code:
+                # 2.1.1 objects carry no country_code/party_id: the CPO's own come from here.
+                feed.country_code, feed.party_id = parties[0]
+    except FeedError as error:
+        return HandshakeResult(False, f"registered, but {error}", endpoints.version)
+    return HandshakeResult(True, f"registered with OCPI {endpoints.version}"
+                           f"{' as ' + ', '.join('/'.join(p) for p in parties) if parties else ''}",
+                           endpoints.version)
+
+
+def unregister(sessions: sessionmaker[Session], settings: Settings, feed_name: str) -> HandshakeResult:
+    with sessions() as session:
+        feed = get_feed(session, feed_name)
+        token, url, version = feed.token, feed.credentials_url, feed.ocpi_version
+    if not url:
+        return HandshakeResult(False, "the feed never completed a handshake")
+    try:
+        with OcpiClient(token, _limits(settings)) as client:
+            client.version = version
+            client.get_payload(url, method="DELETE")
+    except HarvestError as error:
+        return HandshakeResult(False, f"unregistering failed: {error}", version)
+    with sessions.begin() as session:
+        feed = get_feed(session, feed_name)
+        feed.registered_at = None
+        feed.inbound_token_hash = None  # the CPO's TOKEN_B no longer opens anything
+        feed.status = "needs_credentials"
+    return HandshakeResult(True, "unregistered", version)

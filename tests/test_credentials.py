@@ -1,0 +1,61 @@
+"""The OCPI credentials handshake against the demo CPO's credentials module, per version."""
+from __future__ import annotations
+
+import base64
+
+import httpx
+import pytest
+
+from harvesters.credentials import handshake, unregister
+from nap.feeds import add_feed, feed_parties, get_feed
+from nap.tokens import token_hash
+from tests.harvest_helpers import harvest
+
+
+@pytest.mark.parametrize("version", ["2.3.0", "2.2.1", "2.1.1"])
+def test_handshake_swaps_token_a_for_token_c_and_registers_parties(version, demo_cpo, sessions, settings):
+    cpo = demo_cpo(locations=6, ocpi_version=version, token="token-a")
+    with sessions.begin() as session:
+        add_feed(session, name="cpo", versions_url=cpo.versions_url, token="token-a")
+    result = handshake(sessions, settings, "cpo")
+    assert result.ok, result.message
+    assert result.version == version
+    posted = cpo.app.config["CLIENT_CREDENTIALS"]
+    token_c = cpo.app.config["TOKEN_C"]
+    if version == "2.1.1":
+        assert posted["party_id"] == settings.party_id and "roles" not in posted
+    else:
+        assert posted["roles"][0]["role"] == "NAP"
+    with sessions() as session:
+        feed = get_feed(session, "cpo")
+        assert feed.token == token_c and feed.token != "token-a"
+        assert feed.inbound_token_hash == token_hash(posted["token"])  # TOKEN_B opens pushes
+        assert feed_parties(session, feed.id) == {("DE", "ABC")}
+    # TOKEN_A is spent; harvesting works with TOKEN_C.
+    run = harvest(sessions, settings, "cpo")
+    assert run.status == "success", run.error
+    assert run.objects_new >= 6
+
+
+def test_reregistration_and_unregistering(demo_cpo, sessions, settings):
+    cpo = demo_cpo(locations=3, token="token-a")
+    with sessions.begin() as session:
+        add_feed(session, name="cpo", versions_url=cpo.versions_url, token="token-a")
+    assert handshake(sessions, settings, "cpo").ok
+    first_c = cpo.app.config["TOKEN_C"]
+    again = handshake(sessions, settings, "cpo")  # registered already: PUT
+    assert again.ok, again.message
+    assert cpo.app.config["TOKEN_C"] != first_c
+    assert any(r["method"] == "PUT" and r["path"].endswith("/credentials") for r in cpo.app.config["REQUEST_LOG"])
+    assert unregister(sessions, settings, "cpo").ok
+    with sessions() as session:
+        feed = get_feed(session, "cpo")
+        assert feed.status == "needs_credentials" and feed.inbound_token_hash is None
+
+
+def test_a_wrong_token_a_fails_the_handshake_with_a_reason(demo_cpo, sessions, settings):
+    cpo = demo_cpo(locations=3, token="token-a")
+    with sessions.begin() as session:
+        add_feed(session, name="cpo", versions_url=cpo.versions_url, token="wrong")
+    result = handshake(sessions, settings, "cpo")
+    assert not result.ok and "401" in result.message
