@@ -59,7 +59,7 @@ def cpo_parties(credentials: dict, version: str) -> list[tuple[str, str]]:
 
 def _limits(settings: Settings) -> ClientLimits:
     return ClientLimits(timeout_seconds=settings.http_timeout_seconds, attempts=settings.retry_attempts,
-                        backoff_seconds=settings.retry_backoff_seconds)
+                        backoff_seconds=settings.retry_backoff_seconds, allowed_networks=settings.outbound_allow)
 
 
 def handshake(sessions: sessionmaker[Session], settings: Settings, feed_name: str) -> HandshakeResult:

@@ -55,6 +55,7 @@ class Harvester:
             max_page_bytes=self.settings.harvest_max_page_bytes,
             max_pages=self.settings.harvest_max_pages,
             attempts=self.settings.retry_attempts,
+            allowed_networks=self.settings.outbound_allow,
             backoff_seconds=self.settings.retry_backoff_seconds,
         )
 

@@ -12,6 +12,8 @@ from typing import Any, Iterator
 
 import httpx
 
+from harvesters.url_guard import GuardedTransport, OutboundPolicy, UrlRefused
+
 log = logging.getLogger(__name__)
 
 # Newest first: we take the highest version both sides speak.
@@ -51,6 +53,8 @@ class ClientLimits:
     attempts: int = 4
     backoff_seconds: float = 0.5
     max_retry_after_seconds: float = 60.0
+    max_redirects: int = 5
+    allowed_networks: tuple[str, ...] = ()  # loopback/private networks an administrator allows
 
 
 def authorization_header(token: str, version: str | None) -> str:
@@ -65,8 +69,10 @@ class OcpiClient:
         self.token = token
         self.limits = limits or ClientLimits()
         self.version: str | None = None
+        # Every request, redirects included, goes through the SSRF guard.
         self._http = httpx.Client(
-            timeout=self.limits.timeout_seconds, follow_redirects=False, transport=transport
+            timeout=self.limits.timeout_seconds, follow_redirects=True, max_redirects=self.limits.max_redirects,
+            transport=transport or GuardedTransport(OutboundPolicy(self.limits.allowed_networks)),
         )
 
     def close(self) -> None:
@@ -104,6 +110,10 @@ class OcpiClient:
         for attempt in range(1, self.limits.attempts + 1):
             try:
                 response, body_bytes = self._send(url, params, method, body)
+            except UrlRefused as error:
+                raise HarvestError(str(error)) from None
+            except httpx.TooManyRedirects:
+                raise HarvestError(f"{url} redirects more than {self.limits.max_redirects} times") from None
             except httpx.TransportError as error:
                 last_problem = f"{type(error).__name__}: {error}"
                 delay = self._backoff(attempt)

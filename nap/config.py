@@ -58,6 +58,8 @@ class Settings:
     full_sync_hours: int = 24
     # Harvests one worker process runs at once (PostgreSQL; SQLite serializes writers).
     worker_threads: int = 4
+    # Networks outbound requests may reach although they are loopback/private (SSRF guard).
+    outbound_allow: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
 
 
@@ -69,6 +71,7 @@ def load_settings() -> Settings:
         party_id=os.environ.get("NAP_PARTY_ID", "NAP"),
         public_base_url=os.environ.get("NAP_PUBLIC_BASE_URL", "http://127.0.0.1:8080").rstrip("/"),
         operator_name=os.environ.get("NAP_OPERATOR_NAME", "National Access Point"),
+        outbound_allow=tuple(n.strip() for n in os.environ.get("NAP_OUTBOUND_ALLOW", "").split(",") if n.strip()),
         api_max_limit=_int("NAP_API_MAX_LIMIT", 1000),
         removed_evse_visible_hours=_int("NAP_REMOVED_EVSE_VISIBLE_HOURS", 48),
         api_rate_limit_per_minute=_int("NAP_API_RATE_LIMIT_PER_MINUTE", 120),

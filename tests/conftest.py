@@ -79,7 +79,8 @@ def database_url(request, tmp_path):
 
 @pytest.fixture
 def settings(database_url) -> Settings:
-    return Settings(database_url=database_url, harvest_page_limit=50)
+    # The demo CPO listens on loopback, which the SSRF guard refuses unless allow-listed.
+    return Settings(database_url=database_url, harvest_page_limit=50, outbound_allow=("127.0.0.0/8",))
 
 
 @pytest.fixture

@@ -20,7 +20,8 @@ from tests.harvest_helpers import harvest, register_and_harvest, stored_location
 
 
 def _nap(args: list[str], database_url: str, **env) -> subprocess.Popen:
-    environment = {**os.environ, "NAP_DATABASE_URL": database_url, **{k: str(v) for k, v in env.items()}}
+    environment = {**os.environ, "NAP_DATABASE_URL": database_url, "NAP_OUTBOUND_ALLOW": "127.0.0.0/8",
+                   **{k: str(v) for k, v in env.items()}}
     return subprocess.Popen([sys.executable, "-m", "nap.cli", *args], env=environment,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 

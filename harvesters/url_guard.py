@@ -1,0 +1,86 @@
+"""Outbound URL guard against SSRF: every URL a CPO gives us (versions, version details,
+`Link` next pages, redirects) could point NAP at its own network.
+
+Each request's host is resolved once, every resolved address is checked, and the
+connection goes to the checked address (the Host header and TLS SNI keep the name), so a
+DNS answer that changes between check and connect (rebinding) cannot sneak through.
+Refused: non-http(s) schemes, loopback, private, link-local (cloud metadata
+169.254.169.254 among them), multicast, reserved and unspecified addresses, unless an
+administrator allow-listed the network (NAP_OUTBOUND_ALLOW, e.g. 127.0.0.0/8 for the demo).
+"""
+from __future__ import annotations
+
+import ipaddress
+import socket
+from typing import Callable, Iterable
+
+import httpx
+
+Resolver = Callable[[str, int], list[str]]
+
+
+class UrlRefused(httpx.TransportError):
+    """The URL is not one NAP may fetch; the message says why."""
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise httpx.ConnectError(f"cannot resolve {host}: {error}") from None
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+def _forbidden_reason(address: ipaddress._BaseAddress) -> str | None:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    for reason, flag in (("loopback", address.is_loopback), ("link-local", address.is_link_local),
+                         ("multicast", address.is_multicast), ("unspecified", address.is_unspecified),
+                         ("private", address.is_private), ("reserved", address.is_reserved)):
+        if flag:
+            return reason
+    return None
+
+
+class OutboundPolicy:
+    def __init__(self, allowed_networks: Iterable[str] = (), resolver: Resolver = system_resolver):
+        self.allowed = [ipaddress.ip_network(n, strict=False) for n in allowed_networks]
+        self.resolver = resolver
+
+    def check(self, url: httpx.URL) -> str:
+        """The address to connect to for `url`, or UrlRefused."""
+        if url.scheme not in ("http", "https"):
+            raise UrlRefused(f"refused {url}: only http and https URLs are fetched")
+        host = url.host
+        if not host:
+            raise UrlRefused(f"refused {url}: no host")
+        port = url.port or (443 if url.scheme == "https" else 80)
+        addresses = self.resolver(host, port)
+        if not addresses:
+            raise UrlRefused(f"refused {url}: {host} has no address")
+        for text in addresses:
+            address = ipaddress.ip_address(text.split("%", 1)[0])
+            reason = _forbidden_reason(address)
+            if reason and not any(address in network for network in self.allowed):
+                raise UrlRefused(f"refused {url}: {host} resolves to {address}, a {reason} address "
+                                 f"(an administrator can allow-list it with NAP_OUTBOUND_ALLOW)")
+        return addresses[0]
+
+
+class GuardedTransport(httpx.HTTPTransport):
+    """An httpx transport that connects only to checked addresses."""
+
+    def __init__(self, policy: OutboundPolicy, **kwargs):
+        super().__init__(**kwargs)
+        self.policy = policy
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        address = self.policy.check(request.url)
+        host = request.url.host
+        if address != host:
+            if ":" in address:
+                address = f"[{address}]"
+            request.url = request.url.copy_with(host=address.strip("[]"))
+            request.headers["Host"] = host if request.url.port is None else f"{host}:{request.url.port}"
+            request.extensions = {**request.extensions, "sni_hostname": host}
+        return super().handle_request(request)

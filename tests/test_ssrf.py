@@ -1,0 +1,71 @@
+"""The SSRF guard: CPO-supplied URLs reach only addresses NAP may fetch.
+
+Each test fails without its protection: removing the address check lets the loopback
+harvest succeed; following redirects outside the transport lets the redirect through;
+resolving again at connect time breaks the pinning test (cpo.invalid does not resolve)."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import httpx
+import pytest
+from flask import Flask, redirect
+
+from harvesters.ocpi_client import ClientLimits, HarvestError, OcpiClient
+from harvesters.url_guard import GuardedTransport, OutboundPolicy, UrlRefused
+from tests.harvest_helpers import register_and_harvest, stored_locations
+
+
+@pytest.mark.parametrize("url, reason", [
+    ("http://127.0.0.1:9/ocpi/versions", "loopback"),
+    ("http://localhost:9/ocpi/versions", "loopback"),
+    ("http://10.1.2.3/ocpi/versions", "private"),
+    ("http://192.168.0.10/ocpi/versions", "private"),
+    ("http://169.254.169.254/latest/meta-data/", "link-local"),
+    ("http://[::1]:9/ocpi/versions", "loopback"),
+    ("http://[::ffff:127.0.0.1]:9/", "loopback"),
+    ("http://224.0.0.1/", "multicast"),
+    ("http://0.0.0.0:9/", "unspecified"),
+])
+def test_internal_addresses_are_refused_before_any_connection(url, reason):
+    with pytest.raises(UrlRefused, match=reason):
+        OutboundPolicy().check(httpx.URL(url))
+
+
+def test_only_http_and_https():
+    with pytest.raises(UrlRefused, match="only http and https"):
+        OutboundPolicy().check(httpx.URL("file:///etc/passwd"))
+
+
+def test_a_loopback_cpo_is_refused_unless_allow_listed(demo_cpo, sessions, settings):
+    cpo = demo_cpo(locations=3)
+    run = register_and_harvest(sessions, replace(settings, outbound_allow=()), cpo)
+    assert run.status == "failed" and "loopback" in run.error and "NAP_OUTBOUND_ALLOW" in run.error
+    assert stored_locations(sessions) == {}
+
+
+def test_redirects_are_checked_again(live_server):
+    app = Flask(__name__)
+    app.add_url_rule("/go", "go", lambda: redirect("http://169.254.169.254/latest/meta-data/"))
+    server = live_server(app)
+    client = OcpiClient("t", ClientLimits(allowed_networks=("127.0.0.0/8",), attempts=1))
+    with pytest.raises(HarvestError, match="link-local"):
+        client.get(f"{server.url}/go")
+
+
+def test_the_connection_goes_to_the_checked_address(demo_cpo):
+    """The name is resolved once, by the guard; the connection uses that address. A
+    resolver answering 127.0.0.1 for a name that has no DNS entry proves it."""
+    cpo = demo_cpo(locations=2)
+    port = httpx.URL(cpo.url).port
+    checked = []
+
+    def resolver(host, _port):
+        checked.append(host)
+        return ["127.0.0.1"]
+
+    transport = GuardedTransport(OutboundPolicy(("127.0.0.0/8",), resolver=resolver))
+    with OcpiClient(cpo.token, ClientLimits(attempts=1), transport=transport) as client:
+        endpoints = client.discover(f"http://cpo.invalid:{port}/ocpi/versions")
+    assert endpoints.version == "2.3.0"
+    assert set(checked) == {"cpo.invalid"}  # every request, details included, resolved by the guard
