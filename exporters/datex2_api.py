@@ -1,43 +1,73 @@
 """DATEX II 3.7 Energy Infrastructure publications over HTTP.
 
-The document is written to a spooled temporary file and streamed from there: the writer
-works in constant memory, and the client gets a complete, valid document or an error,
-never half of one.
+  /datex2/v3.7/energy-infrastructure/table?profile=generic|afir
+  /datex2/v3.7/energy-infrastructure/status?profile=generic|afir[&since=<RFC 3339>]
+
+The document is written (gzip-compressed when the client accepts it) to a spooled
+temporary file and streamed from there: the writer works in constant memory, and the
+client gets a complete, valid document or an error, never half of one. ETag and
+Last-Modified come from the store's change times, so a poll that finds nothing new costs
+two small queries and answers 304. With nothing to publish the answer is 204.
 """
 from __future__ import annotations
 
+import gzip
 import tempfile
 from datetime import datetime, timezone
 
 from flask import Blueprint, Response, request
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from exporters.datex2.status import write_status
 from exporters.datex2.table import write_table
+from exporters.datex2_source import changed_status_documents, published_locations, tariff_lookup
+from exporters.http_caching import Fingerprint, Validators, not_modified
+from nap.ocpi.values import parse_datetime
 from nap.store.documents import iter_location_documents
-from nap.store.tables import Location, Tariff
+from nap.store.tables import EvseStatusChange, Location, Tariff
 from nap.web import db_session, settings
 
 blueprint = Blueprint("datex2_api", __name__)
 PROFILES = ("generic", "afir")
 CHUNK = 64 * 1024
+MAX_AGE = 30  # seconds: dynamic data must reach consumers within a minute (AFIR)
 
 
-def _published_locations():
-    return select(Location).where(Location.removed_at.is_(None), Location.publish.is_(True))
+def table_state(session) -> tuple[datetime | None, str]:
+    """(last change, table version): the version changes exactly when the table does."""
+    locations = session.execute(select(func.max(Location.changed_at), func.count(Location.id))).one()
+    tariffs = session.execute(select(func.max(Tariff.changed_at), func.count(Tariff.id))).one()
+    changes = [moment for moment in (locations[0], tariffs[0]) if moment is not None]
+    version = Fingerprint(*locations, *tariffs).etag()[:16]
+    return (max(changes) if changes else None), version
 
 
-def _tariff_lookup(session):
-    def lookup(country_code: str, party_id: str, tariff_id: str):
-        return session.scalar(select(Tariff.data).where(
-            Tariff.country_code == country_code, Tariff.party_id == party_id,
-            Tariff.ocpi_id == tariff_id, Tariff.removed_at.is_(None)))
-    return lookup
+def _plain(message: str, status: int) -> Response:
+    return Response(message + "\n", status=status, mimetype="text/plain")
 
 
-def _stream(spool) -> Response:
+def _profile() -> str | None:
+    profile = request.args.get("profile", "generic")
+    return profile if profile in PROFILES else None
+
+
+def _spooled(write) -> tuple[object, int, bool]:
+    """Run write(out) into a spooled file, gzipped if the client accepts it."""
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+    gzipped = request.accept_encodings["gzip"] > 0
+    out = gzip.GzipFile(fileobj=spool, mode="wb", compresslevel=5, mtime=0) if gzipped else spool
+    try:
+        written = write(out)
+        if gzipped:
+            out.close()
+    except BaseException:
+        spool.close()
+        raise
     spool.seek(0)
+    return spool, written, gzipped
 
+
+def _stream(spool, gzipped: bool, validators: Validators) -> Response:
     def chunks():
         try:
             while block := spool.read(CHUNK):
@@ -45,45 +75,59 @@ def _stream(spool) -> Response:
         finally:
             spool.close()
 
-    return Response(chunks(), mimetype="application/xml")
-
-
-def _profile():
-    profile = request.args.get("profile", "generic")
-    if profile not in PROFILES:
-        return None
-    return profile
-
-
-def _bad_profile():
-    return Response(f"unknown profile; use one of {', '.join(PROFILES)}\n", status=400, mimetype="text/plain")
+    response = Response(chunks(), mimetype="application/xml")
+    response.vary.add("Accept-Encoding")
+    if gzipped:
+        response.headers["Content-Encoding"] = "gzip"
+    return validators.apply(response, private=False, max_age=MAX_AGE)
 
 
 @blueprint.get("/datex2/v3.7/energy-infrastructure/table")
 def table():
     profile = _profile()
     if profile is None:
-        return _bad_profile()
+        return _plain(f"unknown profile; use one of {', '.join(PROFILES)}", 400)
     session = db_session()
-    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
-    write_table(
-        spool, iter_location_documents(session, _published_locations()), profile=profile,
-        publication_time=datetime.now(timezone.utc), country=settings().country_code.lower(),
-        national_identifier=settings().party_id, tariffs_by_key=_tariff_lookup(session),
-    )
-    return _stream(spool)
+    last_change, version = table_state(session)
+    validators = Validators(Fingerprint("table", profile, version).etag(), last_change)
+    if validators.client_is_current():
+        return not_modified(validators, private=False, max_age=MAX_AGE)
+    spool, written, gzipped = _spooled(lambda out: write_table(
+        out, iter_location_documents(session, published_locations()), profile=profile,
+        publication_time=datetime.now(timezone.utc), table_version=version,
+        country=settings().country_code.lower(), national_identifier=settings().party_id,
+        tariffs_by_key=tariff_lookup(session)))
+    if not written:
+        spool.close()
+        return _plain("no charging points are published yet", 204)
+    return _stream(spool, gzipped, validators)
 
 
 @blueprint.get("/datex2/v3.7/energy-infrastructure/status")
 def status():
     profile = _profile()
     if profile is None:
-        return _bad_profile()
+        return _plain(f"unknown profile; use one of {', '.join(PROFILES)}", 400)
+    since = None
+    if request.args.get("since"):
+        try:
+            since = parse_datetime(request.args["since"])
+        except ValueError as error:
+            return _plain(f"since: {error}", 400)
     session = db_session()
-    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
-    write_status(
-        spool, iter_location_documents(session, _published_locations()), profile=profile,
-        publication_time=datetime.now(timezone.utc), country=settings().country_code.lower(),
-        national_identifier=settings().party_id,
-    )
-    return _stream(spool)
+    last_change, version = table_state(session)
+    last_status = session.scalar(select(func.max(EvseStatusChange.received_at)))
+    moments = [m for m in (last_change, last_status) if m is not None]
+    validators = Validators(Fingerprint("status", profile, version, last_status, since).etag(),
+                            max(moments) if moments else None)
+    if validators.client_is_current():
+        return not_modified(validators, private=False, max_age=MAX_AGE)
+    documents = (changed_status_documents(session, since) if since
+                 else iter_location_documents(session, published_locations()))
+    spool, written, gzipped = _spooled(lambda out: write_status(
+        out, documents, profile=profile, publication_time=datetime.now(timezone.utc), table_version=version,
+        country=settings().country_code.lower(), national_identifier=settings().party_id))
+    if not written:
+        spool.close()
+        return _plain("no status changed since then" if since else "no charging points are published yet", 204)
+    return _stream(spool, gzipped, validators)

@@ -1,0 +1,38 @@
+"""What the DATEX II publications read from the store: the published locations, the
+tariffs they reference, and for status deltas the EVSEs whose status changed."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterator
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from nap.store.documents import assemble_locations
+from nap.store.status_history import changed_evses_since
+from nap.store.tables import Location, Tariff
+
+
+def published_locations():
+    # publish=false locations go to nobody in an open publication (they have no token).
+    return select(Location).where(Location.removed_at.is_(None), Location.publish.is_(True))
+
+
+def tariff_lookup(session: Session):
+    def lookup(country_code: str, party_id: str, tariff_id: str):
+        return session.scalar(select(Tariff.data).where(
+            Tariff.country_code == country_code, Tariff.party_id == party_id,
+            Tariff.ocpi_id == tariff_id, Tariff.removed_at.is_(None)))
+    return lookup
+
+
+def changed_status_documents(session: Session, since: datetime, batch_size: int = 500) -> Iterator[dict]:
+    """Location documents holding only the EVSEs whose status changed after `since`."""
+    changed = changed_evses_since(session, since)
+    pks = sorted(changed)
+    for start in range(0, len(pks), batch_size):
+        rows = session.scalars(published_locations().where(Location.id.in_(pks[start:start + batch_size]))
+                               .order_by(Location.id)).all()
+        for row, document in zip(rows, assemble_locations(session, rows)):
+            document["evses"] = [e for e in document["evses"] if e["uid"] in changed[row.id]]
+            yield document
