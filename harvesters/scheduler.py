@@ -63,11 +63,23 @@ def run_due_feeds(sessions: sessionmaker[Session], settings: Settings) -> list[s
     return [name for name in ran if name]
 
 
+def _daily(sessions: sessionmaker[Session], settings: Settings) -> None:
+    from exporters.daily import run_daily_jobs
+
+    try:
+        run_daily_jobs(sessions, settings, datetime.now(timezone.utc))
+    except Exception:  # the next tick tries again; harvesting goes on meanwhile
+        log.exception("daily jobs failed")
+
+
 def run_worker(sessions: sessionmaker[Session], settings: Settings, tick_seconds: int = 30) -> None:
     scheduler = BlockingScheduler(timezone="UTC")
     scheduler.add_job(
         run_due_feeds, "interval", seconds=tick_seconds, args=[sessions, settings],
         next_run_time=datetime.now(timezone.utc), max_instances=1, coalesce=True,
     )
+    # Checked every tick; the leases make each daily job run once a day in all.
+    scheduler.add_job(_daily, "interval", seconds=tick_seconds, args=[sessions, settings],
+                      next_run_time=datetime.now(timezone.utc), max_instances=1, coalesce=True)
     log.info("worker started: checking for due feeds every %ss", tick_seconds)
     scheduler.start()

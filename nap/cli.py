@@ -287,6 +287,23 @@ def serve(host: str, port: int, workers: int) -> None:
     serve_with_gunicorn(host, port, workers)
 
 
+@main.command()
+@click.option("--out", "out_dir", default=None, help="Directory for the dated snapshot (default NAP_EXPORT_DIR).")
+def export(out_dir: str | None) -> None:
+    """Write today's bulk snapshot (DATEX II both profiles, AFIR CSV, SHA-256 sums)."""
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    from exporters.bulk import export_snapshot
+
+    _require_current_schema()
+    settings = load_settings()
+    snapshot = export_snapshot(_sessions(), settings, Path(out_dir or settings.export_dir), datetime.now(timezone.utc))
+    click.echo(f"snapshot written to {snapshot.directory}")
+    for exported in snapshot.files:
+        click.echo(f"  {exported.sha256}  {exported.size:>10}  {exported.name}")
+
+
 @main.command("demo-cpo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8081, show_default=True)

@@ -58,8 +58,24 @@ class Settings:
     full_sync_hours: int = 24
     # Harvests one worker process runs at once (PostgreSQL; SQLite serializes writers).
     worker_threads: int = 4
+    # Bulk downloads: where the daily snapshots go, and how many days are kept.
+    export_dir: str = "var/exports"
+    export_keep_days: int = 7
+    # EVSE status history is kept this long (DATEX II deltas, availability, freshness).
+    status_history_days: int = 90
     # Networks outbound requests may reach although they are loopback/private (SSRF guard).
     outbound_allow: tuple[str, ...] = ()
+    # The portal (nap/portal). Session cookies are signed with secret_key; without it, one
+    # key is generated once and kept in the database, so all processes share it.
+    secret_key: str | None = None
+    # Background map tiles of the public map ({z}/{x}/{y} URL template). Empty: no tiles,
+    # so the map loads nothing from outside NAP; set it to your own or a licensed tile server.
+    map_tile_url: str = ""
+    map_tile_attribution: str = ""
+    # Data-quality rules: a location whose last_updated is older than this is "stale"; an
+    # EVSE whose status never changed for this long after it was first seen is "never updated".
+    quality_stale_days: int = 365
+    quality_status_silence_hours: int = 24
     extra: dict = field(default_factory=dict)
 
 
@@ -71,6 +87,9 @@ def load_settings() -> Settings:
         party_id=os.environ.get("NAP_PARTY_ID", "NAP"),
         public_base_url=os.environ.get("NAP_PUBLIC_BASE_URL", "http://127.0.0.1:8080").rstrip("/"),
         operator_name=os.environ.get("NAP_OPERATOR_NAME", "National Access Point"),
+        export_dir=os.environ.get("NAP_EXPORT_DIR", "var/exports"),
+        export_keep_days=_int("NAP_EXPORT_KEEP_DAYS", 7),
+        status_history_days=_int("NAP_STATUS_HISTORY_DAYS", 90),
         outbound_allow=tuple(n.strip() for n in os.environ.get("NAP_OUTBOUND_ALLOW", "").split(",") if n.strip()),
         api_max_limit=_int("NAP_API_MAX_LIMIT", 1000),
         removed_evse_visible_hours=_int("NAP_REMOVED_EVSE_VISIBLE_HOURS", 48),
@@ -87,4 +106,9 @@ def load_settings() -> Settings:
         worker_threads=_int("NAP_WORKER_THREADS", 4),
         incremental_overlap_seconds=_int("NAP_INCREMENTAL_OVERLAP_SECONDS", 300),
         full_sync_hours=_int("NAP_FULL_SYNC_HOURS", 24),
+        secret_key=os.environ.get("NAP_SECRET_KEY") or None,
+        map_tile_url=os.environ.get("NAP_MAP_TILE_URL", ""),
+        map_tile_attribution=os.environ.get("NAP_MAP_TILE_ATTRIBUTION", ""),
+        quality_stale_days=_int("NAP_QUALITY_STALE_DAYS", 365),
+        quality_status_silence_hours=_int("NAP_QUALITY_STATUS_SILENCE_HOURS", 24),
     )

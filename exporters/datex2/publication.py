@@ -31,10 +31,14 @@ def utc(moment: datetime) -> datetime:
 
 @contextmanager
 def payload(out: BinaryIO, profile: Profile, publication_type: str, *, publication_time: datetime,
-            country: str, national_identifier: str) -> Iterator[etree.xmlfile]:
-    """Open d2:payload xsi:type="{egi|aegi}:{publication_type}" and write its header."""
+            country: str, national_identifier: str, preamble: str | None = None) -> Iterator[etree.xmlfile]:
+    """Open d2:payload xsi:type="{egi|aegi}:{publication_type}" and write its header. A
+    preamble (provenance and licence of a bulk file) goes in a comment before the root."""
     with etree.xmlfile(out, encoding="UTF-8") as xf:
         xf.write_declaration()
+        if preamble:
+            # "--" may not occur inside an XML comment.
+            xf.write(etree.Comment(" " + preamble.replace("--", "- -") + " "))
         attributes = {XSI_TYPE: profile.etype(publication_type), "lang": PUBLICATION_LANGUAGE,
                       "modelBaseVersion": "3"}
         with xf.element(q(D2, "payload"), attributes, nsmap=profile.nsmap):

@@ -98,13 +98,13 @@ def build_site_status(published: PublishedSite, profile: Profile, at: datetime) 
 
 def write_status(out: BinaryIO, locations: Iterable[dict], *, profile: str = "generic", publication_time: datetime,
                  table_id: str = "NAP", table_version: str = "1", country: str = "de",
-                 national_identifier: str = "NAP") -> int:
+                 national_identifier: str = "NAP", preamble: str | None = None) -> int:
     """Write the status publication to the binary file `out`; return the number of refill
     point statuses written."""
     chosen = profile_named(profile)
     at = utc(publication_time)
     with payload(out, chosen, "EnergyInfrastructureStatusPublication", publication_time=at, country=country,
-                 national_identifier=national_identifier) as xf:
+                 national_identifier=national_identifier, preamble=preamble) as xf:
         with xf.element(chosen.e("tableReference"), targetClass=f"{chosen.egi}:EnergyInfrastructureTable",
                         id=table_id, version=table_version):
             pass  # an empty element: all its information is in the attributes

@@ -22,13 +22,14 @@ from exporters.datex2.site import TariffsByKey, build_site
 
 def write_table(out: BinaryIO, locations: Iterable[dict], *, profile: str = "generic", publication_time: datetime,
                 table_id: str = "NAP", table_version: str = "1", country: str = "de",
-                national_identifier: str = "NAP", tariffs_by_key: TariffsByKey | None = None) -> int:
+                national_identifier: str = "NAP", tariffs_by_key: TariffsByKey | None = None,
+                preamble: str | None = None) -> int:
     """Write the table publication to the binary file `out`; return the number of refill
     points (charging points, i.e. OCPI EVSEs) written."""
     chosen = profile_named(profile)
     at = utc(publication_time)
     with payload(out, chosen, "EnergyInfrastructureTablePublication", publication_time=at, country=country,
-                 national_identifier=national_identifier) as xf:
+                 national_identifier=national_identifier, preamble=preamble) as xf:
         with xf.element(chosen.e("energyInfrastructureTable"), id=table_id, version=table_version):
             return write_sites(
                 xf, locations, chosen, lambda site: build_site(site, chosen, tariffs_by_key=tariffs_by_key, at=at),

@@ -73,14 +73,20 @@ def assemble_locations(session: Session, rows: Sequence[Location]) -> list[dict]
     return documents
 
 
-def iter_location_documents(session: Session, query, batch_size: int = 500) -> Iterable[dict]:
-    """Stream full Location documents for a query over Location rows, batch by batch, so
-    exports stay in constant memory whatever the number of EVSEs."""
+def iter_location_rows(session: Session, query, batch_size: int = 500) -> Iterable[tuple[Location, dict]]:
+    """Stream (row, full Location document) pairs for a query over Location rows, batch by
+    batch (keyset pagination), so exports stay in constant memory whatever the number of
+    EVSEs."""
     last_id = 0
     while True:
         rows = session.scalars(query.where(Location.id > last_id).order_by(Location.id).limit(batch_size)).all()
         if not rows:
             return
-        yield from assemble_locations(session, rows)
+        yield from zip(rows, assemble_locations(session, rows))
         last_id = rows[-1].id
         session.expunge_all()
+
+
+def iter_location_documents(session: Session, query, batch_size: int = 500) -> Iterable[dict]:
+    for _row, document in iter_location_rows(session, query, batch_size):
+        yield document

@@ -1,0 +1,120 @@
+"""Bulk downloads: complete, checksummed, provenance-stating snapshots, made once a day
+whatever the number of workers, and never half-replaced."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+from lxml import etree
+
+from exporters.bulk import export_snapshot, list_snapshots, prune_snapshots
+from exporters.daily import run_daily_jobs
+from exporters.datex2.validate import validate
+from nap.store.leases import Leases
+from tests.harvest_helpers import register_and_harvest
+
+FILES = {"table-generic.xml", "table-afir.xml", "status-generic.xml", "status-afir.xml", "afir-fields.csv",
+         "SHA256SUMS", "manifest.json"}
+
+
+def harvested(demo_cpo, sessions, settings, locations=12):
+    cpo = demo_cpo(locations=locations)
+    assert register_and_harvest(sessions, settings, cpo, licence="CC-BY-4.0").status == "success"
+    return cpo
+
+
+def test_a_snapshot_holds_every_file_valid_checksummed_and_attributed(demo_cpo, sessions, settings, tmp_path):
+    cpo = harvested(demo_cpo, sessions, settings)
+    now = datetime(2026, 11, 28, 3, 0, tzinfo=timezone.utc)
+    snapshot = export_snapshot(sessions, settings, tmp_path, now)
+    directory = tmp_path / "2026-11-28"
+    assert snapshot.directory == directory and {p.name for p in directory.iterdir()} == FILES
+    for name in ("table-generic.xml", "table-afir.xml", "status-generic.xml", "status-afir.xml"):
+        content = (directory / name).read_bytes()
+        assert validate(content) == [], name
+        comment = etree.fromstring(content).getprevious()
+        assert "demo (licence: CC-BY-4.0)" in comment.text and "2026-11-28T03:00:00Z" in comment.text
+    evses = sum(len(loc["evses"]) for loc in cpo.app.config["FLEET"].locations)
+    with (directory / "afir-fields.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == evses
+    assert all(r["feed"] == "demo" and r["licence"] == "CC-BY-4.0" and r["generated_at"] == "2026-11-28T03:00:00Z"
+               for r in rows)
+    assert all(r["ad_hoc_price"] and r["max_power_kw"] != "0" for r in rows)
+    sums = dict(line.split("  ")[::-1] for line in (directory / "SHA256SUMS").read_text().splitlines())
+    for name, digest in sums.items():
+        assert hashlib.sha256((directory / name).read_bytes()).hexdigest() == digest
+    manifest = json.loads((directory / "manifest.json").read_text())
+    assert manifest["feeds"][0]["licence"] == "CC-BY-4.0" and {f["name"] for f in manifest["files"]} == set(sums)
+
+
+def test_downloads_are_listed_and_served(demo_cpo, sessions, settings, tmp_path, live_server):
+    from nap.app import create_app
+
+    harvested(demo_cpo, sessions, settings, locations=4)
+    settings = replace(settings, export_dir=str(tmp_path))
+    export_snapshot(sessions, settings, tmp_path, datetime.now(timezone.utc))
+    nap = live_server(create_app(settings))
+    listing = httpx.get(f"{nap.url}/downloads.json").json()["snapshots"]
+    assert len(listing) == 1 and {f["name"] for f in listing[0]["files"]} == FILES - {"SHA256SUMS", "manifest.json"}
+    page = httpx.get(f"{nap.url}/downloads").text
+    assert "table-afir.xml" in page and "CC-BY-4.0" in page
+    for exported in listing[0]["files"]:
+        body = httpx.get(f"{nap.url}/downloads/{listing[0]['date']}/{exported['name']}").content
+        assert hashlib.sha256(body).hexdigest() == exported["sha256"]
+    assert httpx.get(f"{nap.url}/downloads/{listing[0]['date']}/../../etc/passwd").status_code == 404
+
+
+def test_daily_jobs_run_once_a_day_whatever_the_number_of_workers(demo_cpo, sessions, settings, tmp_path):
+    harvested(demo_cpo, sessions, settings, locations=3)
+    settings = replace(settings, export_dir=str(tmp_path))
+    now = datetime.now(timezone.utc)
+    first = run_daily_jobs(sessions, settings, now, Leases(sessions, "worker-a"))
+    second = run_daily_jobs(sessions, settings, now, Leases(sessions, "worker-b"))
+    assert first == ["export", "prune"] and second == []
+    assert len(list_snapshots(tmp_path)) == 1
+    tomorrow = run_daily_jobs(sessions, settings, now + timedelta(days=1), Leases(sessions, "worker-b"))
+    assert tomorrow == ["export", "prune"] and len(list_snapshots(tmp_path)) == 2
+
+
+def test_old_snapshots_are_pruned(demo_cpo, sessions, settings, tmp_path):
+    harvested(demo_cpo, sessions, settings, locations=2)
+    start = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    for day in range(5):
+        export_snapshot(sessions, settings, tmp_path, start + timedelta(days=day))
+    assert prune_snapshots(tmp_path, keep_days=3, today=(start + timedelta(days=4)).date()) == ["2026-11-02", "2026-11-01"]
+    assert [s["date"] for s in list_snapshots(tmp_path)] == ["2026-11-05", "2026-11-04", "2026-11-03"]
+
+
+def _limit_file_size():
+    # Like a full disk: writes past 64 KB fail (EFBIG instead of the default SIGXFSZ kill).
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+
+
+def test_a_full_disk_during_an_export_leaves_the_previous_snapshot(demo_cpo, sessions, settings, tmp_path,
+                                                                   database_url):
+    """Fails without the protection: with the snapshot written straight into its dated
+    directory (no temporary directory and rename), the previous files are gone (checked
+    by that mutation of export_snapshot)."""
+    harvested(demo_cpo, sessions, settings, locations=60)
+    out = tmp_path / "exports"
+    export_snapshot(sessions, settings, out, datetime.now(timezone.utc))
+    before = {p.name: p.read_bytes() for p in next(out.iterdir()).iterdir()}
+    env = {**os.environ, "NAP_DATABASE_URL": database_url}
+    failed = subprocess.run([sys.executable, "-m", "nap.cli", "export", "--out", str(out)], env=env,
+                            preexec_fn=_limit_file_size, capture_output=True, text=True, timeout=120)
+    assert failed.returncode != 0 and "File too large" in failed.stderr
+    directories = list(out.iterdir())
+    assert len(directories) == 1  # no partial directory left behind
+    assert {p.name: p.read_bytes() for p in directories[0].iterdir()} == before
