@@ -25,11 +25,14 @@ def _require_current_schema() -> None:
 @click.option("--verbose", "-v", is_flag=True, help="Log debug messages.")
 def main(verbose: bool) -> None:
     """NAP: National Access Point for EV charging data."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs every request URL at INFO; URLs are fine, but keep the output readable.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    import os
+
+    from nap.observability.logs import configure_logging
+
+    # JSON lines for machines (NAP_LOG_FORMAT=json, the default for serve and worker under
+    # systemd); plain text is easier on a terminal.
+    json_lines = os.environ.get("NAP_LOG_FORMAT", "json" if not sys.stderr.isatty() else "text") == "json"
+    configure_logging(logging.DEBUG if verbose else logging.INFO, json_lines)
 
 
 @main.group()

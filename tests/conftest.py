@@ -38,10 +38,14 @@ def _admin_execute(statement: str) -> None:
         engine.dispose()
 
 
+# One template per test session: concurrent sessions on one server must not share it.
+_TEMPLATE = f"nap_test_template_{os.getpid()}"
+
+
 def _postgres_template() -> str:
     """A migrated template database; each test gets a fast copy of it."""
     global _template_ready
-    name = "nap_test_template"
+    name = _TEMPLATE
     if not _template_ready:
         _admin_execute(f"DROP DATABASE IF EXISTS {name}")
         _admin_execute(f"CREATE DATABASE {name}")
@@ -50,6 +54,13 @@ def _postgres_template() -> str:
         get_engine(url).dispose()
         _template_ready = True
     return name
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_postgres_template():
+    yield
+    if _template_ready:
+        _admin_execute(f"DROP DATABASE IF EXISTS {_TEMPLATE} WITH (FORCE)")
 
 
 @contextmanager

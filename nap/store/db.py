@@ -38,7 +38,10 @@ def get_engine(url: str) -> Engine:
         engine = create_engine(url)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # pre_ping replaces connections a database restart killed, so the API recovers by
+    # itself; a connect timeout keeps an unreachable database from hanging requests.
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_timeout=10,
+                         connect_args={"connect_timeout": 5})
 
 
 def session_factory(url: str) -> sessionmaker[Session]:
