@@ -307,6 +307,28 @@ def export(out_dir: str | None) -> None:
         click.echo(f"  {exported.sha256}  {exported.size:>10}  {exported.name}")
 
 
+@main.group()
+def tokens() -> None:
+    """Outbound CPO tokens, encrypted at rest."""
+
+
+@tokens.command("rotate")
+def tokens_rotate() -> None:
+    """Re-encrypt every stored CPO token with the first key of NAP_TOKEN_KEYS."""
+    from sqlalchemy import text
+
+    from nap.store.secrets import rotate
+
+    _require_current_schema()
+    with _sessions().begin() as session:
+        # Read the stored (encrypted) text itself, not the decrypted attribute.
+        rows = session.execute(text("SELECT id, token FROM feeds")).all()
+        for feed_id, stored in rows:
+            session.execute(text("UPDATE feeds SET token = :token WHERE id = :id"),
+                            {"token": rotate(stored), "id": feed_id})
+    click.echo(f"re-encrypted {len(rows)} token(s)")
+
+
 @main.command("demo-cpo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8081, show_default=True)

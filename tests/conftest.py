@@ -17,6 +17,9 @@ from nap.store.db import get_engine, session_factory
 from nap.store.migrate import upgrade
 
 REPO = Path(__file__).resolve().parent.parent
+# A session key for the encrypted CPO tokens (subprocesses inherit it), so tests never
+# create the development key file.
+os.environ.setdefault("NAP_TOKEN_KEYS", __import__("cryptography.fernet", fromlist=["Fernet"]).Fernet.generate_key().decode())
 SHARED = Path(os.environ.get("NAP_SHARED_DIR", REPO.parent / "shared"))
 
 _template_ready = False

@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from nap.store.secrets import EncryptedText
 from nap.store.types import JsonDocument, UtcDateTime
 
 
@@ -36,8 +37,9 @@ class Feed(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     versions_url: Mapped[str] = mapped_column(Text)
-    # The token NAP presents to the CPO (a static token, or TOKEN_C after a handshake).
-    token: Mapped[str] = mapped_column(Text)
+    # The token NAP presents to the CPO (a static token, or TOKEN_C after a handshake),
+    # encrypted at rest (nap/store/secrets.py).
+    token: Mapped[str] = mapped_column(EncryptedText)
     # SHA-256 of the token the CPO presents when it pushes to NAP (never stored in clear).
     inbound_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     status: Mapped[str] = mapped_column(String(30), default="active")
@@ -243,4 +245,58 @@ class Consumer(Base):
     rate_limit_per_minute: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # OCPI PublishTokenType objects (uid/type/visual_number/issuer/group_id) the consumer holds.
     publish_tokens: Mapped[list] = mapped_column(JsonDocument)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# -- The portal (nap/portal): people, who owns which feed, what happened to a feed. ----------
+
+
+class User(Base):
+    """Someone who signs in to the portal: a CPO (sees only the feeds it owns) or an admin."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Stored lower-cased, so that sign-in does not depend on how the address was typed.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    # werkzeug.security hash (method, salt and parameters included); never the password.
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(10))  # "cpo" or "admin"
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class FeedOwner(Base):
+    """Which users may see and manage which feed (a link table: feeds stay as they are)."""
+
+    __tablename__ = "feed_owners"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class FeedEvent(Base):
+    """What happened to a feed outside harvest runs: registration, handshakes, approval,
+    suspension. The CPO sees it on its feed page; it is also the admins' audit trail."""
+
+    __tablename__ = "feed_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
+    # Who did it; None for the system, and kept (as None) when the user is deleted.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    kind: Mapped[str] = mapped_column(String(30))
+    ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    message: Mapped[str] = mapped_column(Text)
+
+
+class AppSecret(Base):
+    """Secrets generated once per deployment and shared by every process through the
+    database (the session signing key when NAP_SECRET_KEY is not set)."""
+
+    __tablename__ = "app_secrets"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
