@@ -56,6 +56,8 @@ class Harvester:
             max_pages=self.settings.harvest_max_pages,
             attempts=self.settings.retry_attempts,
             allowed_networks=self.settings.outbound_allow,
+            max_json_depth=self.settings.harvest_max_json_depth,
+            max_objects_per_page=self.settings.harvest_max_objects_per_page,
             backoff_seconds=self.settings.retry_backoff_seconds,
         )
 
@@ -225,6 +227,9 @@ class Harvester:
         tally.counts = WriteCounts()
         with self.sessions.begin() as session:
             self._finish(session, run_id, version, tally, "failed", error)
+            # The CPO's report shows it beside the object findings.
+            self._record_findings(session, feed_id, run_id,
+                                  [ObjectFinding("feed", None, None, f"harvest failed: {error}")], _utcnow())
             if feed_status:
                 session.get(Feed, feed_id).status = feed_status
         with self.sessions() as session:

@@ -12,6 +12,7 @@ from typing import Any, Iterator
 
 import httpx
 
+from harvesters.json_limits import nesting_exceeds
 from harvesters.url_guard import GuardedTransport, OutboundPolicy, UrlRefused
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,8 @@ class ClientLimits:
     backoff_seconds: float = 0.5
     max_retry_after_seconds: float = 60.0
     max_redirects: int = 5
+    max_json_depth: int = 32  # OCPI objects nest about 8 deep
+    max_objects_per_page: int = 10_000
     allowed_networks: tuple[str, ...] = ()  # loopback/private networks an administrator allows
 
 
@@ -150,6 +153,8 @@ class OcpiClient:
                     body: Any = None) -> tuple[Any, httpx.Response, int, bool]:
         """The `data` of an OCPI response (or a bare JSON body), with the response."""
         response, body = self.request(method, url, params, body)
+        if nesting_exceeds(body, self.limits.max_json_depth):
+            raise HarvestError(f"{url} answered JSON nested deeper than {self.limits.max_json_depth} levels")
         try:
             document = json.loads(body)
         except (ValueError, RecursionError) as error:
@@ -222,6 +227,9 @@ class OcpiClient:
                 data = []
             if not isinstance(data, list):
                 raise HarvestError(f"{next_url} answered {type(data).__name__} where a list was expected")
+            if len(data) > self.limits.max_objects_per_page:
+                raise HarvestError(f"{next_url} answered {len(data)} objects in one page; "
+                                   f"the limit is {self.limits.max_objects_per_page}")
             received += len(data)
             link = response.links.get("next", {}).get("url")
             guessed = False

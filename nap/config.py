@@ -44,6 +44,8 @@ class Settings:
     harvest_max_pages: int = 10_000
     harvest_max_page_bytes: int = 50 * 1024 * 1024
     harvest_page_limit: int = 1000
+    harvest_max_json_depth: int = 32
+    harvest_max_objects_per_page: int = 10_000
     http_timeout_seconds: float = 30.0
     # Retries of one request: network errors, timeouts and 5xx back off exponentially.
     retry_attempts: int = 4
@@ -102,6 +104,8 @@ def load_settings() -> Settings:
         harvest_max_pages=_int("NAP_HARVEST_MAX_PAGES", 10_000),
         harvest_max_page_bytes=_int("NAP_HARVEST_MAX_PAGE_BYTES", 50 * 1024 * 1024),
         harvest_page_limit=_int("NAP_HARVEST_PAGE_LIMIT", 1000),
+        harvest_max_json_depth=_int("NAP_HARVEST_MAX_JSON_DEPTH", 32),
+        harvest_max_objects_per_page=_int("NAP_HARVEST_MAX_OBJECTS_PER_PAGE", 10_000),
         harvest_max_seconds=_int("NAP_HARVEST_MAX_SECONDS", 1800),
         worker_threads=_int("NAP_WORKER_THREADS", 4),
         incremental_overlap_seconds=_int("NAP_INCREMENTAL_OVERLAP_SECONDS", 300),
