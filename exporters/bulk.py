@@ -72,19 +72,22 @@ def _preamble(settings: Settings, generated: str, feeds: list[dict]) -> str:
 
 
 def _write_files(session: Session, settings: Settings, target: Path, generated_at: datetime,
-                 feeds: list[dict]) -> None:
+                 feeds: list[dict], progress) -> None:
     generated = format_datetime(generated_at)
     preamble = _preamble(settings, generated, feeds)
     _, version = table_state(session)
     common = dict(publication_time=generated_at, table_version=version, preamble=preamble,
                   country=settings.country_code.lower(), national_identifier=settings.party_id)
     lookup = tariff_lookup(session)
-    for profile in ("generic", "afir"):
+    for step, profile in enumerate(("generic", "afir")):
+        progress(f"table-{profile}.xml", step * 2, 5)
         with (target / f"table-{profile}.xml").open("wb") as out:
             write_table(out, iter_location_documents(session, published_locations()), profile=profile,
                         tariffs_by_key=lookup, **common)
+        progress(f"status-{profile}.xml", step * 2 + 1, 5)
         with (target / f"status-{profile}.xml").open("wb") as out:
             write_status(out, iter_location_documents(session, published_locations()), profile=profile, **common)
+    progress("afir-fields.csv", 4, 5)
     feed_info = {row.id: (row.name, row.licence or "not stated by the CPO") for row in session.scalars(select(Feed))}
     with (target / "afir-fields.csv").open("w", newline="", encoding="utf-8") as out:
         write_afir_csv(out, ((doc, *feed_info[row.feed_id]) for row, doc in
@@ -109,8 +112,12 @@ def _finish(target: Path, settings: Settings, generated_at: datetime, feeds: lis
     return files
 
 
+def _no_progress(what: str, done: int, total: int | None) -> None:
+    pass
+
+
 def export_snapshot(sessions: sessionmaker[Session], settings: Settings, out_dir: Path,
-                    generated_at: datetime) -> Snapshot:
+                    generated_at: datetime, progress=_no_progress) -> Snapshot:
     out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / generated_at.date().isoformat()
     temporary = out_dir / f".{final.name}.{os.getpid()}.partial"
@@ -119,8 +126,9 @@ def export_snapshot(sessions: sessionmaker[Session], settings: Settings, out_dir
     try:
         with sessions() as session:
             feeds = _published_feeds(session)
-            _write_files(session, settings, temporary, generated_at, feeds)
+            _write_files(session, settings, temporary, generated_at, feeds, progress)
         files = _finish(temporary, settings, generated_at, feeds)
+        progress("checksums", 5, 5)
         _replace(temporary, final)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)

@@ -11,6 +11,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Callable
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -43,11 +44,12 @@ def _utcnow() -> datetime:
 
 class Harvester:
     def __init__(self, sessions: sessionmaker[Session], settings: Settings, transport=None,
-                 leases: Leases | None = None):
+                 leases: Leases | None = None, progress: Callable[[str, int, int | None], None] | None = None):
         self.sessions = sessions
         self.settings = settings
         self.transport = transport  # tests may inject an httpx transport
         self.leases = leases or Leases(sessions)
+        self.progress = progress  # progress(kind, objects received so far, total or None)
 
     def _limits(self) -> ClientLimits:
         return ClientLimits(
@@ -149,6 +151,7 @@ class Harvester:
             if not url:
                 continue
             seen_ids: set[str] = set()
+            received_of_kind = 0
             for page in client.pages(url, limit=self.settings.harvest_page_limit, date_from=date_from):
                 if time.monotonic() > deadline:
                     raise HarvestError(f"the run took longer than {self.settings.harvest_max_seconds} s: aborted")
@@ -175,6 +178,9 @@ class Harvester:
                     else:
                         tally.skipped += 1
                 tally.counts.add(write(valid))
+                received_of_kind += len(page.objects)
+                if self.progress:
+                    self.progress(f"{kind}s", received_of_kind, page.total_count)
             if full_sync:
                 # Only a full list is "the new truth" (OCPI); an incremental one says nothing
                 # about objects it leaves out.

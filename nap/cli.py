@@ -248,11 +248,13 @@ def harvest(name: str | None) -> None:
     else:
         with sessions() as session:
             names = list(session.scalars(select(Feed.name).where(Feed.status == "active").order_by(Feed.name)))
-    harvester = Harvester(sessions, load_settings())
+    from nap.progress import Progress
+
     failed = False
     for feed_name in names:
         try:
-            run = harvester.harvest(feed_name)
+            with Progress(feed_name) as progress:
+                run = Harvester(sessions, load_settings(), progress=progress.update).harvest(feed_name)
         except LookupError as error:
             raise click.ClickException(str(error)) from None
         if run is None:
@@ -298,10 +300,13 @@ def export(out_dir: str | None) -> None:
     from pathlib import Path
 
     from exporters.bulk import export_snapshot
+    from nap.progress import Progress
 
     _require_current_schema()
     settings = load_settings()
-    snapshot = export_snapshot(_sessions(), settings, Path(out_dir or settings.export_dir), datetime.now(timezone.utc))
+    with Progress("export") as progress:
+        snapshot = export_snapshot(_sessions(), settings, Path(out_dir or settings.export_dir),
+                                   datetime.now(timezone.utc), progress=progress.update)
     click.echo(f"snapshot written to {snapshot.directory}")
     for exported in snapshot.files:
         click.echo(f"  {exported.sha256}  {exported.size:>10}  {exported.name}")
