@@ -23,7 +23,7 @@ def run_daily_jobs(sessions: sessionmaker[Session], settings: Settings, now: dat
     ran = []
     day = now.date().isoformat()
     # Held two days and not released on success: no other worker repeats today's job.
-    if leases.acquire(f"daily-export:{day}", timedelta(days=2)):
+    if now.hour >= settings.export_hour_utc and leases.acquire(f"daily-export:{day}", timedelta(days=2)):
         try:
             snapshot = export_snapshot(sessions, settings, Path(settings.export_dir), now)
         except Exception:

@@ -77,7 +77,7 @@ def test_downloads_are_listed_and_served(demo_cpo, sessions, settings, tmp_path,
 
 def test_daily_jobs_run_once_a_day_whatever_the_number_of_workers(demo_cpo, sessions, settings, tmp_path):
     harvested(demo_cpo, sessions, settings, locations=3)
-    settings = replace(settings, export_dir=str(tmp_path))
+    settings = replace(settings, export_dir=str(tmp_path), export_hour_utc=0)
     now = datetime.now(timezone.utc)
     first = run_daily_jobs(sessions, settings, now, Leases(sessions, "worker-a"))
     second = run_daily_jobs(sessions, settings, now, Leases(sessions, "worker-b"))
@@ -85,6 +85,9 @@ def test_daily_jobs_run_once_a_day_whatever_the_number_of_workers(demo_cpo, sess
     assert len(list_snapshots(tmp_path)) == 1
     tomorrow = run_daily_jobs(sessions, settings, now + timedelta(days=1), Leases(sessions, "worker-b"))
     assert tomorrow == ["export", "prune"] and len(list_snapshots(tmp_path)) == 2
+    early = run_daily_jobs(sessions, replace(settings, export_hour_utc=3),
+                           (now + timedelta(days=2)).replace(hour=1), Leases(sessions, "worker-a"))
+    assert early == ["prune"]  # the snapshot waits for the configured hour
 
 
 def test_old_snapshots_are_pruned(demo_cpo, sessions, settings, tmp_path):

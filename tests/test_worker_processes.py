@@ -95,3 +95,66 @@ def test_two_workers_on_one_postgresql_never_harvest_a_feed_twice(live_server, s
     assert sorted(run.feed_id for run in runs) == sorted({run.feed_id for run in runs})
     assert all(run.status == "success" for run in runs), [run.error for run in runs]
     assert len({run.worker.rsplit(":", 1)[0] for run in runs}) == 2  # both processes took part
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_two_api_processes_and_two_workers_share_one_postgresql(live_server, sessions, database_url, tmp_path):
+    """The deployment shape: N API processes, M workers, one PostgreSQL. Each feed is
+    harvested once, the daily export is made once, and every API process serves it all."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("several nodes share a PostgreSQL database in production")
+    import httpx
+
+    feeds = 6
+    for number in range(feeds):
+        fleet = generate_fleet(locations=3, seed=number, party_id=f"Q{number:02d}")
+        cpo = live_server(create_app(fleet, DemoOptions(slow_ms=50, seed=number)))
+        with sessions.begin() as session:
+            add_feed(session, name=f"cpo-{number}", versions_url=f"{cpo.url}/ocpi/versions", token="demo-token")
+    exports = tmp_path / "exports"
+    env = {"NAP_EXPORT_DIR": str(exports), "NAP_WORKER_THREADS": 2, "NAP_EXPORT_HOUR_UTC": 0}
+    ports = [_free_port(), _free_port()]
+    apis = [_nap(["serve", "--port", str(port), "--workers", "1"], database_url, **env) for port in ports]
+    workers = [_nap(["worker", "--tick", "1"], database_url, **env) for _ in range(2)]
+    try:
+        def finished() -> int:
+            with sessions() as session:
+                return len(session.scalars(select(HarvestRun).where(HarvestRun.status != "running")).all())
+        _wait_for(lambda: finished() >= feeds, 60, "every feed to be harvested")
+        time.sleep(3)
+        # The first daily export ran on a tick before the harvests ended; tomorrow's would
+        # be another lease. Exactly one snapshot of today exists.
+        snapshots = [p for p in exports.iterdir() if not p.name.startswith(".")]
+        assert len(snapshots) == 1
+        bodies = []
+        for port in ports:
+            _wait_for(lambda: _ready(httpx, port), 30, "the API process to be ready")
+            bodies.append(httpx.get(f"http://127.0.0.1:{port}/ocpi/2.3.0/locations").json()["data"])
+        assert len(bodies[0]) == feeds * 3 and bodies[0] == bodies[1]
+        metrics = httpx.get(f"http://127.0.0.1:{ports[1]}/metrics").text
+        assert metrics.count('nap_harvest_runs_total{feed="cpo-') == feeds
+    finally:
+        for process in apis + workers:
+            process.send_signal(signal.SIGTERM)
+        for process in apis + workers:
+            process.wait(timeout=30)
+    with sessions() as session:
+        runs = session.scalars(select(HarvestRun)).all()
+        from nap.store.tables import Lease
+        export_leases = session.scalars(select(Lease).where(Lease.name.like("daily-export:%"))).all()
+    assert len(runs) == feeds and len({r.feed_id for r in runs}) == feeds
+    assert len(export_leases) == 1
+
+
+def _ready(httpx, port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
