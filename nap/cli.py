@@ -164,7 +164,20 @@ def feeds_show(name: str) -> None:
             raise click.ClickException(str(error)) from None
         click.echo(f"feed:          {feed.name}\nstatus:        {feed.status}\nversions URL:  {feed.versions_url}")
         click.echo(f"OCPI version:  {feed.ocpi_version or '-'}\ninterval:      {feed.interval_minutes} min")
-        click.echo(f"licence:       {feed.licence or '-'}\n")
+        click.echo(f"licence:       {feed.licence or '-'}")
+        from datetime import datetime, timedelta, timezone
+
+        from nap.feeds import feed_parties
+        from nap.store.status_history import push_freshness
+
+        parties = ", ".join("/".join(p) for p in sorted(feed_parties(session, feed.id))) or "-"
+        click.echo(f"parties:       {parties}")
+        lag = push_freshness(session, feed.id, datetime.now(timezone.utc) - timedelta(hours=24))
+        if lag.samples:
+            click.echo(f"push lag 24h:  p50 {lag.p50_seconds:.1f} s, p95 {lag.p95_seconds:.1f} s over {lag.samples} "
+                       f"status changes (AFIR: dynamic data within 60 s)\n")
+        else:
+            click.echo("push lag 24h:  no pushed status changes\n")
         click.echo("run  started               status   version pages objects new changed unchanged removed findings bytes    seconds error")
         for run in recent_runs(session, feed.id):
             seconds = f"{(run.finished_at - run.started_at).total_seconds():.1f}" if run.finished_at else "-"
@@ -332,6 +345,32 @@ def tokens_rotate() -> None:
             session.execute(text("UPDATE feeds SET token = :token WHERE id = :id"),
                             {"token": rotate(stored), "id": feed_id})
     click.echo(f"re-encrypted {len(rows)} token(s)")
+
+
+@main.group()
+def users() -> None:
+    """People who sign in to the portal."""
+
+
+@users.command("add")
+@click.option("--email", required=True, help="The user's e-mail address (their sign-in name).")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from standard input (it never appears in the process list or shell history).")
+@click.option("--admin", is_flag=True, help="An administrator of the access point (else a CPO).")
+def users_add(email: str, password_stdin: bool, admin: bool) -> None:
+    """Create a portal user, e.g. the first admin: echo "$PW" | nap users add --email a@b.c --password-stdin --admin"""
+    from nap.portal.users import UserError, create_user
+
+    if not password_stdin:
+        raise click.ClickException("give the password on standard input with --password-stdin")
+    _require_current_schema()
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        with _sessions().begin() as session:
+            user = create_user(session, email, password, role="admin" if admin else "cpo")
+            click.echo(f"user {user.email} added ({user.role})")
+    except UserError as error:
+        raise click.ClickException(str(error)) from None
 
 
 @main.command("demo-cpo")

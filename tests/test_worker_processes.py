@@ -158,3 +158,21 @@ def _ready(httpx, port: int) -> bool:
         return httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2).status_code == 200
     except httpx.TransportError:
         return False
+
+
+def test_a_slow_cpo_does_not_hold_up_the_others(live_server, sessions, settings, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time: one worker harvests one feed at a time there")
+    from harvesters.scheduler import run_due_feeds
+
+    for number, slow_ms in enumerate((1500, 0, 0)):
+        fleet = generate_fleet(locations=4, seed=number, party_id=f"S{number:02d}")
+        cpo = live_server(create_app(fleet, DemoOptions(slow_ms=slow_ms, page_limit=2, seed=number)))
+        with sessions.begin() as session:
+            add_feed(session, name=f"cpo-{number}", versions_url=f"{cpo.url}/ocpi/versions", token="demo-token")
+    assert sorted(run_due_feeds(sessions, settings)) == ["cpo-0", "cpo-1", "cpo-2"]
+    with sessions() as session:
+        runs = {run.feed_id: run for run in session.scalars(select(HarvestRun))}
+    slow, fast = runs[1], [runs[2], runs[3]]
+    assert all(run.status == "success" for run in runs.values())
+    assert all((slow.finished_at - run.finished_at).total_seconds() > 2 for run in fast)
