@@ -1,137 +1,205 @@
-"""The OCPI 2.3.0 sender interface for Locations and Tariffs, for all CPOs at once.
+"""The OCPI sender interface for Locations and Tariffs, for all CPOs at once, in OCPI 2.3.0
+and (converted down) 2.2.1.
 
-Ids are unique only per CPO, so single objects are addressed as
-`/locations/{country_code}/{party_id}/{location_id}[/{evse_uid}[/{connector_id}]]` and
-`/tariffs/{country_code}/{party_id}/{tariff_id}`. Read-only and anonymous.
+    /ocpi/versions                                     both versions
+    /ocpi/{version}                                    version details
+    /ocpi/{version}/locations                          paginated list (date_from, date_to, offset, limit)
+    /ocpi/{version}/locations/{cc}/{party}/{location_id}[/{evse_uid}[/{connector_id}]]
+    /ocpi/{version}/tariffs                            paginated list
+    /ocpi/{version}/tariffs/{cc}/{party}/{tariff_id}
+
+Ids are unique only per CPO, so single objects are addressed with the owner's country_code
+and party_id, as OCPI itself does for client-owned objects (transport_and_format). Reading
+is anonymous; publication rules, rate limits and HTTP caching apply to every answer.
 """
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from datetime import datetime, timezone
 
-from flask import Blueprint, request
-from sqlalchemy import func, select
+from flask import Blueprint, Response, request
 
-from exporters.ocpi_envelope import ocpi_error, ocpi_response
-from nap.ocpi.values import parse_datetime
-from nap.store.documents import assemble_locations
-from nap.store.tables import Location, Tariff
+from exporters.access import current_audience, install_access_control
+from exporters.api_errors import catch_crashes
+from exporters.http_caching import Validators, not_modified
+from exporters.ocpi_envelope import OcpiError, ocpi_error, ocpi_response
+from exporters.ocpi_paging import paging_headers, parse_window
+from exporters.ocpi_sources import LocationSource, Snapshot, TariffSource
+from exporters.ocpi_views import VERSIONS, render, render_all
+from exporters.publication import Publication
 from nap.web import db_session, settings
 
-VERSION = "2.3.0"
 blueprint = Blueprint("ocpi_api", __name__)
+install_access_control(blueprint, lambda message, http_status, code: ocpi_error(code, message, http_status))
+catch_crashes(blueprint)
+
+ADDRESSING = ("single objects are addressed as /locations/{country_code}/{party_id}/{location_id}"
+              "[/{evse_uid}[/{connector_id}]] and /tariffs/{country_code}/{party_id}/{tariff_id}: "
+              "ids are unique only per CPO")
 
 
-class BadParameter(ValueError):
-    pass
+@blueprint.errorhandler(OcpiError)
+def _ocpi_error(error: OcpiError):
+    return ocpi_error(error.status_code, error.message, error.http_status)
 
 
 def _base_url() -> str:
     return request.url_root.rstrip("/")
 
 
-@blueprint.get("/ocpi/versions")
+def _publication() -> Publication:
+    return Publication(db_session(), current_audience(), datetime.now(timezone.utc),
+                       settings().removed_evse_visible_hours)
+
+
+def _conditional(snapshot: Snapshot, version: str, extra_headers: dict | None = None):
+    """(validators, 304 response or None) for a snapshot in a version."""
+    snapshot.fingerprint.add("version", version)
+    validators = Validators(snapshot.fingerprint.etag(), snapshot.last_modified)
+    private = not current_audience().anonymous
+    if validators.client_is_current():
+        return validators, not_modified(validators, private, settings().api_cache_max_age_seconds, extra_headers)
+    return validators, None
+
+
+def _finish(response: Response, validators: Validators, headers: dict | None = None) -> Response:
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return validators.apply(response, not current_audience().anonymous, settings().api_cache_max_age_seconds)
+
+
+# -- version information ---------------------------------------------------------------------
+
+
 def versions():
-    return ocpi_response([{"version": VERSION, "url": f"{_base_url()}/ocpi/{VERSION}"}])
+    return ocpi_response([{"version": version, "url": f"{_base_url()}/ocpi/{version}"} for version in VERSIONS])
 
 
-@blueprint.get(f"/ocpi/{VERSION}")
-def version_details():
-    base = f"{_base_url()}/ocpi/{VERSION}"
+def version_details(version: str):
+    base = f"{_base_url()}/ocpi/{version}"
     return ocpi_response({
-        "version": VERSION,
+        "version": version,
         "endpoints": [
             {"identifier": "locations", "role": "SENDER", "url": f"{base}/locations"},
             {"identifier": "tariffs", "role": "SENDER", "url": f"{base}/tariffs"},
+            # Where CPOs push (harvesters/receiver_api.py), with their feed's token.
+            {"identifier": "locations", "role": "RECEIVER", "url": f"{base}/receiver/locations"},
+            {"identifier": "tariffs", "role": "RECEIVER", "url": f"{base}/receiver/tariffs"},
         ],
     })
 
 
-def _list_window():
-    """offset/limit/date_from/date_to from the query string, validated."""
-    args = request.args
-    try:
-        offset = int(args.get("offset", 0))
-        max_limit = settings().api_max_limit
-        limit = min(int(args.get("limit", max_limit)), max_limit)
-        date_from = parse_datetime(args["date_from"]) if args.get("date_from") else None
-        date_to = parse_datetime(args["date_to"]) if args.get("date_to") else None
-    except (ValueError, KeyError) as error:
-        raise BadParameter(str(error)) from None
-    if offset < 0 or limit < 1:
-        raise BadParameter("offset must be >= 0 and limit >= 1")
-    return offset, limit, date_from, date_to
+# -- lists -----------------------------------------------------------------------------------
 
 
-def _paginated(table, assemble):
-    try:
-        offset, limit, date_from, date_to = _list_window()
-    except BadParameter as error:
-        return ocpi_error(2001, f"invalid parameter: {error}", 400)
-    conditions = [table.removed_at.is_(None)]
-    if table is Location:
-        # publish=false locations are only for the holders of publish_allowed_to tokens.
-        conditions.append(Location.publish.is_(True))
-    if date_from:
-        conditions.append(table.last_updated >= date_from)
-    if date_to:
-        conditions.append(table.last_updated < date_to)
-    session = db_session()
-    total = session.scalar(select(func.count()).select_from(table).where(*conditions))
-    rows = session.scalars(select(table).where(*conditions).order_by(table.id).offset(offset).limit(limit)).all()
-    response = ocpi_response(assemble(session, rows))
-    response.headers["X-Total-Count"] = str(total)
-    response.headers["X-Limit"] = str(limit)
-    if offset + len(rows) < total:
-        query = {k: v for k, v in request.args.items() if k not in ("offset", "limit")}
-        query.update(offset=offset + len(rows), limit=limit)
-        response.headers["Link"] = f'<{request.base_url}?{urlencode(query)}>; rel="next"'
-    return response
+def _list(source_class, kind: str, version: str):
+    window = parse_window(request.args, settings().api_max_limit)
+    source = source_class(db_session(), _publication())
+    snapshot = source.page(window)
+    headers = paging_headers(window, snapshot.total, len(snapshot.ids), request.base_url, request.args)
+    validators, unchanged = _conditional(snapshot, version, headers)
+    if unchanged is not None:
+        return unchanged
+    data = render_all(source.documents(snapshot), kind, version)
+    return _finish(ocpi_response(data), validators, headers)
 
 
-@blueprint.get(f"/ocpi/{VERSION}/locations")
-def list_locations():
-    return _paginated(Location, assemble_locations)
+def list_locations(version: str):
+    return _list(LocationSource, "location", version)
 
 
-@blueprint.get(f"/ocpi/{VERSION}/tariffs")
-def list_tariffs():
-    return _paginated(Tariff, lambda session, rows: [row.data for row in rows])
+def list_tariffs(version: str):
+    return _list(TariffSource, "tariff", version)
 
 
-def _published_location(country_code: str, party_id: str, location_id: str) -> Location | None:
-    return db_session().scalars(select(Location).where(
-        Location.country_code == country_code.upper(), Location.party_id == party_id.upper(),
-        Location.ocpi_id == location_id, Location.removed_at.is_(None), Location.publish.is_(True),
-    )).one_or_none()
+# -- single objects --------------------------------------------------------------------------
 
 
-@blueprint.get(f"/ocpi/{VERSION}/locations/<country_code>/<party_id>/<location_id>")
-@blueprint.get(f"/ocpi/{VERSION}/locations/<country_code>/<party_id>/<location_id>/<evse_uid>")
-@blueprint.get(f"/ocpi/{VERSION}/locations/<country_code>/<party_id>/<location_id>/<evse_uid>/<connector_id>")
-def get_location(country_code, party_id, location_id, evse_uid=None, connector_id=None):
-    row = _published_location(country_code, party_id, location_id)
-    if row is None:
-        return ocpi_error(2003, f"unknown location {country_code}/{party_id}/{location_id}", 404)
-    document = assemble_locations(db_session(), [row])[0]
+def _matching(objects: list[dict], key: str, wanted: str) -> dict | None:
+    """The object whose `key` is `wanted`: exactly, else ignoring case (ids are CiStrings)."""
+    for obj in objects:
+        if obj.get(key) == wanted:
+            return obj
+    folded = wanted.casefold()
+    return next((obj for obj in objects if str(obj.get(key, "")).casefold() == folded), None)
+
+
+def get_location(version: str, country_code: str, party_id: str, location_id: str,
+                 evse_uid: str | None = None, connector_id: str | None = None):
+    source = LocationSource(db_session(), _publication())
+    snapshot = source.one(country_code, party_id, location_id)
+    if snapshot is None:
+        raise OcpiError(2003, f"unknown location {country_code}/{party_id}/{location_id}", 404)
+    snapshot.fingerprint.add("evse", evse_uid, "connector", connector_id)  # one ETag per object
+    validators, unchanged = _conditional(snapshot, version)
+    if unchanged is not None:
+        # Conditional requests only pass for objects that exist (a client holds an ETag
+        # for them); an EVSE or connector that has gone will have changed the ETag.
+        return unchanged
+    documents = source.documents(snapshot)
+    if not documents:
+        raise OcpiError(2003, f"unknown location {country_code}/{party_id}/{location_id}", 404)
+    location = documents[0]
     if evse_uid is None:
-        return ocpi_response(document)
-    evse = next((e for e in document["evses"] if e["uid"] == evse_uid), None)
-    if evse is None:
-        return ocpi_error(2003, f"unknown EVSE {evse_uid} at location {location_id}", 404)
-    if connector_id is None:
-        return ocpi_response(evse)
-    connector = next((c for c in evse["connectors"] if c["id"] == connector_id), None)
-    if connector is None:
-        return ocpi_error(2003, f"unknown connector {connector_id} on EVSE {evse_uid}", 404)
-    return ocpi_response(connector)
+        obj, kind = location, "location"
+    else:
+        obj = _matching(location["evses"], "uid", evse_uid)
+        if obj is None:
+            raise OcpiError(2003, f"unknown EVSE {evse_uid} at location {country_code}/{party_id}/{location_id}", 404)
+        kind = "evse"
+        if connector_id is not None:
+            obj = _matching(obj.get("connectors", []), "id", connector_id)
+            if obj is None:
+                raise OcpiError(2003, f"unknown connector {connector_id} on EVSE {evse_uid}", 404)
+            kind = "connector"
+    rendered = render(obj, kind, version)
+    if rendered is None:
+        raise OcpiError(2003, f"this {kind} cannot be expressed in OCPI {version} (its connector types are "
+                              f"newer); read it through /ocpi/2.3.0", 404)
+    return _finish(ocpi_response(rendered), validators)
 
 
-@blueprint.get(f"/ocpi/{VERSION}/tariffs/<country_code>/<party_id>/<tariff_id>")
-def get_tariff(country_code, party_id, tariff_id):
-    row = db_session().scalars(select(Tariff).where(
-        Tariff.country_code == country_code.upper(), Tariff.party_id == party_id.upper(),
-        Tariff.ocpi_id == tariff_id, Tariff.removed_at.is_(None),
-    )).one_or_none()
-    if row is None:
-        return ocpi_error(2000, f"unknown tariff {country_code}/{party_id}/{tariff_id}", 404)
-    return ocpi_response(row.data)
+def get_tariff(version: str, country_code: str, party_id: str, tariff_id: str):
+    source = TariffSource(db_session(), _publication())
+    snapshot = source.one(country_code, party_id, tariff_id)
+    if snapshot is None:
+        raise OcpiError(2000, f"unknown tariff {country_code}/{party_id}/{tariff_id}", 404)
+    validators, unchanged = _conditional(snapshot, version)
+    if unchanged is not None:
+        return unchanged
+    documents = source.documents(snapshot)
+    if not documents:
+        raise OcpiError(2000, f"unknown tariff {country_code}/{party_id}/{tariff_id}", 404)
+    return _finish(ocpi_response(render(documents[0], "tariff", version)), validators)
+
+
+def misaddressed(version: str, **_segments):
+    raise OcpiError(2001, ADDRESSING, 404)
+
+
+# -- routes ----------------------------------------------------------------------------------
+
+
+def _route(path: str, endpoint: str, view, version: str | None = None) -> None:
+    # strict_slashes off: the spec's own examples end list URLs with '/'.
+    options = {"defaults": {"version": version}} if version else {}
+    blueprint.add_url_rule(path, endpoint=endpoint, view_func=view, strict_slashes=False, **options)
+
+
+_route("/ocpi/versions", "versions", versions)
+for _version in VERSIONS:
+    _tag = _version.replace(".", "")
+    _base = f"/ocpi/{_version}"
+    _route(_base, f"details_{_tag}", version_details, _version)
+    _route(f"{_base}/locations", f"locations_{_tag}", list_locations, _version)
+    _route(f"{_base}/locations/<country_code>/<party_id>/<location_id>", f"location_{_tag}", get_location, _version)
+    _route(f"{_base}/locations/<country_code>/<party_id>/<location_id>/<evse_uid>", f"evse_{_tag}",
+           get_location, _version)
+    _route(f"{_base}/locations/<country_code>/<party_id>/<location_id>/<evse_uid>/<connector_id>",
+           f"connector_{_tag}", get_location, _version)
+    _route(f"{_base}/tariffs", f"tariffs_{_tag}", list_tariffs, _version)
+    _route(f"{_base}/tariffs/<country_code>/<party_id>/<tariff_id>", f"tariff_{_tag}", get_tariff, _version)
+    # Plain OCPI paths (/locations/{id}) cannot tell CPOs apart: say how to address instead.
+    _route(f"{_base}/locations/<first>", f"misaddressed_location_{_tag}", misaddressed, _version)
+    _route(f"{_base}/locations/<first>/<second>", f"misaddressed_evse_{_tag}", misaddressed, _version)
+    _route(f"{_base}/tariffs/<first>", f"misaddressed_tariff_{_tag}", misaddressed, _version)
+    _route(f"{_base}/tariffs/<first>/<second>", f"misaddressed_tariff2_{_tag}", misaddressed, _version)

@@ -1,9 +1,15 @@
-"""The OCPI response envelope and status codes, for every OCPI endpoint NAP serves."""
+"""The OCPI response envelope and status codes, for every OCPI endpoint NAP serves.
+
+Bodies are serialized here rather than with Flask's jsonify: jsonify sorts keys (so a
+location would not keep the field order its CPO gave it) and is slower for the large pages
+the list endpoints return.
+"""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
-from flask import jsonify
+from flask import Response
 
 from nap.ocpi.values import format_datetime
 
@@ -17,15 +23,33 @@ STATUS_MESSAGES = {
 }
 
 
-def ocpi_response(data, status_code: int = 1000, http_status: int = 200, message: str | None = None):
+class OcpiError(Exception):
+    """A request the OCPI layer refuses: becomes an envelope with `status_code` and no data."""
+
+    def __init__(self, status_code: int, message: str, http_status: int):
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+        self.http_status = http_status
+
+
+def json_response(body, http_status: int = 200) -> Response:
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return Response(text, status=http_status, mimetype="application/json")
+
+
+def envelope(data, status_code: int = 1000, message: str | None = None) -> dict:
     body = {"status_code": status_code, "status_message": message or STATUS_MESSAGES.get(status_code, ""),
             "timestamp": format_datetime(datetime.now(timezone.utc))}
     if data is not None:
         body["data"] = data
-    response = jsonify(body)
-    response.status_code = http_status
-    return response
+    return body
 
 
-def ocpi_error(status_code: int, message: str, http_status: int):
+def ocpi_response(data, status_code: int = 1000, http_status: int = 200, message: str | None = None) -> Response:
+    return json_response(envelope(data, status_code, message), http_status)
+
+
+def ocpi_error(status_code: int, message: str, http_status: int) -> Response:
+    # The spec's error example carries no data field; we follow it.
     return ocpi_response(None, status_code, http_status, message)

@@ -1,7 +1,7 @@
 """The Flask application factory: the public API, exports and (later) the portal."""
 from __future__ import annotations
 
-from flask import Flask, jsonify
+from flask import Flask
 
 from nap.config import Settings, load_settings
 from nap.store.db import session_factory
@@ -15,14 +15,34 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["nap.sessions"] = session_factory(settings.database_url)
     app.teardown_appcontext(close_db_session)
 
+    from exporters.api_errors import register_api_errors
+    from exporters.compression import gzip_response
     from exporters.datex2_api import blueprint as datex2_blueprint
+    from exporters.map_api import blueprint as map_blueprint
     from exporters.ocpi_api import blueprint as ocpi_blueprint
+    from exporters.openapi import blueprint as openapi_blueprint
+    from exporters.downloads_api import blueprint as downloads_blueprint
+    from harvesters.receiver_api import blueprint as receiver_blueprint
 
     app.register_blueprint(ocpi_blueprint)
+    app.register_blueprint(map_blueprint)
+    app.register_blueprint(openapi_blueprint)
     app.register_blueprint(datex2_blueprint)
+    app.register_blueprint(receiver_blueprint)
+    app.register_blueprint(downloads_blueprint)
+    # The portal's pages; sets the session key (NAP_SECRET_KEY, else one kept in the database).
+    from nap.portal import register_portal
 
-    @app.get("/health")
-    def health():
-        return jsonify(status="ok")
+    register_portal(app)
+    register_api_errors(app)
+    app.after_request(gzip_response)
+
+    from nap.observability.endpoints import blueprint as observability_blueprint
+    from nap.observability.outages import register_outage_handler
+    from nap.observability.requests import install_request_tracking
+
+    app.register_blueprint(observability_blueprint)
+    install_request_tracking(app)
+    register_outage_handler(app)
 
     return app

@@ -69,9 +69,13 @@ def test_pagination_headers_and_envelope(demo_cpo, nap_server, sessions, setting
     assert bad.status_code == 400 and bad.json()["status_code"] == 2001
 
     versions = httpx.get(f"{nap_server.url}/ocpi/versions").json()["data"]
-    assert versions == [{"version": "2.3.0", "url": f"{nap_server.url}/ocpi/2.3.0"}]
+    assert versions == [{"version": "2.3.0", "url": f"{nap_server.url}/ocpi/2.3.0"},
+                        {"version": "2.2.1", "url": f"{nap_server.url}/ocpi/2.2.1"}]
     details = httpx.get(versions[0]["url"]).json()["data"]
-    assert {e["identifier"] for e in details["endpoints"]} == {"locations", "tariffs"}
+    assert {(e["identifier"], e["role"]) for e in details["endpoints"]} == {
+        ("locations", "SENDER"), ("tariffs", "SENDER"), ("locations", "RECEIVER"), ("tariffs", "RECEIVER")}
+    receiver = next(e["url"] for e in details["endpoints"] if e["role"] == "RECEIVER" and e["identifier"] == "locations")
+    assert receiver == f"{nap_server.url}/ocpi/2.3.0/receiver/locations"
 
 
 def test_single_objects_are_addressed_per_cpo(demo_cpo, nap_server, sessions, settings):

@@ -16,7 +16,11 @@ demo CPO (to serve as an older CPO would) and by the 2.2.1 view of the publicati
              is left out too (2.2.1 requires at least one connector).
   Enums      2.3.0 turned most enums into OpenEnums; a value outside the 2.2.1 list (an extension) is removed
              from lists (capabilities, facilities, parking_restrictions) and an optional single field
-             (parking_type) is left out.
+             (parking_type) is left out. Where the enum sits in a required field, the object holding it goes:
+             an Image (location, EVSE, business logo) with an unknown ``category``, an EnvironmentalImpact
+             with an unknown ``category`` (locations and tariffs), and a connector whose ``standard`` is an
+             extension value (like MCS above). A ``publish_allowed_to`` entry with TokenType ``EMAID`` (new in
+             2.3.0; 2.2.1 requires a type with a uid) is left out.
   Tariff     drop ``tax_included`` and ``preauthorize_amount``.
              ``min_price``/``max_price``: 2.3.0 PriceLimit {before_taxes, after_taxes} becomes the 2.2.1 Price
              {excl_vat, incl_vat}.
@@ -89,6 +93,9 @@ CONNECTOR_TYPES_221 = CONNECTOR_TYPES_211 | {
 }
 
 CONNECTOR_TYPES_NEW_IN_230 = {"MCS", "SAE_J3400"}
+IMAGE_CATEGORIES_221 = {"CHARGER", "ENTRANCE", "LOCATION", "NETWORK", "OPERATOR", "OTHER", "OWNER"}  # = 2.1.1
+ENVIRONMENTAL_IMPACT_CATEGORIES_221 = {"NUCLEAR_WASTE", "CARBON_DIOXIDE"}  # = 2.1.1
+TOKEN_TYPES_221 = {"AD_HOC_USER", "APP_USER", "OTHER", "RFID"}
 
 # --- closest older values ---
 PARKING_RESTRICTION_TO_221 = {"EMPLOYEES": "CUSTOMERS", "TENANTS": "CUSTOMERS"}
@@ -158,14 +165,39 @@ def _location_to_221(location: dict) -> dict:
         del location["parking_type"]
     if "facilities" in location:
         _set_or_drop(location, "facilities", _map_list(location["facilities"], {}, FACILITIES_221))
+    _images_to_221(location)
+    if isinstance(location.get("publish_allowed_to"), list):
+        _set_or_drop(location, "publish_allowed_to", [
+            token for token in location["publish_allowed_to"]
+            if isinstance(token, dict) and token.get("type", "RFID") in TOKEN_TYPES_221])
+    for key in ("operator", "suboperator", "owner"):
+        business = location.get(key)
+        if isinstance(business, dict) and isinstance(business.get("logo"), dict) \
+                and business["logo"].get("category") not in IMAGE_CATEGORIES_221:
+            del business["logo"]
+    _energy_mix_to_221(location)
     if "evses" in location:
         location["evses"] = [e for e in (_evse_to_221(e) for e in location["evses"]) if e is not None]
     return location
 
 
+def _images_to_221(obj: dict) -> None:
+    if isinstance(obj.get("images"), list):
+        _set_or_drop(obj, "images", [image for image in obj["images"]
+                                     if isinstance(image, dict) and image.get("category") in IMAGE_CATEGORIES_221])
+
+
+def _energy_mix_to_221(obj: dict) -> None:
+    mix = obj.get("energy_mix")
+    if isinstance(mix, dict) and isinstance(mix.get("environ_impact"), list):
+        _set_or_drop(mix, "environ_impact", [impact for impact in mix["environ_impact"] if isinstance(impact, dict)
+                                             and impact.get("category") in ENVIRONMENTAL_IMPACT_CATEGORIES_221])
+
+
 def _evse_to_221(evse: dict) -> dict | None:
     evse.pop("parking", None)
     evse.pop("accepted_service_providers", None)
+    _images_to_221(evse)
     if "capabilities" in evse:
         evse["capabilities"] = _map_list(evse["capabilities"], {}, CAPABILITIES_221)
     if "parking_restrictions" in evse:
@@ -187,16 +219,18 @@ def _convert_connectors(evse: dict, convert) -> dict | None:
 def _connector_to_221(connector: dict) -> dict | None:
     connector.pop("capabilities", None)
     standard = connector.get("standard")
-    if isinstance(standard, str) and standard in CONNECTOR_TYPES_NEW_IN_230:
-        if standard not in CONNECTOR_TYPE_TO_221:
-            return None
-        connector["standard"] = CONNECTOR_TYPE_TO_221[standard]
+    if isinstance(standard, str):
+        standard = CONNECTOR_TYPE_TO_221.get(standard, standard)
+        if standard not in CONNECTOR_TYPES_221:
+            return None  # MCS, or an extension value of the 2.3.0 OpenEnum
+        connector["standard"] = standard
     return connector
 
 
 def _tariff_to_221(tariff: dict) -> dict:
     tax_included = tariff.pop("tax_included", None)
     tariff.pop("preauthorize_amount", None)
+    _energy_mix_to_221(tariff)
     for key in ("min_price", "max_price"):
         if isinstance(tariff.get(key), dict):
             tariff[key] = _price_limit_to_price(tariff[key])

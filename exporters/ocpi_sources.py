@@ -1,0 +1,157 @@
+"""What the OCPI sender endpoints serve, read from the store in two steps.
+
+1. `page()` / `one()` read only index columns (ids, change times, EVSE statuses) and return
+   a Snapshot: which rows the answer holds, their fingerprint (the ETag), Last-Modified and
+   the REMOVED EVSEs that have left the publication. That is all a 304 needs.
+2. `documents()` loads and assembles the OCPI objects of a snapshot, applying the
+   publication rules. Only then are the (large) JSON documents read.
+
+Queries stay index-friendly: lists walk the primary key with the publication filter,
+date_from/date_to use (last_updated, id), single objects use the unique
+(country_code, party_id, ocpi_id) key and EVSEs (location_pk, uid).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, case, func, select, tuple_
+from sqlalchemy.orm import Session
+
+from exporters.http_caching import Fingerprint
+from exporters.ocpi_paging import Window
+from exporters.publication import Publication
+from nap.store.documents import assemble_locations
+from nap.store.tables import Evse, Location, Tariff
+
+
+@dataclass
+class Snapshot:
+    ids: list[int]
+    total: int
+    fingerprint: Fingerprint
+    last_modified: datetime | None
+    hidden_evses: set[tuple[int, str]] = field(default_factory=set)  # (location pk, EVSE uid)
+
+
+def _latest(*moments: datetime | None) -> datetime | None:
+    present = [moment for moment in moments if moment is not None]
+    return max(present) if present else None
+
+
+class _Source:
+    table = None
+
+    def __init__(self, session: Session, publication: Publication):
+        self.session = session
+        self.publication = publication
+
+    def condition(self):
+        raise NotImplementedError
+
+    def page(self, window: Window) -> Snapshot:
+        table = self.table
+        # Rows that can matter to this list: with date_from, only those updated since
+        # (last_updated only moves forward), a range of the (last_updated, id) index.
+        domain = [table.last_updated >= window.date_from] if window.date_from is not None else []
+        before = [table.last_updated < window.date_to] if window.date_to is not None else []
+        listed = and_(self.condition(), *domain, *before)
+        # One pass gives X-Total-Count and the newest change in the whole domain, removed and
+        # private rows included: a row leaving the list (removed, unpublished, updated past
+        # date_to) shifts later pages, so it counts as a change of this list.
+        total, newest = self.session.execute(
+            select(func.count(case((listed, 1))), func.max(table.changed_at)).where(*domain)
+        ).one()
+        rows = self.session.execute(
+            select(table.id, table.changed_at, table.last_updated)
+            .where(listed).order_by(table.id).offset(window.offset).limit(window.limit)
+        ).all()
+        fingerprint = Fingerprint(table.__tablename__, window.offset, window.limit, window.date_from,
+                                  window.date_to, total)
+        for row in rows:
+            fingerprint.add(row.id, row.changed_at, row.last_updated)
+        snapshot = Snapshot([row.id for row in rows], total, fingerprint,
+                            _latest(newest, self.publication.audience.since))
+        self._add_children(snapshot)
+        return snapshot
+
+    def _find(self, country_code: str, party_id: str, object_id: str):
+        """The row of one object: ids are CiStrings, so after the exact key (as written, then
+        with upper-case country and party) comes a case-insensitive match within the CPO."""
+        table = self.table
+        columns = (table.id, table.changed_at, table.last_updated)
+        keys = {(country_code, party_id, object_id), (country_code.upper(), party_id.upper(), object_id)}
+        row = self.session.execute(select(*columns).where(
+            self.condition(), tuple_(table.country_code, table.party_id, table.ocpi_id).in_(keys))).first()
+        if row is None:
+            row = self.session.execute(select(*columns).where(
+                self.condition(), table.country_code == country_code.upper(), table.party_id == party_id.upper(),
+                func.upper(table.ocpi_id) == object_id.upper())).first()
+        return row
+
+    def one(self, country_code: str, party_id: str, object_id: str) -> Snapshot | None:
+        row = self._find(country_code, party_id, object_id)
+        if row is None:
+            return None
+        fingerprint = Fingerprint(self.table.__tablename__, row.id, row.changed_at, row.last_updated)
+        snapshot = Snapshot([row.id], 1, fingerprint, _latest(row.changed_at, self.publication.audience.since))
+        self._add_children(snapshot)
+        return snapshot
+
+    def _add_children(self, snapshot: Snapshot) -> None:
+        """Hook for what hangs below the rows (EVSEs of locations)."""
+
+    def _rows(self, ids: list[int]):
+        if not ids:
+            return []
+        found = {row.id: row for row in self.session.execute(
+            select(self.table.id, self.table.data).where(self.table.id.in_(ids)))}
+        # In the snapshot's order; a row deleted since (its feed removed) is skipped.
+        return [found[pk] for pk in ids if pk in found]
+
+
+class LocationSource(_Source):
+    table = Location
+
+    def condition(self):
+        return self.publication.location_condition()
+
+    def _add_children(self, snapshot: Snapshot) -> None:
+        if not snapshot.ids:
+            return
+        publication = self.publication
+        moments = [snapshot.last_modified]
+        for evse in self.session.execute(
+            select(Evse.id, Evse.location_pk, Evse.uid, Evse.status, Evse.status_changed_at, Evse.last_updated)
+            .where(Evse.location_pk.in_(snapshot.ids)).order_by(Evse.location_pk, Evse.position)
+        ):
+            hidden = publication.evse_hidden(evse.status, evse.status_changed_at)
+            # EVSE rows may change without their location (pushed status updates): they are
+            # part of the fingerprint, and so is whether they are still shown.
+            snapshot.fingerprint.add(evse.id, evse.status, evse.status_changed_at, evse.last_updated, hidden)
+            if hidden:
+                snapshot.hidden_evses.add((evse.location_pk, evse.uid))
+                moments.append(publication.evse_left_at(evse.status_changed_at))
+            else:
+                moments.append(evse.status_changed_at)
+        snapshot.last_modified = _latest(*moments)
+
+    def documents(self, snapshot: Snapshot) -> list[dict]:
+        rows = self._rows(snapshot.ids)
+        documents = []
+        for row, document in zip(rows, assemble_locations(self.session, rows)):
+            if snapshot.hidden_evses:
+                document["evses"] = [evse for evse in document["evses"]
+                                     if (row.id, evse.get("uid")) not in snapshot.hidden_evses]
+            documents.append(self.publication.apply_to_location(document))
+        return documents
+
+
+class TariffSource(_Source):
+    table = Tariff
+
+    def condition(self):
+        return Tariff.removed_at.is_(None)
+
+    def documents(self, snapshot: Snapshot) -> list[dict]:
+        return [row.data for row in self._rows(snapshot.ids)]
