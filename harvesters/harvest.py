@@ -186,6 +186,7 @@ class Harvester:
                 # about objects it leaves out.
                 tally.counts.removed += writer.mark_unseen_removed(table, seen_ids, changed_before=now)
         tally.findings.extend(writer.findings)
+        writer.restamp_changes(_utcnow())
         # Feed, run and findings commit in the same transaction as the data.
         run = session.get(HarvestRun, run_id)
         run.full_sync = full_sync

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -211,3 +211,14 @@ def test_run_history_is_recorded(demo_cpo, sessions, settings):
     assert recorded.status == "success" and recorded.finished_at >= recorded.started_at
     assert recorded.pages >= 3 and recorded.bytes > 1000 and recorded.objects_new == 12 + len(stored_tariffs(sessions))
     assert recorded.ocpi_version == "2.3.0" and recorded.worker
+
+
+def test_changes_are_dated_when_they_become_visible(demo_cpo, sessions, settings):
+    """Without the restamp, changed_at is the run's start, and a slow run committing after
+    a quicker parallel one would publish changes dated before what clients already saw."""
+    cpo = demo_cpo(locations=10, page_limit=5, slow_ms=300)
+    run = register_and_harvest(sessions, settings, cpo)
+    with sessions() as session:
+        changed = session.scalars(select(Location.changed_at)).all()
+    assert min(changed) - run.started_at > timedelta(seconds=0.5)
+    assert max(changed) <= run.finished_at

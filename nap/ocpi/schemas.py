@@ -103,7 +103,16 @@ class AdditionalGeoLocation(GeoLocation):
 class RegularHours(OcpiObject):
     weekday: int = Field(ge=1, le=7)
     period_begin: str = Field(pattern=r"^([0-1][0-9]|2[0-3]):[0-5][0-9]$")
-    period_end: str = Field(pattern=r"^([0-1][0-9]|2[0-4]):[0-5][0-9]$")
+    period_end: str = Field(pattern=r"^([0-1][0-9]|2[0-3]):[0-5][0-9]$")
+
+    @field_validator("period_end", mode="before")
+    @classmethod
+    def _end_of_day(cls, value: Any, info: ValidationInfo) -> Any:
+        # Many CPOs write midnight as "24:00", which the 2.3.0 regex does not allow.
+        if value == "24:00":
+            _warn(info, "period_end: '24:00' read as '23:59'")
+            return "23:59"
+        return value
 
 
 class ExceptionalPeriod(OcpiObject):

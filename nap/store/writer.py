@@ -208,6 +208,14 @@ class FeedWriter:
             )
         return counts
 
+    def restamp_changes(self, commit_time: datetime) -> None:
+        """Give this run's changes the time they become visible (just before commit), not
+        the run's start: otherwise a long run committing after a shorter, later one would
+        publish changes dated before what clients already saw (Last-Modified would lag)."""
+        for table in (Location, Tariff):
+            self.session.execute(update(table).where(table.feed_id == self.feed_id, table.changed_at == self.now)
+                                 .values(changed_at=commit_time))
+
     # -- removals ------------------------------------------------------------------------
 
     def mark_unseen_removed(self, table, seen_ids: set[str], changed_before: datetime) -> int:
