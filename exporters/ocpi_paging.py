@@ -38,8 +38,12 @@ def _datetime(args, name: str) -> datetime | None:
         raise OcpiError(2001, f"{name}: {error}", 400) from None
 
 
+# Beyond any real list; larger offsets would overflow the database's integer types.
+MAX_OFFSET = 2**31 - 1
+
+
 def parse_window(args, max_limit: int) -> Window:
-    offset = _integer(args, "offset", 0)
+    offset = min(_integer(args, "offset", 0), MAX_OFFSET)
     limit = _integer(args, "limit", max_limit)
     if offset < 0:
         raise OcpiError(2001, "offset must be 0 or more", 400)
