@@ -20,5 +20,6 @@ class _NapGunicorn(BaseApplication):
 
 
 def serve_with_gunicorn(host: str, port: int, workers: int) -> None:
-    _NapGunicorn({"bind": f"{host}:{port}", "workers": workers, "accesslog": "-",
+    # NAP logs each request itself (JSON, with its request id): no gunicorn access log.
+    _NapGunicorn({"bind": f"{host}:{port}", "workers": workers,
                   "timeout": 120, "graceful_timeout": 10}).run()
