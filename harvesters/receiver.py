@@ -22,6 +22,7 @@ from typing import Any, Callable
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from harvesters.evse_patch import fast_patchable, patch_evse_fast
 from harvesters.findings import ObjectFinding
 from harvesters.normalize import FeedIdentity, normalize_object
 from nap.feeds import feed_parties
@@ -111,6 +112,13 @@ class Receiver:
     def patch_location(self, country_code, party_id, location_id, evse_uid, connector_id, body) -> PushOutcome:
         if not isinstance(body, dict) or "last_updated" not in body:
             raise PushRejected(2001, 400, "a PATCH must contain last_updated")
+        if evse_uid is not None and connector_id is None and fast_patchable(body):
+            pair = self._authorize(country_code, party_id)
+            outcome = patch_evse_fast(self.session, self.feed.id, pair, location_id, evse_uid, body, self.now)
+            if outcome == "stored":
+                return PushOutcome(True, "stored")
+            if outcome == "ignored":
+                return self._ignored("evse", location_id, "a later update", body)
         return self._change_location("PATCH", country_code, party_id, location_id, evse_uid, connector_id, body)
 
     def _change_location(self, method, country_code, party_id, location_id, evse_uid, connector_id, body):

@@ -175,3 +175,17 @@ def test_the_221_receiver_takes_221_objects(pushing):
     answer = httpx.patch(url, json={"status": "RESERVED", "last_updated": later(2)}, headers=pushing.headers)
     assert answer.status_code == 200
     assert pushing.evse()["status"] == "RESERVED"
+
+
+def test_an_invalid_status_patch_is_refused_with_the_reason(pushing):
+    url = f"{pushing.base}/{pushing.location_id}/{pushing.evse_uid}"
+    answer = httpx.patch(url, json={"status": "BROKEN", "last_updated": later(5)}, headers=pushing.headers)
+    assert answer.status_code == 400 and answer.json()["status_code"] == 2001
+    assert "status" in answer.json()["status_message"]
+    assert pushing.evse()["status"] != "BROKEN"
+    # A PATCH of an EVSE with its connectors goes the general way and is checked whole.
+    connectors = pushing.evse()["connectors"]
+    connectors[0]["max_voltage"] = 123
+    answer = httpx.patch(url, json={"connectors": connectors, "last_updated": later(6)}, headers=pushing.headers)
+    assert answer.status_code == 200
+    assert pushing.evse()["connectors"][0]["max_voltage"] == 123
