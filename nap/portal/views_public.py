@@ -1,0 +1,60 @@
+"""Public pages: the national overview, the map, one page per CPO. No sign-in needed."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import abort, render_template
+from sqlalchemy import func, select
+
+from harvesters.normalize.countries import ALPHA2_TO_ALPHA3
+from nap.portal.pages import install_template_helpers, portal_blueprint
+from nap.portal.stats import network_stats, published_bounds
+from nap.quality import cached_report
+from nap.quality.geography import country_box
+from nap.store.tables import Evse, Feed, FeedParty, Location
+from nap.web import db_session, settings
+
+blueprint = portal_blueprint("portal_public", static_folder="static", static_url_path="/portal/static")
+install_template_helpers(blueprint)
+
+
+def public_cpos(session) -> list[tuple[Feed, int, int]]:
+    """Approved feeds that have delivered data, with their published locations and EVSEs."""
+    feeds = list(session.scalars(select(Feed).where(Feed.status != "pending",
+                                                    Feed.last_success_started_at.is_not(None)).order_by(Feed.name)))
+    published = [Location.removed_at.is_(None), Location.publish.is_(True)]
+    locations = dict(session.execute(select(Location.feed_id, func.count()).where(*published)
+                                     .group_by(Location.feed_id)).all())
+    evses = dict(session.execute(
+        select(Location.feed_id, func.count()).select_from(Evse).join(Location, Location.id == Evse.location_pk)
+        .where(*published, Evse.status != "REMOVED").group_by(Location.feed_id)).all())
+    return [(feed, locations.get(feed.id, 0), evses.get(feed.id, 0)) for feed in feeds]
+
+
+@blueprint.get("/")
+def overview():
+    session = db_session()
+    return render_template("portal/overview.html", stats=network_stats(session), cpos=public_cpos(session))
+
+
+@blueprint.get("/map")
+def map_page():
+    bounds = published_bounds(db_session())
+    if bounds is None:
+        bounds = country_box(ALPHA2_TO_ALPHA3.get(settings().country_code.upper(), "")) or (35.0, 71.0, -10.0, 32.0)
+    return render_template("portal/map.html", bounds=bounds, tile_url=settings().map_tile_url,
+                           tile_attribution=settings().map_tile_attribution)
+
+
+@blueprint.get("/cpos/<path:name>")
+def cpo_page(name: str):
+    session = db_session()
+    feed = session.scalar(select(Feed).where(Feed.name == name))
+    if feed is None or feed.status == "pending" or feed.last_success_started_at is None:
+        abort(404, description="No CPO of that name publishes through this access point.")
+    parties = session.execute(select(FeedParty.country_code, FeedParty.party_id)
+                              .where(FeedParty.feed_id == feed.id).order_by(FeedParty.country_code,
+                                                                            FeedParty.party_id)).all()
+    report = cached_report(session, feed.id, settings(), datetime.now(timezone.utc))
+    return render_template("portal/cpo_public.html", feed=feed, parties=parties,
+                           stats=network_stats(session, feed.id), coverage=report.coverage)

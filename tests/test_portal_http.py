@@ -1,0 +1,289 @@
+"""The portal over real HTTP, on SQLite and PostgreSQL: accounts and sessions, CSRF,
+roles and ownership, registering a feed through approval, harvest and suspension, the
+credentials handshake, push tokens, and the session key all processes share."""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import datetime, timezone
+
+import httpx
+import pytest
+from sqlalchemy import select
+from werkzeug.security import check_password_hash
+
+from harvesters.scheduler import due_feed_names
+from nap.app import create_app
+from nap.feeds import get_feed
+from nap.portal.background import wait_for_harvests
+from nap.store.tables import Feed, FeedEvent, FeedOwner, HarvestRun, User
+from nap.tokens import token_hash
+from tests.portal_fixtures import PASSWORD, PortalClient, add_user
+
+
+@pytest.fixture
+def client(nap_server):
+    clients = []
+
+    def make() -> PortalClient:
+        clients.append(PortalClient(nap_server.url))
+        return clients[-1]
+
+    yield make
+    wait_for_harvests(nap_server.app)
+    for c in clients:
+        c.close()
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def test_sign_up_stores_a_hash_and_sessions_follow_sign_in_and_out(client, sessions):
+    alice = client()
+    page = alice.get("/signup")
+    assert page.status_code == 200 and 'autocomplete="new-password"' in page.text
+    short = alice.post("/signup", {"email": "alice@example.com", "password": "short", "password_repeat": "short"})
+    assert short.status_code == 422 and "at least 12 characters" in short.text
+    differ = alice.post("/signup", {"email": "alice@example.com", "password": PASSWORD, "password_repeat": PASSWORD + "x"})
+    assert differ.status_code == 422 and "The two passwords differ" in differ.text
+
+    created = alice.signup("Alice@Example.com ")
+    assert created.status_code == 302 and created.headers["location"] == "/portal/"
+    cookie = created.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    home = alice.follow(created)
+    assert home.status_code == 200 and "alice@example.com" in home.text and "My feeds" in home.text
+    with sessions() as session:
+        user = session.scalar(select(User).where(User.email == "alice@example.com"))
+        assert user.role == "cpo" and PASSWORD not in user.password_hash
+        assert check_password_hash(user.password_hash, PASSWORD)
+
+    again = client().signup("alice@example.com")
+    assert again.status_code == 422 and "exists already" in again.text
+
+    out = alice.post("/logout")
+    assert out.status_code == 302
+    locked = alice.get("/portal/")
+    assert locked.status_code == 302 and locked.headers["location"].startswith("/login?next=/portal/")
+    assert alice.login("alice@example.com", "wrong password!").status_code == 401
+    back = alice.login("ALICE@example.com")
+    assert back.status_code == 302 and alice.follow(back).status_code == 200
+
+
+def test_every_form_needs_the_csrf_token_of_its_own_session(client):
+    alice, mallory = client(), client()
+    alice.signup("alice@example.com")
+    alice.get("/portal/feeds/new")
+    assert alice.post("/logout", csrf=False).status_code == 400  # no token at all
+    mallory.get("/signup")  # mallory's own, valid token for mallory's session
+    assert alice.post("/logout", {"csrf_token": mallory.token}).status_code == 400
+    refused = mallory.post("/signup", {"csrf_token": "forged", "email": "m@example.com",
+                                       "password": PASSWORD, "password_repeat": PASSWORD})
+    assert refused.status_code == 400 and "CSRF" in refused.text
+    assert alice.get("/portal/").status_code == 200  # still signed in: the forged posts did nothing
+
+
+def test_cpos_see_only_their_own_feeds_and_admins_see_all(client, sessions, demo_cpo):
+    cpo = demo_cpo(locations=3)
+    alice, bob = client(), client()
+    alice.signup("alice@example.com")
+    registered = alice.register_feed(cpo)
+    assert registered.status_code == 302
+    feed_path = registered.headers["location"]
+    bob.signup("bob@example.com")
+    assert bob.get(feed_path).status_code == 404
+    assert bob.get(feed_path + "/quality").status_code == 404
+    assert "demo" not in bob.get("/portal/").text
+    assert bob.get("/admin/").status_code == 403
+    bob.get("/portal/")
+    feed_id = int(feed_path.rsplit("/", 1)[1])
+    assert bob.post(f"/admin/feeds/{feed_id}/approve").status_code == 403
+    with sessions() as session:
+        assert session.get(Feed, feed_id).status == "pending"
+        assert session.scalars(select(FeedOwner.user_id).where(FeedOwner.feed_id == feed_id)).all() == [
+            session.scalar(select(User.id).where(User.email == "alice@example.com"))]
+
+    add_user(sessions, "admin@example.com", role="admin")
+    admin = client()
+    signed_in = admin.login("admin@example.com")
+    assert signed_in.headers["location"] == "/admin/"
+    overview = admin.follow(signed_in)
+    assert 'data-feed="demo"' in overview.text and "alice@example.com" in overview.text
+    assert admin.get(feed_path).status_code == 200
+
+
+def test_a_registered_feed_waits_for_approval_then_is_harvested_suspended_and_resumed(
+        client, sessions, demo_cpo, nap_server):
+    cpo = demo_cpo(locations=6, broken_objects=1)
+    alice = client()
+    alice.signup("alice@example.com")
+    page = alice.follow(alice.register_feed(cpo))
+    assert "Waiting for approval" in page.text and "No harvest yet" in page.text
+    with sessions() as session:
+        feed = get_feed(session, "demo")
+        assert feed.status == "pending" and feed.country_code == "DE" and feed.party_id == "ABC"
+        assert due_feed_names(session, now()) == []  # the worker leaves it alone
+    # A pending feed gets no push token: it could write to NAP before anyone approved it.
+    assert alice.post(f"/portal/feeds/{feed.id}/push-token").status_code == 409
+
+    add_user(sessions, "admin@example.com", role="admin")
+    admin = client()
+    admin.login("admin@example.com")
+    admin.get("/admin/")
+    approved = admin.post(f"/admin/feeds/{feed.id}/approve")
+    assert approved.status_code == 302
+    wait_for_harvests(nap_server.app)
+    with sessions() as session:
+        runs = session.scalars(select(HarvestRun).where(HarvestRun.feed_id == feed.id)).all()
+        assert [run.status for run in runs] == ["success"]
+        assert get_feed(session, "demo").status == "active"
+    page = alice.get(f"/portal/feeds/{feed.id}")
+    assert f"#{runs[0].id}" in page.text and "Harvested on schedule" in page.text
+    broken = cpo.app.config["BROKEN_IDS"][0]
+    assert broken in page.text  # among the last errors: skipped in the latest harvest
+    assert "within the 24 h limit" in page.text  # static freshness met right after the harvest
+
+    issued = alice.post(f"/portal/feeds/{feed.id}/push-token")
+    assert issued.status_code == 200 and issued.headers["cache-control"] == "no-store"
+    token = issued.text.split('data-testid="push-token">', 1)[1].split("<", 1)[0]
+    with sessions() as session:
+        assert get_feed(session, "demo").inbound_token_hash == token_hash(token)
+    assert token not in alice.get(f"/portal/feeds/{feed.id}").text  # shown once only
+
+    admin.get("/admin/")
+    assert admin.post(f"/admin/feeds/{feed.id}/suspend", {"reason": "tests"}).status_code == 302
+    with sessions() as session:
+        assert get_feed(session, "demo").status == "suspended"
+        assert due_feed_names(session, now()) == []
+    assert "Suspended by the administrators" in alice.get(f"/portal/feeds/{feed.id}").text
+    admin.get("/admin/")
+    assert admin.post(f"/admin/feeds/{feed.id}/approve").status_code == 302  # not allowed from suspended
+    with sessions() as session:
+        assert get_feed(session, "demo").status == "suspended"
+    assert "cannot be approved" in admin.get("/admin/").text
+    assert admin.post(f"/admin/feeds/{feed.id}/resume").status_code == 302
+    wait_for_harvests(nap_server.app)
+    with sessions() as session:
+        assert get_feed(session, "demo").status == "active"
+        kinds = session.scalars(select(FeedEvent.kind).where(FeedEvent.feed_id == feed.id).order_by(FeedEvent.id)).all()
+        assert kinds == ["registered", "approved", "push_token", "suspended", "resumed"]
+        assert len(session.scalars(select(HarvestRun).where(HarvestRun.feed_id == feed.id)).all()) == 2
+
+
+def test_registration_with_a_handshake_shows_its_outcome(client, sessions, demo_cpo):
+    good, bad = demo_cpo(locations=2), demo_cpo(locations=2, seed=2)
+    alice = client()
+    alice.signup("alice@example.com")
+    page = alice.follow(alice.register_feed(good, auth_mode="handshake"))
+    assert "Credentials handshake succeeded" in page.text
+    token_c = good.app.config["TOKEN_C"]
+    assert token_c
+    with sessions() as session:
+        feed = get_feed(session, "demo")
+        assert feed.token == token_c and feed.registered_at is not None
+        assert feed.status == "pending"  # a handshake is no approval
+
+    failed = alice.follow(alice.register_feed(bad, name="other", auth_mode="handshake", token="not-token-a",
+                                              party_id="XYZ"))
+    assert "Credentials handshake failed" in failed.text
+    with sessions() as session:
+        event = session.scalar(select(FeedEvent).where(FeedEvent.kind == "handshake", FeedEvent.ok.is_(False)))
+        assert event is not None and event.feed_id == get_feed(session, "other").id
+
+
+def test_form_errors_are_shown_next_to_their_fields(client, demo_cpo):
+    cpo = demo_cpo(locations=1)
+    alice = client()
+    alice.signup("alice@example.com")
+    alice.get("/portal/feeds/new")
+    response = alice.post("/portal/feeds/new", {"name": "x", "versions_url": "ftp://nope", "auth_mode": "magic",
+                                                "token": "", "country_code": "Deutschland", "party_id": "AB"})
+    assert response.status_code == 422
+    for field in ("name", "versions_url", "auth_mode", "token", "country_code", "party_id"):
+        assert f'id="f-{field}-error"' in response.text
+    assert 'aria-invalid="true"' in response.text
+    assert alice.follow(alice.register_feed(cpo)).status_code == 200
+    taken = alice.register_feed(cpo, name="second")  # DE/ABC belongs to the first feed now
+    assert taken.status_code == 422 and "belongs to another feed" in taken.text
+
+
+def test_all_processes_share_one_session_key(client, sessions, settings, live_server):
+    """Two app instances on one database (two gunicorn workers): a cookie from one is good at the other."""
+    add_user(sessions, "alice@example.com")
+    first = client()
+    assert first.login("alice@example.com").status_code == 302
+    second_server = live_server(create_app(settings))
+    second = httpx.Client(base_url=second_server.url, cookies=first.http.cookies)
+    assert second.get("/portal/").status_code == 200
+    # With NAP_SECRET_KEY set, that key signs cookies, and the database key is not accepted.
+    third_server = live_server(create_app(replace(settings, secret_key="configured-secret-key")))
+    third = httpx.Client(base_url=third_server.url, cookies=first.http.cookies)
+    assert third.get("/portal/").status_code == 302
+    second.close()
+    third.close()
+
+
+def test_portal_pages_send_security_headers_and_load_nothing_from_elsewhere(client, sessions, nap_server):
+    public = client()
+    for path in ("/", "/map", "/login", "/signup"):
+        response = public.get(path)
+        assert response.status_code == 200, path
+        policy = response.headers["content-security-policy"]
+        assert "default-src 'self'" in policy and "script-src 'self'" in policy
+        assert response.headers["x-content-type-options"] == "nosniff"
+        # Every script, stylesheet and image the page names lives on NAP itself.
+        for url in re.findall(r'(?:src|href)="([^"]+\.(?:js|css|png))"', response.text):
+            assert url.startswith("/"), url
+            assert public.get(url).status_code == 200, url
+
+
+def _power_class(watts: int) -> str:
+    # AFIR Annex III bands, written out independently of nap.portal.stats.
+    for label, below in (("Slow: under 7.4 kW", 7400), ("Medium: 7.4 to 22 kW", 22001),
+                         ("Fast: over 22 and under 50 kW", 50000), ("Ultra-fast: 50 to under 150 kW", 150000),
+                         ("Ultra-fast: 150 to under 350 kW", 350000)):
+        if watts < below:
+            return label
+    return "Ultra-fast: 350 kW and more"
+
+
+def test_the_overview_agrees_with_the_published_data(client, sessions, settings, demo_cpo):
+    from tests.harvest_helpers import register_and_harvest, stored_locations
+
+    cpo = demo_cpo(locations=15, broken_objects=2)
+    fleet = cpo.app.config["FLEET"].locations
+    hidden = next(loc for loc in fleet if loc["id"] not in cpo.app.config["BROKEN_IDS"])
+    hidden["publish"] = False
+    assert register_and_harvest(sessions, settings, cpo, country_code="DE", party_id="ABC").status == "success"
+    public = [loc for loc in stored_locations(sessions).values() if loc["publish"]]
+    evses = [evse for loc in public for evse in loc["evses"] if evse["status"] != "REMOVED"]
+    classes: dict[str, int] = {}
+    for evse in evses:
+        label = _power_class(max(c["max_electric_power"] for c in evse["connectors"]))
+        classes[label] = classes.get(label, 0) + 1
+    available = sum(1 for evse in evses if evse["status"] == "AVAILABLE")
+
+    page = client().get("/").text
+    figure = lambda name: page.split(f'data-testid="{name}">', 1)[1].split("<", 1)[0]  # noqa: E731
+    assert (figure("cpos"), figure("locations"), figure("evses")) == ("1", str(len(public)), str(len(evses)))
+    assert figure("available") == f"{round(100 * available / len(evses), 1)} %"
+    for label, count in classes.items():
+        assert f'<th scope="row">{label}</th><td class="num">{count}</td>' in page, label
+    assert sum(classes.values()) == len(evses)
+
+    cpo_page = client().get("/cpos/demo")
+    assert cpo_page.status_code == 200 and f'data-testid="locations">{len(public)}<' in cpo_page.text
+    with sessions.begin() as session:
+        get_feed(session, "demo").status = "pending"
+    assert client().get("/cpos/demo").status_code == 404  # not approved: not public
+
+
+def test_sign_in_goes_back_only_to_pages_of_this_site(client, sessions):
+    add_user(sessions, "alice@example.com")
+    for target, expected in (("/portal/lookup?q=LOC1", "/portal/lookup?q=LOC1"), ("//evil.example/x", "/portal/"),
+                             ("/\\evil.example", "/portal/"), ("https://evil.example/", "/portal/")):
+        alice = client()
+        alice.get("/login")
+        response = alice.post("/login", {"email": "alice@example.com", "password": PASSWORD, "next": target})
+        assert response.headers["location"] == expected, target
