@@ -16,6 +16,7 @@ run: $(STAMP)
 	./scripts/run-demo.sh
 
 test: $(STAMP)
+	./scripts/ensure-chromium.sh
 	NAP_TEST_POSTGRES_URL="$$(./scripts/test-postgres.sh)" $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

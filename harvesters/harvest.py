@@ -194,12 +194,15 @@ class Harvester:
             ocpi_version=endpoints.version,
             locations_url=endpoints.locations_url,
             tariffs_url=endpoints.tariffs_url,
-            status="active",
             last_success_started_at=run.started_at,
         )
         if full_sync:
             feed_changes["last_full_sync_at"] = run.started_at
         session.execute(update(Feed).where(Feed.id == feed.id).values(**feed_changes))
+        # Working credentials clear "needs_credentials"; a suspension or a pending
+        # approval decided meanwhile by an administrator stays as it is.
+        session.execute(update(Feed).where(Feed.id == feed.id, Feed.status == "needs_credentials")
+                        .values(status="active"))
         self._record_findings(session, feed.id, run_id, tally.findings, now)
         self._finish(session, run_id, endpoints.version, tally, "success", None)
 

@@ -42,8 +42,9 @@ def authenticate():
             request.headers.get("Authorization"))) if f is not None), None)
     if feed is None:
         return ocpi_error(2000, "invalid or missing token", 401)
-    if feed.status == "suspended":
-        return ocpi_error(2000, "your feed is suspended; pushes are not accepted", 403)
+    if feed.status in ("suspended", "pending"):
+        reason = "suspended" if feed.status == "suspended" else "awaiting approval by the access point"
+        return ocpi_error(2000, f"your feed is {reason}; pushes are not accepted", 403)
     g.push_feed_id = feed.id
 
 
