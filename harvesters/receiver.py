@@ -157,6 +157,8 @@ class Receiver:
             raise PushRejected(2001, 400, f"invalid object: {reasons}")
         writer = FeedWriter(self.session, self.feed.id, self.now, via="push")
         writer.write_locations([(result.data, raw)])
+        if writer.findings:  # the object belongs to another feed: nothing was written
+            raise PushRejected(2000, 404, writer.findings[0].reason)
         self._record_findings([f for f in result.findings if f.severity == "warning"])
         return PushOutcome(True, "stored")
 
@@ -195,7 +197,10 @@ class Receiver:
             self._record_findings(result.findings)
             reasons = "; ".join(f"{f.field}: {f.reason}" for f in result.findings[:5])
             raise PushRejected(2001, 400, f"invalid tariff: {reasons}")
-        FeedWriter(self.session, self.feed.id, self.now, via="push").write_tariffs([(result.data, body)])
+        writer = FeedWriter(self.session, self.feed.id, self.now, via="push")
+        writer.write_tariffs([(result.data, body)])
+        if writer.findings:
+            raise PushRejected(2000, 404, writer.findings[0].reason)
         return PushOutcome(True, "stored")
 
     def delete_tariff(self, country_code, party_id, tariff_id) -> PushOutcome:
