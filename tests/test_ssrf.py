@@ -1,8 +1,10 @@
 """The SSRF guard: CPO-supplied URLs reach only addresses NAP may fetch.
 
-Each test fails without its protection: removing the address check lets the loopback
-harvest succeed; following redirects outside the transport lets the redirect through;
-resolving again at connect time breaks the pinning test (cpo.invalid does not resolve)."""
+Checked by mutation: with the address check removed, the refusal tests and the loopback
+harvest test fail. The redirect and pinning tests were not mutated (that would send
+traffic to a link-local address or to DNS); they fail by construction if a redirect is
+fetched without the guard (the error would not name the link-local address) or if the
+connection resolved the name again (cpo.invalid has no DNS entry)."""
 from __future__ import annotations
 
 from dataclasses import replace
