@@ -37,6 +37,8 @@ def _wait_for(condition, timeout: float, what: str) -> None:
 
 def test_a_worker_killed_mid_harvest_leaves_the_previous_data_and_the_next_run_completes(
         demo_cpo, sessions, settings, database_url):
+    """Fails without the protection: with the harvest committing page by page instead of
+    once per run, the killed run's first pages are visible (checked by that mutation)."""
     cpo = demo_cpo(locations=120, page_limit=10)
     assert register_and_harvest(sessions, settings, cpo).status == "success"
     before = stored_locations(sessions)
