@@ -123,7 +123,7 @@ class Harvester:
         except HarvestError as error:
             return self._fail(run_id, feed.id, version, tally, str(error))
         except Exception as error:  # a bug must not leave the run "running" forever
-            log.exception("harvest of %s crashed", feed_name)
+            log.exception("harvest of %s crashed", feed.name)
             return self._fail(run_id, feed.id, version, tally, f"internal error: {type(error).__name__}: {error}")
         with self.sessions() as session:
             return session.get(HarvestRun, run_id)

@@ -222,3 +222,17 @@ def test_changes_are_dated_when_they_become_visible(demo_cpo, sessions, settings
         changed = session.scalars(select(Location.changed_at)).all()
     assert min(changed) - run.started_at > timedelta(seconds=0.5)
     assert max(changed) <= run.finished_at
+
+
+def test_a_bug_during_a_run_fails_the_run_and_keeps_the_data(demo_cpo, sessions, settings, monkeypatch):
+    cpo = demo_cpo(locations=5)
+    register_and_harvest(sessions, settings, cpo)
+    before = stored_locations(sessions)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("harvesters.harvest.normalize_object", broken)
+    run = harvest(sessions, replace(settings, full_sync_hours=0))
+    assert run.status == "failed" and run.error == "internal error: RuntimeError: a bug"
+    assert stored_locations(sessions) == before
