@@ -45,6 +45,14 @@ def hostile_cpo(locations: int = 5) -> Flask:
 
     @app.get("/ocpi/2.3.0/locations")
     def locations():
+        app.config.setdefault("LOG", []).append(app.config["MODE"])
+        if app.config["MODE"] == "rate_limited_once":
+            # One 429 with Retry-After, then normal answers.
+            app.config["MODE"] = "good"
+            response = Response(b'{"status_code": 2000, "status_message": "slow down"}', status=429,
+                                mimetype="application/json")
+            response.headers["Retry-After"] = "1"
+            return response
         body, headers = bodies[app.config["MODE"]]()
         response = Response(body, mimetype="application/json")
         response.headers.update(headers)

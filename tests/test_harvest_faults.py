@@ -6,6 +6,7 @@ handling the run crashes as 'internal error' instead of naming the problem; with
 depth, objects-per-page and byte limits the deep, huge and gzip-bomb pages are parsed."""
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import pytest
@@ -42,3 +43,16 @@ def test_nonsense_fails_the_run_with_a_finding_and_keeps_the_data(mode, reason, 
     with sessions() as session:
         finding = session.scalars(select(Finding).where(Finding.object_type == "feed")).one()
     assert reason in finding.reason and finding.severity == "error"
+
+
+def test_429_waits_for_retry_after_then_goes_on(live_server, sessions, settings):
+    app = hostile_cpo()
+    cpo = live_server(app)
+    with sessions.begin() as session:
+        add_feed(session, name="hostile", versions_url=f"{cpo.url}/ocpi/versions", token=app.config["TOKEN"])
+    app.config["MODE"] = "rate_limited_once"
+    started = time.monotonic()
+    run = harvest(sessions, replace(settings, retry_backoff_seconds=0.01), "hostile")
+    assert run.status == "success" and len(stored_locations(sessions)) == 5
+    assert time.monotonic() - started >= 1.0  # it waited the second the CPO asked for
+    assert app.config["LOG"][:2] == ["rate_limited_once", "good"]
