@@ -2,7 +2,7 @@
 report, and "where did my charger go?". Admins may open every feed's pages."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import func
@@ -17,6 +17,7 @@ from nap.portal.ownership import visible_feed, visible_feeds
 from nap.portal.pages import portal_blueprint
 from nap.portal.registration import AUTH_MODES, FeedForm, parse_feed_form, register_feed, replace_token, run_handshake
 from nap.quality import cached_report
+from nap.store.availability import feed_availability
 from nap.store.tables import Feed, Finding
 from nap.web import db_session, settings
 
@@ -87,7 +88,14 @@ def feed_page(feed_id: int):
         handshake=latest_event(session, feed.id, "handshake"),
         parties=sorted(feed_parties(session, feed.id)), errors=errors,
         error_count=count_current_findings(session, [feed.id], Finding.severity == "error"),
-        modes=AUTH_MODES)
+        modes=AUTH_MODES, availability=_availability(session, feed.id))
+
+
+def _availability(session, feed_id: int) -> list[tuple[str, object]]:
+    """From the status history: the last day and the last week."""
+    now = _now()
+    return [(label, feed_availability(session, feed_id, now - span, now))
+            for label, span in (("last 24 hours", timedelta(days=1)), ("last 7 days", timedelta(days=7)))]
 
 
 @blueprint.post("/feeds/<int:feed_id>/credentials")
