@@ -15,12 +15,13 @@ import time
 from datetime import datetime, timezone
 
 from flask import Blueprint, current_app, g, request
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from exporters.ocpi_envelope import ocpi_error, ocpi_response
 from harvesters.receiver import PushRejected, Receiver
-from nap.feeds import feed_for_push_token
-from nap.tokens import tokens_in_header
+from nap.store.tables import Feed
+from nap.tokens import token_hash, tokens_in_header
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("ocpi_receiver", __name__)
@@ -33,32 +34,42 @@ def _sessions():
 
 
 @blueprint.before_request
-def authenticate():
+def check_version():
     version = (request.view_args or {}).get("version")
     if version not in RECEIVER_VERSIONS:
         return ocpi_error(2000, f"OCPI version {version} has no receiver interface here", 404)
-    with _sessions()() as session:
-        feed = next((f for f in map(lambda t: feed_for_push_token(session, t), tokens_in_header(
-            request.headers.get("Authorization"))) if f is not None), None)
+
+
+class _Refused(Exception):
+    def __init__(self, response):
+        self.response = response
+
+
+def _pushing_feed(session):
+    """The feed whose push token the request carries, checked in the push's own
+    transaction: one database connection and one query, however many pushes arrive."""
+    hashes = [token_hash(t) for t in tokens_in_header(request.headers.get("Authorization"))]
+    feed = session.scalars(select(Feed).where(Feed.inbound_token_hash.in_(hashes))).first() if hashes else None
     if feed is None:
-        return ocpi_error(2000, "invalid or missing token", 401)
+        raise _Refused(ocpi_error(2000, "invalid or missing token", 401))
     if feed.status in ("suspended", "pending"):
         reason = "suspended" if feed.status == "suspended" else "awaiting approval by the access point"
-        return ocpi_error(2000, f"your feed is {reason}; pushes are not accepted", 403)
+        raise _Refused(ocpi_error(2000, f"your feed is {reason}; pushes are not accepted", 403))
     g.push_feed_id = feed.id
+    return feed
 
 
 def _in_transaction(action):
     """Run one push in its own transaction; concurrent pushes to one object may collide
     (a unique index, a lock timeout, SQLite's single writer): retry a few times."""
-    from nap.store.tables import Feed
-
     for attempt in range(1, ATTEMPTS + 1):
         try:
             with _sessions().begin() as session:
-                feed = session.get(Feed, g.push_feed_id)
-                receiver = Receiver(session, feed, request.view_args["version"], datetime.now(timezone.utc))
+                receiver = Receiver(session, _pushing_feed(session), request.view_args["version"],
+                                    datetime.now(timezone.utc))
                 return action(receiver)
+        except _Refused as refused:
+            return refused.response
         except PushRejected as rejected:
             if rejected.status_code == 2001:
                 _record_rejection(rejected)

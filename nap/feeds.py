@@ -72,10 +72,6 @@ def issue_push_token(session: Session, feed: Feed) -> str:
     return token
 
 
-def feed_for_push_token(session: Session, token: str) -> Feed | None:
-    return session.scalars(select(Feed).where(Feed.inbound_token_hash == token_hash(token))).first()
-
-
 def get_feed(session: Session, name: str) -> Feed:
     feed = session.scalars(select(Feed).where(Feed.name == name)).one_or_none()
     if feed is None:
