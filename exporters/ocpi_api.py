@@ -26,6 +26,7 @@ from exporters.ocpi_paging import paging_headers, parse_window
 from exporters.ocpi_sources import LocationSource, Snapshot, TariffSource
 from exporters.ocpi_views import VERSIONS, render, render_all
 from exporters.publication import Publication
+from nap.gc_pause import paused_gc
 from nap.web import db_session, settings
 
 blueprint = Blueprint("ocpi_api", __name__)
@@ -104,11 +105,13 @@ def _list(source_class, kind: str, version: str):
 
 
 def list_locations(version: str):
-    return _list(LocationSource, "location", version)
+    with paused_gc():  # see nap/gc_pause.py: about a third of a 1,000-location page's time
+        return _list(LocationSource, "location", version)
 
 
 def list_tariffs(version: str):
-    return _list(TariffSource, "tariff", version)
+    with paused_gc():
+        return _list(TariffSource, "tariff", version)
 
 
 # -- single objects --------------------------------------------------------------------------

@@ -6,11 +6,11 @@ the list endpoints return.
 """
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 
 from flask import Response
 
+from nap.jsonutil import dumps_bytes
 from nap.ocpi.values import format_datetime
 
 STATUS_MESSAGES = {
@@ -34,8 +34,7 @@ class OcpiError(Exception):
 
 
 def json_response(body, http_status: int = 200) -> Response:
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    return Response(text, status=http_status, mimetype="application/json")
+    return Response(dumps_bytes(body), status=http_status, mimetype="application/json")
 
 
 def envelope(data, status_code: int = 1000, message: str | None = None) -> dict:

@@ -236,3 +236,19 @@ def test_a_bug_during_a_run_fails_the_run_and_keeps_the_data(demo_cpo, sessions,
     run = harvest(sessions, replace(settings, full_sync_hours=0))
     assert run.status == "failed" and run.error == "internal error: RuntimeError: a bug"
     assert stored_locations(sessions) == before
+
+
+def test_numbers_beyond_64_bits_in_a_raw_object_are_stored(live_server, sessions, settings):
+    """The fast JSON encoder refuses them; the store falls back instead of failing the run.
+    (Read back, such a number comes as the nearest float: orjson's parser has no bigints.)"""
+    from nap.demo_cpo.fleet import generate_fleet
+
+    location = {**generate_fleet(locations=1).locations[0], "x_vendor_counter": 10**30}
+    cpo = live_server(create_app(Fleet(locations=[location], tariffs=[]), DemoOptions(verbatim=True)))
+    with sessions.begin() as session:
+        from nap.feeds import add_feed
+        add_feed(session, name="big", versions_url=f"{cpo.url}/ocpi/versions", token="demo-token")
+    run = harvest(sessions, settings, "big")
+    assert run.status == "success", run.error
+    with sessions() as session:
+        assert session.scalars(select(Location.raw)).one()["x_vendor_counter"] == float(10**30)

@@ -8,6 +8,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from nap import jsonutil
+
 
 def _normalize_url(url: str) -> str:
     # "postgresql://" would pick psycopg2, which we do not ship; psycopg 3 is the driver.
@@ -28,6 +30,10 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.close()
 
 
+# Every OCPI document goes through these (see nap/jsonutil.py).
+JSON_CODEC = {"json_serializer": jsonutil.dumps_text, "json_deserializer": jsonutil.loads}
+
+
 @lru_cache(maxsize=8)
 def get_engine(url: str) -> Engine:
     url = _normalize_url(url)
@@ -35,13 +41,13 @@ def get_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url)
+        engine = create_engine(url, **JSON_CODEC)
         _configure_sqlite(engine)
         return engine
     # pre_ping replaces connections a database restart killed, so the API recovers by
     # itself; a connect timeout keeps an unreachable database from hanging requests.
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_timeout=10,
-                         connect_args={"connect_timeout": 5})
+                         connect_args={"connect_timeout": 5}, **JSON_CODEC)
 
 
 def session_factory(url: str) -> sessionmaker[Session]:
