@@ -9,7 +9,6 @@ complete: a crash or a full disk leaves the previous snapshot as it was.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import shutil

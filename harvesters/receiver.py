@@ -26,7 +26,7 @@ from harvesters.evse_patch import fast_patchable, patch_evse_fast
 from harvesters.findings import ObjectFinding
 from harvesters.normalize import FeedIdentity, normalize_object
 from nap.feeds import feed_parties
-from nap.ocpi.values import format_datetime, parse_datetime
+from nap.ocpi.values import parse_datetime
 from nap.store.documents import assemble_locations
 from nap.store.tables import Feed, Finding, Location, Tariff
 from nap.store.writer import FeedWriter

@@ -19,7 +19,7 @@ import pytest
 from exporters.consumers import add_consumer, parse_publish_token
 from nap.demo_cpo.fleet import generate_fleet
 from nap.demo_cpo.server import DemoOptions, create_app
-from nap.feeds import add_feed, get_feed, issue_push_token
+from nap.feeds import add_feed, issue_push_token
 from nap.ocpi.values import format_datetime
 from nap.portal.ownership import add_owner
 from tests.harvest_helpers import harvest

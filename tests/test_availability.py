@@ -21,7 +21,7 @@ def test_availability_is_time_weighted_over_the_period(demo_cpo, sessions, setti
         feed_id = get_feed(session, "demo").id
         evses = session.execute(select(Evse.location_pk, Evse.uid, Evse.status)).all()
         assert len(evses) >= 2
-        (pk0, uid0, status0), (pk1, uid1, status1) = evses[0], evses[1]
+        (pk0, uid0, _), (pk1, uid1, _) = evses[0], evses[1]
         session.execute(Evse.__table__.update().values(status="AVAILABLE"))
         # EVSE 0: charging from 1 h to 3 h. EVSE 1: out of order from 2 h on. Others: available.
         record_status_changes(session, feed_id, [StatusChange(pk0, uid0, "AVAILABLE", "CHARGING", t0)], t0 + hour, "push")

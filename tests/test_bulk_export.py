@@ -12,7 +12,6 @@ import subprocess
 import sys
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import httpx
 from lxml import etree

@@ -1,9 +1,7 @@
 """The OCPI credentials handshake against the demo CPO's credentials module, per version."""
 from __future__ import annotations
 
-import base64
 
-import httpx
 import pytest
 
 from harvesters.credentials import handshake, unregister

@@ -13,6 +13,7 @@ import os
 import re
 import tracemalloc
 from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,8 @@ from exporters.datex2 import mapping
 from exporters.datex2.namespaces import AEGI, AFAC, COM, EGI, FAC, LOC, LOCX, XSI_TYPE
 from exporters.datex2.status import write_status
 from exporters.datex2.table import write_table
+from exporters.datex2.tariff_fit import OMITTED_NEVER, OMITTED_RESERVATION, OMITTED_SHADOWED
+from exporters.datex2.tariffs import DROPPED, OMITTED
 from exporters.datex2.validate import load_schema, validate, xsd_dir
 
 REPO = Path(__file__).resolve().parent.parent
@@ -409,8 +412,8 @@ def test_afir_energy_rates(documents):
     table = documents["afir", "table"]
     ac_point = table.xpath("//aegi:refillPoint[@id='DE*NAP*LOC-000#evse:EVSE-0-0']", namespaces=NS)[0]
     rates = {rate.get("id").rsplit(":", 1)[1]: rate for rate in ac_point.xpath(".//aegi:energyRate", namespaces=NS)}
-    # published: ad hoc / typeless, expressible; dropped: REGULAR, PEAK (time of day), ODD (0.589), EXPIRED, MISSING
-    assert set(rates) == {"AC", "TIERED", "HOURLY", "FREE"}
+    # published: ad hoc / typeless, REGULAR (as contract), PEAK (time of day); dropped: ODD (0.589), EXPIRED, MISSING
+    assert set(rates) == {"AC", "TIERED", "HOURLY", "FREE", "REGULAR", "PEAK"}
     ac = rates["AC"]
     assert texts(ac, "aegi:ratePolicy") == ["adHoc"] and texts(ac, "aegi:applicableCurrency") == ["EUR"]
     assert texts(ac, "aegi:energyPrice/aegi:priceType") == ["pricePerKWh"]
@@ -431,7 +434,7 @@ def test_afir_energy_rates(documents):
     dc = table.xpath("//aegi:energyRate[contains(@id, '#tariff:DC')]", namespaces=NS)[0]
     assert texts(dc, "aegi:combinationWithParkingFee") == ["true"]
     assert texts(dc, "aegi:maximumDeliveryFee") == ["59.50"]  # tax included: after_taxes
-    assert texts(dc, "aegi:energyPrice/aegi:priceType") == ["basePrice", "pricePerKWh"]
+    assert texts(dc, "aegi:energyPrice/aegi:priceType") == ["basePrice", "pricePerKWh", "other"]  # + parking
     mix = ac_point.xpath("aegi:energyProduct", namespaces=NS)[0]
     assert texts(mix, "aegi:isGreenEnergy") == ["false"]
     assert "generalGreen" in texts(mix, "aegi:electricEnergySourceRatio/aegi:energySource")
@@ -614,3 +617,389 @@ def test_write_table_streams_in_constant_memory():
     assert count == 20_000
     assert sink.size > 20_000 * 1_000  # everything was written...
     assert peak < 30 * 1024 * 1024, f"peak memory growth {peak / 1e6:.1f} MB"  # ...without holding it
+
+
+# --- tariffs: every OCPI example in both models, checked value by value --------------------
+
+TARIFF_EXAMPLES = sorted(path.name for path in (OCPI / "examples").glob("tariff*.json"))
+# Before tariff_6's end_date_time (2019-06-30), so no example is expired.
+EARLY = datetime(2019, 1, 1, tzinfo=timezone.utc)
+# 230 V x 16 A on one phase: 3.68 kW, 16 A. Decides the power/current examples (see below).
+SMALL_AC = {"standard": "IEC_62196_T2", "format": "SOCKET", "power_type": "AC_1_PHASE", "max_voltage": 230,
+            "max_amperage": 16}
+# What cannot be published at SMALL_AC, as (example, profile) -> OCPI field named in the log.
+EXAMPLE_DROPS = {
+    ("tariff_3_alt_url.json", "afir"): "type",          # PROFILE_CHEAP: a charging preference
+    ("tariff_3_alt_url.json", "generic"): "type",
+    ("tariff_4_complex.json", "generic"): "day_of_week",  # no day applicability in fac:RateLine*
+    ("tariff_put_example.json", "afir"): "last_updated",  # aegi:EnergyRate/lastUpdated is mandatory
+}
+# Elements left out without changing the price at SMALL_AC: OCPI index -> why.
+EXAMPLE_OMISSIONS = {
+    "tariff_4_complex.json": {3: "never", 4: "never"},  # min_current 32 A: 16 A is never reached
+    "tariff_15_reservation_5_euro_per_hour.json": {1: "reservation"},
+    "tariff_16_reservation_2_euro_fee_5_euro_per_hour.json": {1: "reservation"},
+    "tariff_17_reservation_with_expire_fee.json": {1: "reservation", 2: "reservation"},
+    "tariff_18_reservation_with_expire_time.json": {1: "reservation", 2: "reservation"},
+    # max_power 16 kW always holds at 3.68 kW, so OCPI always takes element 1 for ENERGY.
+    "tariffrestriction_example_max_power.json": {2: "shadowed", 3: "shadowed"},
+}
+CENT = Decimal("0.01")
+
+
+def tariff_example(name: str) -> dict:
+    return json.loads((OCPI / "examples" / name).read_text(encoding="utf-8"))
+
+
+def render_tariffs(tariffs: list[dict], profile: str, *, connector_template: dict = SMALL_AC,
+                   at: datetime = EARLY) -> tuple[etree._Element, list[etree._Element]]:
+    """One location whose single connector uses every given tariff (same CPO); returns the
+    validated document and the rates written (aegi:energyRate / egi:rates)."""
+    first = tariffs[0]
+    by_key = {(t["country_code"], t["party_id"], t["id"]): t for t in tariffs}
+    location = {
+        "country_code": first["country_code"], "party_id": first["party_id"], "id": "TARIFF-LOC",
+        "address": "Teststraße 1", "city": "Berlin", "country": "DEU", "time_zone": "Europe/Berlin",
+        "coordinates": {"latitude": "52.52", "longitude": "13.40"}, "last_updated": STAMP,
+        "evses": [{"uid": "E1", "status": "AVAILABLE", "capabilities": ["CREDIT_CARD_PAYABLE", "RFID_READER"],
+                   "last_updated": STAMP,
+                   "connectors": [{"id": "1", **connector_template, "tariff_ids": [t["id"] for t in tariffs]}]}],
+    }
+    out = io.BytesIO()
+    write_table(out, [location], profile=profile, publication_time=at,
+                tariffs_by_key=lambda country, party, tariff_id: by_key.get((country, party, tariff_id)))
+    root = assert_valid(out.getvalue())
+    rate_path = "//aegi:energyRate" if profile == "afir" else "//egi:electricEnergyMix/egi:rates"
+    return root, root.xpath(rate_path, namespaces=NS)
+
+
+def one(node: etree._Element, xpath: str) -> str | None:
+    found = texts(node, xpath)
+    assert len(found) <= 1, (xpath, found)
+    return found[0] if found else None
+
+
+def ocpi_time(value: str | None) -> str:
+    return f"{value or '00:00'}:00"
+
+
+def expected_afir_price(component: dict) -> tuple[str, Decimal, str | None]:
+    """(priceType, value, note) the AFIR model should carry for an OCPI PriceComponent."""
+    price = Decimal(str(component["price"]))
+    if component["type"] == "TIME":
+        per_minute = price / 60
+        if per_minute == per_minute.quantize(CENT):
+            return "pricePerMinute", per_minute, None
+        return "other", price, mapping.PRICE_NOTE_HOURLY
+    if component["type"] == "PARKING_TIME":
+        return "other", price, mapping.PRICE_NOTE_PARKING
+    return {"ENERGY": "pricePerKWh", "FLAT": "basePrice"}[component["type"]], price, None
+
+
+def check_afir_restrictions(price: etree._Element, restrictions: dict) -> None:
+    has_time = restrictions.get("start_time") or restrictions.get("end_time")
+    assert (one(price, ".//com:startTimeOfPeriod"), one(price, ".//com:endTimeOfPeriod")) == (
+        (ocpi_time(restrictions.get("start_time")), ocpi_time(restrictions.get("end_time"))) if has_time
+        else (None, None))
+    assert texts(price, ".//com:applicableDay") == [day.lower() for day in restrictions.get("day_of_week", [])]
+    assert one(price, ".//com:startOfPeriod") == (restrictions.get("start_date") and
+                                                 f"{restrictions['start_date']}T00:00:00")
+    assert one(price, ".//com:endOfPeriod") == (restrictions.get("end_date") and f"{restrictions['end_date']}T00:00:00")
+    for ocpi_key, xpath, unit in (("min_duration", "aegi:timeBasedApplicability/aegi:fromMinute", 60),
+                                  ("max_duration", "aegi:timeBasedApplicability/aegi:toMinute", 60),
+                                  ("min_kwh", "aegi:energyBasedApplicability/aegi:fromKWh", 1),
+                                  ("max_kwh", "aegi:energyBasedApplicability/aegi:toKWh", 1)):
+        value = restrictions.get(ocpi_key)
+        assert one(price, xpath) == (None if value is None else str(int(value // unit))), ocpi_key
+
+
+def check_afir_rate(rate: etree._Element, tariff: dict, elements: dict[int, dict]) -> None:
+    product = rate.getparent()
+    assert one(rate, "aegi:ratePolicy") == ("contract" if tariff.get("type") == "REGULAR" else "adHoc")
+    assert one(rate, "aegi:applicableCurrency") == tariff["currency"]
+    assert one(rate, "aegi:lastUpdated") == tariff["last_updated"]
+    assert texts(rate, "aegi:payment/afac:paymentMeans") == (
+        [] if tariff.get("type") == "REGULAR" else ["paymentCreditCard"])
+    assert texts(rate, "aegi:additionalInformation/com:values/com:value") == [
+        t["text"] for t in tariff.get("tariff_alt_text", [])]
+    assert one(product, "aegi:energyProductInformation") == tariff.get("tariff_alt_url")
+    tax_key = "after_taxes" if tariff["tax_included"] == "YES" else "before_taxes"
+    for ocpi_key, xpath in (("max_price", "aegi:maximumDeliveryFee"), ("min_price", "aegi:minimumDeliveryFee")):
+        limit = tariff.get(ocpi_key)
+        assert one(rate, xpath) == (None if limit is None else f"{Decimal(str(limit[tax_key])):.2f}")
+    assert one(rate, "aegi:overallPeriod/com:overallEndTime") == tariff.get("end_date_time")
+    components = [(index, c, element.get("restrictions", {})) for index, element in elements.items()
+                  for c in element["price_components"]]
+    parking = any(c["type"] == "PARKING_TIME" for _, c, _ in components)
+    assert one(rate, "aegi:combinationWithParkingFee") == ("true" if parking else None)
+    prices = rate.xpath("aegi:energyPrice", namespaces=NS)
+    tax_included = {"YES": "true", "NO": "false"}[tariff["tax_included"]]
+    if all(Decimal(str(c["price"])) == 0 for _, c, _ in components):  # free of charge
+        assert [(one(p, "aegi:priceType"), one(p, "aegi:value")) for p in prices] == [("free", "0.00")]
+        return
+    assert len(prices) == len(components)
+    for price, (index, component, restrictions) in zip(prices, components):
+        kind, value, note = expected_afir_price(component)
+        assert one(price, "aegi:priceGroupIndex") == str(index)
+        assert one(price, "aegi:priceType") == kind
+        assert Decimal(one(price, "aegi:value")) == value  # exact: nothing rounded
+        assert one(price, "aegi:taxIncluded") == tax_included
+        assert one(price, "aegi:taxRate") == (None if component.get("vat") is None
+                                              else ocpi_number(component["vat"]))
+        information = one(price, "aegi:additionalInformation/com:values/com:value") or ""
+        assert (note or "") in information
+        if component.get("step_size", 1) > 1 and component["type"] != "FLAT":
+            assert f"billed in steps of {component['step_size']}" in information
+        check_afir_restrictions(price, restrictions)
+
+
+def ocpi_number(value: float) -> str:
+    return str(int(value)) if value == int(value) else str(value)
+
+
+def check_generic_rate(rate: etree._Element, tariff: dict, elements: dict[int, dict]) -> None:
+    assert rate.get(XSI_TYPE) == "fac:RateTable"
+    assert one(rate, "fac:applicableCurrency") == tariff["currency"]
+    assert one(rate, "fac:lastUpdated") == tariff.get("last_updated")
+    assert one(rate, "fac:rateType") == ("contract" if tariff.get("type") == "REGULAR" else None)
+    assert one(rate, "fac:additionalInformation") == tariff.get("tariff_alt_url")
+    assert one(rate, "fac:validityEnd") == tariff.get("end_date_time")
+    policy = rate.xpath("fac:energyPricingPolicy", namespaces=NS)[0]
+    assert texts(policy, "egi:additionalInformation/com:values/com:value") == [
+        t["text"] for t in tariff.get("tariff_alt_text", [])]
+    tax_key = "after_taxes" if tariff["tax_included"] == "YES" else "before_taxes"
+    for ocpi_key, xpath in (("max_price", "egi:maximumDeliveryFee"), ("min_price", "egi:minimumDeliveryFee")):
+        limit = tariff.get(ocpi_key)
+        assert one(policy, xpath) == (None if limit is None else f"{Decimal(str(limit[tax_key])):.2f}")
+    collections = rate.xpath("fac:rateLineCollection", namespaces=NS)
+    assert [int(c.get("collectionSequence")) for c in collections] == list(elements)
+    tax_included = {"YES": "true", "NO": "false"}[tariff["tax_included"]]
+    for collection, element in zip(collections, elements.values()):
+        restrictions = element.get("restrictions", {})
+        assert one(collection, "fac:applicableCurrency") == tariff["currency"]
+        assert one(collection, "fac:taxIncluded") == tax_included
+        assert one(collection, "fac:validStart") == (restrictions.get("start_date") and
+                                                     f"{restrictions['start_date']}T00:00:00")
+        assert one(collection, "fac:validEnd") == (restrictions.get("end_date") and
+                                                   f"{restrictions['end_date']}T00:00:00")
+        clock = restrictions.get("start_time") or restrictions.get("end_time")
+        duration = "min_duration" in restrictions or "max_duration" in restrictions
+        assert one(collection, "fac:relativeTimes") == ("false" if clock else "true" if duration else None)
+        if clock:
+            window = (ocpi_time(restrictions.get("start_time")), ocpi_time(restrictions.get("end_time")))
+        else:
+            window = tuple(None if restrictions.get(key) is None else
+                           f"{restrictions[key] // 3600:02d}:{restrictions[key] // 60 % 60:02d}:00"
+                           for key in ("min_duration", "max_duration"))
+        lines = collection.xpath("fac:rateLine", namespaces=NS)
+        assert len(lines) == len(element["price_components"])
+        for line, component in zip(lines, element["price_components"]):
+            assert one(line, "fac:rateLineType") == mapping.RATE_LINE_TYPE[component["type"]]
+            assert one(line, "fac:description/com:values/com:value").startswith(
+                mapping.RATE_LINE_NOTE[component["type"]])
+            assert Decimal(one(line, "fac:value")) == Decimal(str(component["price"]))  # the OCPI value
+            assert one(line, "fac:incrementPeriod") == (
+                "PT1H" if component["type"] in ("TIME", "PARKING_TIME") else None)
+            assert (one(line, "fac:durationStart"), one(line, "fac:durationEnd")) == window
+            assert one(line, "fac:rateLineTax/fac:taxRate") == (None if component.get("vat") is None
+                                                                else ocpi_number(component["vat"]))
+            if component.get("vat") is not None:
+                assert one(line, "fac:rateLineTax/fac:taxIncluded") == tax_included
+
+
+def test_every_spec_tariff_example_is_covered():
+    assert len(TARIFF_EXAMPLES) >= 20
+    assert {name for name, _ in EXAMPLE_DROPS} | set(EXAMPLE_OMISSIONS) <= set(TARIFF_EXAMPLES)
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("name", TARIFF_EXAMPLES)
+def test_spec_tariff_examples(name, profile, caplog):
+    """Each spec example on a connector: the document validates, and every price component of
+    every element that can apply is there with its value, dimension, tax and restrictions."""
+    tariff = tariff_example(name)
+    omitted = EXAMPLE_OMISSIONS.get(name, {})
+    reasons = {"never": OMITTED_NEVER, "reservation": OMITTED_RESERVATION, "shadowed": OMITTED_SHADOWED}
+    before = {why: OMITTED[profile, reasons[why]] for why in reasons}
+    _, rates = render_tariffs([tariff], profile)
+    drop = EXAMPLE_DROPS.get((name, profile))
+    if drop:
+        assert rates == []
+        assert f"tariff {tariff['country_code']}*{tariff['party_id']}*{tariff['id']} not published" in caplog.text
+        assert f": {drop}: " in caplog.text
+        return
+    assert len(rates) == 1, caplog.text
+    for why, reason in reasons.items():  # counted, never silent
+        assert OMITTED[profile, reason] - before[why] == list(omitted.values()).count(why)
+    elements = {index: element for index, element in enumerate(tariff["elements"], start=1) if index not in omitted}
+    if profile == "afir":
+        check_afir_rate(rates[0], tariff, elements)
+    else:
+        check_generic_rate(rates[0], tariff, elements)
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_several_elements_keep_every_price_not_the_highest(profile):
+    """A "max price per dimension" mapping would publish 0.59/kWh (and 0.40/kWh below):
+    every element's price, with its own window, must be there instead."""
+    time_of_use = {
+        "country_code": "DE", "party_id": "NAP", "id": "TOU", "currency": "EUR", "tax_included": "YES",
+        "last_updated": STAMP, "elements": [
+            {"price_components": [{"type": "ENERGY", "price": 0.59, "vat": 19, "step_size": 1}],
+             "restrictions": {"start_time": "07:00", "end_time": "22:00"}},
+            {"price_components": [{"type": "ENERGY", "price": 0.39, "vat": 19, "step_size": 1}],
+             "restrictions": {"start_time": "22:00", "end_time": "07:00"}},
+            {"price_components": [{"type": "FLAT", "price": 0.99, "vat": 19, "step_size": 1},
+                                  {"type": "PARKING_TIME", "price": 6.00, "vat": 19, "step_size": 60}],
+             "restrictions": {"min_duration": 7200}}]}
+    duration_tiers = {**tariff_example("tariffrestriction_example_max_duration.json"), "country_code": "DE",
+                      "party_id": "NAP"}
+    _, rates = render_tariffs([time_of_use, duration_tiers], profile)
+    assert len(rates) == 2
+    if profile == "afir":
+        tou, tiers = rates
+        assert [(one(p, "aegi:priceGroupIndex"), one(p, "aegi:value"), one(p, ".//com:startTimeOfPeriod"))
+                for p in tou.xpath("aegi:energyPrice[aegi:priceType='pricePerKWh']", namespaces=NS)] == [
+            ("1", "0.59", "07:00:00"), ("2", "0.39", "22:00:00")]
+        assert texts(tou, "aegi:energyPrice[aegi:priceGroupIndex='3']/aegi:value") == ["0.99", "6.00"]
+        assert [(one(p, "aegi:value"), one(p, "aegi:timeBasedApplicability/aegi:toMinute"))
+                for p in tiers.xpath("aegi:energyPrice", namespaces=NS)] == [
+            ("0.00", "30"), ("0.25", "60"), ("0.40", None)]
+    else:
+        tou, tiers = rates
+        assert [(c.get("collectionSequence"), one(c, "fac:rateLine/fac:value"),
+                 one(c, "fac:rateLine/fac:durationStart"))
+                for c in tou.xpath("fac:rateLineCollection", namespaces=NS)[:2]] == [
+            ("1", "0.59", "07:00:00"), ("2", "0.39", "22:00:00")]
+        assert texts(tou, "fac:rateLineCollection[@collectionSequence='3']/fac:rateLine/fac:value") == ["0.99", "6.00"]
+        assert [(one(c, "fac:rateLine/fac:value"), one(c, "fac:rateLine/fac:durationEnd"))
+                for c in tiers.xpath("fac:rateLineCollection", namespaces=NS)] == [
+            ("0.00", "00:30:00"), ("0.25", "01:00:00"), ("0.40", None)]
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize(("name", "connector_template", "field", "reach"), [
+    ("tariff_4_complex.json", {**SMALL_AC, "power_type": "AC_3_PHASE", "max_amperage": 32}, "max_current", "96 A"),
+    ("tariffrestriction_example_max_power.json",
+     {"standard": "IEC_62196_T2_COMBO", "format": "CABLE", "power_type": "DC", "max_voltage": 500,
+      "max_amperage": 100, "max_electric_power": 50000}, "max_power", "50 kW"),
+])
+def test_power_and_current_restrictions_that_cannot_be_decided_drop_the_tariff(
+        profile, name, connector_template, field, reach, caplog):
+    before = DROPPED[profile, field]
+    _, rates = render_tariffs([tariff_example(name)], profile, connector_template=connector_template)
+    assert rates == []
+    assert DROPPED[profile, field] == before + 1
+    assert f": {field}: " in caplog.text and reach in caplog.text
+
+
+def synthetic_tariff(elements: list[dict], **extra) -> dict:
+    return {"country_code": "DE", "party_id": "NAP", "id": "T", "currency": "EUR", "tax_included": "NO",
+            "last_updated": STAMP, "elements": elements, **extra}
+
+
+def energy_element(price: float = 0.30, **restrictions) -> dict:
+    element = {"price_components": [{"type": "ENERGY", "price": price, "step_size": 1}]}
+    return {**element, "restrictions": restrictions} if restrictions else element
+
+
+@pytest.mark.parametrize(("tariff", "drops"), [
+    (synthetic_tariff([energy_element(0.305)]), {"afir": "price", "generic": "price"}),  # never rounded
+    (synthetic_tariff([energy_element(max_kwh=2.5)]), {"afir": "max_kwh", "generic": "max_kwh"}),
+    (synthetic_tariff([energy_element(min_kwh=20)]), {"generic": "min_kwh"}),
+    (synthetic_tariff([energy_element(max_duration=90)]), {"afir": "max_duration"}),  # not whole minutes
+    (synthetic_tariff([energy_element(start_time="08:00", max_duration=3600)]), {"generic": "max_duration"}),
+    (synthetic_tariff([energy_element(start_time="8 o'clock")]), {"afir": "start_time", "generic": "start_time"}),
+    (synthetic_tariff([energy_element(day_of_week=["MONDAY", "FUNDAY"])]),
+     {"afir": "day_of_week", "generic": "day_of_week"}),
+    (synthetic_tariff([energy_element(weather="SUNNY")]),  # a restriction OCPI does not define
+     {"afir": "weather", "generic": "weather"}),
+    (synthetic_tariff([energy_element()], tax_included="YES", max_price={"before_taxes": 10}),
+     {"afir": "max_price", "generic": "max_price"}),  # the cap is not on the prices' tax basis
+    (synthetic_tariff([energy_element()], type="PROFILE_GREEN"), {"afir": "type", "generic": "type"}),
+    (synthetic_tariff([energy_element()], end_date_time="2018-01-01T00:00:00Z"), {"afir": "end_date_time",
+                                                                         "generic": "end_date_time"}),
+    (synthetic_tariff([energy_element(reservation="RESERVATION")]), {"afir": "reservation", "generic": "reservation"}),
+], ids=["amount", "fractional-kwh", "kwh-generic", "seconds", "clock-and-duration", "bad-time", "bad-day",
+        "unknown-restriction", "cap-basis", "profile", "expired", "reservation-only"])
+@pytest.mark.parametrize("profile", PROFILES)
+def test_a_tariff_is_dropped_only_with_a_logged_reason(tariff, drops, profile, caplog):
+    field = drops.get(profile)
+    before = DROPPED[profile, field] if field else None
+    _, rates = render_tariffs([tariff], profile)
+    if field is None:
+        assert len(rates) == 1, caplog.text
+        return
+    assert rates == []
+    assert DROPPED[profile, field] == before + 1
+    assert "tariff DE*NAP*T not published at 1 charging point(s) of DE*NAP*TARIFF-LOC" in caplog.text
+    assert f": {field}: " in caplog.text
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_tariff_details_without_loss(profile):
+    """Tax N/A, billing steps, the tariff's own energy mix and URL, vacuous restrictions."""
+    mix = example_json()["location_energymix_example_simple.json"]["energy_mix"]
+    tariff = synthetic_tariff(
+        [{"price_components": [{"type": "ENERGY", "price": 0.25, "step_size": 100},
+                               {"type": "TIME", "price": 1.00, "step_size": 300}],
+          "restrictions": {"min_power": 0, "day_of_week": list(mapping.DAY_OF_WEEK),
+                           "start_date": "2024-12-24", "end_date": "2025-01-02"}}],
+        tax_included="N/A", energy_mix=mix, tariff_alt_url="https://cpo.example/tariffs/T",
+        start_date_time="2024-06-01T00:00:00Z")
+    _, rates = render_tariffs([tariff], profile, at=NOW)
+    [rate] = rates
+    green = "true" if mix["is_green_energy"] else "false"
+    if profile == "afir":
+        product = rate.getparent()
+        assert one(product, "aegi:isGreenEnergy") == green
+        assert one(product, "aegi:energyProductInformation") == "https://cpo.example/tariffs/T"
+        assert texts(rate, "aegi:energyPrice/aegi:taxIncluded") == ["true", "true"]
+        assert texts(rate, "aegi:energyPrice/aegi:taxRate") == ["0", "0"]
+        assert texts(rate, "aegi:energyPrice/aegi:additionalInformation/com:values/com:value") == [
+            "billed in steps of 100 Wh", f"{mapping.PRICE_NOTE_HOURLY}; billed in steps of 300 s"]
+        assert texts(rate, ".//com:applicableDay") == []  # all seven days: no restriction
+        assert texts(rate, "aegi:energyPrice/aegi:overallPeriod/com:overallStartTime") == ["2024-06-01T00:00:00Z"] * 2
+        assert texts(rate, "aegi:energyPrice/aegi:overallPeriod/com:validPeriod/com:endOfPeriod") == [
+            "2025-01-02T00:00:00"] * 2
+    else:
+        assert one(rate.getparent(), "egi:isGreenEnergy") == green
+        assert one(rate, "fac:additionalInformation") == "https://cpo.example/tariffs/T"
+        assert one(rate, "fac:validityStart") == "2024-06-01T00:00:00Z"
+        assert texts(rate, ".//fac:rateLineTax/fac:taxRate") == ["0", "0"]
+        assert texts(rate, "fac:energyPricingPolicy/egi:pricingPolicy") == ["pricePerDeliveryUnit",
+                                                                            "pricePerChargingTime"]
+        assert texts(rate, ".//fac:validEnd") == ["2025-01-02T00:00:00"]
+
+
+JUNK = [None, "", "x", [], {}, -1, 1e308, ["MONDAY"], {"before_taxes": "x"}]
+
+
+def junk_variants(tariff: dict):
+    """The tariff with one field at a time replaced by junk: top level, restrictions, components."""
+    for key in tariff:
+        for junk in JUNK:
+            yield {**tariff, key: junk}
+    for index, element in enumerate(tariff["elements"]):
+        for key in list(element.get("restrictions", {})) + ["start_time", "max_kwh", "reservation"]:
+            for junk in JUNK:
+                elements = copy.deepcopy(tariff["elements"])
+                elements[index].setdefault("restrictions", {})[key] = junk
+                yield {**tariff, "elements": elements}
+        for key in ("type", "price", "vat", "step_size"):
+            for junk in JUNK:
+                elements = copy.deepcopy(tariff["elements"])
+                elements[index]["price_components"][0][key] = junk
+                yield {**tariff, "elements": elements}
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_junk_in_any_tariff_field_never_costs_the_location(profile):
+    tariffs = [tariff_example(name) for name in ("tariff_4_complex.json", "tariff_6_025kwh_start_max_price.json",
+                                                 "tariffrestriction_example_max_duration.json")]
+    for tariff in tariffs:
+        for variant in junk_variants(tariff):
+            variant = {**variant, "country_code": tariff["country_code"], "party_id": tariff["party_id"],
+                       "id": tariff["id"]}  # the lookup key stays readable
+            root, _ = render_tariffs([variant], profile)
+            assert len(root.xpath(f"//{egi(profile)}:refillPoint", namespaces=NS)) == 1, variant

@@ -15,7 +15,7 @@ from nap.demo_cpo.server import DemoOptions, create_app, touch_location
 from nap.store.tables import Feed, HarvestRun, Location
 from tests.conftest import SHARED
 from tests.harvest_helpers import (
-    count_rows, delete_feed, findings, harvest, register, register_and_harvest, stored_locations, stored_tariffs,
+    count_rows, delete_feed, findings, harvest, register_and_harvest, stored_locations, stored_tariffs,
 )
 
 

@@ -5,11 +5,13 @@ from datetime import datetime
 
 from exporters.datex2 import mapping, ocpi, sequences
 from exporters.datex2.connector import charging_mode, is_plug_and_charge, write_connector
-from exporters.datex2.energy import EnergyMix, TariffLookup, write_afir_energy_product, write_generic_energy_mix
+from exporters.datex2.energy import EnergyMix, write_afir_energy_product, write_generic_energy_mix
 from exporters.datex2.location_reference import evse_address, write_point_location
 from exporters.datex2.namespaces import Profile
 from exporters.datex2.parking import write_parking_space
 from exporters.datex2.selection import PublishedEvse
+from exporters.datex2.tariff_products import write_afir_products, write_generic_mixes
+from exporters.datex2.tariffs import TariffSource
 from exporters.datex2.xmlbuild import Element, multilingual, single_language, sub, typed, url_link, write_in_order
 
 
@@ -30,16 +32,8 @@ def _write_external_identifier(parent: Element, profile: Profile, evse_id: str) 
     sub(identifier, profile.f("typeOfIdentifier"), "_extended", {"_extendedValue": "evseId"})
 
 
-def _tariff_ids(evse: dict) -> list[str]:
-    ids: dict[str, None] = {}
-    for connector in ocpi.dicts(evse.get("connectors")):
-        for tariff_id in ocpi.strings(connector.get("tariff_ids")):
-            ids.setdefault(tariff_id)
-    return list(ids)
-
-
 def write_charging_point(parent: Element, profile: Profile, published: PublishedEvse, *, site_id: str,
-                         parking_places: dict[str, dict], mix: EnergyMix, tariff: TariffLookup | None,
+                         parking_places: dict[str, dict], mix: EnergyMix, tariffs: TariffSource | None,
                          at: datetime) -> Element:
     evse, connectors = published.evse, published.connectors
     element = typed(parent, profile.e("refillPoint"), profile.etype("ElectricChargingPoint"),
@@ -53,6 +47,7 @@ def write_charging_point(parent: Element, profile: Profile, published: Published
     last_updated = ocpi.xml_timestamp(evse.get("last_updated"))
     reservation = next((mapping.RESERVATION[c] for c in capabilities if c in mapping.RESERVATION), None)
     parking = [(key, parking_places[key]) for key in ocpi.evse_parking_ids(evse) if key in parking_places]
+    rates = tariffs.rates(evse, published.id) if tariffs is not None else []
 
     slots = {
         "name": [lambda e: single_language(e, profile.f("name"), ocpi.text(evse.get("physical_reference")))],
@@ -94,13 +89,16 @@ def write_charging_point(parent: Element, profile: Profile, published: Published
         if plug_and_charge:
             slots["smartRechargingServices"] = [
                 lambda e: sub(e, profile.e("smartRechargingServices"), mapping.SMART_RECHARGING_PLUG_AND_CHARGE)]
-        payment_means = list(dict.fromkeys(
-            mapping.PAYMENT_MEANS_AFIR[c] for c in capabilities if c in mapping.PAYMENT_MEANS_AFIR))
-        slots["energyProduct"] = [lambda e: write_afir_energy_product(
-            e, profile, mix=mix, providers=ocpi.strings(evse.get("accepted_service_providers")),
-            tariff_ids=_tariff_ids(evse), tariff=tariff, payment_means=payment_means, scope=published.id, at=at)]
+        providers = ocpi.strings(evse.get("accepted_service_providers"))
+        # One product per published tariff (tariff_products.py); without any, the location's.
+        slots["energyProduct"] = [
+            (lambda e: write_afir_products(e, profile, rates, location_mix=mix, providers=providers,
+                                           scope=published.id)) if rates else
+            (lambda e: write_afir_energy_product(e, profile, mix=mix, providers=providers, scope=published.id))]
     else:
-        slots["electricEnergyMix"] = [lambda e: write_generic_energy_mix(e, profile, mix, published.id)]
+        slots["electricEnergyMix"] = [
+            (lambda e: write_generic_mixes(e, profile, rates, location_mix=mix)) if rates else
+            (lambda e: write_generic_energy_mix(e, profile, mix, published.id))]
 
     write_in_order(element, sequences.CHARGING_POINT[profile.name], slots)
     return element

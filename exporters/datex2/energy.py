@@ -7,11 +7,9 @@ energy rates of its connectors' tariffs. The AFIR product has no home for the su
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 
-from exporters.datex2 import mapping, ocpi, tariffs
+from exporters.datex2 import mapping, ocpi
 from exporters.datex2.namespaces import COM, Profile, q
 from exporters.datex2.organisation import Organisation, write_organisation
 from exporters.datex2.xmlbuild import Element, bool_text, single_language, sub, typed
@@ -75,21 +73,11 @@ def write_generic_energy_mix(parent: Element, profile: Profile, mix: EnergyMix, 
                            f"{scope}#supplier")
 
 
-TariffLookup = Callable[[str], "dict | None"]
-
-
 def write_afir_energy_product(parent: Element, profile: Profile, *, mix: EnergyMix, providers: list[str],
-                              tariff_ids: list[str], tariff: TariffLookup | None, payment_means: list[str],
-                              scope: str, at: datetime) -> None:
-    """`tariff(id)` returns the OCPI Tariff or None. aegi:energyRate/@id must be unique in the
-    whole payload: it is "{charging point id}#tariff:{tariff id}", tariff ids de-duplicated."""
-    rates = []
-    if tariff is not None:
-        for tariff_id in dict.fromkeys(tariff_ids):
-            rate = tariffs.ad_hoc_rate(tariff(tariff_id), at)
-            if rate is not None:
-                rates.append((tariff_id, rate))
-    if not (mix.green is not None or mix.product_name or providers or rates or mix.carbon_dioxide is not None
+                              scope: str) -> None:
+    """The location's energy product for a charging point with no published tariff (those
+    with tariffs get one product per tariff: tariff_products.py)."""
+    if not (mix.green is not None or mix.product_name or providers or mix.carbon_dioxide is not None
             or mix.nuclear_waste is not None or mix.sources):
         return
     product = typed(parent, profile.e("energyProduct"), profile.etype("ElectricEnergy"))
@@ -99,9 +87,6 @@ def write_afir_energy_product(parent: Element, profile: Profile, *, mix: EnergyM
     for provider in providers:
         write_organisation(product, profile.e("mobilityServiceProvider"), profile, Organisation(name=provider),
                            scope)
-    for tariff_id, rate in rates:
-        tariffs.write_energy_rate(product, profile, rate, rate_id=f"{scope}#tariff:{tariff_id}",
-                                  payment_means=payment_means)
     if mix.carbon_dioxide is not None:
         sub(product, profile.e("carbonDioxideImpact"), ocpi.xml_number(mix.carbon_dioxide))
     if mix.nuclear_waste is not None:

@@ -217,22 +217,59 @@ PARKING_RESTRICTION_USER = {
 # ParkingRestriction PLUGGED -> vehicleSpace/parkingAllowedAfterCharging = false (generic).
 PARKING_ONLY_WHILE_CHARGING = "PLUGGED"
 
-# --- Tariffs (AFIR energy rates) -------------------------------------------------------
+# --- Tariffs (AFIR aegi:energyRate, generic fac:RateTable) ----------------------------------
 
-# OCPI Tariff.type values that describe the ad hoc price. A tariff without type applies to
-# every session, ad hoc ones included.
-AD_HOC_TARIFF_TYPES = frozenset({"AD_HOC_PAYMENT", None})
+# OCPI Tariff.type -> aegi:RatePolicyEnum. A tariff without type applies to every session,
+# ad hoc ones included. REGULAR is the price of RFID (contract) sessions. PROFILE_* types
+# are missing on purpose: they apply only when the driver chose that charging preference,
+# a condition DATEX II cannot state, so such tariffs are dropped (see tariff_model.py).
+RATE_POLICY = {None: "adHoc", "AD_HOC_PAYMENT": "adHoc", "REGULAR": "contract"}
+RATE_POLICY_AD_HOC = "adHoc"
+# Generic model: fac:RateTypeEnum has "contract"; ad hoc rates carry no rateType.
+RATE_TYPE_GENERIC = {"contract": "contract"}
 
 # OCPI TariffDimensionType -> aegi:PriceTypeEnum. TIME is priced per hour in OCPI and per
-# minute in DATEX II (converted when exact, see tariffs.py). PARKING_TIME is not an energy
-# price: it only sets combinationWithParkingFee.
+# minute in DATEX II: converted only when hour/60 is a whole cent, else kept per hour as
+# "other" with PRICE_NOTE_HOURLY. PARKING_TIME (time connected but not charging) has no
+# price type: always "other", per hour, with PRICE_NOTE_PARKING. Never rounded.
 PRICE_TYPE = {"ENERGY": "pricePerKWh", "TIME": "pricePerMinute", "FLAT": "basePrice"}
 PRICE_TYPE_FREE = "free"
 PRICE_TYPE_OTHER = "other"
 PARKING_DIMENSION = "PARKING_TIME"
+TIME_DIMENSIONS = frozenset({"TIME", "PARKING_TIME"})
+PRICE_NOTE_HOURLY = "Price per hour of charging time"
+PRICE_NOTE_PARKING = "Price per hour of parking time (connected, not charging)"
 
-# OCPI TaxIncluded -> EnergyPrice/taxIncluded (N/A: no element).
-TAX_INCLUDED = {"YES": "true", "NO": "false"}
+# OCPI TariffDimensionType -> fac:RateLineTypeEnum (generic model). The unit of "perUnit"
+# is the refill point's deliveryUnit (kWh); time is priced per incrementPeriod PT1H, the
+# OCPI value unchanged. TIME and PARKING_TIME share a line type: RATE_LINE_NOTE tells them apart.
+RATE_LINE_TYPE = {"ENERGY": "perUnit", "TIME": "incrementingRate", "PARKING_TIME": "incrementingRate",
+                  "FLAT": "flatRate"}
+RATE_LINE_NOTE = {"ENERGY": "Price per kWh", "TIME": PRICE_NOTE_HOURLY, "PARKING_TIME": PRICE_NOTE_PARKING,
+                  "FLAT": "Flat fee per session"}
+HOURLY_INCREMENT = "PT1H"
+# OCPI TariffDimensionType -> egi:PricingPolicyEnum (generic EnergyPricingPolicy, one per
+# dimension present). PARKING_TIME sets combinationWithParkingFee instead.
+PRICING_POLICY = {"ENERGY": "pricePerDeliveryUnit", "TIME": "pricePerChargingTime", "FLAT": "flatRate"}
+PRICING_POLICY_FREE = "free"
+
+# OCPI step_size unit per dimension (FLAT has none), for the human-readable billing note.
+STEP_UNIT = {"ENERGY": "Wh", "TIME": "s", "PARKING_TIME": "s"}
+
+# OCPI TaxIncluded -> taxIncluded. N/A ("no taxes applicable") is written as taxIncluded
+# true with taxRate 0: the price is final and no tax applies.
+TAX_INCLUDED = {"YES": "true", "NO": "false", "N/A": "true"}
+TAX_NOT_APPLICABLE = "N/A"
+
+# OCPI DayOfWeek -> com:DayEnum.
+DAY_OF_WEEK = {"MONDAY": "monday", "TUESDAY": "tuesday", "WEDNESDAY": "wednesday", "THURSDAY": "thursday",
+               "FRIDAY": "friday", "SATURDAY": "saturday", "SUNDAY": "sunday"}
+
+# OCPI Capability -> fac:MeansOfPaymentEnum, for ad hoc rates in the generic model.
+PAYMENT_MEANS_GENERIC = {
+    "CREDIT_CARD_PAYABLE": "paymentCreditCard",
+    "DEBIT_CARD_PAYABLE": "paymentDebitCard",
+}
 
 # --- Countries -------------------------------------------------------------------------
 

@@ -17,13 +17,14 @@ from lxml import etree
 from exporters.datex2 import identity, mapping, ocpi, sequences
 from exporters.datex2.charging_point import photo_urls, write_charging_point
 from exporters.datex2.connector import is_plug_and_charge
-from exporters.datex2.energy import EnergyMix, TariffLookup, energy_mix
+from exporters.datex2.energy import EnergyMix, energy_mix
 from exporters.datex2.location_reference import location_address, write_point_location
 from exporters.datex2.namespaces import Profile
 from exporters.datex2.opening_hours import write_operating_hours
 from exporters.datex2.organisation import Organisation, business, write_organisation
 from exporters.datex2.parking import write_parking_space
 from exporters.datex2.selection import PublishedSite
+from exporters.datex2.tariffs import TariffSource
 from exporters.datex2.xmlbuild import (Element, bool_text, multilingual, single_language, sub, typed, url_link,
                                        write_in_order)
 
@@ -68,7 +69,7 @@ def _write_facility(parent: Element, profile: Profile, site_id: str, version: st
 
 
 def _write_station(parent: Element, profile: Profile, published: PublishedSite, *, mix: EnergyMix,
-                   tariff: TariffLookup | None, at: datetime) -> Element:
+                   tariffs: TariffSource | None, at: datetime) -> Element:
     location = published.location
     station = sub(parent, profile.e("energyInfrastructureStation"),
                   attrib={"id": published.station_id, "version": published.version})
@@ -81,7 +82,7 @@ def _write_station(parent: Element, profile: Profile, published: PublishedSite, 
             for m in _authentication_methods(published)],
         "numberOfRefillPoints": [lambda e: sub(e, profile.e("numberOfRefillPoints"), str(len(published.evses)))],
         "refillPoint": [lambda e, cp=cp: write_charging_point(
-            e, profile, cp, site_id=published.id, parking_places=parking_places, mix=mix, tariff=tariff, at=at)
+            e, profile, cp, site_id=published.id, parking_places=parking_places, mix=mix, tariffs=tariffs, at=at)
             for cp in published.evses],
     }
     if profile.is_afir and mix.green:
@@ -89,21 +90,6 @@ def _write_station(parent: Element, profile: Profile, published: PublishedSite, 
         slots["renewableSources"] = [lambda e: sub(e, profile.e("renewableSources"), bool_text(True))]
     write_in_order(station, sequences.STATION[profile.name], slots)
     return station
-
-
-def _tariff_lookup(location: dict, tariffs_by_key: TariffsByKey | None) -> TariffLookup | None:
-    """Per-location memo: connectors of one location usually share a few tariffs."""
-    if tariffs_by_key is None:
-        return None
-    country, party = ocpi.text(location.get("country_code")), ocpi.text(location.get("party_id"))
-    cache: dict[str, dict | None] = {}
-
-    def lookup(tariff_id: str) -> dict | None:
-        if tariff_id not in cache:
-            cache[tariff_id] = tariffs_by_key(country, party, tariff_id)
-        return cache[tariff_id]
-
-    return lookup
 
 
 def build_site(published: PublishedSite, profile: Profile, *, tariffs_by_key: TariffsByKey | None,
@@ -161,12 +147,17 @@ def build_site(published: PublishedSite, profile: Profile, *, tariffs_by_key: Ta
             for key, place in _unused_parking(published).items()]
     if site_type:
         slots["typeOfSite"] = [lambda e: sub(e, profile.e("typeOfSite"), site_type)]
+    tariffs = None
     if published.evses:
         mix = energy_mix(location.get("energy_mix"))
-        tariff = _tariff_lookup(location, tariffs_by_key) if profile.is_afir else None
+        # Per location: its connectors usually share a few tariffs, read once (tariffs.py).
+        tariffs = (TariffSource(tariffs_by_key, location, profile, at, published.id)
+                   if tariffs_by_key is not None else None)
         slots["energyInfrastructureStation"] = [
-            lambda e: _write_station(e, profile, published, mix=mix, tariff=tariff, at=at)]
+            lambda e: _write_station(e, profile, published, mix=mix, tariffs=tariffs, at=at)]
     write_in_order(site, sequences.SITE[profile.name], slots)
+    if tariffs is not None:
+        tariffs.report()
     return site
 
 

@@ -1,206 +1,129 @@
-"""OCPI 2.3.0 Tariff -> aegi:EnergyRate (ratePolicy adHoc), AFIR model only.
+"""OCPI Tariffs of a charging point -> the DATEX II rates to publish, and the account of
+those that cannot be published.
 
-A tariff is published only when DATEX II can state it without changing its meaning:
-  * type AD_HOC_PAYMENT or no type (a typeless tariff applies to every session);
-  * not expired at publication time; has currency and last_updated;
-  * every amount fits afac:AmountOfMoney (decimal, at most 2 fraction digits) unchanged:
-    prices are never rounded;
-  * restrictions are limited to what EnergyPrice can express: min/max_kwh (whole kWh,
-    energyBasedApplicability) and min/max_duration (whole minutes, timeBasedApplicability).
-    Elements with a `reservation` restriction price reservations, not charging: skipped.
-    Any other restriction (time of day, weekday, dates, power, current) drops the tariff.
-Price components: ENERGY -> pricePerKWh, FLAT -> basePrice, TIME -> pricePerMinute (OCPI
-prices TIME per hour; when hour/60 is not a whole cent the hourly price is published as
-priceType "other" with an explanatory additionalInformation). PARKING_TIME is not an energy
-price: it sets combinationWithParkingFee. A tariff whose prices are all zero is "free".
+    source = TariffSource(tariffs_by_key, location, profile, at, site_id)   # per location
+    rates = source.rates(evse, refill_point_id)        # per EVSE: list[PublishedRate]
+    source.report()                                    # after the site: log what was dropped
+
+The steps live in their own modules: tariff_model.py reads and checks a tariff once per
+location (memoised: connectors of one location usually share a few tariffs), tariff_fit.py
+decides per charging point and model what is written, tariff_afir.py / tariff_generic.py
+write it, tariff_products.py wraps each rate in its energy product or mix.
+
+A tariff is dropped only when writing it would change its meaning. Every drop is counted in
+DROPPED ((profile, OCPI field) -> charging points) and logged once per location, tariff and
+reason; elements left out without changing the price (reservation prices, elements that
+never apply at the point, shadowed components) are counted in OMITTED and logged at INFO.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from exporters.datex2 import mapping, ocpi
-from exporters.datex2.namespaces import COM, Profile, q
-from exporters.datex2.xmlbuild import Element, bool_text, multilingual, sub
+from exporters.datex2 import identity, mapping, ocpi
+from exporters.datex2.namespaces import Profile
+from exporters.datex2.tariff_fit import Fitted, connector_limits, fit
+from exporters.datex2.tariff_model import Drop, Tariff, read_tariff
 
-_CENT = Decimal("0.01")
-_MAX_AMOUNT = Decimal("999999.99")  # totalDigits 8, fractionDigits 2
-_SUPPORTED_RESTRICTIONS = {"min_kwh", "max_kwh", "min_duration", "max_duration"}
-_HOURLY_NOTE = "Price per hour of charging time"
+if TYPE_CHECKING:
+    from exporters.datex2.energy import EnergyMix
 
+log = logging.getLogger("exporters.datex2")
 
-@dataclass
-class Price:
-    group: int
-    price_type: str
-    value: str
-    tax_rate: float | None = None
-    from_minute: int | None = None
-    to_minute: int | None = None
-    from_kwh: int | None = None
-    to_kwh: int | None = None
-    note: str | None = None
+TariffsByKey = Callable[[str, str, str], "dict | None"]
+
+# Process-wide tallies, for operators (and tests): (profile, OCPI field or reason) -> count
+# of (tariff, charging point) pairs. The log says which tariff and location.
+DROPPED: Counter[tuple[str, str]] = Counter()
+OMITTED: Counter[tuple[str, str]] = Counter()
+
+_UNKNOWN = Drop("tariff_ids", "no such tariff")
 
 
-@dataclass
-class Rate:
-    last_updated: str
-    currency: str
-    tax_included: str | None
-    prices: list[Price]
-    with_parking_fee: bool = False
-    maximum_fee: str | None = None
-    minimum_fee: str | None = None
-    information: list[tuple[str | None, str]] = field(default_factory=list)
-    valid_from: str | None = None
-    valid_until: str | None = None
+@dataclass(frozen=True)
+class PublishedRate:
+    fitted: Fitted
+    id: str                      # "{refill point id}#tariff:{tariff id}", unique in the payload
+    version: str
+    payment_means: list[str]     # ad hoc rates only: how one pays at the charging point
+    mix: EnergyMix | None        # the tariff's own energy mix, if it states one
 
 
-def _amount(value: Decimal | None) -> str | None:
-    """afac:AmountOfMoney text, or None when the value cannot be written unchanged."""
-    if value is None or value < 0 or value > _MAX_AMOUNT or value != value.quantize(_CENT):
-        return None
-    return str(value.quantize(_CENT))
+def payment_means(profile: Profile, capabilities: list[str]) -> list[str]:
+    table = mapping.PAYMENT_MEANS_AFIR if profile.is_afir else mapping.PAYMENT_MEANS_GENERIC
+    return list(dict.fromkeys(table[c] for c in capabilities if c in table))
 
 
-def _whole(value: object, unit: int) -> int | None | bool:
-    """value / unit as a non-negative int; None when absent; False when not whole."""
-    if value is None:
-        return None
-    number = ocpi.number(value)
-    if number is None or number < 0 or number % unit:
-        return False
-    return int(number // unit)
+def tariff_ids(evse: dict) -> dict[str, list[dict]]:
+    """Tariff id -> the connectors that use it, in first-seen order."""
+    result: dict[str, list[dict]] = {}
+    for connector in ocpi.dicts(evse.get("connectors")):
+        for tariff_id in ocpi.strings(connector.get("tariff_ids")):
+            result.setdefault(tariff_id, []).append(connector)
+    return result
 
 
-def _applicability(restrictions: dict) -> dict | None:
-    """EnergyPrice applicability fields, or None when a restriction is not expressible."""
-    present = {key for key, value in restrictions.items() if value not in (None, [], "")}
-    if present - _SUPPORTED_RESTRICTIONS:
-        return None
-    result = {"from_kwh": _whole(restrictions.get("min_kwh"), 1), "to_kwh": _whole(restrictions.get("max_kwh"), 1),
-              "from_minute": _whole(restrictions.get("min_duration"), 60),
-              "to_minute": _whole(restrictions.get("max_duration"), 60)}
-    return None if any(value is False for value in result.values()) else result
+class TariffSource:
+    """The tariffs of one location, read once, fitted per charging point."""
 
+    def __init__(self, tariffs_by_key: TariffsByKey, location: dict, profile: Profile, at: datetime,
+                 site_id: str) -> None:
+        self._lookup, self._profile, self._at, self._site = tariffs_by_key, profile, at, site_id
+        self._country = ocpi.text(location.get("country_code"))
+        self._party = ocpi.text(location.get("party_id"))
+        self._read: dict[str, Tariff | Drop] = {}
+        self._mixes: dict[str, EnergyMix | None] = {}
+        self._dropped: dict[tuple[str, str, str], int] = defaultdict(int)
+        self._omitted: dict[tuple[str, str], int] = defaultdict(int)
 
-def _price(component: dict, group: int, applicability: dict) -> Price | None:
-    dimension, price = ocpi.code(component.get("type")), ocpi.decimal(component.get("price"))
-    if dimension not in mapping.PRICE_TYPE or price is None:
-        return None
-    tax_rate = ocpi.number(component.get("vat"))
-    if dimension == "TIME":
-        per_minute = _amount(price / 60)
-        if per_minute is None:
-            hourly = _amount(price)
-            return None if hourly is None else Price(group, mapping.PRICE_TYPE_OTHER, hourly, tax_rate,
-                                                     note=_HOURLY_NOTE, **applicability)
-        return Price(group, mapping.PRICE_TYPE[dimension], per_minute, tax_rate, **applicability)
-    value = _amount(price)
-    return None if value is None else Price(group, mapping.PRICE_TYPE[dimension], value, tax_rate, **applicability)
+    def _tariff(self, tariff_id: str) -> Tariff | Drop:
+        if tariff_id not in self._read:
+            raw = self._lookup(self._country, self._party, tariff_id)
+            self._read[tariff_id] = _UNKNOWN if raw is None else read_tariff(raw, self._at)
+        return self._read[tariff_id]
 
+    def _mix(self, tariff_id: str, tariff: Tariff) -> EnergyMix | None:
+        if tariff_id not in self._mixes:
+            from exporters.datex2.energy import energy_mix  # see the TYPE_CHECKING import
 
-def _limit(limit: object, tax_included: str | None) -> str | None:
-    """PriceLimit -> amount comparable with the prices (after taxes when prices include tax)."""
-    limit = ocpi.as_dict(limit)
-    if limit is None:
-        return None
-    key = "after_taxes" if tax_included == "YES" else "before_taxes"
-    return _amount(ocpi.decimal(limit.get(key)))
+            mix = energy_mix(tariff.energy_mix) if tariff.energy_mix else None
+            self._mixes[tariff_id] = mix if mix else None
+        return self._mixes[tariff_id]
 
-
-def ad_hoc_rate(tariff: object, at: datetime) -> Rate | None:
-    """The publishable ad hoc rate of an OCPI Tariff, or None (see module docstring)."""
-    tariff = ocpi.as_dict(tariff)
-    if tariff is None:
-        return None
-    kind = tariff.get("type")
-    if kind is not None and ocpi.code(kind) not in mapping.AD_HOC_TARIFF_TYPES:  # REGULAR, PROFILE_*, junk
-        return None
-    currency, last_updated = ocpi.currency(tariff.get("currency")), ocpi.xml_timestamp(tariff.get("last_updated"))
-    start, end = ocpi.timestamp(tariff.get("start_date_time")), ocpi.timestamp(tariff.get("end_date_time"))
-    if not (currency and last_updated) or (end is not None and end <= at):
-        return None
-    tax_included = tariff.get("tax_included") if tariff.get("tax_included") in ("YES", "NO", "N/A") else None
-    prices, with_parking_fee, all_zero = [], False, True
-    for group, element in enumerate(ocpi.dicts(tariff.get("elements")), start=1):
-        restrictions = ocpi.as_dict(element.get("restrictions")) or {}
-        if restrictions.get("reservation"):
-            continue
-        applicability = _applicability(restrictions)
-        if applicability is None:
-            return None
-        for component in ocpi.dicts(element.get("price_components")):
-            if component.get("type") == mapping.PARKING_DIMENSION:
-                with_parking_fee = True
+    def rates(self, evse: dict, scope: str) -> list[PublishedRate]:
+        """The rates of an EVSE (`scope`: its refill point id), in first-seen tariff order."""
+        capabilities = ocpi.strings(evse.get("capabilities"))
+        result = []
+        for tariff_id, connectors in tariff_ids(evse).items():
+            tariff = self._tariff(tariff_id)
+            limits = connector_limits(connectors)
+            fitted = tariff if isinstance(tariff, Drop) else fit(tariff, limits, self._profile.name)
+            if isinstance(fitted, Drop):
+                self._dropped[tariff_id, fitted.field, fitted.detail] += 1
+                DROPPED[self._profile.name, fitted.field] += 1
                 continue
-            price = _price(component, group, applicability)
-            if price is None:
-                return None
-            all_zero = all_zero and Decimal(price.value) == 0
-            prices.append(price)
-    if not prices:
-        return None
-    if all_zero and not with_parking_fee:
-        prices = [Price(1, mapping.PRICE_TYPE_FREE, "0.00")]
-    return Rate(
-        last_updated=last_updated, currency=currency, tax_included=tax_included,
-        prices=prices, with_parking_fee=with_parking_fee,
-        maximum_fee=_limit(tariff.get("max_price"), tax_included),
-        minimum_fee=_limit(tariff.get("min_price"), tax_included),
-        information=ocpi.display_texts(tariff.get("tariff_alt_text")),
-        valid_from=ocpi.xml_datetime(start) if start else None,
-        valid_until=ocpi.xml_datetime(end) if end and start else None)
+            for why, _ in fitted.omitted:
+                self._omitted[tariff_id, why] += 1
+                OMITTED[self._profile.name, why] += 1
+            result.append(PublishedRate(
+                fitted=fitted, id=f"{scope}#tariff:{tariff_id}",
+                version=identity.fingerprint([tariff.version, limits.power_kw, limits.current_a]),
+                payment_means=payment_means(self._profile, capabilities)
+                if tariff.policy == mapping.RATE_POLICY_AD_HOC else [],
+                mix=self._mix(tariff_id, tariff)))
+        return result
 
-
-def _write_price(parent: Element, profile: Profile, price: Price, tax_included: str | None) -> None:
-    element = sub(parent, profile.e("energyPrice"))
-    sub(element, profile.e("priceGroupIndex"), str(price.group))
-    sub(element, profile.e("priceType"), price.price_type)
-    sub(element, profile.e("value"), price.value)
-    if tax_included in mapping.TAX_INCLUDED:
-        sub(element, profile.e("taxIncluded"), mapping.TAX_INCLUDED[tax_included])
-    if price.tax_rate is not None and tax_included != "N/A":
-        sub(element, profile.e("taxRate"), ocpi.xml_number(price.tax_rate))
-    if price.note:
-        multilingual(element, profile.e("additionalInformation"), [("en", price.note)])
-    if price.from_minute is not None or price.to_minute is not None:
-        window = sub(element, profile.e("timeBasedApplicability"))
-        if price.from_minute is not None:
-            sub(window, profile.e("fromMinute"), str(price.from_minute))
-        if price.to_minute is not None:
-            sub(window, profile.e("toMinute"), str(price.to_minute))
-    if price.from_kwh is not None or price.to_kwh is not None:
-        window = sub(element, profile.e("energyBasedApplicability"))
-        if price.from_kwh is not None:
-            sub(window, profile.e("fromKWh"), str(price.from_kwh))
-        if price.to_kwh is not None:
-            sub(window, profile.e("toKWh"), str(price.to_kwh))
-
-
-def write_energy_rate(parent: Element, profile: Profile, rate: Rate, *, rate_id: str,
-                      payment_means: list[str]) -> Element:
-    element = sub(parent, profile.e("energyRate"), attrib={"id": rate_id})
-    sub(element, profile.e("ratePolicy"), "adHoc")
-    sub(element, profile.e("lastUpdated"), rate.last_updated)
-    sub(element, profile.e("applicableCurrency"), rate.currency)
-    if rate.with_parking_fee:
-        sub(element, profile.e("combinationWithParkingFee"), bool_text(True))
-    if rate.maximum_fee:
-        sub(element, profile.e("maximumDeliveryFee"), rate.maximum_fee)
-    if rate.minimum_fee:
-        sub(element, profile.e("minimumDeliveryFee"), rate.minimum_fee)
-    multilingual(element, profile.e("additionalInformation"), rate.information)
-    if payment_means:
-        payment = sub(element, profile.e("payment"))
-        for means in payment_means:
-            sub(payment, profile.f("paymentMeans"), means)
-    for price in rate.prices:
-        _write_price(element, profile, price, rate.tax_included)
-    if rate.valid_from:
-        period = sub(element, profile.e("overallPeriod"))
-        sub(period, q(COM, "overallStartTime"), rate.valid_from)
-        if rate.valid_until:
-            sub(period, q(COM, "overallEndTime"), rate.valid_until)
-    return element
+    def report(self) -> None:
+        """Log this location's drops (WARNING) and omissions (INFO), one line per kind."""
+        for (tariff_id, field, detail), count in self._dropped.items():
+            log.warning("DATEX II %s table: tariff %s*%s*%s not published at %d charging point(s) of %s: %s: %s",
+                        self._profile.name, self._country, self._party, tariff_id, count, self._site, field, detail)
+        for (tariff_id, why), count in self._omitted.items():
+            log.info("DATEX II %s table: tariff %s*%s*%s at %s: %d element(s) left out: %s",
+                     self._profile.name, self._country, self._party, tariff_id, self._site, count, why)
+        self._dropped.clear()
+        self._omitted.clear()

@@ -1,0 +1,66 @@
+"""Energy products with their prices: one per published tariff, in both models.
+
+AFIR: aegi:energyProduct (xsi:type ElectricEnergy) holds energy rates; generic:
+egi:electricEnergyMix holds one fac:Rates. Both say "this energy, at these prices", so each
+published tariff gets its own product (AFIR) or mix (generic): with the tariff's own
+energy_mix when it has one (OCPI: "details on the energy supplied with this tariff"), else
+the location's. A product per tariff also gives tariff_alt_url its one AFIR home,
+energyProductInformation. The mix fields are those energy.py writes for the location;
+without published tariffs energy.py writes the location's product or mix, as before.
+"""
+from __future__ import annotations
+
+from exporters.datex2 import ocpi, tariff_afir, tariff_generic
+from exporters.datex2.energy import EnergyMix
+from exporters.datex2.namespaces import COM, Profile, q
+from exporters.datex2.organisation import Organisation, write_organisation
+from exporters.datex2.tariffs import PublishedRate
+from exporters.datex2.xmlbuild import Element, bool_text, single_language, sub, typed
+
+
+def _write_impacts_and_sources(parent: Element, profile: Profile, mix: EnergyMix) -> None:
+    if mix.carbon_dioxide is not None:
+        sub(parent, profile.e("carbonDioxideImpact"), ocpi.xml_number(mix.carbon_dioxide))
+    if mix.nuclear_waste is not None:
+        sub(parent, profile.e("nuclearWasteImpact"), ocpi.xml_number(mix.nuclear_waste))
+    for source, share in mix.sources:
+        ratio = sub(parent, profile.e("electricEnergySourceRatio"))
+        sub(ratio, profile.e("energySource"), source)
+        value = sub(ratio, profile.e("sourceRatioValue"))
+        sub(value, q(COM, "percentage"), ocpi.xml_number(share))
+
+
+def _name_and_green(parent: Element, profile: Profile, mix: EnergyMix) -> None:
+    single_language(parent, profile.e("energyProductName"), mix.product_name)
+    if mix.green is not None:
+        sub(parent, profile.e("isGreenEnergy"), bool_text(mix.green))
+
+
+def write_afir_products(parent: Element, profile: Profile, rates: list[PublishedRate], *, location_mix: EnergyMix,
+                        providers: list[str], scope: str) -> None:
+    for rate in rates:
+        mix = rate.mix or location_mix
+        product = typed(parent, profile.e("energyProduct"), profile.etype("ElectricEnergy"))
+        _name_and_green(product, profile, mix)
+        if rate.fitted.tariff.alt_url:
+            sub(product, profile.e("energyProductInformation"), rate.fitted.tariff.alt_url)
+        for provider in providers:  # the eMSPs accepted at the EVSE, whatever the product
+            write_organisation(product, profile.e("mobilityServiceProvider"), profile, Organisation(name=provider),
+                               scope)
+        tariff_afir.write_energy_rate(product, profile, rate.fitted, rate_id=rate.id,
+                                      payment_means=rate.payment_means)
+        _write_impacts_and_sources(product, profile, mix)
+
+
+def write_generic_mixes(parent: Element, profile: Profile, rates: list[PublishedRate], *,
+                        location_mix: EnergyMix) -> None:
+    for index, rate in enumerate(rates, start=1):
+        mix = rate.mix or location_mix
+        element = sub(parent, profile.e("electricEnergyMix"), attrib={"energyMixIndex": str(index)})
+        _name_and_green(element, profile, mix)
+        _write_impacts_and_sources(element, profile, mix)
+        if mix.supplier:
+            write_organisation(element, profile.e("energyProvider"), profile, Organisation(name=mix.supplier),
+                               f"{rate.id}#supplier")
+        tariff_generic.write_rate_table(element, profile, rate.fitted, rate_id=rate.id, version=rate.version,
+                                        payment_means=rate.payment_means)
