@@ -6,6 +6,8 @@ DATEXII_3_D2Payload.xsd from shared/spec/datex2-3.7.
 """
 from __future__ import annotations
 
+import logging
+
 import copy
 import io
 import json
@@ -815,6 +817,7 @@ def test_every_spec_tariff_example_is_covered():
 @pytest.mark.parametrize("profile", PROFILES)
 @pytest.mark.parametrize("name", TARIFF_EXAMPLES)
 def test_spec_tariff_examples(name, profile, caplog):
+    caplog.set_level(logging.DEBUG, logger="exporters.datex2")  # per-tariff lines are DEBUG
     """Each spec example on a connector: the document validates, and every price component of
     every element that can apply is there with its value, dimension, tax and restrictions."""
     tariff = tariff_example(name)
@@ -886,6 +889,7 @@ def test_several_elements_keep_every_price_not_the_highest(profile):
 ])
 def test_power_and_current_restrictions_that_cannot_be_decided_drop_the_tariff(
         profile, name, connector_template, field, reach, caplog):
+    caplog.set_level(logging.DEBUG, logger="exporters.datex2")
     before = DROPPED[profile, field]
     _, rates = render_tariffs([tariff_example(name)], profile, connector_template=connector_template)
     assert rates == []
@@ -924,6 +928,7 @@ def energy_element(price: float = 0.30, **restrictions) -> dict:
         "unknown-restriction", "cap-basis", "profile", "expired", "reservation-only"])
 @pytest.mark.parametrize("profile", PROFILES)
 def test_a_tariff_is_dropped_only_with_a_logged_reason(tariff, drops, profile, caplog):
+    caplog.set_level(logging.DEBUG, logger="exporters.datex2")  # per-tariff lines are DEBUG
     field = drops.get(profile)
     before = DROPPED[profile, field] if field else None
     _, rates = render_tariffs([tariff], profile)
@@ -934,6 +939,9 @@ def test_a_tariff_is_dropped_only_with_a_logged_reason(tariff, drops, profile, c
     assert DROPPED[profile, field] == before + 1
     assert "tariff DE*NAP*T not published at 1 charging point(s) of DE*NAP*TARIFF-LOC" in caplog.text
     assert f": {field}: " in caplog.text
+    # and one WARNING summary per publication, by reason
+    assert any(r.levelname == "WARNING" and "tariffs not published at 1 charging point(s)" in r.getMessage()
+               and field in r.getMessage() for r in caplog.records)
 
 
 @pytest.mark.parametrize("profile", PROFILES)

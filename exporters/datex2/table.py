@@ -11,12 +11,17 @@ locations is well-formed but not schema-valid; callers can tell by the returned 
 """
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 from typing import BinaryIO
 
+from exporters.datex2 import tariffs
 from exporters.datex2.namespaces import profile_named
 from exporters.datex2.publication import payload, utc, write_sites
+
+log = logging.getLogger("exporters.datex2")
 from exporters.datex2.site import TariffsByKey, build_site
 
 
@@ -28,9 +33,17 @@ def write_table(out: BinaryIO, locations: Iterable[dict], *, profile: str = "gen
     points (charging points, i.e. OCPI EVSEs) written."""
     chosen = profile_named(profile)
     at = utc(publication_time)
+    dropped_before = Counter(tariffs.DROPPED)
     with payload(out, chosen, "EnergyInfrastructureTablePublication", publication_time=at, country=country,
                  national_identifier=national_identifier, preamble=preamble) as xf:
         with xf.element(chosen.e("energyInfrastructureTable"), id=table_id, version=table_version):
-            return write_sites(
+            written = write_sites(
                 xf, locations, chosen, lambda site: build_site(site, chosen, tariffs_by_key=tariffs_by_key, at=at),
                 "table")
+    dropped = Counter(tariffs.DROPPED)
+    dropped.subtract(dropped_before)
+    dropped = +dropped  # keep what this publication added
+    if dropped:
+        log.warning("DATEX II %s table: tariffs not published at %d charging point(s), by reason: %s",
+                    profile, sum(dropped.values()), {field: n for (_, field), n in dropped.items()})
+    return written

@@ -120,10 +120,12 @@ class TariffSource:
     def report(self) -> None:
         """Log this location's drops (WARNING) and omissions (INFO), one line per kind."""
         for (tariff_id, field, detail), count in self._dropped.items():
-            log.warning("DATEX II %s table: tariff %s*%s*%s not published at %d charging point(s) of %s: %s: %s",
+            # Per location at DEBUG: a national table would repeat it thousands of times;
+            # write_table logs one summary per publication.
+            log.debug("DATEX II %s table: tariff %s*%s*%s not published at %d charging point(s) of %s: %s: %s",
                         self._profile.name, self._country, self._party, tariff_id, count, self._site, field, detail)
         for (tariff_id, why), count in self._omitted.items():
-            log.info("DATEX II %s table: tariff %s*%s*%s at %s: %d element(s) left out: %s",
+            log.debug("DATEX II %s table: tariff %s*%s*%s at %s: %d element(s) left out: %s",
                      self._profile.name, self._country, self._party, tariff_id, self._site, count, why)
         self._dropped.clear()
         self._omitted.clear()
