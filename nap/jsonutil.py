@@ -3,6 +3,7 @@ quarter of a 1,000-location API page's time), falling back to the standard libra
 what orjson refuses, such as integers beyond 64 bits in an object as a CPO sent it."""
 from __future__ import annotations
 
+import copy
 import json
 
 import orjson
@@ -20,3 +21,20 @@ def dumps_text(value) -> str:
 
 
 loads = orjson.loads
+
+
+def copy_json(value):
+    """A deep copy of a JSON document, through orjson (an order of magnitude faster than
+    copy.deepcopy on OCPI objects); what orjson refuses is copied the slow way."""
+    try:
+        return orjson.loads(orjson.dumps(value))
+    except (TypeError, orjson.JSONEncodeError):
+        return copy.deepcopy(value)
+
+
+def canonical_bytes(value) -> bytes:
+    """Sorted keys, compact: equal documents give equal bytes (content hashes)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except (TypeError, orjson.JSONEncodeError):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()

@@ -8,7 +8,6 @@ error finding, and the rest of its location is still published.
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -18,6 +17,7 @@ from harvesters.findings import ObjectFinding
 from harvesters.normalize import v211, v221
 from harvesters.normalize.common import FeedIdentity
 from harvesters.normalize.repairs import repair, snake_case_keys
+from nap.jsonutil import copy_json
 from nap.ocpi.schemas import Evse, Location, Tariff
 
 SUPPORTED_VERSIONS = ("2.3.0", "2.2.1", "2.2", "2.1.1")
@@ -115,7 +115,7 @@ def normalize_object(kind: str, raw: Any, version: str, feed: FeedIdentity) -> N
             ObjectFinding(kind, object_id, None, f"expected a JSON object, got {type(raw).__name__}")
         )
         return result
-    obj = copy.deepcopy(raw)  # the raw object is stored as received
+    obj = copy_json(raw)  # the raw object is stored as received
     warnings = snake_case_keys(obj, feed)
     obj = _UPGRADES[(kind, version)](obj, feed)
     warnings += repair(kind, obj, feed)
