@@ -13,6 +13,7 @@ from typing import Any, Iterator
 import httpx
 
 from harvesters.json_limits import nesting_exceeds
+from nap.jsonutil import parse_lenient
 from harvesters.url_guard import GuardedTransport, OutboundPolicy, UrlRefused
 
 log = logging.getLogger(__name__)
@@ -156,7 +157,7 @@ class OcpiClient:
         if nesting_exceeds(body, self.limits.max_json_depth):
             raise HarvestError(f"{url} answered JSON nested deeper than {self.limits.max_json_depth} levels")
         try:
-            document = json.loads(body)
+            document = parse_lenient(body)
         except (ValueError, RecursionError) as error:
             kind = response.headers.get("content-type", "unknown content type")
             raise HarvestError(f"{url} did not answer JSON ({kind}): {error}") from None

@@ -23,6 +23,16 @@ def dumps_text(value) -> str:
 loads = orjson.loads
 
 
+def parse_lenient(body: bytes):
+    """Parse a CPO's JSON: orjson first (fast), then the standard library, which also takes
+    a UTF-8 byte-order mark, NaN/Infinity literals and numbers beyond 64 bits as CPOs send
+    them. Raises ValueError (or RecursionError) when neither understands it."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
+
+
 def copy_json(value):
     """A deep copy of a JSON document, through orjson (an order of magnitude faster than
     copy.deepcopy on OCPI objects); what orjson refuses is copied the slow way."""
