@@ -23,5 +23,7 @@ for _ in $(seq 1 30); do
 done
 as_root runuser -u postgres -- psql -q -p "$port" -tAc \
   "DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'nap_test') THEN
-     CREATE ROLE nap_test LOGIN CREATEDB PASSWORD 'nap_test'; END IF; END \$\$;" >&2
+     CREATE ROLE nap_test LOGIN CREATEDB PASSWORD 'nap_test'; END IF; END \$\$;
+   -- DROP DATABASE ... WITH (FORCE) must be able to end an autovacuum worker.
+   GRANT pg_signal_backend TO nap_test;" >&2
 echo "postgresql://nap_test:nap_test@127.0.0.1:${port}/postgres"
