@@ -1,0 +1,53 @@
+"""Publication API benchmark, against NAP under gunicorn and, with the very same load, the
+trivial Flask app (bench/trivial_app.py) as the baseline.
+
+- `/ocpi/2.3.0/locations?limit=1000`: one client, pages in random order: latency p50.
+- `/ocpi/2.3.0/locations/DE/ABC/{id}`: 8 clients back to back: requests/s (and latency).
+- `/api/v1/locations?bbox=...`: one client, 1 km x 1 km boxes around random locations: p50.
+"""
+from __future__ import annotations
+
+import math
+import random
+
+from bench.common import log, run_load
+
+KM_PER_DEGREE_LATITUDE = 111.32
+
+
+def one_km_box(latitude: float, longitude: float) -> str:
+    half_lat = 0.5 / KM_PER_DEGREE_LATITUDE
+    half_lon = 0.5 / (KM_PER_DEGREE_LATITUDE * math.cos(math.radians(latitude)))
+    return f"{longitude - half_lon:.6f},{latitude - half_lat:.6f},{longitude + half_lon:.6f},{latitude + half_lat:.6f}"
+
+
+def workloads(locations: list[tuple[str, float, float]], seconds: float, seed: int = 7) -> dict[str, dict]:
+    """The loads, by name; `locations` holds (ocpi id, latitude, longitude)."""
+    rng = random.Random(seed)
+    pages = [f"/ocpi/2.3.0/locations?offset={offset}&limit=1000" for offset in range(0, len(locations), 1000)]
+    rng.shuffle(pages)
+    singles = [f"/ocpi/2.3.0/locations/DE/ABC/{ocpi_id}" for ocpi_id, _, _ in rng.sample(locations, len(locations))]
+    boxes = [f"/api/v1/locations?bbox={one_km_box(lat, lon)}"
+             for _, lat, lon in rng.sample(locations, min(len(locations), 2000))]
+    return {
+        "list": {"kind": "get", "paths": pages, "mode": "closed", "concurrency": 1, "warmup": 1.0,
+                 "duration": seconds, "max_requests": 200},
+        "single": {"kind": "get", "paths": singles, "mode": "closed", "concurrency": 8, "warmup": 1.0,
+                   "duration": seconds},
+        "bbox": {"kind": "get", "paths": boxes, "mode": "closed", "concurrency": 1, "warmup": 1.0,
+                 "duration": seconds, "max_requests": 2000},
+    }
+
+
+def run(nap_base: str, trivial_base: str, locations: list[tuple[str, float, float]], seconds: float) -> dict:
+    results = {}
+    for name, spec in workloads(locations, seconds).items():
+        log(f"api: {name} ({spec['concurrency']} client(s), {seconds:.0f} s) on NAP, then the trivial app")
+        nap = run_load(f"api-{name}", {**spec, "base": nap_base})
+        baseline = run_load(f"api-{name}-baseline", {**spec, "base": trivial_base})
+        if nap["errors"] or not nap["requests"]:
+            raise RuntimeError(f"api {name}: {nap['requests']} requests, errors {nap['errors']}")
+        results[name] = {"nap": nap, "baseline": baseline}
+        log(f"api: {name}: p50 {nap['latency_ms']['p50']:.1f} ms, {nap['rps']:.0f}/s "
+            f"(trivial: p50 {baseline['latency_ms']['p50']:.2f} ms, {baseline['rps']:.0f}/s)")
+    return results

@@ -1,0 +1,131 @@
+"""DATEX II benchmark: the table publication written from the store, in a child process of
+its own (seconds, peak RSS), against writing the same number of XML elements, with about
+the same text, through bare lxml (etree.xmlfile) in another child.
+
+    python -m bench.datex2 write --url DB --profile generic --out FILE   (NAP's writer)
+    python -m bench.datex2 count --file FILE                             (elements, text)
+    python -m bench.datex2 lxml --elements N --text-chars C --out FILE   (the baseline)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+from bench.common import PYTHON, WORK, bench_env, check, log, run_measured
+
+
+# -- children ------------------------------------------------------------------------------------
+
+
+def child_write(url: str, profile: str, out: str) -> dict:
+    from datetime import datetime, timezone
+
+    from exporters.datex2.table import write_table
+    from exporters.datex2_source import published_locations, tariff_lookup
+    from nap.store.db import session_factory
+    from nap.store.documents import iter_location_documents
+
+    sessions = session_factory(url)
+    started = time.monotonic()
+    with sessions() as session, open(out, "wb") as handle:
+        written = write_table(handle, iter_location_documents(session, published_locations()), profile=profile,
+                              publication_time=datetime.now(timezone.utc), tariffs_by_key=tariff_lookup(session))
+    return {"seconds": time.monotonic() - started, "refill_points": written, "bytes": os.path.getsize(out)}
+
+
+def child_count(path: str) -> dict:
+    from lxml import etree
+
+    elements = text = 0
+    for _event, element in etree.iterparse(path, events=("end",), huge_tree=True):
+        elements += 1
+        text += len(element.text or "") if len(element) == 0 else 0
+        element.clear(keep_tail=False)
+    return {"elements": elements, "text_chars": text}
+
+
+def child_lxml(elements: int, text_chars: int, out: str) -> dict:
+    """`elements` elements: a root, then sites of 30 leaf elements each carrying text."""
+    from lxml import etree
+
+    leaves = max(1, elements - 1 - elements // 31)
+    each = max(1, text_chars // leaves)
+    filler = "x" * each
+    started = time.monotonic()
+    written = 1
+    with open(out, "wb") as handle, etree.xmlfile(handle, encoding="UTF-8") as xf:
+        xf.write_declaration()
+        with xf.element("{http://example.org/bench}table", nsmap={"b": "http://example.org/bench"}):
+            while written < elements:
+                with xf.element("{http://example.org/bench}site", id=str(written)):
+                    written += 1
+                    for _ in range(min(30, elements - written)):
+                        leaf = etree.Element("{http://example.org/bench}value")
+                        leaf.text = filler
+                        xf.write(leaf)
+                        written += 1
+    return {"seconds": time.monotonic() - started, "elements": written, "bytes": os.path.getsize(out)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="mode", required=True)
+    write = sub.add_parser("write")
+    write.add_argument("--url", required=True)
+    write.add_argument("--profile", default="generic")
+    write.add_argument("--out", required=True)
+    count = sub.add_parser("count")
+    count.add_argument("--file", required=True)
+    bare = sub.add_parser("lxml")
+    bare.add_argument("--elements", type=int, required=True)
+    bare.add_argument("--text-chars", type=int, required=True)
+    bare.add_argument("--out", required=True)
+    args = parser.parse_args()
+    if args.mode == "write":
+        result = child_write(args.url, args.profile, args.out)
+    elif args.mode == "count":
+        result = child_count(args.file)
+    else:
+        result = child_lxml(args.elements, args.text_chars, args.out)
+    print(json.dumps(result), flush=True)
+
+
+# -- the benchmark ---------------------------------------------------------------------------------
+
+
+def run(db_url: str, label: str, profile: str, timeout: float) -> dict:
+    out = WORK / f"datex2-{label}-{profile}.xml"
+    log(f"datex2: writing the {profile} table of {label}")
+    measured = check(run_measured([PYTHON, "-m", "bench.datex2", "write", "--url", db_url, "--profile", profile,
+                                   "--out", str(out)], bench_env(), timeout), "DATEX II table")
+    result = measured.json()
+    counted = check(run_measured([PYTHON, "-m", "bench.datex2", "count", "--file", str(out)], bench_env(), timeout),
+                    "counting elements").json()
+    baseline_out = WORK / f"datex2-{label}-lxml.xml"
+    bare = check(run_measured([PYTHON, "-m", "bench.datex2", "lxml", "--elements", str(counted["elements"]),
+                               "--text-chars", str(counted["text_chars"]), "--out", str(baseline_out)],
+                              bench_env(), timeout), "bare lxml baseline")
+    baseline = bare.json()
+    for path in (out, baseline_out):
+        Path(path).unlink(missing_ok=True)
+    log(f"datex2: {result['seconds']:.1f} s, peak RSS {measured.peak_rss_mb:.0f} MB, {counted['elements']} elements "
+        f"(bare lxml {baseline['seconds']:.2f} s)")
+    return {
+        "profile": profile,
+        "seconds": result["seconds"],
+        "wall_seconds": measured.wall_seconds,
+        "peak_rss_mb": measured.peak_rss_mb,
+        "refill_points": result["refill_points"],
+        "bytes": result["bytes"],
+        "elements": counted["elements"],
+        "baseline": {"seconds": baseline["seconds"], "wall_seconds": bare.wall_seconds,
+                     "peak_rss_mb": bare.peak_rss_mb, "bytes": baseline["bytes"]},
+        "ratio": result["seconds"] / baseline["seconds"] if baseline["seconds"] else None,
+    }
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Real-time status benchmark: EVSE status PATCHes to NAP's OCPI receiver under gunicorn.
+
+1. Capacity: 8 clients PATCH back to back (closed loop): PATCH/s and latency.
+2. Target rate: PATCHes scheduled at `rate`/s (open loop, 32 senders); latency counts from
+   the scheduled moment, so falling behind shows as latency. Meanwhile a probe PATCHes an
+   EVSE of its own about once a second and polls `/ocpi/2.3.0/locations` (date_from/date_to
+   around the pushed last_updated) until the new status shows: the delay after the answer.
+The same two loads (without the probe) run against the trivial Flask app as the baseline.
+"""
+from __future__ import annotations
+
+import random
+
+from bench.common import log, run_load
+
+PREFIX = "/ocpi/2.3.0/receiver/locations/DE/ABC"
+PROBE_LOCATIONS = 4
+
+
+def split_targets(evses: list[tuple[str, str]], seed: int = 11) -> tuple[list, list]:
+    """(load targets in random order, probe targets): probe locations get no other load."""
+    locations = sorted({location_id for location_id, _ in evses})
+    rng = random.Random(seed)
+    probe_locations = set(rng.sample(locations, min(PROBE_LOCATIONS, max(1, len(locations) // 10))))
+    load = [list(pair) for pair in evses if pair[0] not in probe_locations]
+    rng.shuffle(load)
+    probes, taken = [], set()
+    for location_id, uid in evses:
+        if location_id in probe_locations and location_id not in taken:
+            probes.append([location_id, uid])
+            taken.add(location_id)
+    return load, probes
+
+
+def run(nap_base: str, trivial_base: str, evses: list[tuple[str, str]], token: str, seconds: float,
+        rate: float) -> dict:
+    load, probes = split_targets(evses)
+    common = {"kind": "patch", "targets": load, "token": token, "receiver_prefix": PREFIX}
+    capacity = {**common, "mode": "closed", "concurrency": 8, "warmup": 2.0, "duration": seconds}
+    log(f"push: capacity (8 clients, {seconds:.0f} s) on NAP")
+    nap_capacity = run_load("push-capacity", {**capacity, "base": nap_base})
+    log(f"push: {nap_capacity['rps']:.0f} PATCH/s, p99 {nap_capacity['latency_ms'].get('p99', 0):.0f} ms; "
+        f"now {rate:.0f}/s scheduled with the visibility probe")
+    paced = {**common, "mode": "open", "rate": rate, "concurrency": 32, "warmup": 2.0, "duration": seconds,
+             "offset": nap_capacity["requests"] + 16 * 1024}
+    nap_paced = run_load("push-paced", {**paced, "base": nap_base,
+                                        "probe": {"targets": probes, "interval": 1.0, "timeout": 5.0}})
+    log(f"push: at {rate:.0f}/s scheduled: {nap_paced['rps']:.0f}/s done, "
+        f"p99 {nap_paced['latency_ms'].get('p99', 0):.0f} ms, probe {nap_paced.get('probe')}")
+    baseline_capacity = run_load("push-capacity-baseline", {**capacity, "base": trivial_base})
+    baseline_paced = run_load("push-paced-baseline", {**paced, "base": trivial_base})
+    for name, result in (("capacity", nap_capacity), ("paced", nap_paced)):
+        if not result["requests"]:
+            raise RuntimeError(f"push {name}: no request answered")
+    return {"capacity": {"nap": nap_capacity, "baseline": baseline_capacity},
+            "paced": {"nap": nap_paced, "baseline": baseline_paced}}
