@@ -57,17 +57,21 @@ def _later(a: Any, b: Any) -> bool:
 
 
 class Receiver:
-    def __init__(self, session: Session, feed: Feed, version: str, now: datetime):
+    def __init__(self, session: Session, feed: Feed, version: str, now: datetime,
+                 parties: set[tuple[str, str]] | None = None):
         self.session = session
         self.feed = feed
         self.version = version
         self.now = now
+        self._parties = parties  # the feed's country_code/party_id pairs, when already loaded
 
     # -- access ------------------------------------------------------------------------
 
     def _authorize(self, country_code: str, party_id: str) -> tuple[str, str]:
         pair = (country_code.upper(), party_id.upper())
-        if pair not in feed_parties(self.session, self.feed.id):
+        if self._parties is None:
+            self._parties = feed_parties(self.session, self.feed.id)
+        if pair not in self._parties:
             # transport_and_format allows 404 for objects of parties the client is not.
             raise PushRejected(2000, 404, f"{pair[0]}/{pair[1]} is not a party registered for your feed")
         return pair
