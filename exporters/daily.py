@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from exporters.bulk import export_snapshot, prune_snapshots
+from nap.store.db import write_session
 from nap.config import Settings
 from nap.store.leases import Leases
 from nap.store.status_history import prune_status_history, retention_cutoff
@@ -35,7 +36,7 @@ def run_daily_jobs(sessions: sessionmaker[Session], settings: Settings, now: dat
                      len(snapshot.files), removed or "nothing")
             ran.append("export")
     if leases.acquire(f"daily-prune:{day}", timedelta(days=2)):
-        with sessions.begin() as session:
+        with write_session(sessions) as session:
             deleted = prune_status_history(session, retention_cutoff(now, settings.status_history_days))
         log.info("pruned %d status history rows older than %d days", deleted, settings.status_history_days)
         ran.append("prune")

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from sqlalchemy.orm import Session, sessionmaker
 
 from harvesters.ocpi_client import ClientLimits, HarvestError, OcpiClient
+from nap.store.db import write_session
 from nap.config import Settings
 from nap.feeds import FeedError, add_party, get_feed
 from nap.tokens import new_token, token_hash
@@ -82,7 +83,7 @@ def handshake(sessions: sessionmaker[Session], settings: Settings, feed_name: st
         return HandshakeResult(False, "the CPO's answer holds no credentials token", endpoints.version)
     parties = cpo_parties(data, endpoints.version)
     try:
-        with sessions.begin() as session:
+        with write_session(sessions) as session:
             feed = get_feed(session, feed_name)
             feed.token = data["token"]  # TOKEN_C: from now on the only token that works
             feed.inbound_token_hash = token_hash(token_b)
@@ -115,7 +116,7 @@ def unregister(sessions: sessionmaker[Session], settings: Settings, feed_name: s
             client.get_payload(url, method="DELETE")
     except HarvestError as error:
         return HandshakeResult(False, f"unregistering failed: {error}", version)
-    with sessions.begin() as session:
+    with write_session(sessions) as session:
         feed = get_feed(session, feed_name)
         feed.registered_at = None
         feed.inbound_token_hash = None  # the CPO's TOKEN_B no longer opens anything

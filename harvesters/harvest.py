@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from harvesters.findings import ObjectFinding
 from harvesters.normalize import FeedIdentity, normalize_object
 from harvesters.ocpi_client import ClientLimits, CredentialsRejected, HarvestError, OcpiClient
+from nap.store.db import write_session
 from nap.config import Settings
 from nap.ocpi.values import format_datetime
 from nap.store.leases import Leases
@@ -64,7 +65,7 @@ class Harvester:
         )
 
     def _start_run(self, feed_id: int) -> int:
-        with self.sessions.begin() as session:
+        with write_session(self.sessions) as session:
             run = HarvestRun(feed_id=feed_id, started_at=_utcnow(), status="running", full_sync=True,
                              worker=self.leases.holder)
             session.add(run)
@@ -99,7 +100,7 @@ class Harvester:
 
     def _close_abandoned_runs(self, feed_id: int) -> None:
         # We hold the feed's lease, so a run still marked running died with its process.
-        with self.sessions.begin() as session:
+        with write_session(self.sessions) as session:
             session.execute(
                 update(HarvestRun)
                 .where(HarvestRun.feed_id == feed_id, HarvestRun.status == "running")
@@ -116,7 +117,7 @@ class Harvester:
             with OcpiClient(feed.token, self._limits(), self.transport) as client:
                 endpoints = client.discover(feed.versions_url)
                 version = endpoints.version
-                with self.sessions.begin() as session:
+                with write_session(self.sessions) as session:
                     self._pull_and_store(session, client, feed, run_id, endpoints, tally, deadline)
         except CredentialsRejected as error:
             return self._fail(run_id, feed.id, version, tally, str(error), feed_status="needs_credentials")
@@ -235,7 +236,7 @@ class Harvester:
         log.warning("harvest run %s failed: %s", run_id, error)
         # The data transaction was rolled back; nothing of this run is visible but its record.
         tally.counts = WriteCounts()
-        with self.sessions.begin() as session:
+        with write_session(self.sessions) as session:
             self._finish(session, run_id, version, tally, "failed", error)
             # The CPO's report shows it beside the object findings.
             self._record_findings(session, feed_id, run_id,

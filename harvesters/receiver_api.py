@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from exporters.ocpi_envelope import ocpi_error, ocpi_response
 from harvesters.receiver import PushRejected, Receiver
+from nap.store.db import write_session
 from nap.store.tables import Feed, FeedParty
 from nap.tokens import token_hash, tokens_in_header
 
@@ -70,7 +71,7 @@ def _in_transaction(action):
     (a unique index, a lock timeout, SQLite's single writer): retry a few times."""
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            with _sessions().begin() as session:
+            with write_session(_sessions()) as session:
                 feed, parties = _pushing_feed(session)
                 receiver = Receiver(session, feed, request.view_args["version"], datetime.now(timezone.utc),
                                     parties=parties)
@@ -92,7 +93,7 @@ def _record_rejection(rejected: PushRejected) -> None:
     # The rejected push rolled back, findings included; keep the finding on its own.
     from nap.store.tables import Finding
 
-    with _sessions().begin() as session:
+    with write_session(_sessions()) as session:
         session.add(Finding(feed_id=g.push_feed_id, run_id=None, object_type="push",
                             object_id=request.path.rsplit("/receiver/", 1)[-1][:200], field=None,
                             severity="error", reason=f"{request.method} rejected: {rejected.message}"[:2000],

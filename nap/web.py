@@ -1,7 +1,7 @@
 """Per-request access to the settings and a database session, for every blueprint."""
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import current_app, g, request
 from sqlalchemy.orm import Session
 
 from nap.config import Settings
@@ -13,7 +13,13 @@ def settings() -> Settings:
 
 def db_session() -> Session:
     if "db_session" not in g:
-        g.db_session = current_app.extensions["nap.sessions"]()
+        session = current_app.extensions["nap.sessions"]()
+        if request.method in ("GET", "HEAD") and session.get_bind().dialect.name == "postgresql":
+            # One snapshot per read request: a page assembled from several queries never
+            # mixes rows from before and after a harvest's commit. (Read-only transactions
+            # cannot fail to serialize; SQLite's transactions are snapshots already.)
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        g.db_session = session
     return g.db_session
 
 

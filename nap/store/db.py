@@ -28,6 +28,42 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # The sqlite3 driver would only send BEGIN before the first write, so the reads of a
+        # transaction would not share one snapshot (a push could see an EVSE before and its
+        # connectors after another commit). We send BEGIN ourselves (below).
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        # Writers that read first (harvests, pushes) take the write lock at once: upgrading
+        # a read snapshot to a write after another commit would fail in WAL mode.
+        immediate = connection.get_execution_options().get("sqlite_immediate", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def write_session(sessions: sessionmaker[Session]):
+    """A transaction that will write: `with write_session(sessions) as session:`. On SQLite
+    it takes the write lock at BEGIN; elsewhere it is an ordinary transaction."""
+    session = sessions()
+    session.connection(execution_options={"sqlite_immediate": True})
+    return _Transaction(session)
+
+
+class _Transaction:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def __enter__(self) -> Session:
+        return self.session
+
+    def __exit__(self, kind, error, traceback) -> None:
+        try:
+            if kind is None:
+                self.session.commit()
+            else:
+                self.session.rollback()
+        finally:
+            self.session.close()
 
 
 # Every OCPI document goes through these (see nap/jsonutil.py).
@@ -46,8 +82,10 @@ def get_engine(url: str) -> Engine:
         return engine
     # pre_ping replaces connections a database restart killed, so the API recovers by
     # itself; a connect timeout keeps an unreachable database from hanging requests.
+    # Smaller multi-row INSERTs: psycopg re-parses every large statement (it caches only
+    # small ones); 100 rows a statement measured about 12% faster harvests than 1,000.
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_timeout=10,
-                         connect_args={"connect_timeout": 5}, **JSON_CODEC)
+                         connect_args={"connect_timeout": 5}, insertmanyvalues_page_size=100, **JSON_CODEC)
 
 
 def session_factory(url: str) -> sessionmaker[Session]:
