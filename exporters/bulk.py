@@ -22,8 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from exporters.afir_csv import write_afir_csv
 from exporters.datex2.status import write_status
 from exporters.datex2.table import write_table
-from exporters.datex2_api import table_state
-from exporters.datex2_source import published_locations, tariff_lookup
+from exporters.datex2_source import published_locations, table_state, tariff_lookup
 from nap.config import Settings
 from nap.ocpi.values import format_datetime
 from nap.store.documents import iter_location_documents, iter_location_rows

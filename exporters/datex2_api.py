@@ -20,26 +20,17 @@ from sqlalchemy import func, select
 
 from exporters.datex2.status import write_status
 from exporters.datex2.table import write_table
-from exporters.datex2_source import changed_status_documents, published_locations, tariff_lookup
+from exporters.datex2_source import changed_status_documents, published_locations, table_state, tariff_lookup
 from exporters.http_caching import Fingerprint, Validators, not_modified
 from nap.ocpi.values import parse_datetime
 from nap.store.documents import iter_location_documents
-from nap.store.tables import EvseStatusChange, Location, Tariff
+from nap.store.tables import EvseStatusChange
 from nap.web import db_session, settings
 
 blueprint = Blueprint("datex2_api", __name__)
 PROFILES = ("generic", "afir")
 CHUNK = 64 * 1024
 MAX_AGE = 30  # seconds: dynamic data must reach consumers within a minute (AFIR)
-
-
-def table_state(session) -> tuple[datetime | None, str]:
-    """(last change, table version): the version changes exactly when the table does."""
-    locations = session.execute(select(func.max(Location.changed_at), func.count(Location.id))).one()
-    tariffs = session.execute(select(func.max(Tariff.changed_at), func.count(Tariff.id))).one()
-    changes = [moment for moment in (locations[0], tariffs[0]) if moment is not None]
-    version = Fingerprint(*locations, *tariffs).etag()[:16]
-    return (max(changes) if changes else None), version
 
 
 def _plain(message: str, status: int) -> Response:

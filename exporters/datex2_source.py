@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Iterator
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from exporters.http_caching import Fingerprint
 from nap.store.documents import assemble_locations
 from nap.store.status_history import changed_evses_since
 from nap.store.tables import Location, Tariff
@@ -16,6 +17,15 @@ from nap.store.tables import Location, Tariff
 def published_locations():
     # publish=false locations go to nobody in an open publication (they have no token).
     return select(Location).where(Location.removed_at.is_(None), Location.publish.is_(True))
+
+
+def table_state(session: Session) -> tuple[datetime | None, str]:
+    """(last change, table version): the version changes exactly when the table does."""
+    locations = session.execute(select(func.max(Location.changed_at), func.count(Location.id))).one()
+    tariffs = session.execute(select(func.max(Tariff.changed_at), func.count(Tariff.id))).one()
+    changes = [moment for moment in (locations[0], tariffs[0]) if moment is not None]
+    version = Fingerprint(*locations, *tariffs).etag()[:16]
+    return (max(changes) if changes else None), version
 
 
 def tariff_lookup(session: Session):

@@ -103,7 +103,7 @@ class Receiver:
 
     def get_tariff(self, country_code, party_id, tariff_id) -> dict:
         pair = self._authorize(country_code, party_id)
-        row = self._tariff_row(pair, tariff_id)
+        row = self._tariff_row(pair, tariff_id, lock=False)  # a read takes no lock
         if row is None or row.removed_at is not None:
             raise PushRejected(2000, 404, f"unknown tariff {pair[0]}/{pair[1]}/{tariff_id}")
         return row.data
@@ -183,10 +183,10 @@ class Receiver:
 
     # -- writing tariffs -----------------------------------------------------------------
 
-    def _tariff_row(self, pair, tariff_id) -> Tariff | None:
-        return self.session.scalars(select(Tariff).where(
-            Tariff.country_code == pair[0], Tariff.party_id == pair[1], Tariff.ocpi_id == tariff_id,
-            Tariff.feed_id == self.feed.id).with_for_update()).one_or_none()
+    def _tariff_row(self, pair, tariff_id, lock: bool = True) -> Tariff | None:
+        query = select(Tariff).where(Tariff.country_code == pair[0], Tariff.party_id == pair[1],
+                                     Tariff.ocpi_id == tariff_id, Tariff.feed_id == self.feed.id)
+        return self.session.scalars(query.with_for_update() if lock else query).one_or_none()
 
     def put_tariff(self, country_code, party_id, tariff_id, body) -> PushOutcome:
         if not isinstance(body, dict):

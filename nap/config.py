@@ -3,7 +3,7 @@ of one deployment agrees on them without a shared config file."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_SQLITE_PATH = Path("var") / "nap.sqlite3"
@@ -80,7 +80,6 @@ class Settings:
     # EVSE whose status never changed for this long after it was first seen is "never updated".
     quality_stale_days: int = 365
     quality_status_silence_hours: int = 24
-    extra: dict = field(default_factory=dict)
 
 
 def load_settings() -> Settings:

@@ -1,7 +1,6 @@
 """Shared test fixtures: real databases (SQLite and PostgreSQL), real servers on loopback."""
 from __future__ import annotations
 
-import itertools
 import os
 import time
 import threading
@@ -116,8 +115,6 @@ def sessions(settings):
 
 class LiveServer:
     """A WSGI app served for real on an ephemeral loopback port, in a thread."""
-
-    _ports = itertools.count()
 
     def __init__(self, app):
         self.app = app

@@ -15,6 +15,19 @@ from exporters.datex2.tariffs import TariffSource
 from exporters.datex2.xmlbuild import Element, multilingual, single_language, sub, typed, url_link, write_in_order
 
 
+def facility_slots(profile: Profile, name: str | None, last_updated: str | None, obj: dict) -> dict:
+    """The fac:FacilityObject children a site and a charging point fill alike: name, last
+    update, directions as additional information, photos."""
+    return {
+        "name": [lambda e: single_language(e, profile.f("name"), name)],
+        "lastUpdated": [lambda e: sub(e, profile.f("lastUpdated"), last_updated)] if last_updated else [],
+        "additionalInformation": [lambda e: multilingual(e, profile.f("additionalInformation"),
+                                                         ocpi.display_texts(obj.get("directions")))],
+        "photoUrl": [lambda e, url=url: url_link(e, profile.f("photoUrl"), url, "image")
+                     for url in photo_urls(obj.get("images"))],
+    }
+
+
 def photo_urls(images: object) -> list[str]:
     """Image URLs that show the place; logos are left to the organisations."""
     urls = [ocpi.url(image.get("url")) for image in ocpi.dicts(images)
@@ -50,12 +63,7 @@ def write_charging_point(parent: Element, profile: Profile, published: Published
     rates = tariffs.rates(evse, published.id) if tariffs is not None else []
 
     slots = {
-        "name": [lambda e: single_language(e, profile.f("name"), ocpi.text(evse.get("physical_reference")))],
-        "lastUpdated": [lambda e: sub(e, profile.f("lastUpdated"), last_updated)] if last_updated else [],
-        "additionalInformation": [lambda e: multilingual(e, profile.f("additionalInformation"),
-                                                         ocpi.display_texts(evse.get("directions")))],
-        "photoUrl": [lambda e, url=url: url_link(e, profile.f("photoUrl"), url, "image")
-                     for url in photo_urls(evse.get("images"))],
+        **facility_slots(profile, ocpi.text(evse.get("physical_reference")), last_updated, evse),
         "locationReference": [lambda e: write_point_location(
             e, profile.f("locationReference"), profile, ocpi.coordinates(evse.get("coordinates")),
             evse_address(evse))],

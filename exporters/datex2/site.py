@@ -15,7 +15,7 @@ from datetime import datetime
 from lxml import etree
 
 from exporters.datex2 import identity, mapping, ocpi, sequences
-from exporters.datex2.charging_point import photo_urls, write_charging_point
+from exporters.datex2.charging_point import facility_slots, write_charging_point
 from exporters.datex2.connector import is_plug_and_charge
 from exporters.datex2.energy import EnergyMix, energy_mix
 from exporters.datex2.location_reference import location_address, write_point_location
@@ -25,8 +25,7 @@ from exporters.datex2.organisation import Organisation, business, write_organisa
 from exporters.datex2.parking import write_parking_space
 from exporters.datex2.selection import PublishedSite
 from exporters.datex2.tariffs import TariffSource
-from exporters.datex2.xmlbuild import (Element, bool_text, multilingual, single_language, sub, typed, url_link,
-                                       write_in_order)
+from exporters.datex2.xmlbuild import Element, bool_text, sub, typed, write_in_order
 
 TariffsByKey = Callable[[str, str, str], "dict | None"]
 
@@ -109,12 +108,7 @@ def build_site(published: PublishedSite, profile: Profile, *, tariffs_by_key: Ta
     site_type = mapping.SITE_TYPE.get(ocpi.code(location.get("parking_type")))
 
     slots = {
-        "name": [lambda e: single_language(e, profile.f("name"), ocpi.text(location.get("name")))],
-        "lastUpdated": [lambda e: sub(e, profile.f("lastUpdated"), last_updated)] if last_updated else [],
-        "additionalInformation": [lambda e: multilingual(e, profile.f("additionalInformation"),
-                                                         ocpi.display_texts(location.get("directions")))],
-        "photoUrl": [lambda e, url=url: url_link(e, profile.f("photoUrl"), url, "image")
-                     for url in photo_urls(location.get("images"))],
+        **facility_slots(profile, ocpi.text(location.get("name")), last_updated, location),
         "operatingHours": [lambda e: write_operating_hours(
             e, profile, location.get("opening_times"), object_id=f"{published.id}#hours",
             version=published.version, valid_since=last_updated)],

@@ -109,6 +109,19 @@ def _write_price(parent: Element, profile: Profile, tariff: Tariff, group: int, 
                   (_kwh(restrictions.min_kwh), _kwh(restrictions.max_kwh)))
 
 
+def write_fee_terms(parent: Element, profile: Profile, fitted: Fitted) -> None:
+    """Parking fee flag, delivery fee limits and texts: the same children, in the same
+    order, of an AFIR energy rate and of a generic energy pricing policy."""
+    tariff = fitted.tariff
+    if mapping.PARKING_DIMENSION in fitted.dimensions:
+        sub(parent, profile.e("combinationWithParkingFee"), bool_text(True))
+    if tariff.max_price:
+        sub(parent, profile.e("maximumDeliveryFee"), tariff.max_price)
+    if tariff.min_price:
+        sub(parent, profile.e("minimumDeliveryFee"), tariff.min_price)
+    multilingual(parent, profile.e("additionalInformation"), tariff.alt_text)
+
+
 def write_energy_rate(parent: Element, profile: Profile, fitted: Fitted, *, rate_id: str,
                       payment_means: list[str]) -> Element:
     tariff = fitted.tariff
@@ -116,13 +129,7 @@ def write_energy_rate(parent: Element, profile: Profile, fitted: Fitted, *, rate
     sub(element, profile.e("ratePolicy"), tariff.policy)
     sub(element, profile.e("lastUpdated"), tariff.last_updated)
     sub(element, profile.e("applicableCurrency"), tariff.currency)
-    if mapping.PARKING_DIMENSION in fitted.dimensions:
-        sub(element, profile.e("combinationWithParkingFee"), bool_text(True))
-    if tariff.max_price:
-        sub(element, profile.e("maximumDeliveryFee"), tariff.max_price)
-    if tariff.min_price:
-        sub(element, profile.e("minimumDeliveryFee"), tariff.min_price)
-    multilingual(element, profile.e("additionalInformation"), tariff.alt_text)
+    write_fee_terms(element, profile, fitted)
     if payment_means:
         payment = sub(element, profile.e("payment"))
         for means in payment_means:

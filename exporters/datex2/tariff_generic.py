@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from exporters.datex2 import mapping, ocpi
 from exporters.datex2.namespaces import Profile
-from exporters.datex2.tariff_afir import step_note
+from exporters.datex2.tariff_afir import step_note, write_fee_terms
 from exporters.datex2.tariff_fit import Fitted
 from exporters.datex2.tariff_model import Component, Element as TariffElement, Tariff
 from exporters.datex2.xmlbuild import Element, bool_text, multilingual, sub, typed
@@ -100,13 +100,7 @@ def write_rate_table(parent: Element, profile: Profile, fitted: Fitted, *, rate_
     policy = sub(table, profile.f("energyPricingPolicy"))
     for name in _pricing_policies(fitted):
         sub(policy, profile.e("pricingPolicy"), name)
-    if mapping.PARKING_DIMENSION in fitted.dimensions:
-        sub(policy, profile.e("combinationWithParkingFee"), bool_text(True))
-    if tariff.max_price:
-        sub(policy, profile.e("maximumDeliveryFee"), tariff.max_price)
-    if tariff.min_price:
-        sub(policy, profile.e("minimumDeliveryFee"), tariff.min_price)
-    multilingual(policy, profile.e("additionalInformation"), tariff.alt_text)
+    write_fee_terms(policy, profile, fitted)
     if tariff.last_updated:
         sub(table, profile.f("lastUpdated"), tariff.last_updated)
     if tariff.policy in mapping.RATE_TYPE_GENERIC:
