@@ -10,7 +10,7 @@ from exporters.datex2.location_reference import evse_address, write_point_locati
 from exporters.datex2.namespaces import Profile
 from exporters.datex2.parking import write_parking_space
 from exporters.datex2.selection import PublishedEvse
-from exporters.datex2.tariff_products import write_afir_products, write_generic_mixes
+from exporters.datex2.tariff_products import append_products
 from exporters.datex2.tariffs import TariffSource
 from exporters.datex2.xmlbuild import Element, multilingual, single_language, sub, typed, url_link, write_in_order
 
@@ -60,7 +60,7 @@ def write_charging_point(parent: Element, profile: Profile, published: Published
     last_updated = ocpi.xml_timestamp(evse.get("last_updated"))
     reservation = next((mapping.RESERVATION[c] for c in capabilities if c in mapping.RESERVATION), None)
     parking = [(key, parking_places[key]) for key in ocpi.evse_parking_ids(evse) if key in parking_places]
-    rates = tariffs.rates(evse, published.id) if tariffs is not None else []
+    rates = tariffs.rates(evse) if tariffs is not None else []
 
     slots = {
         **facility_slots(profile, ocpi.text(evse.get("physical_reference")), last_updated, evse),
@@ -100,12 +100,13 @@ def write_charging_point(parent: Element, profile: Profile, published: Published
         providers = ocpi.strings(evse.get("accepted_service_providers"))
         # One product per published tariff (tariff_products.py); without any, the location's.
         slots["energyProduct"] = [
-            (lambda e: write_afir_products(e, profile, rates, location_mix=mix, providers=providers,
-                                           scope=published.id)) if rates else
+            (lambda e: append_products(e, tariffs.catalogue, rates, location_mix=mix, providers=providers,
+                                       scope=published.id)) if rates else
             (lambda e: write_afir_energy_product(e, profile, mix=mix, providers=providers, scope=published.id))]
     else:
         slots["electricEnergyMix"] = [
-            (lambda e: write_generic_mixes(e, profile, rates, location_mix=mix)) if rates else
+            (lambda e: append_products(e, tariffs.catalogue, rates, location_mix=mix, providers=[],
+                                       scope=published.id)) if rates else
             (lambda e: write_generic_energy_mix(e, profile, mix, published.id))]
 
     write_in_order(element, sequences.CHARGING_POINT[profile.name], slots)

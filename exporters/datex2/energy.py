@@ -7,7 +7,7 @@ energy rates of its connectors' tariffs. The AFIR product has no home for the su
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from exporters.datex2 import mapping, ocpi
 from exporters.datex2.namespaces import COM, Profile, q
@@ -15,14 +15,14 @@ from exporters.datex2.organisation import Organisation, write_organisation
 from exporters.datex2.xmlbuild import Element, bool_text, single_language, sub, typed
 
 
-@dataclass
+@dataclass(frozen=True)  # hashable: part of the key under which a product's XML is memoised
 class EnergyMix:
     green: bool | None = None
     product_name: str | None = None
     supplier: str | None = None
     carbon_dioxide: float | None = None   # g/kWh
     nuclear_waste: float | None = None    # g/kWh
-    sources: list[tuple[str, float]] = field(default_factory=list)
+    sources: tuple[tuple[str, float], ...] = ()
 
     def __bool__(self) -> bool:
         return any((self.green is not None, self.product_name, self.supplier, self.carbon_dioxide is not None,
@@ -45,7 +45,7 @@ def energy_mix(value: object) -> EnergyMix:
                      product_name=ocpi.text(mix.get("energy_product_name")),
                      supplier=ocpi.text(mix.get("supplier_name")),
                      carbon_dioxide=impacts.get("CARBON_DIOXIDE"), nuclear_waste=impacts.get("NUCLEAR_WASTE"),
-                     sources=sources)
+                     sources=tuple(sources))
 
 
 def _write_sources(parent: Element, profile: Profile, mix: EnergyMix) -> None:

@@ -17,10 +17,10 @@ though OCPI bumps last_updated on every status change.
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 from exporters.datex2 import ocpi
+from nap.jsonutil import canonical_bytes
 
 # Keys that change with the live state of a charge point, not with its description.
 _DYNAMIC_KEYS = frozenset({"status", "status_schedule", "last_updated"})
@@ -70,8 +70,7 @@ def _static_evse(evse: dict) -> dict:
 
 def fingerprint(value: Any) -> str:
     """Short hash of a JSON-like value; key order and whitespace do not matter."""
-    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return hashlib.sha256(canonical_bytes(value)).hexdigest()[:16]
 
 
 def site_version(location: dict) -> str:

@@ -59,10 +59,13 @@ def _label(location: object) -> str:
 
 
 def write_sites(xf: etree.xmlfile, locations: Iterable[object], profile: Profile,
-                build: Callable[[PublishedSite], etree._Element], kind: str) -> int:
+                build: Callable[[PublishedSite], etree._Element | bytes], kind: str,
+                out: BinaryIO | None = None) -> int:
     """Select, build and write one element per location, as soon as it is built; return
     the number of refill points written. A location that cannot be written validly is
-    skipped with a warning: one broken location must not cost the whole publication."""
+    skipped with a warning: one broken location must not cost the whole publication.
+    `build` may return the element already serialised (bytes), written straight to `out`,
+    the file under `xf`."""
     refill_points = 0
     for location in locations:
         try:
@@ -75,6 +78,10 @@ def write_sites(xf: etree.xmlfile, locations: Iterable[object], profile: Profile
             log.warning("DATEX II %s: skipped location %s (not a Location, or no id or coordinates)", kind,
                         _label(location))
             continue
-        xf.write(element)
+        if isinstance(element, bytes):
+            xf.flush()  # what xf holds goes first
+            out.write(element)
+        else:
+            xf.write(element)
         refill_points += len(published.evses)
     return refill_points

@@ -9,7 +9,6 @@ share a grid connection, so summing their maxima could overstate it.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 from lxml import etree
@@ -24,10 +23,8 @@ from exporters.datex2.opening_hours import write_operating_hours
 from exporters.datex2.organisation import Organisation, business, write_organisation
 from exporters.datex2.parking import write_parking_space
 from exporters.datex2.selection import PublishedSite
-from exporters.datex2.tariffs import TariffSource
+from exporters.datex2.tariffs import TariffCatalogue, TariffSource
 from exporters.datex2.xmlbuild import Element, bool_text, sub, typed, write_in_order
-
-TariffsByKey = Callable[[str, str, str], "dict | None"]
 
 
 def _authentication_methods(published: PublishedSite) -> list[str]:
@@ -91,7 +88,7 @@ def _write_station(parent: Element, profile: Profile, published: PublishedSite, 
     return station
 
 
-def build_site(published: PublishedSite, profile: Profile, *, tariffs_by_key: TariffsByKey | None,
+def build_site(published: PublishedSite, profile: Profile, *, catalogue: TariffCatalogue | None,
                at: datetime) -> Element:
     """A standalone energyInfrastructureSite element, ready for xmlfile.write()."""
     location = published.location
@@ -144,9 +141,7 @@ def build_site(published: PublishedSite, profile: Profile, *, tariffs_by_key: Ta
     tariffs = None
     if published.evses:
         mix = energy_mix(location.get("energy_mix"))
-        # Per location: its connectors usually share a few tariffs, read once (tariffs.py).
-        tariffs = (TariffSource(tariffs_by_key, location, profile, at, published.id)
-                   if tariffs_by_key is not None else None)
+        tariffs = TariffSource(catalogue, location, published.id) if catalogue is not None else None
         slots["energyInfrastructureStation"] = [
             lambda e: _write_station(e, profile, published, mix=mix, tariffs=tariffs, at=at)]
     write_in_order(site, sequences.SITE[profile.name], slots)

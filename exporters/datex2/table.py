@@ -17,12 +17,24 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import BinaryIO
 
+from lxml import etree
+
 from exporters.datex2 import tariffs
-from exporters.datex2.namespaces import profile_named
+from exporters.datex2.namespaces import Profile, profile_named
 from exporters.datex2.publication import payload, utc, write_sites
+from exporters.datex2.selection import PublishedSite
+from exporters.datex2.site import build_site
+from exporters.datex2.tariffs import TariffsByKey
 
 log = logging.getLogger("exporters.datex2")
-from exporters.datex2.site import TariffsByKey, build_site
+
+
+def _site_bytes(site: PublishedSite, profile: Profile, catalogue: tariffs.TariffCatalogue | None,
+                at: datetime) -> etree._Element | bytes:
+    if catalogue is None:
+        return build_site(site, profile, catalogue=None, at=at)
+    catalogue.splices.clear()
+    return catalogue.splices.serialize(build_site(site, profile, catalogue=catalogue, at=at))
 
 
 def write_table(out: BinaryIO, locations: Iterable[dict], *, profile: str = "generic", publication_time: datetime,
@@ -34,12 +46,12 @@ def write_table(out: BinaryIO, locations: Iterable[dict], *, profile: str = "gen
     chosen = profile_named(profile)
     at = utc(publication_time)
     dropped_before = Counter(tariffs.DROPPED)
+    catalogue = tariffs.TariffCatalogue(tariffs_by_key, chosen, at) if tariffs_by_key is not None else None
     with payload(out, chosen, "EnergyInfrastructureTablePublication", publication_time=at, country=country,
                  national_identifier=national_identifier, preamble=preamble) as xf:
         with xf.element(chosen.e("energyInfrastructureTable"), id=table_id, version=table_version):
             written = write_sites(
-                xf, locations, chosen, lambda site: build_site(site, chosen, tariffs_by_key=tariffs_by_key, at=at),
-                "table")
+                xf, locations, chosen, lambda site: _site_bytes(site, chosen, catalogue, at), "table", out)
     dropped = Counter(tariffs.DROPPED)
     dropped.subtract(dropped_before)
     dropped = +dropped  # keep what this publication added

@@ -7,6 +7,10 @@ energy_mix when it has one (OCPI: "details on the energy supplied with this tari
 the location's. A product per tariff also gives tariff_alt_url its one AFIR home,
 energyProductInformation. The mix fields are those energy.py writes for the location;
 without published tariffs energy.py writes the location's product or mix, as before.
+
+Charging points with the same rates, mix and eMSPs get the same XML but for the ids, which
+carry the charging point's id: append_products writes it once per publication and copies it
+(scoped_xml.py), which the site splices in when it is serialised.
 """
 from __future__ import annotations
 
@@ -14,7 +18,8 @@ from exporters.datex2 import ocpi, tariff_afir, tariff_generic
 from exporters.datex2.energy import EnergyMix
 from exporters.datex2.namespaces import COM, Profile, q
 from exporters.datex2.organisation import Organisation, write_organisation
-from exporters.datex2.tariffs import PublishedRate
+from exporters.datex2.scoped_xml import ScopedXml
+from exporters.datex2.tariffs import PublishedRate, TariffCatalogue
 from exporters.datex2.xmlbuild import Element, bool_text, single_language, sub, typed
 
 
@@ -47,13 +52,13 @@ def write_afir_products(parent: Element, profile: Profile, rates: list[Published
         for provider in providers:  # the eMSPs accepted at the EVSE, whatever the product
             write_organisation(product, profile.e("mobilityServiceProvider"), profile, Organisation(name=provider),
                                scope)
-        tariff_afir.write_energy_rate(product, profile, rate.fitted, rate_id=rate.id,
+        tariff_afir.write_energy_rate(product, profile, rate.fitted, rate_id=rate.id_in(scope),
                                       payment_means=rate.payment_means)
         _write_impacts_and_sources(product, profile, mix)
 
 
 def write_generic_mixes(parent: Element, profile: Profile, rates: list[PublishedRate], *,
-                        location_mix: EnergyMix) -> None:
+                        location_mix: EnergyMix, scope: str) -> None:
     for index, rate in enumerate(rates, start=1):
         mix = rate.mix or location_mix
         element = sub(parent, profile.e("electricEnergyMix"), attrib={"energyMixIndex": str(index)})
@@ -61,6 +66,25 @@ def write_generic_mixes(parent: Element, profile: Profile, rates: list[Published
         _write_impacts_and_sources(element, profile, mix)
         if mix.supplier:
             write_organisation(element, profile.e("energyProvider"), profile, Organisation(name=mix.supplier),
-                               f"{rate.id}#supplier")
-        tariff_generic.write_rate_table(element, profile, rate.fitted, rate_id=rate.id, version=rate.version,
+                               f"{rate.id_in(scope)}#supplier")
+        tariff_generic.write_rate_table(element, profile, rate.fitted, rate_id=rate.id_in(scope), version=rate.version,
                                         payment_means=rate.payment_means)
+
+
+def append_products(parent: Element, catalogue: TariffCatalogue, rates: list[PublishedRate], *,
+                    location_mix: EnergyMix, providers: list[str], scope: str) -> None:
+    """The charging point's energy products (AFIR) or mixes (generic) for its rates, `scope`
+    being its refill point id."""
+    profile = catalogue.profile
+    rate_keys = tuple(rate.key for rate in rates)
+    if profile.is_afir:
+        key = ("afir", rate_keys, location_mix, tuple(providers))
+
+        def builder(element: Element, scope: str) -> None:
+            write_afir_products(element, profile, rates, location_mix=location_mix, providers=providers, scope=scope)
+    else:
+        key = ("generic", rate_keys, location_mix)
+
+        def builder(element: Element, scope: str) -> None:
+            write_generic_mixes(element, profile, rates, location_mix=location_mix, scope=scope)
+    catalogue.splices.insert(parent, catalogue.products.get(key, lambda: ScopedXml.build(profile, builder)), scope)

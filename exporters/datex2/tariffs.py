@@ -1,14 +1,16 @@
 """OCPI Tariffs of a charging point -> the DATEX II rates to publish, and the account of
 those that cannot be published.
 
-    source = TariffSource(tariffs_by_key, location, profile, at, site_id)   # per location
-    rates = source.rates(evse, refill_point_id)        # per EVSE: list[PublishedRate]
-    source.report()                                    # after the site: log what was dropped
+    catalogue = TariffCatalogue(tariffs_by_key, profile, at)   # per publication
+    source = TariffSource(catalogue, location, site_id)        # per location
+    rates = source.rates(evse)                                 # per EVSE: list[PublishedRate]
+    source.report()                                            # after the site: log what was dropped
 
-The steps live in their own modules: tariff_model.py reads and checks a tariff once per
-location (memoised: connectors of one location usually share a few tariffs), tariff_fit.py
+The steps live in their own modules: tariff_model.py reads and checks a tariff, tariff_fit.py
 decides per charging point and model what is written, tariff_afir.py / tariff_generic.py
-write it, tariff_products.py wraps each rate in its energy product or mix.
+write it, tariff_products.py wraps each rate in its energy product or mix. A national table
+repeats a few tariffs at thousands of charging points, so the catalogue reads each tariff
+once per publication and fits it once per connector limits (memo.py bounds what it keeps).
 
 A tariff is dropped only when writing it would change its meaning. Every drop is counted in
 DROPPED ((profile, OCPI field) -> charging points) and logged once per location, tariff and
@@ -25,8 +27,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from exporters.datex2 import identity, mapping, ocpi
+from exporters.datex2.memo import BoundedMemo
 from exporters.datex2.namespaces import Profile
-from exporters.datex2.tariff_fit import Fitted, connector_limits, fit
+from exporters.datex2.scoped_xml import Splices
+from exporters.datex2.tariff_fit import Fitted, Limits, connector_limits, fit
 from exporters.datex2.tariff_model import Drop, Tariff, read_tariff
 
 if TYPE_CHECKING:
@@ -47,15 +51,25 @@ _UNKNOWN = Drop("tariff_ids", "no such tariff")
 @dataclass(frozen=True)
 class PublishedRate:
     fitted: Fitted
-    id: str                      # "{refill point id}#tariff:{tariff id}", unique in the payload
+    tariff_id: str
     version: str
-    payment_means: list[str]     # ad hoc rates only: how one pays at the charging point
-    mix: EnergyMix | None        # the tariff's own energy mix, if it states one
+    payment_means: tuple[str, ...]  # ad hoc rates only: how one pays at the charging point
+    mix: EnergyMix | None           # the tariff's own energy mix, if it states one
+
+    def id_in(self, scope: str) -> str:
+        """"{refill point id}#tariff:{tariff id}", unique in the payload."""
+        return f"{scope}#tariff:{self.tariff_id}"
+
+    @property
+    def key(self) -> tuple:
+        """Everything the rate's XML depends on besides its scope: the version covers the
+        tariff's content and the connector limits it was fitted to."""
+        return self.tariff_id, self.version, self.payment_means, self.mix
 
 
-def payment_means(profile: Profile, capabilities: list[str]) -> list[str]:
+def payment_means(profile: Profile, capabilities: list[str]) -> tuple[str, ...]:
     table = mapping.PAYMENT_MEANS_AFIR if profile.is_afir else mapping.PAYMENT_MEANS_GENERIC
-    return list(dict.fromkeys(table[c] for c in capabilities if c in table))
+    return tuple(dict.fromkeys(table[c] for c in capabilities if c in table))
 
 
 def tariff_ids(evse: dict) -> dict[str, list[dict]]:
@@ -67,41 +81,61 @@ def tariff_ids(evse: dict) -> dict[str, list[dict]]:
     return result
 
 
-class TariffSource:
-    """The tariffs of one location, read once, fitted per charging point."""
+class TariffCatalogue:
+    """The tariffs of one publication (one profile, one publication time): each read once,
+    fitted once per connector limits; `products` keeps the XML tariff_products.py writes,
+    `splices` what the site being written needs of it."""
 
-    def __init__(self, tariffs_by_key: TariffsByKey, location: dict, profile: Profile, at: datetime,
-                 site_id: str) -> None:
-        self._lookup, self._profile, self._at, self._site = tariffs_by_key, profile, at, site_id
-        self._country = ocpi.text(location.get("country_code"))
-        self._party = ocpi.text(location.get("party_id"))
-        self._read: dict[str, Tariff | Drop] = {}
-        self._mixes: dict[str, EnergyMix | None] = {}
-        self._dropped: dict[tuple[str, str, str], int] = defaultdict(int)
-        self._omitted: dict[tuple[str, str], int] = defaultdict(int)
+    def __init__(self, lookup: TariffsByKey, profile: Profile, at: datetime, capacity: int = 4096) -> None:
+        self.lookup, self.profile, self.at = lookup, profile, at
+        self._read: BoundedMemo[Tariff | Drop] = BoundedMemo(capacity)
+        self._fitted: BoundedMemo[Fitted | Drop] = BoundedMemo(capacity)
+        self._mixes: BoundedMemo[EnergyMix | None] = BoundedMemo(capacity)
+        self.products: BoundedMemo = BoundedMemo(capacity)
+        self.splices = Splices()
 
-    def _tariff(self, tariff_id: str) -> Tariff | Drop:
-        if tariff_id not in self._read:
-            raw = self._lookup(self._country, self._party, tariff_id)
-            self._read[tariff_id] = _UNKNOWN if raw is None else read_tariff(raw, self._at)
-        return self._read[tariff_id]
+    def tariff(self, country: str | None, party: str | None, tariff_id: str) -> Tariff | Drop:
+        def read() -> Tariff | Drop:
+            raw = self.lookup(country, party, tariff_id)
+            return _UNKNOWN if raw is None else read_tariff(raw, self.at)
+        return self._read.get((country, party, tariff_id), read)
 
-    def _mix(self, tariff_id: str, tariff: Tariff) -> EnergyMix | None:
-        if tariff_id not in self._mixes:
+    def fitted(self, tariff: Tariff, limits: Limits) -> Fitted | Drop:
+        return self._fitted.get((tariff.version, limits), lambda: fit(tariff, limits, self.profile.name))
+
+    def mix(self, tariff: Tariff) -> EnergyMix | None:
+        def make() -> EnergyMix | None:
             from exporters.datex2.energy import energy_mix  # see the TYPE_CHECKING import
 
             mix = energy_mix(tariff.energy_mix) if tariff.energy_mix else None
-            self._mixes[tariff_id] = mix if mix else None
-        return self._mixes[tariff_id]
+            return mix if mix else None
+        return self._mixes.get(tariff.version, make)
 
-    def rates(self, evse: dict, scope: str) -> list[PublishedRate]:
-        """The rates of an EVSE (`scope`: its refill point id), in first-seen tariff order."""
+
+class TariffSource:
+    """The tariffs of one location, fitted per charging point, with the account of what
+    could not be published."""
+
+    def __init__(self, catalogue: TariffCatalogue, location: dict, site_id: str) -> None:
+        self._catalogue, self._profile, self._site = catalogue, catalogue.profile, site_id
+        self._country = ocpi.text(location.get("country_code"))
+        self._party = ocpi.text(location.get("party_id"))
+        self._dropped: dict[tuple[str, str, str], int] = defaultdict(int)
+        self._omitted: dict[tuple[str, str], int] = defaultdict(int)
+
+    @property
+    def catalogue(self) -> TariffCatalogue:
+        return self._catalogue
+
+    def rates(self, evse: dict) -> list[PublishedRate]:
+        """The rates of an EVSE, in first-seen tariff order."""
+        catalogue = self._catalogue
         capabilities = ocpi.strings(evse.get("capabilities"))
         result = []
         for tariff_id, connectors in tariff_ids(evse).items():
-            tariff = self._tariff(tariff_id)
+            tariff = catalogue.tariff(self._country, self._party, tariff_id)
             limits = connector_limits(connectors)
-            fitted = tariff if isinstance(tariff, Drop) else fit(tariff, limits, self._profile.name)
+            fitted = tariff if isinstance(tariff, Drop) else catalogue.fitted(tariff, limits)
             if isinstance(fitted, Drop):
                 self._dropped[tariff_id, fitted.field, fitted.detail] += 1
                 DROPPED[self._profile.name, fitted.field] += 1
@@ -110,11 +144,11 @@ class TariffSource:
                 self._omitted[tariff_id, why] += 1
                 OMITTED[self._profile.name, why] += 1
             result.append(PublishedRate(
-                fitted=fitted, id=f"{scope}#tariff:{tariff_id}",
+                fitted=fitted, tariff_id=tariff_id,
                 version=identity.fingerprint([tariff.version, limits.power_kw, limits.current_a]),
                 payment_means=payment_means(self._profile, capabilities)
-                if tariff.policy == mapping.RATE_POLICY_AD_HOC else [],
-                mix=self._mix(tariff_id, tariff)))
+                if tariff.policy == mapping.RATE_POLICY_AD_HOC else (),
+                mix=catalogue.mix(tariff)))
         return result
 
     def report(self) -> None:
