@@ -42,6 +42,8 @@ def parse_args(argv=None):
     parser.add_argument("--push-seconds", type=float, default=15.0, help="duration of each push load")
     parser.add_argument("--push-rate", type=float, default=500.0, help="scheduled PATCH/s of the paced load")
     parser.add_argument("--datex2-profile", default="generic", choices=("generic", "afir"))
+    parser.add_argument("--datex2-jobs", type=int, default=2,
+                        help="processes writing the table on PostgreSQL (as NAP_EXPORT_JOBS)")
     parser.add_argument("--step-timeout", type=float, default=900.0, help="seconds any one step may take")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark databases")
     parser.add_argument("--wait-idle", type=float, default=60.0,
@@ -152,7 +154,7 @@ def run_one(args, engine: str, size: int, versions_url: str, trivial_base: str |
         if "datex2" in args.only:
             quiet("datex2")
             guarded(run, "datex2", lambda: datex2.run(db.url, f"{engine}-{size}", args.datex2_profile,
-                                                      args.step_timeout))
+                                                      args.step_timeout, args.datex2_jobs))
     except (BenchError, RuntimeError) as error:
         log(f"{engine} at {size}: {error}")
         run["errors"]["setup"] = str(error).splitlines()[0]

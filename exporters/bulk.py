@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from exporters.afir_csv import write_afir_csv
 from exporters.datex2.status import write_status
-from exporters.datex2.table import write_table
+from exporters.datex2_parallel import default_jobs, write_table_in_parallel
 from exporters.datex2_source import published_locations, table_state, tariff_lookup
 from nap.config import Settings
 from nap.ocpi.values import format_datetime
@@ -69,8 +69,8 @@ def _preamble(settings: Settings, generated: str, feeds: list[dict]) -> str:
             f"Source feeds and the licences their CPOs publish under: {sources}. See {MANIFEST}.")
 
 
-def _write_files(session: Session, settings: Settings, target: Path, generated_at: datetime,
-                 feeds: list[dict], progress) -> None:
+def _write_files(sessions: sessionmaker[Session], session: Session, settings: Settings, target: Path,
+                 generated_at: datetime, feeds: list[dict], progress) -> None:
     generated = format_datetime(generated_at)
     preamble = _preamble(settings, generated, feeds)
     _, version = table_state(session)
@@ -80,8 +80,8 @@ def _write_files(session: Session, settings: Settings, target: Path, generated_a
     for step, profile in enumerate(("generic", "afir")):
         progress(f"table-{profile}.xml", step * 2, 5)
         with (target / f"table-{profile}.xml").open("wb") as out:
-            write_table(out, iter_location_documents(session, published_locations()), profile=profile,
-                        tariffs_by_key=lookup, **common)
+            write_table_in_parallel(out, sessions, jobs=settings.export_jobs or default_jobs(), profile=profile,
+                                    **common)
         progress(f"status-{profile}.xml", step * 2 + 1, 5)
         with (target / f"status-{profile}.xml").open("wb") as out:
             write_status(out, iter_location_documents(session, published_locations()), profile=profile, **common)
@@ -124,7 +124,7 @@ def export_snapshot(sessions: sessionmaker[Session], settings: Settings, out_dir
     try:
         with sessions() as session:
             feeds = _published_feeds(session)
-            _write_files(session, settings, temporary, generated_at, feeds, progress)
+            _write_files(sessions, session, settings, temporary, generated_at, feeds, progress)
         files = _finish(temporary, settings, generated_at, feeds)
         progress("checksums", 5, 5)
         _replace(temporary, final)

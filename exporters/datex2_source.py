@@ -8,7 +8,6 @@ from typing import Iterator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from exporters.http_caching import Fingerprint
 from nap.store.documents import assemble_locations
 from nap.store.status_history import changed_evses_since
 from nap.store.tables import Location, Tariff
@@ -21,6 +20,9 @@ def published_locations():
 
 def table_state(session: Session) -> tuple[datetime | None, str]:
     """(last change, table version): the version changes exactly when the table does."""
+    # Imported here: it brings Flask, which the export processes need not load.
+    from exporters.http_caching import Fingerprint
+
     locations = session.execute(select(func.max(Location.changed_at), func.count(Location.id))).one()
     tariffs = session.execute(select(func.max(Tariff.changed_at), func.count(Tariff.id))).one()
     changes = [moment for moment in (locations[0], tariffs[0]) if moment is not None]

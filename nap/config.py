@@ -63,6 +63,8 @@ class Settings:
     # Bulk downloads: where the daily snapshots go, and how many days are kept.
     export_dir: str = "var/exports"
     export_keep_days: int = 7
+    # Processes that write a DATEX II table file (PostgreSQL only; 0: one per core, at most 4).
+    export_jobs: int = 0
     # The daily snapshot is made from this hour (UTC) on, after the night's harvests.
     export_hour_utc: int = 2
     # EVSE status history is kept this long (DATEX II deltas, availability, freshness).
@@ -92,6 +94,7 @@ def load_settings() -> Settings:
         operator_name=os.environ.get("NAP_OPERATOR_NAME", "National Access Point"),
         export_dir=os.environ.get("NAP_EXPORT_DIR", "var/exports"),
         export_keep_days=_int("NAP_EXPORT_KEEP_DAYS", 7),
+        export_jobs=_int("NAP_EXPORT_JOBS", 0),
         export_hour_utc=_int("NAP_EXPORT_HOUR_UTC", 2),
         status_history_days=_int("NAP_STATUS_HISTORY_DAYS", 90),
         outbound_allow=tuple(n.strip() for n in os.environ.get("NAP_OUTBOUND_ALLOW", "").split(",") if n.strip()),

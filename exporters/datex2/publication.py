@@ -58,14 +58,12 @@ def _label(location: object) -> str:
     return type(location).__name__
 
 
-def write_sites(xf: etree.xmlfile, locations: Iterable[object], profile: Profile,
-                build: Callable[[PublishedSite], etree._Element | bytes], kind: str,
-                out: BinaryIO | None = None) -> int:
-    """Select, build and write one element per location, as soon as it is built; return
-    the number of refill points written. A location that cannot be written validly is
-    skipped with a warning: one broken location must not cost the whole publication.
-    `build` may return the element already serialised (bytes), written straight to `out`,
-    the file under `xf`."""
+def write_sites(locations: Iterable[object], profile: Profile, build: Callable[[PublishedSite], etree._Element | bytes],
+                kind: str, write: Callable[[etree._Element | bytes], object]) -> int:
+    """Select, build and `write` one element (or its bytes) per location, as soon as it is
+    built; return the number of refill points written. A location that cannot be written
+    validly is skipped with a warning: one broken location must not cost the whole
+    publication."""
     refill_points = 0
     for location in locations:
         try:
@@ -78,10 +76,18 @@ def write_sites(xf: etree.xmlfile, locations: Iterable[object], profile: Profile
             log.warning("DATEX II %s: skipped location %s (not a Location, or no id or coordinates)", kind,
                         _label(location))
             continue
+        write(element)
+        refill_points += len(published.evses)
+    return refill_points
+
+
+def writer_into(xf: etree.xmlfile, out: BinaryIO) -> Callable[[etree._Element | bytes], None]:
+    """A `write` for write_sites into an open payload: elements through xf, bytes (sites
+    serialised already) straight to `out`, the file under xf, after what xf holds."""
+    def write(element: etree._Element | bytes) -> None:
         if isinstance(element, bytes):
-            xf.flush()  # what xf holds goes first
+            xf.flush()
             out.write(element)
         else:
             xf.write(element)
-        refill_points += len(published.evses)
-    return refill_points
+    return write

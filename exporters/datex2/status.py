@@ -108,4 +108,4 @@ def write_status(out: BinaryIO, locations: Iterable[dict], *, profile: str = "ge
         with xf.element(chosen.e("tableReference"), targetClass=f"{chosen.egi}:EnergyInfrastructureTable",
                         id=table_id, version=table_version):
             pass  # an empty element: all its information is in the attributes
-        return write_sites(xf, locations, chosen, lambda site: build_site_status(site, chosen, at), "status")
+        return write_sites(locations, chosen, lambda site: build_site_status(site, chosen, at), "status", xf.write)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import BinaryIO
 
@@ -21,7 +21,7 @@ from lxml import etree
 
 from exporters.datex2 import tariffs
 from exporters.datex2.namespaces import Profile, profile_named
-from exporters.datex2.publication import payload, utc, write_sites
+from exporters.datex2.publication import payload, utc, write_sites, writer_into
 from exporters.datex2.selection import PublishedSite
 from exporters.datex2.site import build_site
 from exporters.datex2.tariffs import TariffsByKey
@@ -37,21 +37,34 @@ def _site_bytes(site: PublishedSite, profile: Profile, catalogue: tariffs.Tariff
     return catalogue.splices.serialize(build_site(site, profile, catalogue=catalogue, at=at))
 
 
+def write_table_sites(write: Callable[[etree._Element | bytes], object], locations: Iterable[dict], *,
+                      profile: str, publication_time: datetime, tariffs_by_key: TariffsByKey | None) -> int:
+    """Only the sites of a table, each handed to `write` (bytes, or an element when there
+    are no tariffs to splice): what one part of a table written in parallel holds."""
+    chosen = profile_named(profile)
+    at = utc(publication_time)
+    catalogue = tariffs.TariffCatalogue(tariffs_by_key, chosen, at) if tariffs_by_key is not None else None
+    return write_sites(locations, chosen, lambda site: _site_bytes(site, chosen, catalogue, at), "table", write)
+
+
 def write_table(out: BinaryIO, locations: Iterable[dict], *, profile: str = "generic", publication_time: datetime,
                 table_id: str = "NAP", table_version: str = "1", country: str = "de",
                 national_identifier: str = "NAP", tariffs_by_key: TariffsByKey | None = None,
-                preamble: str | None = None) -> int:
+                preamble: str | None = None, more_sites: Callable[[Callable], int] | None = None) -> int:
     """Write the table publication to the binary file `out`; return the number of refill
-    points (charging points, i.e. OCPI EVSEs) written."""
+    points (charging points, i.e. OCPI EVSEs) written. `more_sites(write)`, if given, adds
+    sites written elsewhere after those of `locations` (datex2_parallel.py)."""
     chosen = profile_named(profile)
     at = utc(publication_time)
     dropped_before = Counter(tariffs.DROPPED)
-    catalogue = tariffs.TariffCatalogue(tariffs_by_key, chosen, at) if tariffs_by_key is not None else None
     with payload(out, chosen, "EnergyInfrastructureTablePublication", publication_time=at, country=country,
                  national_identifier=national_identifier, preamble=preamble) as xf:
         with xf.element(chosen.e("energyInfrastructureTable"), id=table_id, version=table_version):
-            written = write_sites(
-                xf, locations, chosen, lambda site: _site_bytes(site, chosen, catalogue, at), "table", out)
+            write = writer_into(xf, out)
+            written = write_table_sites(write, locations, profile=profile, publication_time=at,
+                                        tariffs_by_key=tariffs_by_key)
+            if more_sites is not None:
+                written += more_sites(write)
     dropped = Counter(tariffs.DROPPED)
     dropped.subtract(dropped_before)
     dropped = +dropped  # keep what this publication added

@@ -72,10 +72,11 @@ def assemble_locations(session: Session, rows: Sequence[Location]) -> list[dict]
     return documents
 
 
-def iter_location_rows(session: Session, query, batch_size: int = 500) -> Iterable[tuple[Location, dict]]:
+def iter_location_rows(session: Session, query, batch_size: int = 100) -> Iterable[tuple[Location, dict]]:
     """Stream (row, full Location document) pairs for a query over Location rows, batch by
     batch (keyset pagination), so exports stay in constant memory whatever the number of
-    EVSEs."""
+    EVSEs. 100 locations hold about 10 MB of documents (500 held 40 MB for no measurable
+    gain in speed)."""
     last_id = 0
     while True:
         rows = session.scalars(query.where(Location.id > last_id).order_by(Location.id).limit(batch_size)).all()
@@ -86,6 +87,6 @@ def iter_location_rows(session: Session, query, batch_size: int = 500) -> Iterab
         session.expunge_all()
 
 
-def iter_location_documents(session: Session, query, batch_size: int = 500) -> Iterable[dict]:
+def iter_location_documents(session: Session, query, batch_size: int = 100) -> Iterable[dict]:
     for _row, document in iter_location_rows(session, query, batch_size):
         yield document

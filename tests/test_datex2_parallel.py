@@ -1,0 +1,72 @@
+"""The DATEX II table written by several processes from one PostgreSQL snapshot
+(exporters/datex2_parallel.py): the same bytes as one process writes, and nothing a later
+commit changed."""
+from __future__ import annotations
+
+import io
+import resource
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import select, text
+
+from exporters.datex2.table import write_table
+from exporters.datex2.validate import validate
+from exporters.datex2_parallel import _repeatable_read, _write_part, write_table_in_parallel
+from exporters.datex2_source import published_locations, tariff_lookup
+from nap.store.db import write_session
+from nap.store.documents import iter_location_documents
+from nap.store.tables import Location
+from tests.test_bulk_export import harvested
+
+NOW = datetime(2026, 11, 29, 3, 0, tzinfo=timezone.utc)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _one_process(sessions, profile: str) -> bytes:
+    out = io.BytesIO()
+    with sessions() as session:
+        write_table(out, iter_location_documents(session, published_locations()), profile=profile,
+                    publication_time=NOW, tariffs_by_key=tariff_lookup(session))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("profile", ["generic", "afir"])
+def test_a_table_written_in_parallel_is_the_table_one_process_writes(demo_cpo, sessions, settings, profile,
+                                                                    tmp_path):
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    harvested(demo_cpo, sessions, settings, locations=30)
+    expected = _one_process(sessions, profile)
+    for jobs in (2, 3):
+        before = _children_cpu()
+        with (exports / "table.xml").open("wb") as out:
+            count = write_table_in_parallel(out, sessions, jobs=jobs, profile=profile, publication_time=NOW)
+        written = (exports / "table.xml").read_bytes()
+        assert written == expected and validate(written) == []
+        assert count == written.count(b"ElectricChargingPoint")
+        spawned = _children_cpu() > before
+        # SQLite cannot share a snapshot: one process writes it there.
+        assert spawned == settings.database_url.startswith("postgresql")
+    assert [p.name for p in exports.iterdir()] == ["table.xml"]  # no part file left behind
+
+
+def test_a_part_reads_the_exported_snapshot_not_a_later_commit(demo_cpo, sessions, settings, tmp_path):
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("snapshots are shared on PostgreSQL only")
+    harvested(demo_cpo, sessions, settings, locations=5)
+    with sessions() as exporting:
+        _repeatable_read(exporting)
+        snapshot = exporting.scalar(text("SELECT pg_export_snapshot()"))
+        with write_session(sessions) as writer:  # committed after the export began
+            for location in writer.scalars(select(Location)):
+                location.data = {**location.data, "name": "Renamed later"}
+        url = exporting.get_bind().url.render_as_string(hide_password=False)
+        count, _ = _write_part(url, snapshot, 0, None, "generic", NOW, str(tmp_path / "part.xml"))
+    part = (tmp_path / "part.xml").read_bytes()
+    assert count > 0 and b"Renamed later" not in part
+    assert b"Renamed later" in _one_process(sessions, "generic")
