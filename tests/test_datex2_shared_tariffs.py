@@ -98,6 +98,7 @@ def test_bounded_memo_forgets_the_oldest_beyond_its_capacity():
 
 
 def test_attribute_bytes_escape_like_lxml():
-    for value in ('plain', 'a&b', '"quoted"', "<tag>", "tab\there", "Straße"):
+    for value in ('plain', 'a&b', '"quoted"', "<tag>", "tab\there", "Straße", "new\nline\r", "it's", "&amp;",
+                  "\u00e9\u4e2d\U0001F50C"):
         element = etree.Element("x", id=value)
         assert etree.tostring(element, encoding="UTF-8") == b'<x id="' + scoped_xml.attribute_bytes(value) + b'"/>'

@@ -89,7 +89,7 @@ class TariffCatalogue:
     def __init__(self, lookup: TariffsByKey, profile: Profile, at: datetime, capacity: int = 4096) -> None:
         self.lookup, self.profile, self.at = lookup, profile, at
         self._read: BoundedMemo[Tariff | Drop] = BoundedMemo(capacity)
-        self._fitted: BoundedMemo[Fitted | Drop] = BoundedMemo(capacity)
+        self._fitted: BoundedMemo[tuple[Fitted | Drop, str]] = BoundedMemo(capacity)
         self._mixes: BoundedMemo[EnergyMix | None] = BoundedMemo(capacity)
         self.products: BoundedMemo = BoundedMemo(capacity)
         self.splices = Splices()
@@ -100,8 +100,11 @@ class TariffCatalogue:
             return _UNKNOWN if raw is None else read_tariff(raw, self.at)
         return self._read.get((country, party, tariff_id), read)
 
-    def fitted(self, tariff: Tariff, limits: Limits) -> Fitted | Drop:
-        return self._fitted.get((tariff.version, limits), lambda: fit(tariff, limits, self.profile.name))
+    def fitted(self, tariff: Tariff, limits: Limits) -> tuple[Fitted | Drop, str]:
+        """The tariff fitted to the limits, and the version of the rate that results."""
+        return self._fitted.get((tariff.version, limits), lambda: (
+            fit(tariff, limits, self.profile.name),
+            identity.fingerprint([tariff.version, limits.power_kw, limits.current_a])))
 
     def mix(self, tariff: Tariff) -> EnergyMix | None:
         def make() -> EnergyMix | None:
@@ -135,7 +138,7 @@ class TariffSource:
         for tariff_id, connectors in tariff_ids(evse).items():
             tariff = catalogue.tariff(self._country, self._party, tariff_id)
             limits = connector_limits(connectors)
-            fitted = tariff if isinstance(tariff, Drop) else catalogue.fitted(tariff, limits)
+            fitted, version = (tariff, "") if isinstance(tariff, Drop) else catalogue.fitted(tariff, limits)
             if isinstance(fitted, Drop):
                 self._dropped[tariff_id, fitted.field, fitted.detail] += 1
                 DROPPED[self._profile.name, fitted.field] += 1
@@ -145,7 +148,7 @@ class TariffSource:
                 OMITTED[self._profile.name, why] += 1
             result.append(PublishedRate(
                 fitted=fitted, tariff_id=tariff_id,
-                version=identity.fingerprint([tariff.version, limits.power_kw, limits.current_a]),
+                version=version,
                 payment_means=payment_means(self._profile, capabilities)
                 if tariff.policy == mapping.RATE_POLICY_AD_HOC else (),
                 mix=catalogue.mix(tariff)))
