@@ -124,8 +124,9 @@ class Location(Base):
     last_updated: Mapped[datetime] = mapped_column(UtcDateTime)
     # The normalized OCPI 2.3.0 Location without its `evses` (they live in their own rows).
     data: Mapped[dict] = mapped_column(JsonDocument)
-    # The object exactly as the CPO served it, in its own OCPI version.
-    raw: Mapped[dict] = mapped_column(JsonDocument)
+    # The object exactly as the CPO served it, in its own OCPI version. Deferred: it holds
+    # the EVSEs too, and decoding it with every row was a fifth of a DATEX II export.
+    raw: Mapped[dict] = mapped_column(JsonDocument, deferred=True)
     content_hash: Mapped[str] = mapped_column(String(64))
     first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
