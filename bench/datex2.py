@@ -103,8 +103,6 @@ def main() -> None:
 
 def run(db_url: str, label: str, profile: str, timeout: float, jobs: int) -> dict:
     out = WORK / f"datex2-{label}-{profile}.xml"
-    # Parallel writing needs a shared snapshot, which only PostgreSQL offers.
-    jobs = jobs if db_url.startswith("postgresql") else 1
     log(f"datex2: writing the {profile} table of {label} ({jobs} process(es))")
     measured = check(run_measured([PYTHON, "-m", "bench.datex2", "write", "--url", db_url, "--profile", profile,
                                    "--out", str(out), "--jobs", str(jobs)], bench_env(), timeout), "DATEX II table")

@@ -2,23 +2,34 @@
 
     count = write_table_in_parallel(out, sessions, jobs=2, profile="afir", publication_time=now, ...)
 
-Building the sites is CPU work in Python, so one process uses one core. On PostgreSQL the
-published locations are cut into `jobs` ranges of about equal size; this process writes the
-first range into `out` itself while child processes write the others into temporary files
-next to it, which are then appended in order. Every process reads the same database
-snapshot (pg_export_snapshot / SET TRANSACTION SNAPSHOT, as pg_dump --jobs does), so the
-file is as consistent as one written by a single transaction. Each process streams, so
-memory stays flat per process. SQLite cannot share a snapshot between connections: there,
-and with jobs=1, the table is written by this process alone.
+Building the sites is CPU work in Python, so one process uses one core. The published
+locations are cut into `jobs` ranges of about equal size; this process writes the first
+range into `out` itself while child processes write the others into temporary files next
+to it, which are then appended in order. Every process reads the same state of the
+database, so the file is as consistent as one written in a single transaction:
+
+- PostgreSQL: the children import this process's snapshot (pg_export_snapshot / SET
+  TRANSACTION SNAPSHOT, as pg_dump --jobs does).
+- SQLite (WAL) cannot hand a snapshot over, but a reader's snapshot is fixed by its first
+  read: this process holds the write lock (BEGIN IMMEDIATE on a connection of its own)
+  from before its own first read until every child has made its first read. No commit
+  can fall in between; writers wait a second or two (busy timeout) and go on.
+
+If the lock cannot be had (a long harvest holds it) the table is written by this process
+alone, as it is with jobs=1. Each process streams, so memory stays flat per process.
 """
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
 import tempfile
+import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime
 from multiprocessing import get_context
 from pathlib import Path
@@ -26,6 +37,7 @@ from typing import BinaryIO
 
 from lxml import etree
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from exporters.datex2 import tariffs
@@ -35,7 +47,14 @@ from nap.store.db import session_factory
 from nap.store.documents import iter_location_documents
 from nap.store.tables import Location
 
+log = logging.getLogger("exporters.datex2")
+
 _SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f-]+$")
+# How long the children may take to start and make their first read (SQLite writers wait
+# that long at most).
+_START_SECONDS = 120
+
+_snapshot_taken = None  # in a child: the semaphore it releases once its snapshot is fixed
 
 
 def default_jobs() -> int:
@@ -68,12 +87,23 @@ def _in_range(low: int | None, high: int | None):
     return query
 
 
-def _write_part(url: str, snapshot: str, low: int, high: int | None, profile: str, publication_time: datetime,
-                path: str) -> tuple[int, dict]:
-    """In a child process: the sites of one range, as bytes, into `path`."""
+def _remember(semaphore) -> None:
+    global _snapshot_taken
+    _snapshot_taken = semaphore
+
+
+def _write_part(url: str, snapshot: str | None, low: int, high: int | None, profile: str,
+                publication_time: datetime, path: str) -> tuple[int, dict]:
+    """In a child process: the sites of one range, as bytes, into `path`. `snapshot`: the
+    PostgreSQL snapshot to read; None on SQLite, where the parent holds writers off."""
     before = Counter(tariffs.DROPPED)
     with session_factory(url)() as session, open(path, "wb") as out:
-        _repeatable_read(session).exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+        if snapshot is not None:
+            _repeatable_read(session).exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+        else:
+            session.execute(select(func.count()).select_from(Location))  # fixes the SQLite snapshot
+        if _snapshot_taken is not None:
+            _snapshot_taken.release()
 
         def write(element) -> None:
             out.write(element if isinstance(element, bytes) else etree.tostring(element, encoding="UTF-8"))
@@ -84,46 +114,104 @@ def _write_part(url: str, snapshot: str, low: int, high: int | None, profile: st
     return written, dict(+dropped)
 
 
+class _Snapshot:
+    """The state every process of one table reads."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.dialect = session.get_bind().dialect.name
+        self.pg_snapshot: str | None = None
+        self._lock = None
+
+    @contextmanager
+    def taken(self) -> Iterator[bool]:
+        """Fix this process's snapshot; yield whether children can share it."""
+        if self.dialect == "postgresql":
+            _repeatable_read(self.session)
+            snapshot = self.session.scalar(text("SELECT pg_export_snapshot()"))
+            self.pg_snapshot = snapshot if _SNAPSHOT_ID.match(snapshot or "") else None
+            yield self.pg_snapshot is not None
+            return
+        if self.dialect != "sqlite" or self.session.get_bind().url.database in (None, "", ":memory:"):
+            yield False
+            return
+        lock = self.session.get_bind().connect().execution_options(sqlite_immediate=True)
+        try:
+            lock.begin()
+        except OperationalError as error:  # a writer held on to the lock past the busy timeout
+            log.info("DATEX II table in one process: no write lock for a shared snapshot (%s)", error)
+            lock.close()
+            yield False
+            return
+        self._lock = lock
+        try:
+            yield True
+        finally:
+            self.release_writers()
+
+    def release_writers(self) -> None:
+        if self._lock is not None:
+            self._lock.rollback()
+            self._lock.close()
+            self._lock = None
+
+
+def _wait_for_snapshots(semaphore, parts: list[Future]) -> None:
+    deadline = time.monotonic() + _START_SECONDS
+    waiting = len(parts)
+    while waiting and time.monotonic() < deadline:
+        if semaphore.acquire(timeout=0.2):
+            waiting -= 1
+        elif any(part.done() for part in parts):  # a child failed before its first read
+            return
+
+
 def write_table_in_parallel(out: BinaryIO, sessions: sessionmaker[Session], *, jobs: int, profile: str,
                             publication_time: datetime, temp_dir: str | Path | None = None, **options) -> int:
     """Write the table of all published locations to `out`; `options` as for write_table."""
     with sessions() as session:
-        postgres = session.get_bind().dialect.name == "postgresql"
-        if postgres:
-            _repeatable_read(session)
-            snapshot = session.scalar(text("SELECT pg_export_snapshot()"))
-            starts = _bounds(session, jobs) if jobs > 1 else []
-        if not postgres or not starts or not _SNAPSHOT_ID.match(snapshot):
-            return write_table(out, iter_location_documents(session, published_locations()), profile=profile,
-                               publication_time=publication_time, tariffs_by_key=tariff_lookup(session), **options)
-        url = session.get_bind().url.render_as_string(hide_password=False)
-        ranges = list(zip(starts, [*starts[1:], None]))
-        directory = temp_dir or (os.path.dirname(os.path.abspath(out.name)) if hasattr(out, "name") else None)
-        paths = []
-        try:
-            for _ in ranges:
-                handle, path = tempfile.mkstemp(prefix=".table-part-", suffix=".xml", dir=directory)
-                os.close(handle)
-                paths.append(path)
-            # spawn, not fork: a forked child would share this process's database connections.
-            with ProcessPoolExecutor(max_workers=len(ranges), mp_context=get_context("spawn")) as pool:
-                parts = [pool.submit(_write_part, url, snapshot, low, high, profile, publication_time, path)
-                         for (low, high), path in zip(ranges, paths)]
+        snapshot = _Snapshot(session)
+        with snapshot.taken() as shared:
+            starts = _bounds(session, jobs) if shared and jobs > 1 else []  # also this process's first read
+            if not starts:
+                snapshot.release_writers()
+                return write_table(out, iter_location_documents(session, published_locations()), profile=profile,
+                                   publication_time=publication_time, tariffs_by_key=tariff_lookup(session),
+                                   **options)
+            url = session.get_bind().url.render_as_string(hide_password=False)
+            ranges = list(zip(starts, [*starts[1:], None]))
+            directory = temp_dir or (os.path.dirname(os.path.abspath(out.name)) if hasattr(out, "name") else None)
+            paths = []
+            try:
+                for _ in ranges:
+                    handle, path = tempfile.mkstemp(prefix=".table-part-", suffix=".xml", dir=directory)
+                    os.close(handle)
+                    paths.append(path)
+                # spawn, not fork: a forked child would share this process's database connections.
+                context = get_context("spawn")
+                taken = context.Semaphore(0)
+                with ProcessPoolExecutor(max_workers=len(ranges), mp_context=context, initializer=_remember,
+                                         initargs=(taken,)) as pool:
+                    parts = [pool.submit(_write_part, url, snapshot.pg_snapshot, low, high, profile,
+                                         publication_time, path)
+                             for (low, high), path in zip(ranges, paths)]
+                    _wait_for_snapshots(taken, parts)
+                    snapshot.release_writers()
 
-                def append_parts(write) -> int:
-                    written = 0
-                    for part, path in zip(parts, paths):
-                        count, dropped = part.result()
-                        written += count
-                        tariffs.DROPPED.update(dropped)
-                        write(b"")  # let the payload writer put out what it holds first
-                        with open(path, "rb") as handle:
-                            shutil.copyfileobj(handle, out, 1 << 20)
-                    return written
+                    def append_parts(write) -> int:
+                        written = 0
+                        for part, path in zip(parts, paths):
+                            count, dropped = part.result()
+                            written += count
+                            tariffs.DROPPED.update(dropped)
+                            write(b"")  # let the payload writer put out what it holds first
+                            with open(path, "rb") as handle:
+                                shutil.copyfileobj(handle, out, 1 << 20)
+                        return written
 
-                return write_table(out, iter_location_documents(session, _in_range(None, starts[0])),
-                                   profile=profile, publication_time=publication_time,
-                                   tariffs_by_key=tariff_lookup(session), more_sites=append_parts, **options)
-        finally:
-            for path in paths:
-                Path(path).unlink(missing_ok=True)
+                    return write_table(out, iter_location_documents(session, _in_range(None, starts[0])),
+                                       profile=profile, publication_time=publication_time,
+                                       tariffs_by_key=tariff_lookup(session), more_sites=append_parts, **options)
+            finally:
+                for path in paths:
+                    Path(path).unlink(missing_ok=True)

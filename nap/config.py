@@ -63,7 +63,7 @@ class Settings:
     # Bulk downloads: where the daily snapshots go, and how many days are kept.
     export_dir: str = "var/exports"
     export_keep_days: int = 7
-    # Processes that write a DATEX II table file (PostgreSQL only; 0: one per core, at most 4).
+    # Processes that write a DATEX II table file (0: one per core, at most 4).
     export_jobs: int = 0
     # The daily snapshot is made from this hour (UTC) on, after the night's harvests.
     export_hour_utc: int = 2
