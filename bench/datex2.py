@@ -21,7 +21,7 @@ from bench.common import PYTHON, WORK, bench_env, check, log, run_measured
 
 
 def child_write(url: str, profile: str, out: str, jobs: int) -> dict:
-    """The table as `nap export` writes it: on PostgreSQL in `jobs` processes (the others
+    """The table as `nap export` writes it: in `jobs` processes (the others
     are children of this one, spawned by exporters/datex2_parallel.py)."""
     import resource
     from datetime import datetime, timezone
