@@ -7,11 +7,15 @@ failed or killed run leaves the last good data untouched.
 """
 from __future__ import annotations
 
+import gc
 import logging
+import queue
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import Callable, Iterator, TypeVar
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,6 +45,97 @@ class RunTally:
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+T = TypeVar("T")
+
+# Pages fetched ahead of the one being stored. One is enough for the fetch (mostly the
+# CPO's time) to overlap the validation and the writes; each page held costs memory.
+PREFETCH_PAGES = 1
+
+
+def _prefetched(pages: Iterator[T], depth: int = PREFETCH_PAGES) -> Iterator[T]:
+    """Iterate `pages` in a thread of its own, `depth` items ahead of the consumer, so
+    that fetching the next page overlaps storing this one: a run takes about the longer of
+    the two instead of their sum. Exceptions of the producer reach the consumer in order;
+    when the consumer stops early (an error, the deadline), the producer is stopped and
+    joined before this generator returns, so no request outlives the run."""
+    channel: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def offer(item) -> bool:
+        while not stop.is_set():
+            try:
+                channel.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for page in pages:
+                if not offer((page, None)):
+                    return
+            offer((done, None))
+        except BaseException as error:  # handed to the consumer, raised there
+            offer((None, error))
+        finally:
+            close = getattr(pages, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="harvest-fetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = channel.get()
+            if error is not None:
+                raise error
+            if item is done:
+                return
+            yield item
+            item = None  # do not keep the page alive while waiting for the next one
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                channel.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        thread.join()
+
+
+_gc_lock = threading.Lock()
+_gc_runs = 0
+_gc_saved: tuple[int, int, int] | None = None
+
+
+@contextmanager
+def _relaxed_gc() -> Iterator[None]:
+    """Fewer cyclic collections during a run. A page of 1,000 locations allocates a few
+    hundred thousand dicts and lists, and every burst triggered collections that walked the
+    whole heap (ORM, schemas, the page): about a third of a harvest's CPU time. During a run
+    the objects alive before it (modules, the ORM's registries) are frozen out of the
+    collector and a collection waits for 10,000 allocations instead of 700. The collector
+    stays on, so whatever cycles a run makes are still freed and memory stays flat; both
+    settings are restored when the last concurrent run ends."""
+    global _gc_runs, _gc_saved
+    with _gc_lock:
+        if _gc_runs == 0:
+            _gc_saved = gc.get_threshold()
+            gc.freeze()
+            gc.set_threshold(max(_gc_saved[0], 10_000), _gc_saved[1], _gc_saved[2])
+        _gc_runs += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_runs -= 1
+            if _gc_runs == 0 and _gc_saved is not None:
+                gc.set_threshold(*_gc_saved)
+                gc.unfreeze()
 
 
 class Harvester:
@@ -88,7 +183,8 @@ class Harvester:
             if only_if_due and not self._is_due(feed):
                 return None
             self._close_abandoned_runs(feed.id)
-            return self._harvest_locked(feed)
+            with _relaxed_gc():
+                return self._harvest_locked(feed)
         finally:
             self.leases.release(lease)
 
@@ -153,7 +249,7 @@ class Harvester:
                 continue
             seen_ids: set[str] = set()
             received_of_kind = 0
-            for page in client.pages(url, limit=self.settings.harvest_page_limit, date_from=date_from):
+            for page in _prefetched(client.pages(url, limit=self.settings.harvest_page_limit, date_from=date_from)):
                 if time.monotonic() > deadline:
                     raise HarvestError(f"the run took longer than {self.settings.harvest_max_seconds} s: aborted")
                 tally.pages += 1
