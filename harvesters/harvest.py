@@ -12,7 +12,8 @@ import logging
 import queue
 import threading
 import time
-from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterator, TypeVar
@@ -105,6 +106,36 @@ def _prefetched(pages: Iterator[T], depth: int = PREFETCH_PAGES) -> Iterator[T]:
             except queue.Empty:
                 pass
         thread.join()
+
+
+class _StoreBehind:
+    """Stores pages in a thread of its own, one page behind the validation: while the
+    database takes a page (COPY, index updates: time the run would otherwise spend
+    waiting on a socket), the next page is validated. At most one store is pending; its
+    error is raised at the next submit or wait. The session is only ever used by one thread
+    at a time: the caller must wait() before touching it again (and does, in finally, before
+    the transaction ends)."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="harvest-store")
+        self._pending: Future | None = None
+
+    def submit(self, store: Callable[[], None]) -> None:
+        self.wait()
+        self._pending = self._pool.submit(store)
+
+    def wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        try:
+            pending, self._pending = self._pending, None
+            if pending is not None:
+                pending.exception()  # wait; the error that ends the run is already raised
+        finally:
+            self._pool.shutdown(wait=True)
 
 
 _gc_lock = threading.Lock()
@@ -244,44 +275,53 @@ class Harvester:
                    ("location", endpoints.locations_url, Location, writer.write_locations)]
         if not endpoints.locations_url:
             raise HarvestError(f"the CPO's OCPI {endpoints.version} details list no Locations SENDER endpoint")
-        for kind, url, table, write in modules:
-            if not url:
-                continue
-            seen_ids: set[str] = set()
-            received_of_kind = 0
-            for page in _prefetched(client.pages(url, limit=self.settings.harvest_page_limit, date_from=date_from)):
-                if time.monotonic() > deadline:
-                    raise HarvestError(f"the run took longer than {self.settings.harvest_max_seconds} s: aborted")
-                tally.pages += 1
-                tally.byte_count += page.byte_count
-                if page.bare_list:
-                    tally.findings.append(ObjectFinding(
-                        "page", None, None,
-                        "the response is a bare JSON list, not an OCPI response envelope", "warning"))
-                if page.offset_paging:
-                    tally.findings.append(ObjectFinding(
-                        "page", None, "Link",
-                        "no Link header although X-Total-Count says more objects remain; paged on by offset",
-                        "warning"))
-                valid = []
-                for raw in page.objects:
-                    tally.received += 1
-                    result = normalize_object(kind, raw, endpoints.version, identity)
-                    tally.findings.extend(result.findings)
-                    if result.object_id is not None:
-                        seen_ids.add(result.object_id)
-                    if result.ok:
-                        valid.append((result.data, raw))
-                    else:
-                        tally.skipped += 1
-                tally.counts.add(write(valid))
-                received_of_kind += len(page.objects)
-                if self.progress:
-                    self.progress(f"{kind}s", received_of_kind, page.total_count)
-            if full_sync:
-                # Only a full list is "the new truth" (OCPI); an incremental one says nothing
-                # about objects it leaves out.
-                tally.counts.removed += writer.mark_unseen_removed(table, seen_ids, changed_before=now)
+        behind = _StoreBehind()
+        try:
+            for kind, url, table, write in modules:
+                if not url:
+                    continue
+                seen_ids: set[str] = set()
+                received_of_kind = 0
+                pages = _prefetched(client.pages(url, limit=self.settings.harvest_page_limit, date_from=date_from))
+                with closing(pages):  # stops the fetch thread however the loop ends
+                    for page in pages:
+                        if time.monotonic() > deadline:
+                            raise HarvestError(f"the run took longer than {self.settings.harvest_max_seconds} s: aborted")
+                        tally.pages += 1
+                        tally.byte_count += page.byte_count
+                        if page.bare_list:
+                            tally.findings.append(ObjectFinding(
+                                "page", None, None,
+                                "the response is a bare JSON list, not an OCPI response envelope", "warning"))
+                        if page.offset_paging:
+                            tally.findings.append(ObjectFinding(
+                                "page", None, "Link",
+                                "no Link header although X-Total-Count says more objects remain; paged on by offset",
+                                "warning"))
+                        valid = []
+                        for raw in page.objects:
+                            tally.received += 1
+                            result = normalize_object(kind, raw, endpoints.version, identity)
+                            tally.findings.extend(result.findings)
+                            if result.object_id is not None:
+                                seen_ids.add(result.object_id)
+                            if result.ok:
+                                valid.append((result.data, raw))
+                            else:
+                                tally.skipped += 1
+                        behind.submit(lambda write=write, valid=valid: tally.counts.add(write(valid)))
+                        received_of_kind += len(page.objects)
+                        total = page.total_count
+                        del page, valid  # the store thread holds what it needs; free the rest
+                        if self.progress:
+                            self.progress(f"{kind}s", received_of_kind, total)
+                behind.wait()
+                if full_sync:
+                    # Only a full list is "the new truth" (OCPI); an incremental one says nothing
+                    # about objects it leaves out.
+                    tally.counts.removed += writer.mark_unseen_removed(table, seen_ids, changed_before=now)
+        finally:
+            behind.close()
         tally.findings.extend(writer.findings)
         writer.restamp_changes(_utcnow())
         # Feed, run and findings commit in the same transaction as the data.

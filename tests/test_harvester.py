@@ -296,3 +296,59 @@ def test_bulk_written_rows_read_and_compare_like_orm_written_ones(demo_cpo, sess
     # A second full run finds everything unchanged (the hashes and columns round-trip).
     second = harvest(sessions, replace(settings, full_sync_hours=0))
     assert second.objects_unchanged == run.objects_new and second.objects_new == second.objects_changed == 0
+
+
+def test_prefetched_pages_keep_order_raise_in_order_and_stop_with_the_consumer():
+    import threading
+    from contextlib import closing
+
+    from harvesters.harvest import _prefetched
+
+    def pages(fail_at=None):
+        for number in range(5):
+            if number == fail_at:
+                raise RuntimeError(f"page {number} failed")
+            yield number
+
+    assert list(_prefetched(pages())) == [0, 1, 2, 3, 4]
+    received = []
+    with pytest.raises(RuntimeError, match="page 3 failed"):
+        for page in _prefetched(pages(fail_at=3)):
+            received.append(page)
+    assert received == [0, 1, 2]
+    produced = []
+
+    def endless():
+        number = 0
+        while True:
+            produced.append(number)
+            yield number
+            number += 1
+
+    with closing(_prefetched(endless())) as stream:
+        assert next(stream) == 0
+    assert not [t for t in threading.enumerate() if t.name == "harvest-fetch"]
+    assert len(produced) <= 4  # the producer stays at most a page or two ahead
+
+
+def test_a_failed_run_leaves_no_fetch_or_store_thread_behind(demo_cpo, sessions, settings, monkeypatch):
+    import threading
+
+    cpo = demo_cpo(locations=30, page_limit=5)
+    register_and_harvest(sessions, settings, cpo)
+    before = stored_locations(sessions)
+    calls = []
+
+    def broken_write(self, documents):
+        calls.append(len(documents))
+        if len(calls) == 2:
+            raise RuntimeError("the store broke")
+        return original(self, documents)
+
+    from nap.store.writer import FeedWriter
+    original = FeedWriter.write_locations
+    monkeypatch.setattr(FeedWriter, "write_locations", broken_write)
+    run = harvest(sessions, replace(settings, full_sync_hours=0))
+    assert run.status == "failed" and run.error == "internal error: RuntimeError: the store broke"
+    assert stored_locations(sessions) == before
+    assert not [t for t in threading.enumerate() if t.name.startswith(("harvest-fetch", "harvest-store"))]

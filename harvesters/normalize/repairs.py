@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from harvesters.normalize.common import FeedIdentity, connectors_of, fill_identity, rename_211_fields
+from harvesters.normalize.common import FeedIdentity, connectors_of, fill_identity, list_of, rename_211_fields
 from harvesters.normalize.countries import ALPHA2_TO_ALPHA3, SINGLE_TIME_ZONE
 from nap.jsonutil import dumps_bytes
 
@@ -102,7 +102,7 @@ def publish_by_default(location: dict, feed: FeedIdentity) -> list[str]:
 
 def child_timestamps(location: dict, feed: FeedIdentity) -> list[str]:
     filled = 0
-    for evse in location.get("evses") or []:
+    for evse in list_of(location.get("evses")):
         if isinstance(evse, dict) and not evse.get("last_updated") and location.get("last_updated"):
             evse["last_updated"] = location["last_updated"]
             filled += 1
