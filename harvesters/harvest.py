@@ -306,7 +306,9 @@ class Harvester:
                             if result.object_id is not None:
                                 seen_ids.add(result.object_id)
                             if result.ok:
-                                valid.append((result.data, raw))
+                                # The serialized raw object: the store writes it as it is,
+                                # and the page's objects are freed before it is stored.
+                                valid.append((result.data, result.raw_json if result.raw_json is not None else raw))
                             else:
                                 tally.skipped += 1
                         behind.submit(lambda write=write, valid=valid: tally.counts.add(write(valid)))

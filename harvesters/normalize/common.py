@@ -51,7 +51,8 @@ def rename_211_fields(location: dict) -> set[str]:
                 connector["tariff_ids"] = [tariff_id]
             found.add("tariff_id")
     if "type" in location and "parking_type" not in location:
-        parking_type = PARKING_TYPES_211.get(location.pop("type"))
+        location_type = location.pop("type")
+        parking_type = PARKING_TYPES_211.get(location_type) if isinstance(location_type, str) else None
         if parking_type:
             location["parking_type"] = parking_type
         found.add("type")

@@ -37,9 +37,10 @@ def _walk_dicts(value, visit) -> None:
 _CAMEL_KEY = re.compile(rb'"[A-Za-z0-9_]*[a-z0-9][A-Z][A-Za-z0-9_]*"\s*:')
 
 
-def snake_case_keys(location: dict, feed: FeedIdentity) -> list[str]:
+def snake_case_keys(location: dict, feed: FeedIdentity, serialized: bytes | None = None) -> list[str]:
+    """`serialized`: the object as orjson serializes it, when the caller has it already."""
     # Nearly every feed is snake_case already: one C-speed scan spares the walk.
-    if not _CAMEL_KEY.search(dumps_bytes(location)):
+    if not _CAMEL_KEY.search(serialized if serialized is not None else dumps_bytes(location)):
         return []
     renamed: set[str] = set()
 

@@ -10,7 +10,7 @@ from sqlalchemy import delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from harvesters.findings import ObjectFinding
-from nap.jsonutil import dumps_text
+from nap.jsonutil import dumps_text, loads
 from nap.ocpi.values import parse_datetime
 from nap.store.documents import content_hash, split_location
 from nap.store.tables import Connector, Evse, EvseStatusChange, Location, Tariff
@@ -29,6 +29,16 @@ class WriteCounts:
         self.changed += other.changed
         self.unchanged += other.unchanged
         self.removed += other.removed
+
+
+def _raw_text(raw: object) -> str:
+    """The `raw` column's JSON text. A harvest passes the raw object already serialized
+    (bytes, by orjson, as the engine's serializer would write it); others pass the object."""
+    return raw.decode() if isinstance(raw, bytes) else dumps_text(raw)
+
+
+def _raw_object(raw: object) -> object:
+    return loads(raw) if isinstance(raw, bytes) else raw
 
 
 def object_key(document: dict) -> tuple[str, str, str]:
@@ -178,7 +188,7 @@ class FeedWriter:
             "longitude": float(document["coordinates"]["longitude"]),
             "last_updated": parse_datetime(document["last_updated"]),
             "data": split.location,
-            "raw": raw,
+            "raw": _raw_object(raw),
             "content_hash": digest,
             "changed_at": self.now,
             "removed_at": None,
@@ -225,6 +235,8 @@ class FeedWriter:
         bulk.insert(Connector, _CONNECTOR_COLUMNS, connector_rows)
 
     def write_locations(self, documents: Sequence[tuple[dict, object]]) -> WriteCounts:
+        """Store (normalized document, raw object) pairs; the raw object may come as its
+        orjson bytes."""
         new, changed, counts = self._plan("location", Location, documents)
         if not new and not changed:
             return counts
@@ -239,7 +251,7 @@ class FeedWriter:
                 rows.append((pk, self.feed_id, document["country_code"], document["party_id"], document["id"],
                              document["publish"], float(document["coordinates"]["latitude"]),
                              float(document["coordinates"]["longitude"]),
-                             time(parse_datetime(document["last_updated"])), dumps_text(data), dumps_text(raw),
+                             time(parse_datetime(document["last_updated"])), dumps_text(data), _raw_text(raw),
                              digest, now, now, None))
             bulk.insert(Location, _LOCATION_COLUMNS, rows)
             self._insert_children(bulk, pks, [d for d, _, _ in new])
@@ -268,7 +280,7 @@ class FeedWriter:
                 "ocpi_id": document["id"],
                 "last_updated": parse_datetime(document["last_updated"]),
                 "data": document,
-                "raw": raw,
+                "raw": _raw_object(raw),
                 "content_hash": digest,
                 "changed_at": self.now,
                 "removed_at": None,
