@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Sequence
 
-from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from harvesters.findings import ObjectFinding
@@ -134,14 +134,34 @@ class FeedWriter:
     # -- shared --------------------------------------------------------------------------
 
     def _existing(self, table, keys: list[tuple[str, str, str]]) -> dict[tuple, object]:
+        """The stored rows of these keys, whichever feed they belong to, in one query per
+        country_code/party_id pair (a feed has one or a few), shaped so that each key is one
+        lookup in the unique index. A row IN list of (country_code, party_id, id) tuples, or
+        `ocpi_id = ANY(...)` on PostgreSQL, read every row of the pair instead (the index on
+        the first two columns, the id as a filter): each page cost more than the last, and a
+        large harvest was quadratic."""
         if not keys:
             return {}
-        rows = self.session.execute(
-            select(table.id, table.feed_id, table.country_code, table.party_id, table.ocpi_id,
+        by_party: dict[tuple[str, str], list[str]] = {}
+        for country_code, party_id, ocpi_id in keys:
+            by_party.setdefault((country_code, party_id), []).append(ocpi_id)
+        columns = (table.id, table.feed_id, table.country_code, table.party_id, table.ocpi_id,
                    table.content_hash, table.removed_at, table.last_updated)
-            .where(tuple_(table.country_code, table.party_id, table.ocpi_id).in_(keys))
-        ).all()
-        return {(r.country_code, r.party_id, r.ocpi_id): r for r in rows}
+        postgres = self.session.get_bind().dialect.name == "postgresql"
+        found = {}
+        for (country_code, party_id), ids in by_party.items():
+            if postgres:
+                query = text(
+                    f"SELECT t.id, t.feed_id, t.country_code, t.party_id, t.ocpi_id, t.content_hash, t.removed_at,"
+                    f" t.last_updated FROM unnest(CAST(:ids AS text[])) AS k(ocpi_id)"
+                    f" JOIN {table.__tablename__} t ON t.country_code = :country_code AND t.party_id = :party_id"
+                    f" AND t.ocpi_id = k.ocpi_id"
+                ).columns(*columns).bindparams(ids=ids, country_code=country_code, party_id=party_id)
+            else:
+                query = select(*columns).where(table.country_code == country_code, table.party_id == party_id,
+                                               table.ocpi_id.in_(ids))
+            found.update({(r.country_code, r.party_id, r.ocpi_id): r for r in self.session.execute(query)})
+        return found
 
     def _plan(self, kind: str, table, documents: Sequence[tuple[dict, object]]):
         """Sort a page's objects into new, changed and unchanged; refuse objects that
