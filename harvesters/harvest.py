@@ -50,40 +50,43 @@ def _utcnow() -> datetime:
 
 T = TypeVar("T")
 
-# Pages fetched ahead of the one being stored. One is enough for the fetch (mostly the
-# CPO's time) to overlap the validation and the writes; each page held costs memory.
+# Pages held by the fetch side: the one being fetched while the previous waits for the
+# validation. Each page held costs memory (a parsed page of 1,000 locations is tens of MB).
 PREFETCH_PAGES = 1
 
 
 def _prefetched(pages: Iterator[T], depth: int = PREFETCH_PAGES) -> Iterator[T]:
-    """Iterate `pages` in a thread of its own, `depth` items ahead of the consumer, so
-    that fetching the next page overlaps storing this one: a run takes about the longer of
-    the two instead of their sum. Exceptions of the producer reach the consumer in order;
-    when the consumer stops early (an error, the deadline), the producer is stopped and
-    joined before this generator returns, so no request outlives the run."""
-    channel: queue.Queue = queue.Queue(maxsize=depth)
+    """Iterate `pages` in a thread of its own, so that fetching the next page overlaps
+    storing this one: a run takes about the longer of the two instead of their sum. The
+    fetch side holds at most `depth` pages beyond the one the consumer works on (it starts a
+    fetch only when a slot is free). Exceptions of the producer reach the consumer in
+    order; when the consumer stops early (an error, the deadline), the producer is stopped
+    and joined (a request under way ends at the latest when the run closes its client)."""
+    channel: queue.Queue = queue.Queue()
+    slots = threading.Semaphore(depth + 1)  # + the page the consumer holds
     stop = threading.Event()
     done = object()
 
-    def offer(item) -> bool:
-        while not stop.is_set():
-            try:
-                channel.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
     def produce() -> None:
+        iterator = iter(pages)
         try:
-            for page in pages:
-                if not offer((page, None)):
+            while True:
+                while not slots.acquire(timeout=0.1):
+                    if stop.is_set():
+                        return
+                if stop.is_set():
                     return
-            offer((done, None))
+                try:
+                    page = next(iterator)
+                except StopIteration:
+                    channel.put((done, None))
+                    return
+                channel.put((page, None))
+                page = None
         except BaseException as error:  # handed to the consumer, raised there
-            offer((None, error))
+            channel.put((None, error))
         finally:
-            close = getattr(pages, "close", None)
+            close = getattr(iterator, "close", None)
             if close is not None:
                 close()
 
@@ -98,14 +101,12 @@ def _prefetched(pages: Iterator[T], depth: int = PREFETCH_PAGES) -> Iterator[T]:
                 return
             yield item
             item = None  # do not keep the page alive while waiting for the next one
+            slots.release()
     finally:
         stop.set()
-        while thread.is_alive():
-            try:
-                channel.get(timeout=0.1)
-            except queue.Empty:
-                pass
-        thread.join()
+        # A fetch under way finishes first (at once, unless the CPO is slow); a run that
+        # ends does not wait long for it: closing the client right after fails it.
+        thread.join(timeout=5)
 
 
 class _StoreBehind:
