@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import logging
 import queue
+import sys
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -139,34 +140,46 @@ class _StoreBehind:
             self._pool.shutdown(wait=True)
 
 
-_gc_lock = threading.Lock()
-_gc_runs = 0
-_gc_saved: tuple[int, int, int] | None = None
+_tuning_lock = threading.Lock()
+_tuning_runs = 0
+_tuning_saved: tuple[tuple[int, int, int], float] | None = None
+
+# How long a thread may hold the GIL while another waits for it (Python's default: 5 ms).
+HARVEST_SWITCH_INTERVAL = 0.0005
 
 
 @contextmanager
-def _relaxed_gc() -> Iterator[None]:
-    """Fewer cyclic collections during a run. A page of 1,000 locations allocates a few
-    hundred thousand dicts and lists, and every burst triggered collections that walked the
-    whole heap (ORM, schemas, the page): about a third of a harvest's CPU time. During a run
-    the objects alive before it (modules, the ORM's registries) are frozen out of the
-    collector and a collection waits for 10,000 allocations instead of 700. The collector
-    stays on, so whatever cycles a run makes are still freed and memory stays flat; both
-    settings are restored when the last concurrent run ends."""
-    global _gc_runs, _gc_saved
-    with _gc_lock:
-        if _gc_runs == 0:
-            _gc_saved = gc.get_threshold()
+def _tuned_for_harvest() -> Iterator[None]:
+    """Interpreter settings for the duration of a run, restored when the last concurrent
+    run ends (they are process-wide).
+
+    - Fewer cyclic collections. A page of 1,000 locations allocates a few hundred thousand
+      dicts and lists, and every burst triggered collections that walked the whole heap
+      (ORM, schemas, the page): about a third of a harvest's CPU time. The objects alive
+      before the run (modules, the ORM's registries) are frozen out of the collector, and a
+      collection waits for 10,000 allocations instead of 700. The collector stays on, so
+      whatever cycles a run makes are still freed and memory stays flat.
+    - A shorter GIL switch interval. The store thread talks to the database in many short
+      exchanges (COPY chunks, queries); after each it waited up to 5 ms for the validating
+      thread to let go of the GIL. On PostgreSQL, where the store thread sets the pace, 0.5
+      ms took a 100k-EVSE harvest from about 30 to 22 s; on SQLite it changes nothing."""
+    global _tuning_runs, _tuning_saved
+    with _tuning_lock:
+        if _tuning_runs == 0:
+            _tuning_saved = (gc.get_threshold(), sys.getswitchinterval())
+            thresholds = _tuning_saved[0]
             gc.freeze()
-            gc.set_threshold(max(_gc_saved[0], 10_000), _gc_saved[1], _gc_saved[2])
-        _gc_runs += 1
+            gc.set_threshold(max(thresholds[0], 10_000), thresholds[1], thresholds[2])
+            sys.setswitchinterval(min(_tuning_saved[1], HARVEST_SWITCH_INTERVAL))
+        _tuning_runs += 1
     try:
         yield
     finally:
-        with _gc_lock:
-            _gc_runs -= 1
-            if _gc_runs == 0 and _gc_saved is not None:
-                gc.set_threshold(*_gc_saved)
+        with _tuning_lock:
+            _tuning_runs -= 1
+            if _tuning_runs == 0 and _tuning_saved is not None:
+                gc.set_threshold(*_tuning_saved[0])
+                sys.setswitchinterval(_tuning_saved[1])
                 gc.unfreeze()
 
 
@@ -215,7 +228,7 @@ class Harvester:
             if only_if_due and not self._is_due(feed):
                 return None
             self._close_abandoned_runs(feed.id)
-            with _relaxed_gc():
+            with _tuned_for_harvest():
                 return self._harvest_locked(feed)
         finally:
             self.leases.release(lease)

@@ -352,3 +352,13 @@ def test_a_failed_run_leaves_no_fetch_or_store_thread_behind(demo_cpo, sessions,
     assert run.status == "failed" and run.error == "internal error: RuntimeError: the store broke"
     assert stored_locations(sessions) == before
     assert not [t for t in threading.enumerate() if t.name.startswith(("harvest-fetch", "harvest-store"))]
+
+
+def test_a_run_restores_the_interpreter_settings_it_tunes(demo_cpo, sessions, settings):
+    import gc
+    import sys
+
+    before = (gc.get_threshold(), sys.getswitchinterval(), gc.get_freeze_count(), gc.isenabled())
+    cpo = demo_cpo(locations=5)
+    assert register_and_harvest(sessions, settings, cpo).status == "success"
+    assert (gc.get_threshold(), sys.getswitchinterval(), gc.get_freeze_count(), gc.isenabled()) == before
