@@ -7,11 +7,17 @@ failed or killed run leaves the last good data untouched.
 """
 from __future__ import annotations
 
+import gc
 import logging
+import queue
+import sys
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import Callable, Iterator, TypeVar
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,6 +47,140 @@ class RunTally:
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+T = TypeVar("T")
+
+# Pages held by the fetch side: the one being fetched while the previous waits for the
+# validation. Each page held costs memory (a parsed page of 1,000 locations is tens of MB).
+PREFETCH_PAGES = 1
+
+
+def _prefetched(pages: Iterator[T], depth: int = PREFETCH_PAGES) -> Iterator[T]:
+    """Iterate `pages` in a thread of its own, so that fetching the next page overlaps
+    storing this one: a run takes about the longer of the two instead of their sum. The
+    fetch side holds at most `depth` pages beyond the one the consumer works on (it starts a
+    fetch only when a slot is free). Exceptions of the producer reach the consumer in
+    order; when the consumer stops early (an error, the deadline), the producer is stopped
+    and joined (a request under way ends at the latest when the run closes its client)."""
+    channel: queue.Queue = queue.Queue()
+    slots = threading.Semaphore(depth + 1)  # + the page the consumer holds
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        iterator = iter(pages)
+        try:
+            while True:
+                while not slots.acquire(timeout=0.1):
+                    if stop.is_set():
+                        return
+                if stop.is_set():
+                    return
+                try:
+                    page = next(iterator)
+                except StopIteration:
+                    channel.put((done, None))
+                    return
+                channel.put((page, None))
+                page = None
+        except BaseException as error:  # handed to the consumer, raised there
+            channel.put((None, error))
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="harvest-fetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = channel.get()
+            if error is not None:
+                raise error
+            if item is done:
+                return
+            yield item
+            item = None  # do not keep the page alive while waiting for the next one
+            slots.release()
+    finally:
+        stop.set()
+        # A fetch under way finishes first (at once, unless the CPO is slow); a run that
+        # ends does not wait long for it: closing the client right after fails it.
+        thread.join(timeout=5)
+
+
+class _StoreBehind:
+    """Stores pages in a thread of its own, one page behind the validation: while the
+    database takes a page (COPY, index updates: time the run would otherwise spend
+    waiting on a socket), the next page is validated. At most one store is pending; its
+    error is raised at the next submit or wait. The session is only ever used by one thread
+    at a time: the caller must wait() before touching it again (and does, in finally, before
+    the transaction ends)."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="harvest-store")
+        self._pending: Future | None = None
+
+    def submit(self, store: Callable[[], None]) -> None:
+        self.wait()
+        self._pending = self._pool.submit(store)
+
+    def wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        try:
+            pending, self._pending = self._pending, None
+            if pending is not None:
+                pending.exception()  # wait; the error that ends the run is already raised
+        finally:
+            self._pool.shutdown(wait=True)
+
+
+_tuning_lock = threading.Lock()
+_tuning_runs = 0
+_tuning_saved: tuple[tuple[int, int, int], float] | None = None
+
+# How long a thread may hold the GIL while another waits for it (Python's default: 5 ms).
+HARVEST_SWITCH_INTERVAL = 0.0005
+
+
+@contextmanager
+def _tuned_for_harvest() -> Iterator[None]:
+    """Interpreter settings for the duration of a run, restored when the last concurrent
+    run ends (they are process-wide).
+
+    - Fewer cyclic collections. A page of 1,000 locations allocates a few hundred thousand
+      dicts and lists, and every burst triggered collections that walked the whole heap
+      (ORM, schemas, the page): about a third of a harvest's CPU time. The objects alive
+      before the run (modules, the ORM's registries) are frozen out of the collector, and a
+      collection waits for 10,000 allocations instead of 700. The collector stays on, so
+      whatever cycles a run makes are still freed and memory stays flat.
+    - A shorter GIL switch interval. The store thread talks to the database in many short
+      exchanges (COPY chunks, queries); after each it waited up to 5 ms for the validating
+      thread to let go of the GIL. On PostgreSQL, where the store thread sets the pace, 0.5
+      ms took a 100k-EVSE harvest from about 30 to 22 s; on SQLite it changes nothing."""
+    global _tuning_runs, _tuning_saved
+    with _tuning_lock:
+        if _tuning_runs == 0:
+            _tuning_saved = (gc.get_threshold(), sys.getswitchinterval())
+            thresholds = _tuning_saved[0]
+            gc.freeze()
+            gc.set_threshold(max(thresholds[0], 10_000), thresholds[1], thresholds[2])
+            sys.setswitchinterval(min(_tuning_saved[1], HARVEST_SWITCH_INTERVAL))
+        _tuning_runs += 1
+    try:
+        yield
+    finally:
+        with _tuning_lock:
+            _tuning_runs -= 1
+            if _tuning_runs == 0 and _tuning_saved is not None:
+                gc.set_threshold(*_tuning_saved[0])
+                sys.setswitchinterval(_tuning_saved[1])
+                gc.unfreeze()
 
 
 class Harvester:
@@ -88,7 +228,8 @@ class Harvester:
             if only_if_due and not self._is_due(feed):
                 return None
             self._close_abandoned_runs(feed.id)
-            return self._harvest_locked(feed)
+            with _tuned_for_harvest():
+                return self._harvest_locked(feed)
         finally:
             self.leases.release(lease)
 
@@ -148,44 +289,55 @@ class Harvester:
                    ("location", endpoints.locations_url, Location, writer.write_locations)]
         if not endpoints.locations_url:
             raise HarvestError(f"the CPO's OCPI {endpoints.version} details list no Locations SENDER endpoint")
-        for kind, url, table, write in modules:
-            if not url:
-                continue
-            seen_ids: set[str] = set()
-            received_of_kind = 0
-            for page in client.pages(url, limit=self.settings.harvest_page_limit, date_from=date_from):
-                if time.monotonic() > deadline:
-                    raise HarvestError(f"the run took longer than {self.settings.harvest_max_seconds} s: aborted")
-                tally.pages += 1
-                tally.byte_count += page.byte_count
-                if page.bare_list:
-                    tally.findings.append(ObjectFinding(
-                        "page", None, None,
-                        "the response is a bare JSON list, not an OCPI response envelope", "warning"))
-                if page.offset_paging:
-                    tally.findings.append(ObjectFinding(
-                        "page", None, "Link",
-                        "no Link header although X-Total-Count says more objects remain; paged on by offset",
-                        "warning"))
-                valid = []
-                for raw in page.objects:
-                    tally.received += 1
-                    result = normalize_object(kind, raw, endpoints.version, identity)
-                    tally.findings.extend(result.findings)
-                    if result.object_id is not None:
-                        seen_ids.add(result.object_id)
-                    if result.ok:
-                        valid.append((result.data, raw))
-                    else:
-                        tally.skipped += 1
-                tally.counts.add(write(valid))
-                received_of_kind += len(page.objects)
-                if self.progress:
-                    self.progress(f"{kind}s", received_of_kind, page.total_count)
-            if full_sync:
-                # Only a full list is "the new truth" (OCPI); an incremental one says nothing
-                # about objects it leaves out.
-                tally.counts.removed += writer.mark_unseen_removed(table, seen_ids, changed_before=now)
+        behind = _StoreBehind()
+        try:
+            for kind, url, table, write in modules:
+                if not url:
+                    continue
+                seen_ids: set[str] = set()
+                received_of_kind = 0
+                pages = _prefetched(client.pages(url, limit=self.settings.harvest_page_limit, date_from=date_from))
+                with closing(pages):  # stops the fetch thread however the loop ends
+                    for page in pages:
+                        if time.monotonic() > deadline:
+                            raise HarvestError(f"the run took longer than {self.settings.harvest_max_seconds} s: aborted")
+                        tally.pages += 1
+                        tally.byte_count += page.byte_count
+                        if page.bare_list:
+                            tally.findings.append(ObjectFinding(
+                                "page", None, None,
+                                "the response is a bare JSON list, not an OCPI response envelope", "warning"))
+                        if page.offset_paging:
+                            tally.findings.append(ObjectFinding(
+                                "page", None, "Link",
+                                "no Link header although X-Total-Count says more objects remain; paged on by offset",
+                                "warning"))
+                        valid = []
+                        for raw in page.objects:
+                            tally.received += 1
+                            result = normalize_object(kind, raw, endpoints.version, identity)
+                            tally.findings.extend(result.findings)
+                            if result.object_id is not None:
+                                seen_ids.add(result.object_id)
+                            if result.ok:
+                                # The serialized raw object: the store writes it as it is,
+                                # and the page's objects are freed before it is stored.
+                                valid.append((result.data, result.raw_json if result.raw_json is not None else raw))
+                            else:
+                                tally.skipped += 1
+                        behind.submit(lambda write=write, valid=valid: tally.counts.add(write(valid)))
+                        received_of_kind += len(page.objects)
+                        total = page.total_count
+                        del page, valid  # the store thread holds what it needs; free the rest
+                        if self.progress:
+                            self.progress(f"{kind}s", received_of_kind, total)
+                behind.wait()
+                if full_sync:
+                    # Only a full list is "the new truth" (OCPI); an incremental one says nothing
+                    # about objects it leaves out.
+                    tally.counts.removed += writer.mark_unseen_removed(table, seen_ids, changed_before=now)
+        finally:
+            behind.close()
         tally.findings.extend(writer.findings)
         writer.restamp_changes(_utcnow())
         # Feed, run and findings commit in the same transaction as the data.

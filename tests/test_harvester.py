@@ -252,3 +252,113 @@ def test_numbers_beyond_64_bits_in_a_raw_object_are_stored(live_server, sessions
     assert run.status == "success", run.error
     with sessions() as session:
         assert session.scalars(select(Location.raw)).one()["x_vendor_counter"] == float(10**30)
+
+
+def test_bulk_written_rows_read_and_compare_like_orm_written_ones(demo_cpo, sessions, settings):
+    """The writer inserts locations, EVSEs, connectors and status history without the ORM
+    (ids assigned first, COPY on PostgreSQL). Stored values must be exactly what the ORM
+    would have written: on SQLite datetimes are compared as text, so a differently
+    formatted timestamp would silently break equality and ordering queries."""
+    from nap.store.tables import Connector, Evse, EvseStatusChange
+    from nap.ocpi.values import parse_datetime
+
+    cpo = demo_cpo(locations=30, page_limit=10)
+    run = register_and_harvest(sessions, settings, cpo)
+    assert run.status == "success"
+    served = {loc["id"]: loc for loc in cpo.app.config["FLEET"].locations}
+    with sessions() as session:
+        for location in session.scalars(select(Location)):
+            source = served[location.ocpi_id]
+            # equality on bound datetimes (text on SQLite) finds the rows
+            assert session.scalar(select(Location.id).where(
+                Location.ocpi_id == location.ocpi_id,
+                Location.last_updated == parse_datetime(source["last_updated"]),
+                Location.changed_at == location.changed_at,
+                Location.first_seen_at == location.first_seen_at)) == location.id
+            assert location.publish is True and location.removed_at is None
+            assert location.raw == source and "evses" not in location.data
+            evses = session.scalars(select(Evse).where(Evse.location_pk == location.id)
+                                    .order_by(Evse.position)).all()
+            assert [e.uid for e in evses] == [e["uid"] for e in source["evses"]]
+            for evse, served_evse in zip(evses, source["evses"]):
+                assert session.scalar(select(Evse.id).where(
+                    Evse.id == evse.id, Evse.last_updated == parse_datetime(served_evse["last_updated"]),
+                    Evse.status_changed_at == evse.status_changed_at)) == evse.id
+                assert "connectors" not in evse.data
+                connectors = session.scalars(select(Connector).where(Connector.evse_pk == evse.id)
+                                             .order_by(Connector.position)).all()
+                assert [c.ocpi_id for c in connectors] == [c["id"] for c in served_evse["connectors"]]
+                assert all(c.data["id"] == c.ocpi_id for c in connectors)
+        history = session.scalars(select(EvseStatusChange)).all()
+        assert len(history) == session.query(Evse).count()
+        assert all(h.via == "pull" and h.old_status is None and h.received_at == history[0].received_at
+                   for h in history)
+    # A second full run finds everything unchanged (the hashes and columns round-trip).
+    second = harvest(sessions, replace(settings, full_sync_hours=0))
+    assert second.objects_unchanged == run.objects_new and second.objects_new == second.objects_changed == 0
+
+
+def test_prefetched_pages_keep_order_raise_in_order_and_stop_with_the_consumer():
+    import threading
+    from contextlib import closing
+
+    from harvesters.harvest import _prefetched
+
+    def pages(fail_at=None):
+        for number in range(5):
+            if number == fail_at:
+                raise RuntimeError(f"page {number} failed")
+            yield number
+
+    assert list(_prefetched(pages())) == [0, 1, 2, 3, 4]
+    received = []
+    with pytest.raises(RuntimeError, match="page 3 failed"):
+        for page in _prefetched(pages(fail_at=3)):
+            received.append(page)
+    assert received == [0, 1, 2]
+    produced = []
+
+    def endless():
+        number = 0
+        while True:
+            produced.append(number)
+            yield number
+            number += 1
+
+    with closing(_prefetched(endless())) as stream:
+        assert next(stream) == 0
+    assert not [t for t in threading.enumerate() if t.name == "harvest-fetch"]
+    assert len(produced) <= 4  # the producer stays at most a page or two ahead
+
+
+def test_a_failed_run_leaves_no_fetch_or_store_thread_behind(demo_cpo, sessions, settings, monkeypatch):
+    import threading
+
+    cpo = demo_cpo(locations=30, page_limit=5)
+    register_and_harvest(sessions, settings, cpo)
+    before = stored_locations(sessions)
+    calls = []
+
+    def broken_write(self, documents):
+        calls.append(len(documents))
+        if len(calls) == 2:
+            raise RuntimeError("the store broke")
+        return original(self, documents)
+
+    from nap.store.writer import FeedWriter
+    original = FeedWriter.write_locations
+    monkeypatch.setattr(FeedWriter, "write_locations", broken_write)
+    run = harvest(sessions, replace(settings, full_sync_hours=0))
+    assert run.status == "failed" and run.error == "internal error: RuntimeError: the store broke"
+    assert stored_locations(sessions) == before
+    assert not [t for t in threading.enumerate() if t.name.startswith(("harvest-fetch", "harvest-store"))]
+
+
+def test_a_run_restores_the_interpreter_settings_it_tunes(demo_cpo, sessions, settings):
+    import gc
+    import sys
+
+    before = (gc.get_threshold(), sys.getswitchinterval(), gc.get_freeze_count(), gc.isenabled())
+    cpo = demo_cpo(locations=5)
+    assert register_and_harvest(sessions, settings, cpo).status == "success"
+    assert (gc.get_threshold(), sys.getswitchinterval(), gc.get_freeze_count(), gc.isenabled()) == before

@@ -21,11 +21,17 @@ class FeedIdentity:
     party_id: str | None = None
 
 
+def list_of(value: object) -> list:
+    """A list field as a list; anything else (absent, or a CPO's `true` or `5` where a list
+    belongs) as empty, so that the repairs skip it and validation says what is wrong."""
+    return value if isinstance(value, list) else []
+
+
 def connectors_of(location: dict) -> Iterator[tuple[dict, dict]]:
     """(evse, connector) pairs of a location, skipping anything that is not an object."""
-    for evse in location.get("evses") or []:
+    for evse in list_of(location.get("evses")):
         if isinstance(evse, dict):
-            for connector in evse.get("connectors") or []:
+            for connector in list_of(evse.get("connectors")):
                 if isinstance(connector, dict):
                     yield evse, connector
 
@@ -45,7 +51,8 @@ def rename_211_fields(location: dict) -> set[str]:
                 connector["tariff_ids"] = [tariff_id]
             found.add("tariff_id")
     if "type" in location and "parking_type" not in location:
-        parking_type = PARKING_TYPES_211.get(location.pop("type"))
+        location_type = location.pop("type")
+        parking_type = PARKING_TYPES_211.get(location_type) if isinstance(location_type, str) else None
         if parking_type:
             location["parking_type"] = parking_type
         found.add("type")

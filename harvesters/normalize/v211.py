@@ -15,7 +15,7 @@ are filled by the repairs, which say so.
 """
 from __future__ import annotations
 
-from harvesters.normalize.common import FeedIdentity, fill_identity, rename_211_fields
+from harvesters.normalize.common import FeedIdentity, fill_identity, list_of, rename_211_fields
 
 
 def _upgrade_hours(hours: object) -> None:
@@ -25,7 +25,7 @@ def _upgrade_hours(hours: object) -> None:
 
 def _upgrade_energy_mix(mix: object) -> None:
     if isinstance(mix, dict):
-        for impact in mix.get("environ_impact") or []:
+        for impact in list_of(mix.get("environ_impact")):
             if isinstance(impact, dict) and "source" in impact and "category" not in impact:
                 impact["category"] = impact.pop("source")
 
