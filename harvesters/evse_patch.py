@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from nap import jsonutil
@@ -204,12 +205,40 @@ def patch_evse_one_statement(engine: Engine, token_hashes: list[str], pair: tupl
         "token_hashes": token_hashes, "country_code": pair[0], "party_id": pair[1], "location_id": location_id,
         "evse_uid": evse_uid, "fields": jsonutil.dumps_text({k: v for k, v in fields.items() if v is not None}),
         "pushed_at": _naive_utc(pushed_at), "pushed_text": fields["last_updated"], "now": _naive_utc(now)}
-    # A single statement in autocommit is one transaction, committed (durably, as any
-    # other) when it completes: no BEGIN and COMMIT round trips.
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        row = connection.exec_driver_sql(ONE_STATEMENT_SQL, params).first()
+    row = _execute_autocommit(engine, ONE_STATEMENT_SQL, params)
     if row is None:
         return None
     feed_name, stored_at = row
     stored_at = stored_at.replace(tzinfo=timezone.utc)
     return OneStatementOutcome("ignored" if stored_at > pushed_at else "stored", feed_name, stored_at)
+
+
+def _execute_autocommit(engine: Engine, sql: str, params: dict) -> tuple | None:
+    """Run one statement on a pooled connection in autocommit and return its first row.
+
+    A single statement in autocommit is one transaction, committed (durably, as any other)
+    when it completes: no BEGIN and COMMIT round trips. The driver's cursor is used
+    directly: SQLAlchemy's Connection, execution context and result objects cost more CPU
+    than this one statement needs (psycopg still prepares it after a few executions on a
+    connection). Driver errors come out as SQLAlchemy's (OperationalError, ...), and a
+    connection that broke is dropped from the pool, as SQLAlchemy itself would do."""
+    pooled = engine.raw_connection()  # pre-pinged by the pool, like every checkout
+    try:
+        driver = pooled.driver_connection
+        try:
+            driver.autocommit = True
+            try:
+                with driver.cursor() as cursor:
+                    cursor.execute(sql, params)
+                    return cursor.fetchone()
+            finally:
+                if not driver.closed and not driver.broken:
+                    driver.autocommit = False
+        except engine.dialect.loaded_dbapi.Error as error:
+            disconnected = engine.dialect.is_disconnect(error, driver, None)
+            if disconnected:
+                pooled.invalidate(error)
+            raise DBAPIError.instance(sql, params, error, engine.dialect.loaded_dbapi.Error,
+                                      connection_invalidated=disconnected, dialect=engine.dialect) from error
+    finally:
+        pooled.close()

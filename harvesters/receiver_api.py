@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from exporters.ocpi_envelope import ocpi_error, ocpi_response
 from harvesters.evse_patch import fast_patchable, patch_evse_one_statement, validated_fields
 from harvesters.receiver import PushingFeed, PushRejected, Receiver, ignored
+from nap import jsonutil
 from nap.store.db import write_session
 from nap.store.tables import Feed, FeedParty
 from nap.tokens import token_hash, tokens_in_header
@@ -131,7 +132,10 @@ def _evse_patch_in_one_statement(country_code, party_id, location_id, evse_uid):
     engine = _sessions().kw.get("bind")
     if engine is None or engine.dialect.name != "postgresql":
         return None
-    body = request.get_json(silent=True)
+    try:  # orjson: a few times faster than Flask's json; anything it refuses goes the general way
+        body = jsonutil.loads(request.get_data(cache=True)) if request.is_json else None
+    except ValueError:
+        return None
     if not isinstance(body, dict) or "last_updated" not in body or not fast_patchable(body):
         return None
     hashes = _token_hashes()
