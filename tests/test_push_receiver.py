@@ -304,3 +304,25 @@ def test_concurrent_status_pushes_take_turns(pushing, sessions):
         assert after.old_status == before.new_status  # each change saw the one before it
         assert after.cpo_time > before.cpo_time  # stored in last_updated order
     assert all(change.old_status != change.new_status for change in history)
+
+
+def test_a_status_push_is_recorded_whole_in_the_history(pushing, sessions):
+    from nap.store.tables import Location
+
+    old_status = pushing.evse()["status"]
+    new_status = "OUTOFORDER" if old_status != "OUTOFORDER" else "AVAILABLE"
+    pushed = datetime.now(timezone.utc).replace(microsecond=123000) + timedelta(seconds=3)
+    before = datetime.now(timezone.utc)
+    answer = httpx.patch(f"{pushing.base}/{pushing.location_id}/{pushing.evse_uid}",
+                         json={"status": new_status, "last_updated": format_datetime(pushed)}, headers=pushing.headers)
+    after = datetime.now(timezone.utc)
+    assert answer.json()["status_code"] == 1000
+    with sessions() as session:
+        change = session.scalars(select(EvseStatusChange).where(EvseStatusChange.via == "push")).one()
+        location = session.scalars(select(Location).where(Location.ocpi_id == pushing.location_id)).one()
+        feed = get_feed(session, "demo")
+        assert (change.feed_id, change.location_pk, change.evse_uid, change.old_status, change.new_status,
+                change.cpo_time) == (feed.id, location.id, pushing.evse_uid, old_status, new_status, pushed)
+        assert before <= change.received_at <= after
+        # changed_at moves with the push: ETags and the DATEX II deltas see it.
+        assert before <= location.changed_at <= after and location.last_updated == pushed
