@@ -136,8 +136,9 @@ def patch_evse_fast(session: Session, feed_id: int, pair: tuple[str, str], locat
 
 # Every step is conditional on the ones before: no feed with that token hash, a suspended
 # or pending feed, a pair that is not the feed's, an unknown location or EVSE: `target` is
-# empty, nothing is written, and the final SELECT says why. An older update (stored
-# last_updated later than the pushed one) is locked and read but not written.
+# empty, nothing is written and no row comes back (the general path then finds out why and
+# answers). An older update (stored last_updated later than the pushed one) is locked and
+# read but not written.
 # All sub-statements share one snapshot; the rows `target` locks FOR UPDATE are the latest
 # committed versions (READ COMMITTED re-reads a row a concurrent push changed), and the
 # UPDATEs apply to those same versions, so concurrent pushes to one EVSE take turns and
