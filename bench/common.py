@@ -153,9 +153,14 @@ class Service:
         self.stop()
 
 
+# NAP's production settings (worker class, threads, keep-alive): the benchmarks measure what
+# we deploy; only the worker count, the address and the shutdown grace are set here.
+GUNICORN_CONF = REPO / "deploy" / "gunicorn.conf.py"
+
+
 def gunicorn(name: str, app: str, port: int, env: dict[str, str], workers: int) -> Service:
-    cmd = [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--timeout", "120",
-           "--graceful-timeout", "5", app]
+    cmd = [str(BIN / "gunicorn"), "-c", str(GUNICORN_CONF), "-w", str(workers), "-b", f"127.0.0.1:{port}",
+           "--timeout", "120", "--graceful-timeout", "5", app]
     service = Service(name, cmd, env)
     try:
         wait_http(f"http://127.0.0.1:{port}/health", 60, service.proc)

@@ -171,7 +171,8 @@ def markdown(results: dict) -> str:
         "",
         f"Source: {results.get('source', 'unknown')}.",
         "",
-        f"Machine: {results['machine']}. gunicorn -w {results['workers']} (sync workers) on loopback; "
+        f"Machine: {results['machine']}. gunicorn -w {results['workers']} with deploy/gunicorn.conf.py "
+        f"(gthread workers, 4 threads each) on loopback; "
         f"load from bench/loadgen.py on the same cores. Ratio: NAP's cost per operation over the "
         f"baseline's measured in this run (1.0 = as cheap as the baseline).",
         "",

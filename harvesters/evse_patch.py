@@ -3,22 +3,34 @@ all). It validates only the patched fields against the OCPI 2.3.0 EVSE field typ
 updates one EVSE row and its location's timestamps, instead of reassembling and rewriting
 the whole location. Anything else (connectors in the body, an unknown EVSE, an invalid
 field) goes the general way, which validates the whole location and explains refusals.
+
+Two forms of the same change:
+- `patch_evse_fast`: inside the push's transaction (SQLite, and the general receiver);
+  a few SQL statements built once, with plain columns instead of ORM objects.
+- `patch_evse_one_statement` (PostgreSQL): authentication (the feed's token hash, its
+  status, the country_code/party_id pair), the row locks, both UPDATEs and the status
+  history row in ONE statement with data-modifying CTEs, run as its own transaction:
+  one round trip where the ORM took seven (BEGIN, token, lock, two UPDATEs, history,
+  COMMIT). It only ever answers "stored" or "ignored"; everything else (a refusal, an
+  unknown object) changes nothing and is left to the general path, which explains it.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from nap import jsonutil
 from nap.ocpi.schemas import Evse
 from nap.ocpi.values import parse_datetime
-from nap.store.status_history import StatusChange, record_status_changes
 from nap.store.tables import Evse as EvseRow
-from nap.store.tables import Location
+from nap.store.tables import EvseStatusChange, Location
 
 # Fields the fast path does not handle: ids, and the nested connectors.
 NOT_FAST = {"uid", "connectors"}
@@ -33,7 +45,7 @@ def fast_patchable(body: dict) -> bool:
     return bool(body) and all(key in Evse.model_fields and key not in NOT_FAST for key in body)
 
 
-def _validated(body: dict) -> dict | None:
+def validated_fields(body: dict) -> dict | None:
     """The patched fields in their normalized JSON form, or None if any is invalid (then
     the general path produces the findings)."""
     validated = {}
@@ -46,36 +58,188 @@ def _validated(body: dict) -> dict | None:
     return validated
 
 
+def _naive_utc(moment: datetime) -> datetime:
+    # Timestamps are stored as naive UTC (nap.store.types.UtcDateTime); the raw-SQL form
+    # below binds them without that type, so it converts them the same way.
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+# -- in the push's transaction (SQLite; the general receiver) -----------------------------------
+
+# Built once: composing SQLAlchemy statements per push cost more CPU than running them.
+_FIND = (
+    select(EvseRow.id, EvseRow.status, EvseRow.status_changed_at, EvseRow.last_updated, EvseRow.data,
+           Location.id, Location.last_updated, Location.data)
+    .join(Location, Location.id == EvseRow.location_pk)
+    .where(Location.country_code == bindparam("country_code"), Location.party_id == bindparam("party_id"),
+           Location.ocpi_id == bindparam("location_id"), Location.feed_id == bindparam("feed_id"),
+           Location.removed_at.is_(None), EvseRow.uid == bindparam("evse_uid"))
+    .with_for_update()
+)
+_UPDATE_EVSE = (
+    update(EvseRow).where(EvseRow.id == bindparam("evse_pk"))
+    .values(data=bindparam("data"), status=bindparam("status"), evse_id=bindparam("evse_id"),
+            last_updated=bindparam("last_updated"), status_changed_at=bindparam("status_changed_at"))
+    .execution_options(synchronize_session=False)
+)
+_UPDATE_LOCATION = (
+    update(Location).where(Location.id == bindparam("location_pk"))
+    .values(changed_at=bindparam("changed_at"), content_hash="pushed")
+    .execution_options(synchronize_session=False)
+)
+_UPDATE_LOCATION_TIME = (
+    update(Location).where(Location.id == bindparam("location_pk"))
+    .values(changed_at=bindparam("changed_at"), content_hash="pushed", last_updated=bindparam("last_updated"),
+            data=bindparam("data"))
+    .execution_options(synchronize_session=False)
+)
+_INSERT_HISTORY = insert(EvseStatusChange)
+
+
 def patch_evse_fast(session: Session, feed_id: int, pair: tuple[str, str], location_id: str, evse_uid: str,
                     body: dict, now: datetime) -> str | None:
     """Apply the PATCH and return "stored" or "ignored"; None when the general path must
     handle it."""
-    fields = _validated(body)
+    fields = validated_fields(body)
     if fields is None or "last_updated" not in fields:
         return None
-    found = session.execute(
-        select(EvseRow, Location).join(Location, Location.id == EvseRow.location_pk)
-        .where(Location.country_code == pair[0], Location.party_id == pair[1], Location.ocpi_id == location_id,
-               Location.feed_id == feed_id, Location.removed_at.is_(None), EvseRow.uid == evse_uid)
-        .with_for_update()
-    ).one_or_none()
+    connection = session.connection()
+    found = connection.execute(_FIND, {"country_code": pair[0], "party_id": pair[1], "location_id": location_id,
+                                       "feed_id": feed_id, "evse_uid": evse_uid}).one_or_none()
     if found is None:
         return None
-    evse, location = found
+    evse_pk, old_status, status_changed_at, stored_at, evse_data, location_pk, location_updated, location_data = found
     pushed_at = parse_datetime(fields["last_updated"])
-    if evse.last_updated > pushed_at:
+    if stored_at > pushed_at:
         return "ignored"
-    data = {**evse.data, **{k: v for k, v in fields.items() if v is not None}}
-    status, old_status = data["status"], evse.status  # read before the UPDATE refreshes `evse`
-    session.execute(update(EvseRow).where(EvseRow.id == evse.id).values(
-        data=data, status=status, evse_id=data.get("evse_id"), last_updated=pushed_at,
-        status_changed_at=now if status != old_status else evse.status_changed_at))
-    location_values: dict[str, Any] = {"changed_at": now, "content_hash": "pushed"}
-    if pushed_at > location.last_updated:
+    data = {**evse_data, **{k: v for k, v in fields.items() if v is not None}}
+    status = data["status"]
+    connection.execute(_UPDATE_EVSE, {
+        "evse_pk": evse_pk, "data": data, "status": status, "evse_id": data.get("evse_id"),
+        "last_updated": pushed_at, "status_changed_at": now if status != old_status else status_changed_at})
+    if pushed_at > location_updated:
         # OCPI: pushing an EVSE sets the parent Location's last_updated too.
-        location_values.update(last_updated=pushed_at, data={**location.data, "last_updated": fields["last_updated"]})
-    session.execute(update(Location).where(Location.id == location.id).values(**location_values))
+        connection.execute(_UPDATE_LOCATION_TIME, {
+            "location_pk": location_pk, "changed_at": now, "last_updated": pushed_at,
+            "data": {**location_data, "last_updated": fields["last_updated"]}})
+    else:
+        connection.execute(_UPDATE_LOCATION, {"location_pk": location_pk, "changed_at": now})
     if status != old_status:
-        record_status_changes(session, feed_id, [StatusChange(location.id, evse_uid, old_status, status, pushed_at)],
-                              now, "push")
+        # The same row nap.store.status_history.record_status_changes writes.
+        connection.execute(_INSERT_HISTORY, [{
+            "feed_id": feed_id, "location_pk": location_pk, "evse_uid": evse_uid, "old_status": old_status,
+            "new_status": status, "cpo_time": pushed_at, "received_at": now, "via": "push"}])
     return "stored"
+
+
+# -- PostgreSQL: one statement, its own transaction ----------------------------------------------
+
+# Every step is conditional on the ones before: no feed with that token hash, a suspended
+# or pending feed, a pair that is not the feed's, an unknown location or EVSE: `target` is
+# empty, nothing is written and no row comes back (the general path then finds out why and
+# answers). An older update (stored last_updated later than the pushed one) is locked and
+# read but not written.
+# All sub-statements share one snapshot; the rows `target` locks FOR UPDATE are the latest
+# committed versions (READ COMMITTED re-reads a row a concurrent push changed), and the
+# UPDATEs apply to those same versions, so concurrent pushes to one EVSE take turns and
+# each sees the one before it, as with SELECT ... FOR UPDATE in a transaction.
+ONE_STATEMENT_SQL = """
+WITH feed AS (
+    SELECT f.id, f.name, f.status,
+           EXISTS (SELECT 1 FROM feed_parties p WHERE p.feed_id = f.id
+                   AND p.country_code = %(country_code)s AND p.party_id = %(party_id)s) AS allowed
+    FROM feeds f WHERE f.inbound_token_hash = ANY(%(token_hashes)s)
+    ORDER BY f.id LIMIT 1
+), target AS (
+    SELECT e.id AS evse_pk, e.status AS old_status, e.last_updated AS stored_at,
+           e.data || %(fields)s::jsonb AS data,
+           l.id AS location_pk, l.last_updated AS location_updated
+    FROM feed
+    JOIN locations l ON l.feed_id = feed.id
+    JOIN evses e ON e.location_pk = l.id
+    WHERE feed.allowed AND feed.status NOT IN ('suspended', 'pending')
+      AND l.country_code = %(country_code)s AND l.party_id = %(party_id)s AND l.ocpi_id = %(location_id)s
+      AND l.removed_at IS NULL AND e.uid = %(evse_uid)s
+    FOR UPDATE OF e, l
+), fresh AS (
+    SELECT * FROM target WHERE stored_at <= %(pushed_at)s
+), evse_update AS (
+    UPDATE evses e SET data = fresh.data, status = fresh.data ->> 'status', evse_id = fresh.data ->> 'evse_id',
+        last_updated = %(pushed_at)s,
+        status_changed_at = CASE WHEN fresh.data ->> 'status' IS DISTINCT FROM fresh.old_status
+                                 THEN %(now)s ELSE e.status_changed_at END
+    FROM fresh WHERE e.id = fresh.evse_pk
+), location_update AS (
+    UPDATE locations l SET changed_at = %(now)s, content_hash = 'pushed',
+        last_updated = CASE WHEN %(pushed_at)s > fresh.location_updated THEN %(pushed_at)s ELSE l.last_updated END,
+        -- OCPI: pushing an EVSE sets the parent Location's last_updated too.
+        data = CASE WHEN %(pushed_at)s > fresh.location_updated
+                    THEN l.data || jsonb_build_object('last_updated', %(pushed_text)s::text) ELSE l.data END
+    FROM fresh WHERE l.id = fresh.location_pk
+), history AS (
+    -- The same row nap.store.status_history.record_status_changes writes.
+    INSERT INTO evse_status_history (feed_id, location_pk, evse_uid, old_status, new_status, cpo_time,
+                                     received_at, via)
+    SELECT feed.id, fresh.location_pk, %(evse_uid)s, fresh.old_status, fresh.data ->> 'status', %(pushed_at)s,
+           %(now)s, 'push'
+    FROM fresh, feed WHERE fresh.data ->> 'status' IS DISTINCT FROM fresh.old_status
+)
+SELECT feed.name, target.stored_at FROM feed JOIN target ON true
+"""
+
+
+@dataclass(frozen=True)
+class OneStatementOutcome:
+    outcome: str  # "stored" or "ignored"
+    feed_name: str
+    stored_at: datetime  # the EVSE's last_updated before this push
+
+
+def patch_evse_one_statement(engine: Engine, token_hashes: list[str], pair: tuple[str, str], location_id: str,
+                             evse_uid: str, fields: dict, now: datetime) -> OneStatementOutcome | None:
+    """PostgreSQL only: authenticate, authorize and apply a validated EVSE PATCH (`fields`
+    from validated_fields, with last_updated) in one statement and one transaction.
+    None when it wrote nothing and the general path must answer (refusals, unknown
+    objects); the general path then checks everything again in its own transaction."""
+    pushed_at = parse_datetime(fields["last_updated"])
+    params: dict[str, Any] = {
+        "token_hashes": token_hashes, "country_code": pair[0], "party_id": pair[1], "location_id": location_id,
+        "evse_uid": evse_uid, "fields": jsonutil.dumps_text({k: v for k, v in fields.items() if v is not None}),
+        "pushed_at": _naive_utc(pushed_at), "pushed_text": fields["last_updated"], "now": _naive_utc(now)}
+    row = _execute_autocommit(engine, ONE_STATEMENT_SQL, params)
+    if row is None:
+        return None
+    feed_name, stored_at = row
+    stored_at = stored_at.replace(tzinfo=timezone.utc)
+    return OneStatementOutcome("ignored" if stored_at > pushed_at else "stored", feed_name, stored_at)
+
+
+def _execute_autocommit(engine: Engine, sql: str, params: dict) -> tuple | None:
+    """Run one statement on a pooled connection in autocommit and return its first row.
+
+    A single statement in autocommit is one transaction, committed (durably, as any other)
+    when it completes: no BEGIN and COMMIT round trips. The driver's cursor is used
+    directly: SQLAlchemy's Connection, execution context and result objects cost more CPU
+    than this one statement needs (psycopg still prepares it after a few executions on a
+    connection). Driver errors come out as SQLAlchemy's (OperationalError, ...), and a
+    connection that broke is dropped from the pool, as SQLAlchemy itself would do."""
+    pooled = engine.raw_connection()  # pre-pinged by the pool, like every checkout
+    try:
+        driver = pooled.driver_connection
+        try:
+            driver.autocommit = True
+            try:
+                with driver.cursor() as cursor:
+                    cursor.execute(sql, params)
+                    return cursor.fetchone()
+            finally:
+                if not driver.closed and not driver.broken:
+                    driver.autocommit = False
+        except engine.dialect.loaded_dbapi.Error as error:
+            disconnected = engine.dialect.is_disconnect(error, driver, None)
+            if disconnected:
+                pooled.invalidate(error)
+            raise DBAPIError.instance(sql, params, error, engine.dialect.loaded_dbapi.Error,
+                                      connection_invalidated=disconnected, dialect=engine.dialect) from error
+    finally:
+        pooled.close()

@@ -43,9 +43,29 @@ class PushRejected(Exception):
 
 
 @dataclass(frozen=True)
+class PushingFeed:
+    """What a push needs of its feed (not the whole Feed row: that would decrypt the token
+    NAP presents to the CPO on every push, for nothing)."""
+
+    id: int
+    name: str
+    status: str
+
+
+@dataclass(frozen=True)
 class PushOutcome:
     applied: bool
     message: str
+
+
+def ignored(level: str, feed_name: str, object_id: str, pushed_time: Any, stored_time: Any) -> PushOutcome:
+    """An update older than the stored object: logged, and answered as such."""
+    log.info("push of %s %s/%s ignored: last_updated %s is older than the stored %s",
+             level, feed_name, object_id, pushed_time, stored_time)
+    return PushOutcome(False, IGNORED)
+
+
+IGNORED = "ignored: older than the stored object"
 
 
 def _later(a: Any, b: Any) -> bool:
@@ -57,7 +77,7 @@ def _later(a: Any, b: Any) -> bool:
 
 
 class Receiver:
-    def __init__(self, session: Session, feed: Feed, version: str, now: datetime,
+    def __init__(self, session: Session, feed: Feed | PushingFeed, version: str, now: datetime,
                  parties: set[tuple[str, str]] | None = None):
         self.session = session
         self.feed = feed
@@ -171,9 +191,7 @@ class Receiver:
         return "2.3.0" if self.version == "2.3.0" else "2.2.1"
 
     def _ignored(self, level, object_id, stored_time, body) -> PushOutcome:
-        log.info("push of %s %s/%s ignored: last_updated %s is older than the stored %s",
-                 level, self.feed.name, object_id, body.get("last_updated"), stored_time)
-        return PushOutcome(False, "ignored: older than the stored object")
+        return ignored(level, self.feed.name, object_id, body.get("last_updated"), stored_time)
 
     def _record_findings(self, findings: list[ObjectFinding]) -> None:
         for f in findings:

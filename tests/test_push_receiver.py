@@ -189,3 +189,140 @@ def test_an_invalid_status_patch_is_refused_with_the_reason(pushing):
     answer = httpx.patch(url, json={"connectors": connectors, "last_updated": later(6)}, headers=pushing.headers)
     assert answer.status_code == 200
     assert pushing.evse()["connectors"][0]["max_voltage"] == 123
+
+
+# -- the EVSE PATCH fast path (one statement on PostgreSQL): what it must keep --------------
+
+
+def _set_feed_status(sessions, status: str) -> None:
+    with sessions.begin() as session:
+        get_feed(session, "demo").status = status
+
+
+def test_a_suspended_feed_and_a_replaced_token_stop_status_pushes_at_once(pushing, sessions):
+    url = f"{pushing.base}/{pushing.location_id}/{pushing.evse_uid}"
+    for status in ("suspended", "pending"):
+        _set_feed_status(sessions, status)
+        refused = httpx.patch(url, json={"status": "OUTOFORDER", "last_updated": later(1)}, headers=pushing.headers)
+        assert refused.status_code == 403 and refused.json()["status_code"] == 2000
+        assert pushing.evse()["status"] != "OUTOFORDER"
+    _set_feed_status(sessions, "active")
+    assert httpx.patch(url, json={"status": "OUTOFORDER", "last_updated": later(2)},
+                       headers=pushing.headers).json()["status_code"] == 1000
+    assert pushing.evse()["status"] == "OUTOFORDER"
+    with sessions.begin() as session:
+        new_token = issue_push_token(session, get_feed(session, "demo"))  # revokes the old one
+    revoked = httpx.patch(url, json={"status": "CHARGING", "last_updated": later(3)}, headers=pushing.headers)
+    assert revoked.status_code == 401 and revoked.json()["status_code"] == 2000
+    assert pushing.evse()["status"] == "OUTOFORDER"
+    assert httpx.patch(url, json={"status": "CHARGING", "last_updated": later(4)},
+                       headers=auth(new_token)).json()["status_code"] == 1000
+    assert pushing.evse()["status"] == "CHARGING"
+
+
+def test_an_ignored_status_push_is_logged_and_leaves_no_trace(pushing, sessions, caplog):
+    url = f"{pushing.base}/{pushing.location_id}/{pushing.evse_uid}"
+    assert httpx.patch(url, json={"status": "CHARGING", "last_updated": later(10)},
+                       headers=pushing.headers).json()["status_code"] == 1000
+    before = stored_locations(sessions)[pushing.location_id]
+    with sessions() as session:
+        history = session.query(EvseStatusChange).count()
+    with caplog.at_level("INFO", logger="harvesters.receiver"):
+        answer = httpx.patch(url, json={"status": "AVAILABLE", "last_updated": later(5)}, headers=pushing.headers)
+    assert answer.status_code == 200 and answer.json()["status_message"] == "ignored: older than the stored object"
+    assert any("ignored" in record.getMessage() and pushing.location_id in record.getMessage()
+               for record in caplog.records)
+    assert stored_locations(sessions)[pushing.location_id] == before
+    with sessions() as session:
+        assert session.query(EvseStatusChange).count() == history
+
+
+def test_a_fast_patch_of_other_evse_fields_updates_them_and_the_parent(pushing, sessions):
+    from nap.store.tables import Evse as EvseRow
+    from nap.store.tables import Location
+
+    etag = httpx.get(f"{pushing.public}/{pushing.location_id}").headers["ETag"]
+    status_before = pushing.evse()["status"]
+    stamp = later(7)
+    # Lower-case country_code/party_id in the URL address the same party.
+    url = f"{pushing.nap.url}/ocpi/2.3.0/receiver/locations/de/abc/{pushing.location_id}/{pushing.evse_uid}"
+    answer = httpx.patch(url, json={"evse_id": "DE*ABC*E777*1", "floor_level": "-2", "last_updated": stamp},
+                         headers=pushing.headers)
+    assert answer.status_code == 200 and answer.json()["status_code"] == 1000
+    evse = pushing.evse()
+    assert (evse["evse_id"], evse["floor_level"], evse["status"], evse["last_updated"]) == (
+        "DE*ABC*E777*1", "-2", status_before, stamp)
+    assert httpx.get(f"{pushing.public}/{pushing.location_id}").json()["data"]["last_updated"] == stamp
+    again = httpx.get(f"{pushing.public}/{pushing.location_id}", headers={"If-None-Match": etag})
+    assert again.status_code == 200 and again.headers["ETag"] != etag  # caches see the change
+    with sessions() as session:
+        row = session.query(EvseRow).filter_by(uid=pushing.evse_uid).join(
+            Location, Location.id == EvseRow.location_pk).filter(Location.ocpi_id == pushing.location_id).one()
+        assert (row.evse_id, row.status) == ("DE*ABC*E777*1", status_before)
+        # No status change, no status history row.
+        assert session.query(EvseStatusChange).filter_by(via="push").count() == 0
+
+
+def test_concurrent_status_pushes_take_turns(pushing, sessions):
+    """Pushes racing for one EVSE (and its location) lose nothing: every stored change is
+    in the history with the status it really replaced, and the latest push wins."""
+    import random
+    import threading
+
+    url = f"{pushing.base}/{pushing.location_id}/{pushing.evse_uid}"
+    base = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(minutes=1)
+    rng = random.Random(5)
+    pushes = [(base + timedelta(milliseconds=17 * n), rng.choice(["AVAILABLE", "CHARGING", "BLOCKED", "RESERVED"]))
+              for n in range(48)]
+    rng.shuffle(pushes)  # they arrive out of order: older ones must be ignored
+    answers: list[str] = []
+
+    def push(mine):
+        with httpx.Client(headers=pushing.headers) as client:
+            for moment, status in mine:
+                body = client.patch(url, json={"status": status, "last_updated": format_datetime(moment)}).json()
+                answers.append(body["status_message"] if body["status_code"] == 1000 else f"error {body}")
+
+    threads = [threading.Thread(target=push, args=(pushes[k::6],)) for k in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(answers) == len(pushes) and all(a in ("stored", "ignored: older than the stored object")
+                                               for a in answers), answers
+    latest_moment, latest_status = max(pushes)
+    evse = pushing.evse()
+    assert (evse["status"], evse["last_updated"]) == (latest_status, format_datetime(latest_moment))
+    assert httpx.get(f"{pushing.public}/{pushing.location_id}").json()["data"]["last_updated"] == \
+        format_datetime(latest_moment)
+    with sessions() as session:
+        history = session.scalars(select(EvseStatusChange).where(
+            EvseStatusChange.via == "push", EvseStatusChange.evse_uid == pushing.evse_uid)
+            .order_by(EvseStatusChange.id)).all()
+    assert history and history[-1].new_status == latest_status
+    for before, after in zip(history, history[1:]):
+        assert after.old_status == before.new_status  # each change saw the one before it
+        assert after.cpo_time > before.cpo_time  # stored in last_updated order
+    assert all(change.old_status != change.new_status for change in history)
+
+
+def test_a_status_push_is_recorded_whole_in_the_history(pushing, sessions):
+    from nap.store.tables import Location
+
+    old_status = pushing.evse()["status"]
+    new_status = "OUTOFORDER" if old_status != "OUTOFORDER" else "AVAILABLE"
+    pushed = datetime.now(timezone.utc).replace(microsecond=123000) + timedelta(seconds=3)
+    before = datetime.now(timezone.utc)
+    answer = httpx.patch(f"{pushing.base}/{pushing.location_id}/{pushing.evse_uid}",
+                         json={"status": new_status, "last_updated": format_datetime(pushed)}, headers=pushing.headers)
+    after = datetime.now(timezone.utc)
+    assert answer.json()["status_code"] == 1000
+    with sessions() as session:
+        change = session.scalars(select(EvseStatusChange).where(EvseStatusChange.via == "push")).one()
+        location = session.scalars(select(Location).where(Location.ocpi_id == pushing.location_id)).one()
+        feed = get_feed(session, "demo")
+        assert (change.feed_id, change.location_pk, change.evse_uid, change.old_status, change.new_status,
+                change.cpo_time) == (feed.id, location.id, pushing.evse_uid, old_status, new_status, pushed)
+        assert before <= change.received_at <= after
+        # changed_at moves with the push: ETags and the DATEX II deltas see it.
+        assert before <= location.changed_at <= after and location.last_updated == pushed

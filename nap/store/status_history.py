@@ -24,6 +24,8 @@ class StatusChange:
 
 def record_status_changes(session: Session, feed_id: int, changes: Iterable[StatusChange],
                           received_at: datetime, via: str) -> int:
+    # The PostgreSQL fast path of EVSE PATCHes (harvesters/evse_patch.py) writes the same
+    # rows inside its one statement: a column added here must be added there too.
     rows = [
         {"feed_id": feed_id, "location_pk": c.location_pk, "evse_uid": c.evse_uid, "old_status": c.old_status,
          "new_status": c.new_status, "cpo_time": c.cpo_time, "received_at": received_at, "via": via}
