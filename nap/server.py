@@ -21,5 +21,7 @@ class _NapGunicorn(BaseApplication):
 
 def serve_with_gunicorn(host: str, port: int, workers: int) -> None:
     # NAP logs each request itself (JSON, with its request id): no gunicorn access log.
-    _NapGunicorn({"bind": f"{host}:{port}", "workers": workers,
+    # Threaded workers, as deploy/gunicorn.conf.py explains: requests waiting on the
+    # database leave the core to another (4 threads stay below the pool size of 5).
+    _NapGunicorn({"bind": f"{host}:{port}", "workers": workers, "worker_class": "gthread", "threads": 4,
                   "timeout": 120, "graceful_timeout": 10}).run()
