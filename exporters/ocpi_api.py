@@ -21,10 +21,10 @@ from flask import Blueprint, Response, request
 from exporters.access import current_audience, install_access_control
 from exporters.api_errors import catch_crashes
 from exporters.http_caching import Validators, not_modified
-from exporters.ocpi_envelope import OcpiError, ocpi_error, ocpi_response
+from exporters.ocpi_envelope import OcpiError, ocpi_error, ocpi_response, ocpi_response_of_json
 from exporters.ocpi_paging import paging_headers, parse_window
 from exporters.ocpi_sources import LocationSource, Snapshot, TariffSource
-from exporters.ocpi_views import VERSIONS, render, render_all
+from exporters.ocpi_views import STORED_VERSION, VERSIONS, render, render_all
 from exporters.publication import Publication
 from nap.gc_pause import paused_gc
 from nap.web import db_session, settings
@@ -100,6 +100,9 @@ def _list(source_class, kind: str, version: str):
     validators, unchanged = _conditional(snapshot, version, headers)
     if unchanged is not None:
         return unchanged
+    if kind == "location" and version == STORED_VERSION:
+        # Served as stored: the JSON text goes out without being decoded and encoded again.
+        return _finish(ocpi_response_of_json(source.document_jsons(snapshot)), validators, headers)
     data = render_all(source.documents(snapshot), kind, version)
     return _finish(ocpi_response(data), validators, headers)
 

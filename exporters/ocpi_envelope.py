@@ -49,6 +49,15 @@ def ocpi_response(data, status_code: int = 1000, http_status: int = 200, message
     return json_response(envelope(data, status_code, message), http_status)
 
 
+def ocpi_response_of_json(items: list[str]) -> Response:
+    """A success envelope whose data is the array of the already encoded JSON `items`
+    (exporters.ocpi_sources: documents served as stored, never decoded)."""
+    head = dumps_bytes(envelope([]))  # ... ,"data":[]}
+    assert head.endswith(b"[]}")
+    body = b"".join((head[:-2], ",".join(items).encode(), b"]}"))
+    return Response(body, status=200, mimetype="application/json")
+
+
 def ocpi_error(status_code: int, message: str, http_status: int) -> Response:
     # The spec's error example carries no data field; we follow it.
     return ocpi_response(None, status_code, http_status, message)
