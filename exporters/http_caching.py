@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Iterable, Sequence
 
 from flask import Response, request
 
@@ -31,9 +32,12 @@ class Fingerprint:
         self.add(*parts)
 
     def add(self, *parts) -> "Fingerprint":
-        for part in parts:
-            self._hash.update(b"\x1f")
-            self._hash.update(_text(part).encode())
+        return self.add_rows((parts,))
+
+    def add_rows(self, rows: Iterable[Sequence]) -> "Fingerprint":
+        """`add(*row)` for every row, in one update of the hash: the same digest, without a
+        call per value (a page fingerprints thousands of EVSE rows)."""
+        self._hash.update("".join(["\x1f" + _text(part) for row in rows for part in row]).encode())
         return self
 
     def etag(self) -> str:
