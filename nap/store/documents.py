@@ -122,20 +122,22 @@ def location_jsons(session: Session, location_pks: Sequence[int]) -> list[Locati
     texts = dict(session.execute(
         select(Location.id, cast(Location.data, Text)).where(pk_in(session, Location.id, location_pks))
     ).all())
+    evse_rows = session.execute(
+        select(Evse.id, Evse.location_pk, Evse.uid, cast(Evse.data, Text))
+        .where(pk_in(session, Evse.location_pk, location_pks))
+        .order_by(Evse.location_pk, Evse.position)
+    ).all()
+    # By EVSE key, not joined to the EVSEs by location: PostgreSQL then chose a hash join
+    # over all connectors (a sequential scan of the table for every page).
     connectors: dict[int, list[str]] = {}
     for evse_pk, text in session.execute(
         select(Connector.evse_pk, cast(Connector.data, Text))
-        .join(Evse, Evse.id == Connector.evse_pk)
-        .where(pk_in(session, Evse.location_pk, location_pks))
+        .where(pk_in(session, Connector.evse_pk, [row[0] for row in evse_rows]))
         .order_by(Connector.evse_pk, Connector.position)
     ):
         connectors.setdefault(evse_pk, []).append(text)
     evses: dict[int, list[tuple[str, str]]] = {pk: [] for pk in texts}
-    for evse_pk, location_pk, uid, text in session.execute(
-        select(Evse.id, Evse.location_pk, Evse.uid, cast(Evse.data, Text))
-        .where(pk_in(session, Evse.location_pk, location_pks))
-        .order_by(Evse.location_pk, Evse.position)
-    ):
+    for evse_pk, location_pk, uid, text in evse_rows:
         if location_pk in evses:
             # Always a list, as in assemble_locations.
             evses[location_pk].append((uid, splice_list(text, "connectors", connectors.get(evse_pk, ()))))
