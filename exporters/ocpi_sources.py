@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Iterator
 
 from sqlalchemy import DateTime, and_, case, func, select, tuple_, type_coerce
 from sqlalchemy.orm import Session
@@ -151,10 +152,10 @@ class LocationSource(_Source):
         snapshot.fingerprint.add_rows(marks)
         snapshot.last_modified = newest
 
-    def document_jsons(self, snapshot: Snapshot) -> list[str]:
-        """The snapshot's locations as this audience is served them, each as JSON text."""
+    def document_jsons(self, snapshot: Snapshot) -> Iterator[str]:
+        """The snapshot's locations as this audience is served them, each as JSON text
+        (one by one: the response compresses the first while the later ones are spliced)."""
         hidden = snapshot.hidden_evses
-        documents = []
         for stored in location_jsons(self.session, snapshot.ids):
             location = stored.location
             # Only publish_allowed_to is changed by apply_to_location; a document without
@@ -162,8 +163,7 @@ class LocationSource(_Source):
             if '"publish_allowed_to"' in location:
                 location = dumps_text(self.publication.apply_to_location(loads(location)))
             evses = [text for uid, text in stored.evses if (stored.location_pk, uid) not in hidden]
-            documents.append(splice_list(location, "evses", evses))
-        return documents
+            yield splice_list(location, "evses", evses)
 
     def documents(self, snapshot: Snapshot) -> list[dict]:
         return [loads(document) for document in self.document_jsons(snapshot)]
