@@ -67,17 +67,24 @@ WINDOW = 32 * 1024
 # gzip member header (RFC 1952): deflate, no flags, no mtime (as gzip.compress(mtime=0)), unknown OS.
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
 
-_executors: dict[int, ThreadPoolExecutor] = {}
+_executors: dict[int, tuple[ThreadPoolExecutor, ThreadPoolExecutor]] = {}
 _executors_lock = threading.Lock()
 
 
-def _executor() -> ThreadPoolExecutor:
-    """This process's compressing threads (created on first use: gunicorn forks workers)."""
+def _executors_here() -> tuple[ThreadPoolExecutor, ThreadPoolExecutor]:
+    """This process's threads (created on first use: gunicorn forks its workers): those that
+    deflate, and one that checksums the pieces in the order they were written."""
     pid = os.getpid()
     with _executors_lock:
         if pid not in _executors:
-            _executors[pid] = ThreadPoolExecutor(COMPRESSING_THREADS, thread_name_prefix="gzip")
+            _executors[pid] = (ThreadPoolExecutor(COMPRESSING_THREADS, thread_name_prefix="gzip"),
+                               ThreadPoolExecutor(1, thread_name_prefix="gzip-crc"))
         return _executors[pid]
+
+
+def _crc_after(previous: Future | None, data: bytes) -> int:
+    # Run by the single checksum thread in submission order: `previous` is already done.
+    return zlib.crc32(data, previous.result() if previous is not None else 0)
 
 
 def _deflate(data: bytes, history: bytes, last: bool) -> bytes:
@@ -97,12 +104,11 @@ class GzipPieces:
         self._buffer: list[bytes] = []
         self._buffered = 0
         self._pieces: list[Future] = []
-        self._crc = 0
+        self._crc: Future | None = None  # of all data submitted so far
         self._size = 0
         self._history = b""
 
     def write(self, data: bytes) -> None:
-        self._crc = zlib.crc32(data, self._crc)
         self._size += len(data)
         self._buffer.append(data)
         self._buffered += len(data)
@@ -112,12 +118,16 @@ class GzipPieces:
     def _submit(self, last: bool) -> None:
         data = b"".join(self._buffer)
         self._buffer, self._buffered = [], 0
-        self._pieces.append(_executor().submit(_deflate, data, self._history, last))
+        deflating, checksumming = _executors_here()
+        # The checksum too is left to a thread: in the writing thread, getting the GIL back
+        # after each crc32 took longer than the crc32 itself while the pieces were deflated.
+        self._crc = checksumming.submit(_crc_after, self._crc, data)
+        self._pieces.append(deflating.submit(_deflate, data, self._history, last))
         self._history = (self._history + data)[-WINDOW:]
 
     def close(self) -> bytes:
         self._submit(last=True)
-        trailer = struct.pack("<II", self._crc & 0xFFFFFFFF, self._size & 0xFFFFFFFF)
+        trailer = struct.pack("<II", self._crc.result() & 0xFFFFFFFF, self._size & 0xFFFFFFFF)
         return b"".join([_GZIP_HEADER, *(piece.result() for piece in self._pieces), trailer])
 
     def cancel(self) -> None:
