@@ -65,6 +65,12 @@ class Validators:
         whole = moment.replace(microsecond=0)
         return whole + timedelta(seconds=1) if moment != whole else whole
 
+    @staticmethod
+    def may_be_current() -> bool:
+        """Whether client_is_current() can be true for this request at all: it names a copy."""
+        return request.method in ("GET", "HEAD") and (
+            "If-None-Match" in request.headers or "If-Modified-Since" in request.headers)
+
     def client_is_current(self) -> bool:
         """The client's copy (named in If-None-Match or dated by If-Modified-Since) is the
         current one. If-None-Match, when sent, decides alone (RFC 9110, 13.1.3)."""

@@ -95,7 +95,7 @@ def version_details(version: str):
 def _list(source_class, kind: str, version: str):
     window = parse_window(request.args, settings().api_max_limit)
     source = source_class(db_session(), _publication())
-    snapshot = source.page(window)
+    snapshot = source.page(window, with_documents=not Validators.may_be_current())
     headers = paging_headers(window, snapshot.total, len(snapshot.ids), request.base_url, request.args)
     validators, unchanged = _conditional(snapshot, version, headers)
     if unchanged is not None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Iterator
 
-from sqlalchemy import DateTime, and_, case, func, select, tuple_, type_coerce
+from sqlalchemy import DateTime, Text, and_, case, cast, func, select, tuple_, type_coerce
 from sqlalchemy.orm import Session
 
 from exporters.http_caching import Fingerprint
@@ -37,6 +37,9 @@ class Snapshot:
     fingerprint: Fingerprint
     last_modified: datetime | None
     hidden_evses: set[tuple[int, str]] = field(default_factory=set)  # (location pk, EVSE uid)
+    # The EVSE rows with their JSON text (nap.store.documents.location_jsons), when read
+    # together with the index columns; None: documents() reads them.
+    evse_jsons: list[tuple[int, int, str, str]] | None = None
 
 
 def _as_stored(column):
@@ -60,7 +63,9 @@ class _Source:
     def condition(self):
         raise NotImplementedError
 
-    def page(self, window: Window) -> Snapshot:
+    def page(self, window: Window, with_documents: bool = False) -> Snapshot:
+        """The snapshot of a list page. `with_documents`: the documents will be served (the
+        request cannot be answered 304), so what can be read with the index columns is."""
         table = self.table
         # Rows that can matter to this list: with date_from, only those updated since
         # (last_updated only moves forward), a range of the (last_updated, id) index.
@@ -82,7 +87,7 @@ class _Source:
         fingerprint.add_rows(rows)
         snapshot = Snapshot([row.id for row in rows], total, fingerprint,
                             _latest(newest, self.publication.audience.since))
-        self._add_children(snapshot)
+        self._add_children(snapshot, with_documents)
         return snapshot
 
     def _find(self, country_code: str, party_id: str, object_id: str):
@@ -105,10 +110,10 @@ class _Source:
             return None
         fingerprint = Fingerprint(self.table.__tablename__, row.id, row.changed_at, row.last_updated)
         snapshot = Snapshot([row.id], 1, fingerprint, _latest(row.changed_at, self.publication.audience.since))
-        self._add_children(snapshot)
+        self._add_children(snapshot, with_documents=False)
         return snapshot
 
-    def _add_children(self, snapshot: Snapshot) -> None:
+    def _add_children(self, snapshot: Snapshot, with_documents: bool) -> None:
         """Hook for what hangs below the rows (EVSEs of locations)."""
 
     def _rows(self, ids: list[int]):
@@ -126,17 +131,25 @@ class LocationSource(_Source):
     def condition(self):
         return self.publication.location_condition()
 
-    def _add_children(self, snapshot: Snapshot) -> None:
+    def _add_children(self, snapshot: Snapshot, with_documents: bool) -> None:
         if not snapshot.ids:
             return
         publication = self.publication
         newest = snapshot.last_modified
         marks = []
-        for pk, location_pk, uid, status, status_changed_at, last_updated in self.session.execute(
-            select(Evse.id, Evse.location_pk, Evse.uid, Evse.status, _as_stored(Evse.status_changed_at),
-                   _as_stored(Evse.last_updated))
+        columns = [Evse.id, Evse.location_pk, Evse.uid, Evse.status, _as_stored(Evse.status_changed_at),
+                   _as_stored(Evse.last_updated)]
+        if with_documents:
+            # One pass over the EVSE rows instead of two (an answer that may be a 304 reads
+            # only the narrow columns).
+            columns.append(cast(Evse.data, Text))
+            snapshot.evse_jsons = []
+        for pk, location_pk, uid, status, status_changed_at, last_updated, *text in self.session.execute(
+            select(*columns)
             .where(pk_in(self.session, Evse.location_pk, snapshot.ids)).order_by(Evse.location_pk, Evse.position)
         ):
+            if with_documents:
+                snapshot.evse_jsons.append((pk, location_pk, uid, text[0]))
             status_changed_at = status_changed_at.replace(tzinfo=timezone.utc)
             hidden = publication.evse_hidden(status, status_changed_at)
             # EVSE rows may change without their location (pushed status updates): they are
@@ -156,7 +169,7 @@ class LocationSource(_Source):
         """The snapshot's locations as this audience is served them, each as JSON text
         (one by one: the response compresses the first while the later ones are spliced)."""
         hidden = snapshot.hidden_evses
-        for stored in location_jsons(self.session, snapshot.ids):
+        for stored in location_jsons(self.session, snapshot.ids, snapshot.evse_jsons):
             location = stored.location
             # Only publish_allowed_to is changed by apply_to_location; a document without
             # the text cannot have the field and is served as stored.

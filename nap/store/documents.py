@@ -112,21 +112,25 @@ class LocationJson:
     evses: list[tuple[str, str]]
 
 
-def location_jsons(session: Session, location_pks: Sequence[int]) -> list[LocationJson]:
+def location_jsons(session: Session, location_pks: Sequence[int],
+                   evse_rows: Sequence[tuple[int, int, str, str]] | None = None) -> list[LocationJson]:
     """The stored Locations with these primary keys, in that order (missing ones skipped), as
     JSON text read from the database without decoding: 3 queries, whatever the number.
     `splice_list(location, "evses", [EVSE texts])` decoded is what assemble_locations returns
-    for the row."""
+    for the row. `evse_rows`, when the caller has read them already in the same transaction:
+    (EVSE pk, location pk, uid, CAST(data AS TEXT)) of these locations' EVSEs, ordered by
+    location pk and position."""
     if not location_pks:
         return []
     texts = dict(session.execute(
         select(Location.id, cast(Location.data, Text)).where(pk_in(session, Location.id, location_pks))
     ).all())
-    evse_rows = session.execute(
-        select(Evse.id, Evse.location_pk, Evse.uid, cast(Evse.data, Text))
-        .where(pk_in(session, Evse.location_pk, location_pks))
-        .order_by(Evse.location_pk, Evse.position)
-    ).all()
+    if evse_rows is None:
+        evse_rows = session.execute(
+            select(Evse.id, Evse.location_pk, Evse.uid, cast(Evse.data, Text))
+            .where(pk_in(session, Evse.location_pk, location_pks))
+            .order_by(Evse.location_pk, Evse.position)
+        ).all()
     # By EVSE key, not joined to the EVSEs by location: PostgreSQL then chose a hash join
     # over all connectors (a sequential scan of the table for every page).
     connectors: dict[int, list[str]] = {}
