@@ -26,7 +26,7 @@ from exporters.http_caching import Fingerprint
 from exporters.ocpi_paging import Window
 from exporters.publication import Publication
 from nap.jsonutil import dumps_text, loads
-from nap.store.documents import location_jsons, pk_in, splice_list
+from nap.store.documents import execute_keyed, location_jsons, splice_list
 from nap.store.tables import Evse, Location, Tariff
 
 
@@ -125,6 +125,16 @@ class _Source:
         return [found[pk] for pk in ids if pk in found]
 
 
+def _evse_marks(in_keys, *extra):
+    return (select(Evse.id, Evse.location_pk, Evse.uid, Evse.status, _as_stored(Evse.status_changed_at),
+                   _as_stored(Evse.last_updated), *extra)
+            .where(in_keys(Evse.location_pk)).order_by(Evse.location_pk, Evse.position))
+
+
+def _evse_marks_and_texts(in_keys):
+    return _evse_marks(in_keys, cast(Evse.data, Text))
+
+
 class LocationSource(_Source):
     table = Location
 
@@ -137,17 +147,12 @@ class LocationSource(_Source):
         publication = self.publication
         newest = snapshot.last_modified
         marks = []
-        columns = [Evse.id, Evse.location_pk, Evse.uid, Evse.status, _as_stored(Evse.status_changed_at),
-                   _as_stored(Evse.last_updated)]
         if with_documents:
             # One pass over the EVSE rows instead of two (an answer that may be a 304 reads
             # only the narrow columns).
-            columns.append(cast(Evse.data, Text))
             snapshot.evse_jsons = []
-        for pk, location_pk, uid, status, status_changed_at, last_updated, *text in self.session.execute(
-            select(*columns)
-            .where(pk_in(self.session, Evse.location_pk, snapshot.ids)).order_by(Evse.location_pk, Evse.position)
-        ):
+        for pk, location_pk, uid, status, status_changed_at, last_updated, *text in execute_keyed(
+                self.session, _evse_marks_and_texts if with_documents else _evse_marks, snapshot.ids):
             if with_documents:
                 snapshot.evse_jsons.append((pk, location_pk, uid, text[0]))
             status_changed_at = status_changed_at.replace(tzinfo=timezone.utc)

@@ -73,17 +73,53 @@ def assemble_locations(session: Session, rows: Sequence[Location]) -> list[dict]
     return documents
 
 
+_FEW = 16
+_INTEGER_ARRAY = ARRAY(Integer)
+
+
+def _key_form(session: Session, pks: Sequence[int]) -> str:
+    if len(pks) <= _FEW:
+        return "list"  # a single object's few rows: an ordinary IN list is cheapest
+    dialect = session.get_bind().dialect.name
+    return dialect if dialect in ("postgresql", "sqlite") else "list"
+
+
+def _in_keys(form: str):
+    """`column IN :keys` for one form of binding the keys."""
+    def condition(column):
+        if form == "postgresql":
+            return column == any_(bindparam("keys", type_=_INTEGER_ARRAY))
+        if form == "sqlite":
+            return column.in_(select(func.json_each(bindparam("keys", type_=Text)).table_valued("value").c.value))
+        return column.in_(bindparam("keys", expanding=True))
+    return condition
+
+
 def pk_in(session: Session, column, pks: Sequence[int]):
     """`column IN pks` as one bound parameter: an integer array on PostgreSQL, a JSON array
     read by json_each on SQLite. An expanded IN list of a page's thousand ids (or its
     thousands of EVSE ids) cost more Python time to render and bind than the query took."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return column == any_(bindparam(None, list(pks), type_=ARRAY(Integer)))
-    if dialect == "sqlite":
+    form = _key_form(session, pks)
+    if form == "postgresql":
+        return column == any_(bindparam(None, list(pks), type_=_INTEGER_ARRAY))
+    if form == "sqlite":
         values = func.json_each(bindparam(None, dumps_text(list(pks)), type_=Text)).table_valued("value")
         return column.in_(select(values.c.value))
     return column.in_(list(pks))
+
+
+_built: dict[tuple, object] = {}
+
+
+def execute_keyed(session: Session, build, pks: Sequence[int]):
+    """session.execute(build(in_keys)) for these keys, where `build` makes a statement from
+    `in_keys(column)` (the condition column IN pks, as pk_in binds it). Statements are built
+    once per form and reused: building them anew was a fifth of a single-location request."""
+    form = _key_form(session, pks)
+    statement = _built.get((build, form))
+    if statement is None:
+        statement = _built[(build, form)] = build(_in_keys(form))
+    return session.execute(statement, {"keys": dumps_text(list(pks)) if form == "sqlite" else list(pks)})
 
 
 def splice_list(object_json: str, key: str, item_jsons: Sequence[str]) -> str:
@@ -112,6 +148,20 @@ class LocationJson:
     evses: list[tuple[str, str]]
 
 
+def _location_texts(in_keys):
+    return select(Location.id, cast(Location.data, Text)).where(in_keys(Location.id))
+
+
+def _evse_texts(in_keys):
+    return (select(Evse.id, Evse.location_pk, Evse.uid, cast(Evse.data, Text))
+            .where(in_keys(Evse.location_pk)).order_by(Evse.location_pk, Evse.position))
+
+
+def _connector_texts(in_keys):
+    return (select(Connector.evse_pk, cast(Connector.data, Text))
+            .where(in_keys(Connector.evse_pk)).order_by(Connector.evse_pk, Connector.position))
+
+
 def location_jsons(session: Session, location_pks: Sequence[int],
                    evse_rows: Sequence[tuple[int, int, str, str]] | None = None) -> list[LocationJson]:
     """The stored Locations with these primary keys, in that order (missing ones skipped), as
@@ -122,23 +172,13 @@ def location_jsons(session: Session, location_pks: Sequence[int],
     location pk and position."""
     if not location_pks:
         return []
-    texts = dict(session.execute(
-        select(Location.id, cast(Location.data, Text)).where(pk_in(session, Location.id, location_pks))
-    ).all())
+    texts = dict(execute_keyed(session, _location_texts, location_pks).all())
     if evse_rows is None:
-        evse_rows = session.execute(
-            select(Evse.id, Evse.location_pk, Evse.uid, cast(Evse.data, Text))
-            .where(pk_in(session, Evse.location_pk, location_pks))
-            .order_by(Evse.location_pk, Evse.position)
-        ).all()
+        evse_rows = execute_keyed(session, _evse_texts, location_pks).all()
     # By EVSE key, not joined to the EVSEs by location: PostgreSQL then chose a hash join
     # over all connectors (a sequential scan of the table for every page).
     connectors: dict[int, list[str]] = {}
-    for evse_pk, text in session.execute(
-        select(Connector.evse_pk, cast(Connector.data, Text))
-        .where(pk_in(session, Connector.evse_pk, [row[0] for row in evse_rows]))
-        .order_by(Connector.evse_pk, Connector.position)
-    ):
+    for evse_pk, text in execute_keyed(session, _connector_texts, [row[0] for row in evse_rows]):
         connectors.setdefault(evse_pk, []).append(text)
     evses: dict[int, list[tuple[str, str]]] = {pk: [] for pk in texts}
     for evse_pk, location_pk, uid, text in evse_rows:
