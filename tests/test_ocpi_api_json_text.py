@@ -164,3 +164,20 @@ def test_a_stale_conditional_request_gets_the_same_page_as_a_plain_one(published
         assert stale.status_code == 200 and stale.headers["ETag"] == plain.headers["ETag"]
         assert stale.json()["data"] == plain.json()["data"]
     assert any(len(doc["evses"]) for doc in plain.json()["data"])
+
+
+def test_fingerprint_rows_hash_each_value_as_before():
+    """add_rows() hashes what one update per value did (ETags survive the change of method)."""
+    import hashlib
+
+    from exporters.http_caching import FORMAT_REVISION, Fingerprint
+
+    moment = datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=timezone.utc)
+    rows = [(1, "AVAILABLE", moment, moment.replace(tzinfo=None), False), (2, None, "x", 0.5, True), ()]
+    expected = hashlib.sha256(FORMAT_REVISION.encode())
+    for part in ("header", 7, None, *[part for row in rows for part in row]):
+        expected.update(b"\x1f")
+        expected.update((part.isoformat() if isinstance(part, datetime) else "" if part is None
+                         else str(part)).encode())
+    fingerprint = Fingerprint("header", 7, None).add_rows(rows)
+    assert fingerprint.etag() == expected.hexdigest()[:32]
