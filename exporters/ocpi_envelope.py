@@ -12,7 +12,6 @@ from typing import Iterable, Iterator
 from flask import Response
 
 from exporters.compression import chunked_response
-
 from nap.jsonutil import dumps_bytes
 from nap.ocpi.values import format_datetime
 
