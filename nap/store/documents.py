@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from sqlalchemy import Integer, Text, any_, bindparam, cast, func, select
+from sqlalchemy import Integer, Text, and_, any_, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -88,7 +88,8 @@ def _in_keys(form: str):
     """`column IN :keys` for one form of binding the keys."""
     def condition(column):
         if form == "postgresql":
-            return column == any_(bindparam("keys", type_=_INTEGER_ARRAY))
+            return and_(column == any_(bindparam("keys", type_=_INTEGER_ARRAY)),
+                        column.between(bindparam("low", type_=Integer), bindparam("high", type_=Integer)))
         if form == "sqlite":
             return column.in_(select(func.json_each(bindparam("keys", type_=Text)).table_valued("value").c.value))
         return column.in_(bindparam("keys", expanding=True))
@@ -98,10 +99,16 @@ def _in_keys(form: str):
 def pk_in(session: Session, column, pks: Sequence[int]):
     """`column IN pks` as one bound parameter: an integer array on PostgreSQL, a JSON array
     read by json_each on SQLite. An expanded IN list of a page's thousand ids (or its
-    thousands of EVSE ids) cost more Python time to render and bind than the query took."""
+    thousands of EVSE ids) cost more Python time to render and bind than the query took.
+
+    On PostgreSQL the keys' range is given too: before a freshly written table has been
+    analyzed, the planner takes `= ANY(array)` for most of the table and scans all of it
+    (EXPLAIN ANALYZE: a sequential scan of 100k EVSEs, 24 ms, where the index takes 6-8 ms);
+    a range it estimates as small, so the index is used with statistics or without."""
     form = _key_form(session, pks)
     if form == "postgresql":
-        return column == any_(bindparam(None, list(pks), type_=_INTEGER_ARRAY))
+        return and_(column == any_(bindparam(None, list(pks), type_=_INTEGER_ARRAY)),
+                    column.between(min(pks), max(pks)))
     if form == "sqlite":
         values = func.json_each(bindparam(None, dumps_text(list(pks)), type_=Text)).table_valued("value")
         return column.in_(select(values.c.value))
@@ -119,7 +126,13 @@ def execute_keyed(session: Session, build, pks: Sequence[int]):
     statement = _built.get((build, form))
     if statement is None:
         statement = _built[(build, form)] = build(_in_keys(form))
-    return session.execute(statement, {"keys": dumps_text(list(pks)) if form == "sqlite" else list(pks)})
+    if form == "sqlite":
+        parameters = {"keys": dumps_text(list(pks))}
+    elif form == "postgresql":
+        parameters = {"keys": list(pks), "low": min(pks), "high": max(pks)}
+    else:
+        parameters = {"keys": list(pks)}
+    return session.execute(statement, parameters)
 
 
 def splice_list(object_json: str, key: str, item_jsons: Sequence[str]) -> str:
