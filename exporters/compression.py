@@ -3,10 +3,20 @@
 OCPI location pages are large and repetitive JSON (a full page shrinks about tenfold), so
 compressing them saves consumers more time than it costs us. Streamed responses (the
 DATEX II exports) are left alone: they are written chunk by chunk and never held in memory.
+
+`chunked_response()` gives the same answer for a body produced in parts (the OCPI location
+pages): each part is compressed in a background thread while the next is still being
+produced (zlib releases the GIL), instead of all 5 MB at the end on one core.
 """
 from __future__ import annotations
 
 import gzip
+import os
+import struct
+import threading
+import zlib
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Iterable
 
 from flask import Response, request
 
@@ -16,22 +26,139 @@ MIN_SIZE = 1024  # below this the gzip header and CPU are not worth it
 LEVEL = 5  # close to level 9's ratio on JSON at less than half its CPU time
 
 
-def gzip_response(response: Response) -> Response:
-    if (response.status_code < 200 or response.status_code in (204, 304) or response.is_streamed
+def _compressible(response: Response) -> bool:
+    return not (response.status_code < 200 or response.status_code in (204, 304) or response.is_streamed
             or response.direct_passthrough or "Content-Encoding" in response.headers
-            or response.mimetype not in COMPRESSIBLE):
-        return response
-    # Whether we compress depends on the request's Accept-Encoding: caches must know.
-    response.vary.add("Accept-Encoding")
-    if request.method == "HEAD" or request.accept_encodings["gzip"] <= 0:
-        return response
-    body = response.get_data()
-    if len(body) < MIN_SIZE:
-        return response
-    response.set_data(gzip.compress(body, compresslevel=LEVEL, mtime=0))
+            or response.mimetype not in COMPRESSIBLE)
+
+
+def _client_takes_gzip() -> bool:
+    return request.method != "HEAD" and request.accept_encodings["gzip"] > 0
+
+
+def _mark_gzipped(response: Response) -> None:
     response.headers["Content-Encoding"] = "gzip"
     # A strong ETag promises identical bytes; the gzipped body is only equivalent.
     etag, weak = response.get_etag()
     if etag and not weak:
         response.set_etag(etag, weak=True)
+
+
+def gzip_response(response: Response) -> Response:
+    if not _compressible(response):
+        return response
+    # Whether we compress depends on the request's Accept-Encoding: caches must know.
+    response.vary.add("Accept-Encoding")
+    if not _client_takes_gzip():
+        return response
+    body = response.get_data()
+    if len(body) < MIN_SIZE:
+        return response
+    response.set_data(gzip.compress(body, compresslevel=LEVEL, mtime=0))
+    _mark_gzipped(response)
+    return response
+
+
+# -- bodies produced in parts ---------------------------------------------------------------
+
+PIECE_SIZE = 256 * 1024  # compressed independently: a larger piece gains almost nothing more
+COMPRESSING_THREADS = 2
+WINDOW = 32 * 1024
+# gzip member header (RFC 1952): deflate, no flags, no mtime (as gzip.compress(mtime=0)), unknown OS.
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+
+_executors: dict[int, tuple[ThreadPoolExecutor, ThreadPoolExecutor]] = {}
+_executors_lock = threading.Lock()
+
+
+def _executors_here() -> tuple[ThreadPoolExecutor, ThreadPoolExecutor]:
+    """This process's threads (created on first use: gunicorn forks its workers): those that
+    deflate, and one that checksums the pieces in the order they were written."""
+    pid = os.getpid()
+    with _executors_lock:
+        if pid not in _executors:
+            _executors[pid] = (ThreadPoolExecutor(COMPRESSING_THREADS, thread_name_prefix="gzip"),
+                               ThreadPoolExecutor(1, thread_name_prefix="gzip-crc"))
+        return _executors[pid]
+
+
+def _crc_after(previous: Future | None, data: bytes) -> int:
+    # Run by the single checksum thread in submission order: `previous` is already done.
+    return zlib.crc32(data, previous.result() if previous is not None else 0)
+
+
+def _deflate(data: bytes, history: bytes, last: bool) -> bytes:
+    # Primed with the 32 KiB before the piece (deflate's whole window), it may refer back to
+    # them as one compressor would have: the pieces compress (almost) as well as the whole.
+    compressor = (zlib.compressobj(LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS, zdict=history) if history
+                  else zlib.compressobj(LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS))
+    # A sync flush ends the piece on a byte boundary without ending the stream, so that the
+    # next piece's raw deflate data can follow it: together one deflate stream (as pigz does).
+    return compressor.compress(data) + compressor.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
+
+
+class GzipPieces:
+    """One gzip member of a body written in parts, its pieces compressed in the background."""
+
+    def __init__(self):
+        self._buffer: list[bytes] = []
+        self._buffered = 0
+        self._pieces: list[Future] = []
+        self._crc: Future | None = None  # of all data submitted so far
+        self._size = 0
+        self._history = b""
+
+    def write(self, data: bytes) -> None:
+        self._size += len(data)
+        self._buffer.append(data)
+        self._buffered += len(data)
+        if self._buffered >= PIECE_SIZE:
+            self._submit(last=False)
+
+    def _submit(self, last: bool) -> None:
+        data = b"".join(self._buffer)
+        self._buffer, self._buffered = [], 0
+        deflating, checksumming = _executors_here()
+        # The checksum too is left to a thread: in the writing thread, getting the GIL back
+        # after each crc32 took longer than the crc32 itself while the pieces were deflated.
+        self._crc = checksumming.submit(_crc_after, self._crc, data)
+        self._pieces.append(deflating.submit(_deflate, data, self._history, last))
+        self._history = (self._history + data)[-WINDOW:]
+
+    def close(self) -> bytes:
+        self._submit(last=True)
+        trailer = struct.pack("<II", self._crc.result() & 0xFFFFFFFF, self._size & 0xFFFFFFFF)
+        return b"".join([_GZIP_HEADER, *(piece.result() for piece in self._pieces), trailer])
+
+    def cancel(self) -> None:
+        for piece in self._pieces:
+            piece.cancel()
+
+
+def chunked_response(chunks: Iterable[bytes], mimetype: str = "application/json") -> Response:
+    """A 200 response whose body is the concatenated `chunks`, gzipped exactly when
+    gzip_response would have gzipped it, but compressed while the chunks are produced."""
+    response = Response(status=200, mimetype=mimetype)
+    if not _compressible(response):
+        response.set_data(b"".join(chunks))
+        return response
+    response.vary.add("Accept-Encoding")
+    if not _client_takes_gzip():
+        response.set_data(b"".join(chunks))
+        return response
+    plain: list[bytes] = []
+    pieces = GzipPieces()
+    try:
+        for chunk in chunks:
+            plain.append(chunk)
+            pieces.write(chunk)
+    except BaseException:
+        pieces.cancel()
+        raise
+    if sum(len(chunk) for chunk in plain) < MIN_SIZE:
+        pieces.cancel()
+        response.set_data(b"".join(plain))
+        return response
+    response.set_data(pieces.close())
+    _mark_gzipped(response)
     return response

@@ -21,10 +21,10 @@ from flask import Blueprint, Response, request
 from exporters.access import current_audience, install_access_control
 from exporters.api_errors import catch_crashes
 from exporters.http_caching import Validators, not_modified
-from exporters.ocpi_envelope import OcpiError, ocpi_error, ocpi_response
+from exporters.ocpi_envelope import OcpiError, ocpi_error, ocpi_response, ocpi_response_of_json
 from exporters.ocpi_paging import paging_headers, parse_window
 from exporters.ocpi_sources import LocationSource, Snapshot, TariffSource
-from exporters.ocpi_views import VERSIONS, render, render_all
+from exporters.ocpi_views import STORED_VERSION, VERSIONS, render, render_all
 from exporters.publication import Publication
 from nap.gc_pause import paused_gc
 from nap.web import db_session, settings
@@ -95,11 +95,14 @@ def version_details(version: str):
 def _list(source_class, kind: str, version: str):
     window = parse_window(request.args, settings().api_max_limit)
     source = source_class(db_session(), _publication())
-    snapshot = source.page(window)
+    snapshot = source.page(window, with_documents=not Validators.may_be_current())
     headers = paging_headers(window, snapshot.total, len(snapshot.ids), request.base_url, request.args)
     validators, unchanged = _conditional(snapshot, version, headers)
     if unchanged is not None:
         return unchanged
+    if kind == "location" and version == STORED_VERSION:
+        # Served as stored: the JSON text goes out without being decoded and encoded again.
+        return _finish(ocpi_response_of_json(source.document_jsons(snapshot)), validators, headers)
     data = render_all(source.documents(snapshot), kind, version)
     return _finish(ocpi_response(data), validators, headers)
 

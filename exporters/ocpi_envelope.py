@@ -7,9 +7,11 @@ the list endpoints return.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Iterable, Iterator
 
 from flask import Response
 
+from exporters.compression import chunked_response
 from nap.jsonutil import dumps_bytes
 from nap.ocpi.values import format_datetime
 
@@ -47,6 +49,31 @@ def envelope(data, status_code: int = 1000, message: str | None = None) -> dict:
 
 def ocpi_response(data, status_code: int = 1000, http_status: int = 200, message: str | None = None) -> Response:
     return json_response(envelope(data, status_code, message), http_status)
+
+
+def ocpi_response_of_json(items: Iterable[str], chunk_size: int = 256 * 1024) -> Response:
+    """A success envelope whose data is the array of the already encoded JSON `items`
+    (exporters.ocpi_sources: documents served as stored, never decoded). The body is handed
+    on in chunks as the items come, so that it is compressed while it is produced."""
+    head = dumps_bytes(envelope([]))  # ... ,"data":[]}
+    assert head.endswith(b"[]}")
+
+    def chunks() -> Iterator[bytes]:
+        yield head[:-2]
+        batch: list[str] = []
+        size = 0
+        separator = ""
+        for item in items:
+            batch.append(item)
+            size += len(item)
+            if size >= chunk_size:
+                yield (separator + ",".join(batch)).encode()
+                batch, size, separator = [], 0, ","
+        if batch:
+            yield (separator + ",".join(batch)).encode()
+        yield b"]}"
+
+    return chunked_response(chunks())
 
 
 def ocpi_error(status_code: int, message: str, http_status: int) -> Response:

@@ -4,7 +4,10 @@
    a Snapshot: which rows the answer holds, their fingerprint (the ETag), Last-Modified and
    the REMOVED EVSEs that have left the publication. That is all a 304 needs.
 2. `documents()` loads and assembles the OCPI objects of a snapshot, applying the
-   publication rules. Only then are the (large) JSON documents read.
+   publication rules. Only then are the (large) JSON documents read. For locations,
+   `document_jsons()` gives the same as JSON text: the stored JSON is spliced together and
+   served without being decoded and encoded again (most of a page's time otherwise); a
+   document is decoded only where a publication rule changes it.
 
 Queries stay index-friendly: lists walk the primary key with the publication filter,
 date_from/date_to use (last_updated, id), single objects use the unique
@@ -13,15 +16,17 @@ date_from/date_to use (last_updated, id), single objects use the unique
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
+from typing import Iterator
 
-from sqlalchemy import and_, case, func, select, tuple_
+from sqlalchemy import DateTime, Text, and_, case, cast, func, select, tuple_, type_coerce
 from sqlalchemy.orm import Session
 
 from exporters.http_caching import Fingerprint
 from exporters.ocpi_paging import Window
 from exporters.publication import Publication
-from nap.store.documents import assemble_locations
+from nap.jsonutil import dumps_text, loads
+from nap.store.documents import execute_keyed, location_jsons, splice_list
 from nap.store.tables import Evse, Location, Tariff
 
 
@@ -32,6 +37,15 @@ class Snapshot:
     fingerprint: Fingerprint
     last_modified: datetime | None
     hidden_evses: set[tuple[int, str]] = field(default_factory=set)  # (location pk, EVSE uid)
+    # The EVSE rows with their JSON text (nap.store.documents.location_jsons), when read
+    # together with the index columns; None: documents() reads them.
+    evse_jsons: list[tuple[int, int, str, str]] | None = None
+
+
+def _as_stored(column):
+    """A UtcDateTime column read as the naive UTC value stored, for fingerprints: a page
+    reads thousands of them, and attaching the time zone to each cost more than the query."""
+    return type_coerce(column, DateTime)
 
 
 def _latest(*moments: datetime | None) -> datetime | None:
@@ -49,7 +63,9 @@ class _Source:
     def condition(self):
         raise NotImplementedError
 
-    def page(self, window: Window) -> Snapshot:
+    def page(self, window: Window, with_documents: bool = False) -> Snapshot:
+        """The snapshot of a list page. `with_documents`: the documents will be served (the
+        request cannot be answered 304), so what can be read with the index columns is."""
         table = self.table
         # Rows that can matter to this list: with date_from, only those updated since
         # (last_updated only moves forward), a range of the (last_updated, id) index.
@@ -63,16 +79,15 @@ class _Source:
             select(func.count(case((listed, 1))), func.max(table.changed_at)).where(*domain)
         ).one()
         rows = self.session.execute(
-            select(table.id, table.changed_at, table.last_updated)
+            select(table.id, _as_stored(table.changed_at), _as_stored(table.last_updated))
             .where(listed).order_by(table.id).offset(window.offset).limit(window.limit)
         ).all()
         fingerprint = Fingerprint(table.__tablename__, window.offset, window.limit, window.date_from,
                                   window.date_to, total)
-        for row in rows:
-            fingerprint.add(row.id, row.changed_at, row.last_updated)
+        fingerprint.add_rows(rows)
         snapshot = Snapshot([row.id for row in rows], total, fingerprint,
                             _latest(newest, self.publication.audience.since))
-        self._add_children(snapshot)
+        self._add_children(snapshot, with_documents)
         return snapshot
 
     def _find(self, country_code: str, party_id: str, object_id: str):
@@ -95,10 +110,10 @@ class _Source:
             return None
         fingerprint = Fingerprint(self.table.__tablename__, row.id, row.changed_at, row.last_updated)
         snapshot = Snapshot([row.id], 1, fingerprint, _latest(row.changed_at, self.publication.audience.since))
-        self._add_children(snapshot)
+        self._add_children(snapshot, with_documents=False)
         return snapshot
 
-    def _add_children(self, snapshot: Snapshot) -> None:
+    def _add_children(self, snapshot: Snapshot, with_documents: bool) -> None:
         """Hook for what hangs below the rows (EVSEs of locations)."""
 
     def _rows(self, ids: list[int]):
@@ -110,41 +125,66 @@ class _Source:
         return [found[pk] for pk in ids if pk in found]
 
 
+def _evse_marks(in_keys, *extra):
+    return (select(Evse.id, Evse.location_pk, Evse.uid, Evse.status, _as_stored(Evse.status_changed_at),
+                   _as_stored(Evse.last_updated), *extra)
+            .where(in_keys(Evse.location_pk)).order_by(Evse.location_pk, Evse.position))
+
+
+def _evse_marks_and_texts(in_keys):
+    return _evse_marks(in_keys, cast(Evse.data, Text))
+
+
 class LocationSource(_Source):
     table = Location
 
     def condition(self):
         return self.publication.location_condition()
 
-    def _add_children(self, snapshot: Snapshot) -> None:
+    def _add_children(self, snapshot: Snapshot, with_documents: bool) -> None:
         if not snapshot.ids:
             return
         publication = self.publication
-        moments = [snapshot.last_modified]
-        for evse in self.session.execute(
-            select(Evse.id, Evse.location_pk, Evse.uid, Evse.status, Evse.status_changed_at, Evse.last_updated)
-            .where(Evse.location_pk.in_(snapshot.ids)).order_by(Evse.location_pk, Evse.position)
-        ):
-            hidden = publication.evse_hidden(evse.status, evse.status_changed_at)
+        newest = snapshot.last_modified
+        marks = []
+        if with_documents:
+            # One pass over the EVSE rows instead of two (an answer that may be a 304 reads
+            # only the narrow columns).
+            snapshot.evse_jsons = []
+        for pk, location_pk, uid, status, status_changed_at, last_updated, *text in execute_keyed(
+                self.session, _evse_marks_and_texts if with_documents else _evse_marks, snapshot.ids):
+            if with_documents:
+                snapshot.evse_jsons.append((pk, location_pk, uid, text[0]))
+            status_changed_at = status_changed_at.replace(tzinfo=timezone.utc)
+            hidden = publication.evse_hidden(status, status_changed_at)
             # EVSE rows may change without their location (pushed status updates): they are
             # part of the fingerprint, and so is whether they are still shown.
-            snapshot.fingerprint.add(evse.id, evse.status, evse.status_changed_at, evse.last_updated, hidden)
+            marks.append((pk, status, status_changed_at, last_updated, hidden))
             if hidden:
-                snapshot.hidden_evses.add((evse.location_pk, evse.uid))
-                moments.append(publication.evse_left_at(evse.status_changed_at))
+                snapshot.hidden_evses.add((location_pk, uid))
+                moment = publication.evse_left_at(status_changed_at)
             else:
-                moments.append(evse.status_changed_at)
-        snapshot.last_modified = _latest(*moments)
+                moment = status_changed_at
+            if newest is None or moment > newest:
+                newest = moment
+        snapshot.fingerprint.add_rows(marks)
+        snapshot.last_modified = newest
+
+    def document_jsons(self, snapshot: Snapshot) -> Iterator[str]:
+        """The snapshot's locations as this audience is served them, each as JSON text
+        (one by one: the response compresses the first while the later ones are spliced)."""
+        hidden = snapshot.hidden_evses
+        for stored in location_jsons(self.session, snapshot.ids, snapshot.evse_jsons):
+            location = stored.location
+            # Only publish_allowed_to is changed by apply_to_location; a document without
+            # the text cannot have the field and is served as stored.
+            if '"publish_allowed_to"' in location:
+                location = dumps_text(self.publication.apply_to_location(loads(location)))
+            evses = [text for uid, text in stored.evses if (stored.location_pk, uid) not in hidden]
+            yield splice_list(location, "evses", evses)
 
     def documents(self, snapshot: Snapshot) -> list[dict]:
-        rows = self._rows(snapshot.ids)
-        documents = []
-        for row, document in zip(rows, assemble_locations(self.session, rows)):
-            if snapshot.hidden_evses:
-                document["evses"] = [evse for evse in document["evses"]
-                                     if (row.id, evse.get("uid")) not in snapshot.hidden_evses]
-            documents.append(self.publication.apply_to_location(document))
-        return documents
+        return [loads(document) for document in self.document_jsons(snapshot)]
 
 
 class TariffSource(_Source):
