@@ -111,11 +111,12 @@ class Location(Base):
         UniqueConstraint("country_code", "party_id", "ocpi_id", name="uq_location_key"),
         Index("ix_locations_last_updated", "last_updated", "id"),
         Index("ix_locations_lat_lon", "latitude", "longitude"),
-        # Covers the publication's count pass and page ids (publish, removed_at, then id
-        # order, with the change times the ETag needs) without touching the rows, whose
-        # JSON documents spill over many pages: 54 -> 2 ms per list request on SQLite at
-        # 31,000 locations, 22-50 -> 3-8 ms on PostgreSQL.
-        Index("ix_locations_publication", "publish", "removed_at", "id", "changed_at", "last_updated"),
+        # Covers the publication's count pass and page ids (in id order, with what the filter
+        # and the ETag need) without touching the rows, whose JSON documents spill over many
+        # pages: at 31,000 locations on SQLite the count pass went from 50 to 2 ms, a page's
+        # ids from 14 to 0.9 ms. id comes first so that no query with equality on publish
+        # and removed_at (the bbox search) prefers it to its own index.
+        Index("ix_locations_publication", "id", "publish", "removed_at", "changed_at", "last_updated"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

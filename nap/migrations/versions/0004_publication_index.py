@@ -15,7 +15,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('locations', schema=None) as batch_op:
         batch_op.create_index('ix_locations_publication',
-                              ['publish', 'removed_at', 'id', 'changed_at', 'last_updated'], unique=False)
+                              ['id', 'publish', 'removed_at', 'changed_at', 'last_updated'], unique=False)
 
 
 def downgrade() -> None:
