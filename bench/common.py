@@ -227,6 +227,13 @@ class Database:
         else:
             _admin(self.admin_url, f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
 
+    def settle(self) -> None:
+        """What autovacuum does to a database soon after a bulk load, done at once so the
+        loads that follow measure the steady state (statistics, visibility map for
+        index-only scans) rather than whichever moment autovacuum happens to pick."""
+        if self.engine == "postgresql":
+            _admin(self.url, "VACUUM ANALYZE")
+
     def query(self, statement: str, **params) -> list[tuple]:
         from sqlalchemy import create_engine, text
 

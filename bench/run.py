@@ -132,6 +132,7 @@ def run_one(args, engine: str, size: int, versions_url: str, trivial_base: str |
             log(f"harvesting (not measured) on {engine}")
             check(run_measured([str(BIN / "nap"), "harvest", harvest.FEED], harvest.nap_env(db), args.step_timeout),
                   "nap harvest")
+        db.settle()
         if {"api", "push"} & set(args.only):
             locations = [(ocpi_id, float(lat), float(lon)) for ocpi_id, lat, lon in
                          db.query("SELECT ocpi_id, latitude, longitude FROM locations ORDER BY id")]
