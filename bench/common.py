@@ -84,13 +84,16 @@ class Measured:
 
 def run_measured(cmd: list[str], env: dict[str, str], timeout: float, cwd: Path = REPO) -> Measured:
     """Run a child to completion; its peak RSS comes from wait4's rusage of that very child,
-    so neither this process nor other children count."""
+    taken by bench/peak_rss.py (see there why not by this process), so neither this
+    process nor other children count."""
     out_path = WORK / f"child-{os.getpid()}-{time.monotonic_ns()}.out"
     err_path = out_path.with_suffix(".err")
+    rss_path = out_path.with_suffix(".rss")
     WORK.mkdir(parents=True, exist_ok=True)
     with out_path.open("wb") as out, err_path.open("wb") as err:
         started = time.monotonic()
-        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=err, start_new_session=True)
+        proc = subprocess.Popen([PYTHON, "-m", "bench.peak_rss", str(rss_path), *cmd], env=env, cwd=cwd,
+                                stdout=out, stderr=err, start_new_session=True)
         deadline = started + timeout
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -104,9 +107,10 @@ def run_measured(cmd: list[str], env: dict[str, str], timeout: float, cwd: Path 
         wall = time.monotonic() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
     stdout, stderr = out_path.read_text(errors="replace"), err_path.read_text(errors="replace")
-    out_path.unlink()
-    err_path.unlink()
-    return Measured(proc.returncode, wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, stdout, stderr)
+    peak_rss = float(rss_path.read_text()) if rss_path.exists() else usage.ru_maxrss / 1024
+    for path in (out_path, err_path, rss_path):
+        path.unlink(missing_ok=True)
+    return Measured(proc.returncode, wall, peak_rss, usage.ru_utime + usage.ru_stime, stdout, stderr)
 
 
 def check(measured: Measured, what: str) -> Measured:
