@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from exporters.datex2 import tariffs
 from exporters.datex2.table import write_table, write_table_sites
 from exporters.datex2_source import published_locations, tariff_lookup
-from nap.store.db import session_factory
+from nap.store.db import repeatable_read, session_factory
 from nap.store.documents import iter_location_documents
 from nap.store.tables import Location
 
@@ -59,10 +59,6 @@ _snapshot_taken = None  # in a child: the semaphore it releases once its snapsho
 
 def default_jobs() -> int:
     return max(1, min(os.cpu_count() or 1, 4))
-
-
-def _repeatable_read(session: Session):
-    return session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
 
 def _bounds(session: Session, jobs: int) -> list[int]:
@@ -99,7 +95,7 @@ def _write_part(url: str, snapshot: str | None, low: int, high: int | None, prof
     before = Counter(tariffs.DROPPED)
     with session_factory(url)() as session, open(path, "wb") as out:
         if snapshot is not None:
-            _repeatable_read(session).exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+            repeatable_read(session).exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
         else:
             session.execute(select(func.count()).select_from(Location))  # fixes the SQLite snapshot
         if _snapshot_taken is not None:
@@ -127,7 +123,7 @@ class _Snapshot:
     def taken(self) -> Iterator[bool]:
         """Fix this process's snapshot; yield whether children can share it."""
         if self.dialect == "postgresql":
-            _repeatable_read(self.session)
+            repeatable_read(self.session)
             snapshot = self.session.scalar(text("SELECT pg_export_snapshot()"))
             self.pg_snapshot = snapshot if _SNAPSHOT_ID.match(snapshot or "") else None
             yield self.pg_snapshot is not None

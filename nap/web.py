@@ -5,6 +5,7 @@ from flask import current_app, g, request
 from sqlalchemy.orm import Session
 
 from nap.config import Settings
+from nap.store.db import repeatable_read
 
 
 def settings() -> Settings:
@@ -18,7 +19,7 @@ def db_session() -> Session:
             # One snapshot per read request: a page assembled from several queries never
             # mixes rows from before and after a harvest's commit. (Read-only transactions
             # cannot fail to serialize; SQLite's transactions are snapshots already.)
-            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            repeatable_read(session)
         g.db_session = session
     return g.db_session
 

@@ -14,9 +14,9 @@ from sqlalchemy import select, text
 
 from exporters.datex2.table import write_table
 from exporters.datex2.validate import validate
-from exporters.datex2_parallel import _repeatable_read, _write_part, write_table_in_parallel
+from exporters.datex2_parallel import _write_part, write_table_in_parallel
 from exporters.datex2_source import published_locations, tariff_lookup
-from nap.store.db import write_session
+from nap.store.db import repeatable_read, write_session
 from nap.store.documents import iter_location_documents
 from nap.store.tables import Location
 from tests.test_bulk_export import harvested
@@ -60,7 +60,7 @@ def test_a_part_reads_the_exported_snapshot_not_a_later_commit(demo_cpo, session
         pytest.skip("snapshots are shared on PostgreSQL only")
     harvested(demo_cpo, sessions, settings, locations=5)
     with sessions() as exporting:
-        _repeatable_read(exporting)
+        repeatable_read(exporting)
         snapshot = exporting.scalar(text("SELECT pg_export_snapshot()"))
         with write_session(sessions) as writer:  # committed after the export began
             for location in writer.scalars(select(Location)):

@@ -49,6 +49,12 @@ def write_session(sessions: sessionmaker[Session]):
     return _Transaction(session)
 
 
+def repeatable_read(session: Session):
+    """Make the session's transaction read one snapshot on PostgreSQL (SQLite's are snapshots
+    already); call it before the session's first query. Returns the connection."""
+    return session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
 class _Transaction:
     def __init__(self, session: Session):
         self.session = session
