@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -30,7 +30,8 @@ from nap import jsonutil
 from nap.ocpi.schemas import Evse
 from nap.ocpi.values import parse_datetime
 from nap.store.tables import Evse as EvseRow
-from nap.store.tables import EvseStatusChange, Location
+from nap.store.status_history import StatusChange, record_status_changes
+from nap.store.tables import Location
 
 # Fields the fast path does not handle: ids, and the nested connectors.
 NOT_FAST = {"uid", "connectors"}
@@ -93,7 +94,6 @@ _UPDATE_LOCATION_TIME = (
             data=bindparam("data"))
     .execution_options(synchronize_session=False)
 )
-_INSERT_HISTORY = insert(EvseStatusChange)
 
 
 def patch_evse_fast(session: Session, feed_id: int, pair: tuple[str, str], location_id: str, evse_uid: str,
@@ -125,10 +125,8 @@ def patch_evse_fast(session: Session, feed_id: int, pair: tuple[str, str], locat
     else:
         connection.execute(_UPDATE_LOCATION, {"location_pk": location_pk, "changed_at": now})
     if status != old_status:
-        # The same row nap.store.status_history.record_status_changes writes.
-        connection.execute(_INSERT_HISTORY, [{
-            "feed_id": feed_id, "location_pk": location_pk, "evse_uid": evse_uid, "old_status": old_status,
-            "new_status": status, "cpo_time": pushed_at, "received_at": now, "via": "push"}])
+        record_status_changes(session, feed_id, [StatusChange(location_pk, evse_uid, old_status, status, pushed_at)],
+                              now, "push")
     return "stored"
 
 

@@ -22,15 +22,22 @@ class StatusChange:
     cpo_time: datetime
 
 
+# The columns of a history row. Besides record_status_changes, the harvest's bulk insert
+# (nap/store/writer.py) writes rows in this order, and the PostgreSQL one-statement push
+# (harvesters/evse_patch.py) writes them in SQL: a column added here goes there too.
+STATUS_CHANGE_COLUMNS = ("feed_id", "location_pk", "evse_uid", "old_status", "new_status", "cpo_time",
+                         "received_at", "via")
+
+
+def status_change_values(feed_id: int, change: StatusChange, received_at, via: str) -> tuple:
+    """One history row, in STATUS_CHANGE_COLUMNS order."""
+    return (feed_id, change.location_pk, change.evse_uid, change.old_status, change.new_status, change.cpo_time,
+            received_at, via)
+
+
 def record_status_changes(session: Session, feed_id: int, changes: Iterable[StatusChange],
                           received_at: datetime, via: str) -> int:
-    # The PostgreSQL fast path of EVSE PATCHes (harvesters/evse_patch.py) writes the same
-    # rows inside its one statement: a column added here must be added there too.
-    rows = [
-        {"feed_id": feed_id, "location_pk": c.location_pk, "evse_uid": c.evse_uid, "old_status": c.old_status,
-         "new_status": c.new_status, "cpo_time": c.cpo_time, "received_at": received_at, "via": via}
-        for c in changes
-    ]
+    rows = [dict(zip(STATUS_CHANGE_COLUMNS, status_change_values(feed_id, c, received_at, via))) for c in changes]
     if rows:
         session.execute(insert(EvseStatusChange), rows)
     return len(rows)

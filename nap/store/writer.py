@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from harvesters.findings import ObjectFinding
 from nap.jsonutil import dumps_text, loads
 from nap.ocpi.values import parse_datetime
-from nap.store.documents import content_hash, split_location
+from nap.store.documents import SplitLocation, content_hash, split_location
+from nap.store.status_history import STATUS_CHANGE_COLUMNS, StatusChange, status_change_values
 from nap.store.tables import Connector, Evse, EvseStatusChange, Location, Tariff
 from nap.store.types import UtcDateTime
 
@@ -136,8 +137,6 @@ _LOCATION_COLUMNS = ("id", "feed_id", "country_code", "party_id", "ocpi_id", "pu
 _EVSE_COLUMNS = ("id", "location_pk", "position", "uid", "evse_id", "status", "status_changed_at", "last_updated",
                  "data")
 _CONNECTOR_COLUMNS = ("evse_pk", "position", "ocpi_id", "standard", "power_type", "max_electric_power", "data")
-_STATUS_CHANGE_COLUMNS = ("feed_id", "location_pk", "evse_uid", "old_status", "new_status", "cpo_time",
-                          "received_at", "via")
 
 
 class FeedWriter:
@@ -218,8 +217,8 @@ class FeedWriter:
 
     # -- locations -----------------------------------------------------------------------
 
-    def _location_columns(self, document: dict, raw: object, digest: str) -> dict:
-        split = split_location(document)
+    def _location_columns(self, document: dict, split: SplitLocation, digest: str) -> dict:
+        """A location row's values but for id, raw and first_seen_at."""
         return {
             "feed_id": self.feed_id,
             "country_code": document["country_code"],
@@ -230,7 +229,6 @@ class FeedWriter:
             "longitude": float(document["coordinates"]["longitude"]),
             "last_updated": parse_datetime(document["last_updated"]),
             "data": split.location,
-            "raw": _raw_object(raw),
             "content_hash": digest,
             "changed_at": self.now,
             "removed_at": None,
@@ -243,33 +241,32 @@ class FeedWriter:
         ).all()
         return {(r.location_pk, r.uid): (r.status, r.status_changed_at) for r in rows}
 
-    def _insert_children(self, bulk: _BulkInsert, location_pks: list[int], documents: list[dict],
+    def _insert_children(self, bulk: _BulkInsert, location_pks: list[int], splits: list[SplitLocation],
                          previous: dict[tuple[int, str], tuple[str, datetime]] | None = None) -> None:
         previous = previous or {}
         time = bulk.time
         now = time(self.now)
         evses, changes = [], []
-        for location_pk, document in zip(location_pks, documents):
-            for position, evse in enumerate(document.get("evses") or []):
+        for location_pk, split in zip(location_pks, splits):
+            for position, (evse, connectors) in enumerate(split.evses):
                 uid, status = evse["uid"], evse["status"]
                 old_status, old_changed_at = previous.get((location_pk, uid), (None, None))
                 last_updated = time(parse_datetime(evse["last_updated"]))
                 if old_status != status:
-                    # The same row record_status_changes (nap.store.status_history) writes.
-                    changes.append((self.feed_id, location_pk, uid, old_status, status, last_updated, now,
-                                    self.via))
+                    # Times in the driver's form: the bulk insert bypasses the column types.
+                    changes.append(status_change_values(
+                        self.feed_id, StatusChange(location_pk, uid, old_status, status, last_updated), now, self.via))
                 evses.append((location_pk, position, uid, evse.get("evse_id"), status,
-                               now if old_status != status else time(old_changed_at), last_updated, evse))
-        bulk.insert(EvseStatusChange, _STATUS_CHANGE_COLUMNS, changes)
+                               now if old_status != status else time(old_changed_at), last_updated, evse, connectors))
+        bulk.insert(EvseStatusChange, STATUS_CHANGE_COLUMNS, changes)
         if not evses:
             return
         evse_rows, connector_rows = [], []
-        for evse_pk, (location_pk, position, uid, evse_id, status, changed_at, last_updated, evse) in zip(
+        for evse_pk, (location_pk, position, uid, evse_id, status, changed_at, last_updated, evse, connectors) in zip(
                 bulk.ids(Evse, len(evses)), evses):
-            data = {key: value for key, value in evse.items() if key != "connectors"}
             evse_rows.append((evse_pk, location_pk, position, uid, evse_id, status, changed_at, last_updated,
-                              dumps_text(data)))
-            for index, connector in enumerate(evse.get("connectors") or []):
+                              dumps_text(evse)))
+            for index, connector in enumerate(connectors):
                 connector_rows.append((evse_pk, index, connector["id"], connector["standard"],
                                        connector["power_type"], connector.get("max_electric_power"),
                                        dumps_text(connector)))
@@ -284,29 +281,30 @@ class FeedWriter:
             return counts
         bulk = _BulkInsert(self.session)
         if new:
-            time = bulk.time
-            now = time(self.now)
+            # The bulk insert takes values in the driver's form.
+            encode = {"last_updated": bulk.time, "first_seen_at": bulk.time, "changed_at": bulk.time,
+                      "data": dumps_text, "raw": _raw_text}
             pks = bulk.ids(Location, len(new))
+            splits = [split_location(document) for document, _, _ in new]
             rows = []
-            for pk, (document, raw, digest) in zip(pks, new):
-                data = {key: value for key, value in document.items() if key != "evses"}
-                rows.append((pk, self.feed_id, document["country_code"], document["party_id"], document["id"],
-                             document["publish"], float(document["coordinates"]["latitude"]),
-                             float(document["coordinates"]["longitude"]),
-                             time(parse_datetime(document["last_updated"])), dumps_text(data), _raw_text(raw),
-                             digest, now, now, None))
+            for pk, split, (document, raw, digest) in zip(pks, splits, new):
+                values = {**self._location_columns(document, split, digest), "id": pk, "raw": raw,
+                          "first_seen_at": self.now}
+                rows.append(tuple(encode[c](values[c]) if c in encode else values[c] for c in _LOCATION_COLUMNS))
             bulk.insert(Location, _LOCATION_COLUMNS, rows)
-            self._insert_children(bulk, pks, [d for d, _, _ in new])
+            self._insert_children(bulk, pks, splits)
         if changed:
             pks = [pk for pk, *_ in changed]
             previous = self._previous_statuses(pks)
+            splits = [split_location(document) for _, document, _, _ in changed]
             self.session.execute(
                 update(Location),
-                [{"id": pk, **self._location_columns(d, raw, digest)} for pk, d, raw, digest in changed],
+                [{"id": pk, **self._location_columns(document, split, digest), "raw": _raw_object(raw)}
+                 for split, (pk, document, raw, digest) in zip(splits, changed)],
             )
             # EVSEs are replaced wholesale: the CPO's document is the truth for this location.
             self.session.execute(delete(Evse).where(Evse.location_pk.in_(pks)))
-            self._insert_children(bulk, pks, [d for _, d, _, _ in changed], previous)
+            self._insert_children(bulk, pks, splits, previous)
         return counts
 
     # -- tariffs -------------------------------------------------------------------------
