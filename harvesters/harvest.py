@@ -23,8 +23,9 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from harvesters.findings import ObjectFinding
-from harvesters.normalize import FeedIdentity, normalize_object
+from harvesters.normalize import FeedIdentity
 from harvesters.ocpi_client import ClientLimits, CredentialsRejected, HarvestError, OcpiClient
+from harvesters.pages import normalized_pages
 from nap.store.db import write_session
 from nap.config import Settings
 from nap.ocpi.values import format_datetime
@@ -296,7 +297,8 @@ class Harvester:
                     continue
                 seen_ids: set[str] = set()
                 received_of_kind = 0
-                pages = _prefetched(client.pages(url, limit=self.settings.harvest_page_limit, date_from=date_from))
+                pages = _prefetched(normalized_pages(client, kind, url, endpoints.version, identity,
+                                                     limit=self.settings.harvest_page_limit, date_from=date_from))
                 with closing(pages):  # stops the fetch thread however the loop ends
                     for page in pages:
                         if time.monotonic() > deadline:
@@ -312,23 +314,14 @@ class Harvester:
                                 "page", None, "Link",
                                 "no Link header although X-Total-Count says more objects remain; paged on by offset",
                                 "warning"))
-                        valid = []
-                        for raw in page.objects:
-                            tally.received += 1
-                            result = normalize_object(kind, raw, endpoints.version, identity)
-                            tally.findings.extend(result.findings)
-                            if result.object_id is not None:
-                                seen_ids.add(result.object_id)
-                            if result.ok:
-                                # The serialized raw object: the store writes it as it is,
-                                # and the page's objects are freed before it is stored.
-                                valid.append((result.data, result.raw_json if result.raw_json is not None else raw))
-                            else:
-                                tally.skipped += 1
-                        behind.submit(lambda write=write, valid=valid: tally.counts.add(write(valid)))
-                        received_of_kind += len(page.objects)
+                        tally.received += page.received
+                        tally.skipped += page.skipped
+                        tally.findings.extend(page.findings)
+                        seen_ids.update(page.seen_ids)
+                        behind.submit(lambda write=write, items=page.items: tally.counts.add(write(items)))
+                        received_of_kind += page.received
                         total = page.total_count
-                        del page, valid  # the store thread holds what it needs; free the rest
+                        del page  # the store thread holds what it needs; free the rest
                         if self.progress:
                             self.progress(f"{kind}s", received_of_kind, total)
                 behind.wait()

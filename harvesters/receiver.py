@@ -28,6 +28,7 @@ from harvesters.normalize import FeedIdentity, normalize_object
 from nap.feeds import feed_parties
 from nap.ocpi.values import parse_datetime
 from nap.store.documents import assemble_locations
+from nap.store.rows import prepare_location
 from nap.store.tables import Feed, Finding, Location, Tariff
 from nap.store.writer import FeedWriter
 
@@ -180,7 +181,7 @@ class Receiver:
             reasons = "; ".join(f"{f.field}: {f.reason}" for f in (rejected or result.findings)[:5])
             raise PushRejected(2001, 400, f"invalid object: {reasons}")
         writer = FeedWriter(self.session, self.feed.id, self.now, via="push")
-        writer.write_locations([(result.data, raw)])
+        writer.write_locations([prepare_location(result.data, raw)])
         if writer.findings:  # the object belongs to another feed: nothing was written
             raise PushRejected(2000, 404, writer.findings[0].reason)
         self._record_findings([f for f in result.findings if f.severity == "warning"])

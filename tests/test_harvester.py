@@ -232,7 +232,7 @@ def test_a_bug_during_a_run_fails_the_run_and_keeps_the_data(demo_cpo, sessions,
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("harvesters.harvest.normalize_object", broken)
+    monkeypatch.setattr("harvesters.pages.normalize_object", broken)
     run = harvest(sessions, replace(settings, full_sync_hours=0))
     assert run.status == "failed" and run.error == "internal error: RuntimeError: a bug"
     assert stored_locations(sessions) == before

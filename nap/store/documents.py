@@ -1,12 +1,8 @@
-"""Splitting OCPI Location documents into rows and putting them back together.
-
-A Location is stored as three layers (location, EVSEs, connectors) so that an EVSE status
-update touches one small row. `position` keeps the CPO's order, so the document served is
-the document received.
+"""Putting stored Location rows back together into OCPI documents (nap/store/rows.py splits
+them). `position` keeps the CPO's order, so the document served is the document received.
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -14,28 +10,8 @@ from sqlalchemy import Integer, Text, and_, any_, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from nap.jsonutil import canonical_bytes, dumps_text, loads
+from nap.jsonutil import dumps_text, loads
 from nap.store.tables import Connector, Evse, Location
-
-
-def content_hash(document: dict) -> str:
-    return hashlib.sha256(canonical_bytes(document)).hexdigest()
-
-
-@dataclass
-class SplitLocation:
-    location: dict  # without "evses"
-    evses: list[tuple[dict, list[dict]]]  # (EVSE without "connectors", its connectors)
-
-
-def split_location(document: dict) -> SplitLocation:
-    location = {key: value for key, value in document.items() if key != "evses"}
-    evses = []
-    for evse in document.get("evses") or []:
-        evses.append(
-            ({key: value for key, value in evse.items() if key != "connectors"}, list(evse.get("connectors") or []))
-        )
-    return SplitLocation(location, evses)
 
 
 def assemble_locations(session: Session, rows: Sequence[Location]) -> list[dict]:

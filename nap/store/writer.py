@@ -10,9 +10,9 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from harvesters.findings import ObjectFinding
-from nap.jsonutil import dumps_text, loads
+from nap.jsonutil import loads
 from nap.ocpi.values import parse_datetime
-from nap.store.documents import SplitLocation, content_hash, split_location
+from nap.store.rows import PreparedLocation, content_hash
 from nap.store.status_history import STATUS_CHANGE_COLUMNS, StatusChange, status_change_values
 from nap.store.tables import Connector, Evse, EvseStatusChange, Location, Tariff
 from nap.store.types import UtcDateTime
@@ -30,12 +30,6 @@ class WriteCounts:
         self.changed += other.changed
         self.unchanged += other.unchanged
         self.removed += other.removed
-
-
-def _raw_text(raw: object) -> str:
-    """The `raw` column's JSON text. A harvest passes the raw object already serialized
-    (bytes, by orjson, as the engine's serializer would write it); others pass the object."""
-    return raw.decode() if isinstance(raw, bytes) else dumps_text(raw)
 
 
 def _raw_object(raw: object) -> object:
@@ -184,19 +178,17 @@ class FeedWriter:
             found.update({(r.country_code, r.party_id, r.ocpi_id): r for r in self.session.execute(query)})
         return found
 
-    def _plan(self, kind: str, table, documents: Sequence[tuple[dict, object]]):
-        """Sort a page's objects into new, changed and unchanged; refuse objects that
-        another feed already publishes (two CPOs cannot both own one id)."""
-        latest: dict[tuple, tuple[dict, object]] = {}
-        for document, raw in documents:
-            latest[object_key(document)] = (document, raw)  # last one wins within a page
+    def _plan(self, kind: str, table, items: Sequence[tuple[tuple[str, str, str], str, datetime, object]]):
+        """Sort a page's objects, each given as (key, content hash, last_updated, what to
+        write), into new, changed and unchanged; refuse objects that another feed already
+        publishes (two CPOs cannot both own one id)."""
+        latest = {item[0]: item for item in items}  # last one wins within a page
         existing = self._existing(table, list(latest))
         new, changed, counts = [], [], WriteCounts()
-        for key, (document, raw) in latest.items():
-            digest = content_hash(document)
+        for key, digest, last_updated, item in latest.values():
             row = existing.get(key)
             if row is None:
-                new.append((document, raw, digest))
+                new.append(item)
                 counts.new += 1
             elif row.feed_id != self.feed_id:
                 self.findings.append(ObjectFinding(
@@ -205,31 +197,31 @@ class FeedWriter:
                 ))
             elif row.content_hash == digest and row.removed_at is None:
                 counts.unchanged += 1
-            elif row.removed_at is None and row.last_updated > parse_datetime(document["last_updated"]):
+            elif row.removed_at is None and row.last_updated > last_updated:
                 # Pushes and pulls converge by last_updated: an older copy never overwrites
                 # a newer one (a pull that started before a push arrived, for example).
                 self.stale += 1
                 counts.unchanged += 1
             else:
-                changed.append((row.id, document, raw, digest))
+                changed.append((row.id, item))
                 counts.changed += 1
         return new, changed, counts
 
     # -- locations -----------------------------------------------------------------------
 
-    def _location_columns(self, document: dict, split: SplitLocation, digest: str) -> dict:
-        """A location row's values but for id, raw and first_seen_at."""
+    def _location_columns(self, location: PreparedLocation) -> dict:
+        """A location row's values but for id, data, raw and first_seen_at."""
+        country_code, party_id, ocpi_id = location.key
         return {
             "feed_id": self.feed_id,
-            "country_code": document["country_code"],
-            "party_id": document["party_id"],
-            "ocpi_id": document["id"],
-            "publish": document["publish"],
-            "latitude": float(document["coordinates"]["latitude"]),
-            "longitude": float(document["coordinates"]["longitude"]),
-            "last_updated": parse_datetime(document["last_updated"]),
-            "data": split.location,
-            "content_hash": digest,
+            "country_code": country_code,
+            "party_id": party_id,
+            "ocpi_id": ocpi_id,
+            "publish": location.publish,
+            "latitude": location.latitude,
+            "longitude": location.longitude,
+            "last_updated": location.last_updated,
+            "content_hash": location.content_hash,
             "changed_at": self.now,
             "removed_at": None,
         }
@@ -241,76 +233,75 @@ class FeedWriter:
         ).all()
         return {(r.location_pk, r.uid): (r.status, r.status_changed_at) for r in rows}
 
-    def _insert_children(self, bulk: _BulkInsert, location_pks: list[int], splits: list[SplitLocation],
+    def _insert_children(self, bulk: _BulkInsert, location_pks: list[int], locations: Sequence[PreparedLocation],
                          previous: dict[tuple[int, str], tuple[str, datetime]] | None = None) -> None:
         previous = previous or {}
         time = bulk.time
         now = time(self.now)
         evses, changes = [], []
-        for location_pk, split in zip(location_pks, splits):
-            for position, (evse, connectors) in enumerate(split.evses):
-                uid, status = evse["uid"], evse["status"]
-                old_status, old_changed_at = previous.get((location_pk, uid), (None, None))
-                last_updated = time(parse_datetime(evse["last_updated"]))
-                if old_status != status:
+        for location_pk, location in zip(location_pks, locations):
+            for position, evse in enumerate(location.evses):
+                old_status, old_changed_at = previous.get((location_pk, evse.uid), (None, None))
+                last_updated = time(evse.last_updated)
+                if old_status != evse.status:
                     # Times in the driver's form: the bulk insert bypasses the column types.
                     changes.append(status_change_values(
-                        self.feed_id, StatusChange(location_pk, uid, old_status, status, last_updated), now, self.via))
-                evses.append((location_pk, position, uid, evse.get("evse_id"), status,
-                               now if old_status != status else time(old_changed_at), last_updated, evse, connectors))
+                        self.feed_id, StatusChange(location_pk, evse.uid, old_status, evse.status, last_updated),
+                        now, self.via))
+                evses.append((location_pk, position, evse.uid, evse.evse_id, evse.status,
+                              now if old_status != evse.status else time(old_changed_at), last_updated, evse.data,
+                              evse.connectors))
         bulk.insert(EvseStatusChange, STATUS_CHANGE_COLUMNS, changes)
         if not evses:
             return
         evse_rows, connector_rows = [], []
-        for evse_pk, (location_pk, position, uid, evse_id, status, changed_at, last_updated, evse, connectors) in zip(
-                bulk.ids(Evse, len(evses)), evses):
-            evse_rows.append((evse_pk, location_pk, position, uid, evse_id, status, changed_at, last_updated,
-                              dumps_text(evse)))
+        for evse_pk, (*evse_values, connectors) in zip(bulk.ids(Evse, len(evses)), evses):
+            evse_rows.append((evse_pk, *evse_values))
             for index, connector in enumerate(connectors):
-                connector_rows.append((evse_pk, index, connector["id"], connector["standard"],
-                                       connector["power_type"], connector.get("max_electric_power"),
-                                       dumps_text(connector)))
+                connector_rows.append((evse_pk, index, *connector))
         bulk.insert(Evse, _EVSE_COLUMNS, evse_rows)
         bulk.insert(Connector, _CONNECTOR_COLUMNS, connector_rows)
 
-    def write_locations(self, documents: Sequence[tuple[dict, object]]) -> WriteCounts:
-        """Store (normalized document, raw object) pairs; the raw object may come as its
-        orjson bytes."""
-        new, changed, counts = self._plan("location", Location, documents)
+    def write_locations(self, locations: Sequence[PreparedLocation]) -> WriteCounts:
+        """Store locations prepared by nap.store.rows.prepare_location."""
+        new, changed, counts = self._plan(
+            "location", Location, [(p.key, p.content_hash, p.last_updated, p) for p in locations])
         if not new and not changed:
             return counts
         bulk = _BulkInsert(self.session)
         if new:
-            # The bulk insert takes values in the driver's form.
-            encode = {"last_updated": bulk.time, "first_seen_at": bulk.time, "changed_at": bulk.time,
-                      "data": dumps_text, "raw": _raw_text}
+            time, now = bulk.time, bulk.time(self.now)  # the bulk insert takes the driver's form
             pks = bulk.ids(Location, len(new))
-            splits = [split_location(document) for document, _, _ in new]
             rows = []
-            for pk, split, (document, raw, digest) in zip(pks, splits, new):
-                values = {**self._location_columns(document, split, digest), "id": pk, "raw": raw,
-                          "first_seen_at": self.now}
-                rows.append(tuple(encode[c](values[c]) if c in encode else values[c] for c in _LOCATION_COLUMNS))
+            for pk, location in zip(pks, new):
+                values = {**self._location_columns(location), "id": pk, "data": location.data, "raw": location.raw,
+                          "last_updated": time(location.last_updated), "first_seen_at": now, "changed_at": now}
+                rows.append(tuple(values[c] for c in _LOCATION_COLUMNS))
             bulk.insert(Location, _LOCATION_COLUMNS, rows)
-            self._insert_children(bulk, pks, splits)
+            self._insert_children(bulk, pks, new)
         if changed:
-            pks = [pk for pk, *_ in changed]
+            pks = [pk for pk, _ in changed]
             previous = self._previous_statuses(pks)
-            splits = [split_location(document) for _, document, _, _ in changed]
             self.session.execute(
                 update(Location),
-                [{"id": pk, **self._location_columns(document, split, digest), "raw": _raw_object(raw)}
-                 for split, (pk, document, raw, digest) in zip(splits, changed)],
+                [{"id": pk, **self._location_columns(location), "data": loads(location.data),
+                  "raw": loads(location.raw)} for pk, location in changed],
             )
             # EVSEs are replaced wholesale: the CPO's document is the truth for this location.
             self.session.execute(delete(Evse).where(Evse.location_pk.in_(pks)))
-            self._insert_children(bulk, pks, splits, previous)
+            self._insert_children(bulk, pks, [location for _, location in changed], previous)
         return counts
 
     # -- tariffs -------------------------------------------------------------------------
 
     def write_tariffs(self, documents: Sequence[tuple[dict, object]]) -> WriteCounts:
-        new, changed, counts = self._plan("tariff", Tariff, documents)
+        """Store (normalized document, raw object or its orjson bytes) pairs."""
+        items = []
+        for document, raw in documents:
+            digest = content_hash(document)
+            items.append((object_key(document), digest, parse_datetime(document["last_updated"]),
+                          (document, raw, digest)))
+        new, changed, counts = self._plan("tariff", Tariff, items)
 
         def columns(document: dict, raw: object, digest: str) -> dict:
             return {
@@ -328,11 +319,11 @@ class FeedWriter:
 
         if new:
             self.session.execute(
-                insert(Tariff), [{**columns(d, raw, h), "first_seen_at": self.now} for d, raw, h in new]
+                insert(Tariff), [{**columns(*item), "first_seen_at": self.now} for item in new]
             )
         if changed:
             self.session.execute(
-                update(Tariff), [{"id": pk, **columns(d, raw, h)} for pk, d, raw, h in changed]
+                update(Tariff), [{"id": pk, **columns(*item)} for pk, item in changed]
             )
         return counts
 

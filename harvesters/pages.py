@@ -1,0 +1,51 @@
+"""The producing half of a harvest: every page of one module (Tariffs or Locations) fetched,
+each object normalized, and what the store writes prepared (rows of a Location, JSON texts,
+content hashes). No database here: this half can run in the harvest's own threads or in a
+process of its own (harvesters/page_process.py), and gives the same pages either way."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from harvesters.findings import ObjectFinding
+from harvesters.normalize import FeedIdentity, normalize_object
+from harvesters.ocpi_client import OcpiClient
+from nap.store.rows import prepare_location
+
+
+@dataclass
+class NormalizedPage:
+    kind: str  # "location" or "tariff"
+    byte_count: int
+    total_count: int | None  # X-Total-Count, when the CPO sent it
+    bare_list: bool  # the CPO sent a JSON list without the OCPI envelope
+    offset_paging: bool  # no Link header although objects remained: paged on by offset
+    received: int  # objects on the page, valid or not
+    # What the store writes: PreparedLocation for locations, (document, raw) for tariffs.
+    items: list[Any] = field(default_factory=list)
+    findings: list[ObjectFinding] = field(default_factory=list)
+    # Ids of every object served, valid or not: what a full sync does not mark removed.
+    seen_ids: list[str] = field(default_factory=list)
+    skipped: int = 0  # objects not stored, each explained by an error finding
+
+
+def normalized_pages(client: OcpiClient, kind: str, url: str, version: str, identity: FeedIdentity, *,
+                     limit: int, date_from: str | None) -> Iterator[NormalizedPage]:
+    for page in client.pages(url, limit=limit, date_from=date_from):
+        out = NormalizedPage(kind, page.byte_count, page.total_count, page.bare_list, page.offset_paging,
+                             len(page.objects))
+        for raw in page.objects:
+            result = normalize_object(kind, raw, version, identity)
+            out.findings.extend(result.findings)
+            if result.object_id is not None:
+                out.seen_ids.append(result.object_id)
+            if not result.ok:
+                out.skipped += 1
+                continue
+            # The serialized raw object, as the store writes it (or the object, when orjson
+            # cannot serialize it).
+            raw_stored = result.raw_json if result.raw_json is not None else raw
+            out.items.append(prepare_location(result.data, raw_stored) if kind == "location"
+                             else (result.data, raw_stored))
+        del page  # the page's parsed objects are not needed any more: free them first
+        yield out

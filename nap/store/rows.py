@@ -1,0 +1,81 @@
+"""A normalized Location turned into the values of its rows (location, EVSEs, connectors):
+JSON texts, content hash, parsed times. Pure computation, no database and no SQLAlchemy,
+so that it can run where the objects are normalized, in the harvest's page process
+(harvesters/page_process.py), and hand the store only what it writes.
+
+A Location is stored as three layers so that an EVSE status update touches one small row;
+each EVSE's and connector's `position` keeps the CPO's order.
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import NamedTuple
+
+from nap.jsonutil import canonical_bytes, dumps_text
+from nap.ocpi.values import parse_datetime
+
+
+def content_hash(document: dict) -> str:
+    """Equal documents, equal hashes: a harvest compares it to skip unchanged objects."""
+    return hashlib.sha256(canonical_bytes(document)).hexdigest()
+
+
+def raw_text(raw: object) -> str:
+    """The `raw` column's JSON text. A harvest has the raw object already serialized (bytes,
+    by orjson, as the engine's serializer would write it); others pass the object."""
+    return raw.decode() if isinstance(raw, bytes) else dumps_text(raw)
+
+
+class ConnectorRow(NamedTuple):
+    ocpi_id: str
+    standard: str
+    power_type: str
+    max_electric_power: int | None
+    data: str  # JSON text of the connector
+
+
+class EvseRow(NamedTuple):
+    uid: str
+    evse_id: str | None
+    status: str
+    last_updated: datetime
+    data: str  # JSON text of the EVSE without its connectors
+    connectors: tuple[ConnectorRow, ...]
+
+
+class PreparedLocation(NamedTuple):
+    key: tuple[str, str, str]  # country_code, party_id, id
+    content_hash: str
+    publish: bool
+    latitude: float
+    longitude: float
+    last_updated: datetime
+    data: str  # JSON text of the location without its EVSEs
+    raw: str  # JSON text of the object as the CPO sent it
+    evses: tuple[EvseRow, ...]
+
+
+def prepare_location(document: dict, raw: object) -> PreparedLocation:
+    """`document`: a normalized 2.3.0 Location; `raw`: the object as received (or its bytes)."""
+    location = {key: value for key, value in document.items() if key != "evses"}
+    evses = []
+    for evse in document.get("evses") or []:
+        connectors = tuple(
+            ConnectorRow(c["id"], c["standard"], c["power_type"], c.get("max_electric_power"), dumps_text(c))
+            for c in evse.get("connectors") or ())
+        without_connectors = {key: value for key, value in evse.items() if key != "connectors"}
+        evses.append(EvseRow(evse["uid"], evse.get("evse_id"), evse["status"], parse_datetime(evse["last_updated"]),
+                             dumps_text(without_connectors), connectors))
+    coordinates = document["coordinates"]
+    return PreparedLocation(
+        key=(document["country_code"], document["party_id"], document["id"]),
+        content_hash=content_hash(document),
+        publish=document["publish"],
+        latitude=float(coordinates["latitude"]),
+        longitude=float(coordinates["longitude"]),
+        last_updated=parse_datetime(document["last_updated"]),
+        data=dumps_text(location),
+        raw=raw_text(raw),
+        evses=tuple(evses),
+    )
