@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nap.ocpi.schemas import PublishTokenType
+from nap.ocpi.schemas import PublishTokenType, validation_problems
 from nap.store.tables import Consumer
 from nap.tokens import new_token, token_hash, tokens_in_header
 
@@ -82,7 +82,7 @@ def parse_publish_token(text: str) -> dict:
     try:
         token = PublishTokenType.model_validate(values).to_json()
     except ValidationError as error:
-        problem = error.errors(include_url=False)[0]
+        problem = validation_problems(error)[0]
         raise ConsumerError(f"{text!r}: {'.'.join(map(str, problem['loc']))}: {problem['msg']}") from None
     if not any(token.get(key) for key in ("uid", "visual_number", "group_id")):
         raise ConsumerError(f"{text!r}: set at least one of uid, visual_number, group_id")

@@ -19,7 +19,7 @@ from harvesters.findings import ObjectFinding
 from harvesters.normalize import v211, v221
 from harvesters.normalize.common import FeedIdentity
 from harvesters.normalize.repairs import repair, snake_case_keys
-from nap.ocpi.schemas import Evse, Location, Tariff
+from nap.ocpi.schemas import Evse, Location, Tariff, validation_problems
 
 SUPPORTED_VERSIONS = ("2.3.0", "2.2.1", "2.2", "2.1.1")
 
@@ -76,7 +76,7 @@ def _object_id(raw: Any) -> str | None:
 def _errors(error: ValidationError, kind: str, object_id: str | None, prefix: str = "") -> list[ObjectFinding]:
     return [
         ObjectFinding(kind, object_id, _field_path(prefix, problem["loc"]), problem["msg"])
-        for problem in error.errors(include_url=False)
+        for problem in validation_problems(error)
     ]
 
 
