@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import queue
 import sys
 import threading
 import time
@@ -17,15 +16,17 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterator, TypeVar
+from typing import Callable, Iterator
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from harvesters.findings import ObjectFinding
 from harvesters.normalize import FeedIdentity
-from harvesters.ocpi_client import ClientLimits, CredentialsRejected, HarvestError, OcpiClient
-from harvesters.pages import normalized_pages
+from harvesters.ocpi_client import ClientLimits, CredentialsRejected, HarvestError, OcpiClient, Page
+from harvesters.page_process import PageJob, PageProcess
+from harvesters.pages import NormalizedPage, normalize_page, normalized_pages
+from harvesters.prefetch import prefetched
 from nap.store.db import write_session
 from nap.config import Settings
 from nap.ocpi.values import format_datetime
@@ -48,67 +49,6 @@ class RunTally:
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-T = TypeVar("T")
-
-# Pages held by the fetch side: the one being fetched while the previous waits for the
-# validation. Each page held costs memory (a parsed page of 1,000 locations is tens of MB).
-PREFETCH_PAGES = 1
-
-
-def _prefetched(pages: Iterator[T], depth: int = PREFETCH_PAGES) -> Iterator[T]:
-    """Iterate `pages` in a thread of its own, so that fetching the next page overlaps
-    storing this one: a run takes about the longer of the two instead of their sum. The
-    fetch side holds at most `depth` pages beyond the one the consumer works on (it starts a
-    fetch only when a slot is free). Exceptions of the producer reach the consumer in
-    order; when the consumer stops early (an error, the deadline), the producer is stopped
-    and joined (a request under way ends at the latest when the run closes its client)."""
-    channel: queue.Queue = queue.Queue()
-    slots = threading.Semaphore(depth + 1)  # + the page the consumer holds
-    stop = threading.Event()
-    done = object()
-
-    def produce() -> None:
-        iterator = iter(pages)
-        try:
-            while True:
-                while not slots.acquire(timeout=0.1):
-                    if stop.is_set():
-                        return
-                if stop.is_set():
-                    return
-                try:
-                    page = next(iterator)
-                except StopIteration:
-                    channel.put((done, None))
-                    return
-                channel.put((page, None))
-                page = None
-        except BaseException as error:  # handed to the consumer, raised there
-            channel.put((None, error))
-        finally:
-            close = getattr(iterator, "close", None)
-            if close is not None:
-                close()
-
-    thread = threading.Thread(target=produce, name="harvest-fetch", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item, error = channel.get()
-            if error is not None:
-                raise error
-            if item is done:
-                return
-            yield item
-            item = None  # do not keep the page alive while waiting for the next one
-            slots.release()
-    finally:
-        stop.set()
-        # A fetch under way finishes first (at once, unless the CPO is slow); a run that
-        # ends does not wait long for it: closing the client right after fails it.
-        thread.join(timeout=5)
 
 
 class _StoreBehind:
@@ -182,6 +122,15 @@ def _tuned_for_harvest() -> Iterator[None]:
                 gc.set_threshold(*_tuning_saved[0])
                 sys.setswitchinterval(_tuning_saved[1])
                 gc.unfreeze()
+
+
+@contextmanager
+def _killing(processes: list[PageProcess]) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        for process in processes:
+            process.kill()
 
 
 class Harvester:
@@ -297,9 +246,12 @@ class Harvester:
                     continue
                 seen_ids: set[str] = set()
                 received_of_kind = 0
-                pages = _prefetched(normalized_pages(client, kind, url, endpoints.version, identity,
-                                                     limit=self.settings.harvest_page_limit, date_from=date_from))
-                with closing(pages):  # stops the fetch thread however the loop ends
+                children: list[PageProcess] = []
+                pages = prefetched(self._module_pages(client, feed, endpoints, identity, kind, url, date_from,
+                                                      children))
+                # However the loop ends: a page process is killed first (the fetch thread may
+                # be waiting for it), then the fetch thread is stopped.
+                with closing(pages), _killing(children):
                     for page in pages:
                         if time.monotonic() > deadline:
                             raise HarvestError(f"the run took longer than {self.settings.harvest_max_seconds} s: aborted")
@@ -351,6 +303,41 @@ class Harvester:
                         .values(status="active"))
         self._record_findings(session, feed.id, run_id, tally.findings, now)
         self._finish(session, run_id, endpoints.version, tally, "success", None)
+
+    def _module_pages(self, client: OcpiClient, feed: Feed, endpoints, identity: FeedIdentity, kind: str, url: str,
+                      date_from: str | None, children: list[PageProcess]) -> Iterator[NormalizedPage]:
+        """A module's pages, normalized and prepared. The first is fetched here; when it
+        says many objects remain, a page process on another core goes on from the second
+        (started before this one normalizes the first, so that its start overlaps)."""
+        limit = self.settings.harvest_page_limit
+        pages = client.pages(url, limit=limit, date_from=date_from)
+        with closing(pages):
+            first = next(pages, None)
+            if first is None:
+                return
+            if not self._worth_a_page_process(first):
+                yield normalize_page(kind, first, endpoints.version, identity)
+                del first
+                yield from normalized_pages(pages, kind, endpoints.version, identity)
+                return
+        # Closed: the cursor of the first page is final and the process takes it over.
+        job = PageJob(feed.token, self._limits(), client.version, endpoints.version, identity, kind, url, limit,
+                      date_from, first.cursor)
+        with PageProcess(job) as process:
+            children.append(process)
+            yield normalize_page(kind, first, endpoints.version, identity)
+            del first  # the store has it; do not hold it for the rest of the pull
+            yield from process.pages()
+
+    def _worth_a_page_process(self, first: Page) -> bool:
+        threshold = self.settings.harvest_page_process_min_objects
+        if threshold <= 0 or first.cursor is None or self.transport is not None:
+            return False  # an injected transport (tests) lives in this process only
+        if first.total_count is not None:
+            remaining = first.total_count - len(first.objects)
+        else:  # no X-Total-Count: a full page says little, but "at least another page"
+            remaining = self.settings.harvest_page_limit
+        return remaining >= threshold
 
     def _record_findings(self, session, feed_id, run_id, findings, now) -> None:
         if findings:

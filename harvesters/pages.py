@@ -5,11 +5,11 @@ process of its own (harvesters/page_process.py), and gives the same pages either
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from harvesters.findings import ObjectFinding
 from harvesters.normalize import FeedIdentity, normalize_object
-from harvesters.ocpi_client import OcpiClient
+from harvesters.ocpi_client import Page, PageCursor
 from nap.store.rows import prepare_location
 
 
@@ -27,25 +27,30 @@ class NormalizedPage:
     # Ids of every object served, valid or not: what a full sync does not mark removed.
     seen_ids: list[str] = field(default_factory=list)
     skipped: int = 0  # objects not stored, each explained by an error finding
+    cursor: PageCursor | None = None  # where the next page is; None after the last
 
 
-def normalized_pages(client: OcpiClient, kind: str, url: str, version: str, identity: FeedIdentity, *,
-                     limit: int, date_from: str | None) -> Iterator[NormalizedPage]:
-    for page in client.pages(url, limit=limit, date_from=date_from):
-        out = NormalizedPage(kind, page.byte_count, page.total_count, page.bare_list, page.offset_paging,
-                             len(page.objects))
-        for raw in page.objects:
-            result = normalize_object(kind, raw, version, identity)
-            out.findings.extend(result.findings)
-            if result.object_id is not None:
-                out.seen_ids.append(result.object_id)
-            if not result.ok:
-                out.skipped += 1
-                continue
-            # The serialized raw object, as the store writes it (or the object, when orjson
-            # cannot serialize it).
-            raw_stored = result.raw_json if result.raw_json is not None else raw
-            out.items.append(prepare_location(result.data, raw_stored) if kind == "location"
-                             else (result.data, raw_stored))
+def normalize_page(kind: str, page: Page, version: str, identity: FeedIdentity) -> NormalizedPage:
+    out = NormalizedPage(kind, page.byte_count, page.total_count, page.bare_list, page.offset_paging,
+                         len(page.objects), cursor=page.cursor)
+    for raw in page.objects:
+        result = normalize_object(kind, raw, version, identity)
+        out.findings.extend(result.findings)
+        if result.object_id is not None:
+            out.seen_ids.append(result.object_id)
+        if not result.ok:
+            out.skipped += 1
+            continue
+        # The serialized raw object, as the store writes it (or the object, when orjson
+        # cannot serialize it).
+        raw_stored = result.raw_json if result.raw_json is not None else raw
+        out.items.append(prepare_location(result.data, raw_stored) if kind == "location"
+                         else (result.data, raw_stored))
+    return out
+
+
+def normalized_pages(pages: Iterable[Page], kind: str, version: str, identity: FeedIdentity) -> Iterator[NormalizedPage]:
+    for page in pages:
+        normalized = normalize_page(kind, page, version, identity)
         del page  # the page's parsed objects are not needed any more: free them first
-        yield out
+        yield normalized

@@ -46,6 +46,10 @@ class Settings:
     harvest_page_limit: int = 1000
     harvest_max_json_depth: int = 32
     harvest_max_objects_per_page: int = 10_000
+    # A pull with at least this many objects left after its first page goes on in a page
+    # process of its own (harvesters/page_process.py), on another core than the store; 0:
+    # never. Smaller pulls are not worth starting a process for (about 0.2 s).
+    harvest_page_process_min_objects: int = 2000
     http_timeout_seconds: float = 30.0
     # Retries of one request: network errors, timeouts and 5xx back off exponentially.
     retry_attempts: int = 4
@@ -111,6 +115,7 @@ def load_settings() -> Settings:
         harvest_page_limit=_int("NAP_HARVEST_PAGE_LIMIT", 1000),
         harvest_max_json_depth=_int("NAP_HARVEST_MAX_JSON_DEPTH", 32),
         harvest_max_objects_per_page=_int("NAP_HARVEST_MAX_OBJECTS_PER_PAGE", 10_000),
+        harvest_page_process_min_objects=_int("NAP_HARVEST_PAGE_PROCESS_MIN_OBJECTS", 2000),
         harvest_max_seconds=_int("NAP_HARVEST_MAX_SECONDS", 1800),
         worker_threads=_int("NAP_WORKER_THREADS", 4),
         incremental_overlap_seconds=_int("NAP_INCREMENTAL_OVERLAP_SECONDS", 300),

@@ -302,7 +302,7 @@ def test_prefetched_pages_keep_order_raise_in_order_and_stop_with_the_consumer()
     import threading
     from contextlib import closing
 
-    from harvesters.harvest import _prefetched
+    from harvesters.prefetch import prefetched as _prefetched
 
     def pages(fail_at=None):
         for number in range(5):

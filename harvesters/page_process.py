@@ -1,0 +1,239 @@
+"""The producing half of a harvest (harvesters/pages.py: fetch, normalize, prepare rows) in a
+process of its own, so that it runs on another core than the store. One interpreter runs
+one thread at a time, and a large harvest is CPU-bound on both halves: in one process they
+took turns.
+
+The child is `python -m harvesters.page_process`, started with subprocess (no
+multiprocessing: nothing of the parent's __main__ or threads is re-imported or copied). It
+imports only the client, the normalizer and nap.store.rows (about 40 MB, 0.2 s). It reads
+its job, pickled, from stdin (the feed's token never shows in argv or the environment) and
+writes frames to stdout: a length, then a pickled ("page", NormalizedPage), ("end", kind)
+or ("error", ...). A pipe holds 64 kB, so the child is at most one page ahead of the parent
+reading it: memory stays bounded whatever the feed's size.
+
+The parent unpickles plain values only (`_PlainUnpickler`, see the wire format): the child
+digests what the CPO sent, and if that ever went wrong, the parent still only accepts data.
+The child has no state worth keeping: a run that stops early kills it.
+"""
+from __future__ import annotations
+
+import gc
+import io
+import logging
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import traceback
+from contextlib import closing
+from dataclasses import dataclass
+from typing import BinaryIO, Iterator
+
+from datetime import datetime, timedelta, timezone
+
+from harvesters.findings import ObjectFinding
+from harvesters.normalize.common import FeedIdentity
+from harvesters.ocpi_client import ClientLimits, CredentialsRejected, HarvestError, OcpiClient, PageCursor
+from harvesters.pages import NormalizedPage, normalize_page
+from harvesters.prefetch import prefetched
+from nap.store.rows import ConnectorRow, EvseRow, PreparedLocation
+
+log = logging.getLogger(__name__)
+
+_LENGTH = struct.Struct("!Q")
+
+
+@dataclass
+class PageJob:
+    """Everything the child needs to go on with one module's pull."""
+    token: str
+    limits: ClientLimits
+    header_version: str | None  # the client's version after discovery: how it sends the token
+    version: str  # the OCPI version of the objects
+    identity: FeedIdentity
+    kind: str
+    url: str
+    limit: int
+    date_from: str | None
+    resume: PageCursor | None
+
+
+class PageProcessError(Exception):
+    """The page process failed in a way that is not the CPO's doing (a bug, or it died)."""
+
+
+# -- the wire format ---------------------------------------------------------------------
+# Pages travel as plain tuples, lists, strings and numbers, times as integer microseconds:
+# pickling the classes themselves cost twice as much (datetimes above all), and a pickle of
+# plain values needs no class at all on the parent's side, which therefore allows none.
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _microseconds(value: datetime) -> int:
+    return (value - _EPOCH) // timedelta(microseconds=1)
+
+
+def _time(microseconds: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=microseconds)
+
+
+def _item_to_wire(kind: str, item):
+    if kind != "location":
+        return item  # (document, raw): plain JSON values and bytes already
+    evses = [(e.uid, e.evse_id, e.status, _microseconds(e.last_updated), e.data, [tuple(c) for c in e.connectors])
+             for e in item.evses]
+    return (item.key, item.content_hash, item.publish, item.latitude, item.longitude,
+            _microseconds(item.last_updated), item.data, item.raw, evses)
+
+
+def _item_from_wire(kind: str, item):
+    if kind != "location":
+        return tuple(item)
+    key, digest, publish, latitude, longitude, last_updated, data, raw, evses = item
+    return PreparedLocation(
+        tuple(key), digest, publish, latitude, longitude, _time(last_updated), data, raw,
+        tuple(EvseRow(uid, evse_id, status, _time(updated), evse_data,
+                      tuple(ConnectorRow(*connector) for connector in connectors))
+              for uid, evse_id, status, updated, evse_data, connectors in evses))
+
+
+def _page_to_wire(page: NormalizedPage) -> tuple:
+    cursor = page.cursor
+    return (page.kind, page.byte_count, page.total_count, page.bare_list, page.offset_paging, page.received,
+            [_item_to_wire(page.kind, item) for item in page.items],
+            [(f.object_type, f.object_id, f.field, f.reason, f.severity) for f in page.findings],
+            page.seen_ids, page.skipped,
+            None if cursor is None else (cursor.next_url, cursor.previous_total, cursor.received,
+                                         list(cursor.seen_requests)))
+
+
+def _page_from_wire(wire: tuple) -> NormalizedPage:
+    kind, byte_count, total_count, bare_list, offset_paging, received, items, findings, seen_ids, skipped, cursor = wire
+    return NormalizedPage(
+        kind, byte_count, total_count, bare_list, offset_paging, received,
+        items=[_item_from_wire(kind, item) for item in items],
+        findings=[ObjectFinding(*values) for values in findings],
+        seen_ids=seen_ids, skipped=skipped,
+        cursor=None if cursor is None else PageCursor(cursor[0], cursor[1], cursor[2], set(cursor[3])))
+
+
+# -- the child ---------------------------------------------------------------------------
+
+def _write_frame(out: BinaryIO, message: tuple) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    out.write(_LENGTH.pack(len(data)))
+    out.write(data)
+    out.flush()
+
+
+def _produce(job: PageJob, out: BinaryIO) -> None:
+    try:
+        with OcpiClient(job.token, job.limits) as client:
+            client.version = job.header_version
+            # The next page is fetched (and the CPO composes it) while this one is normalized.
+            pages = prefetched(client.pages(job.url, limit=job.limit, date_from=job.date_from, resume=job.resume))
+            with closing(pages):
+                for page in pages:
+                    wire = _page_to_wire(normalize_page(job.kind, page, job.version, job.identity))
+                    del page
+                    _write_frame(out, ("page", wire))
+                    del wire
+        _write_frame(out, ("end", job.kind))
+    except (HarvestError, CredentialsRejected) as error:  # the CPO's doing: reported as it is
+        _write_frame(out, ("error", (type(error).__name__, str(error))))
+    except BrokenPipeError:  # the parent stopped reading: the run is over
+        pass
+    except BaseException as error:
+        _write_frame(out, ("crash", (f"{type(error).__name__}: {error}", traceback.format_exc())))
+
+
+def _child_main() -> None:
+    # Frames own the real stdout; whatever else prints goes to stderr.
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    job = pickle.load(sys.stdin.buffer)
+    # As in the harvest process: the imported modules out of the collector's way, fewer
+    # collections (a page allocates a few hundred thousand containers, none of them cyclic).
+    gc.freeze()
+    gc.set_threshold(10_000, *gc.get_threshold()[1:])
+    logging.basicConfig(level=logging.WARNING, format="page process: %(levelname)s %(name)s: %(message)s")
+    _produce(job, out)
+
+
+# -- the parent --------------------------------------------------------------------------
+
+class _PlainUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        raise pickle.UnpicklingError(f"the page process sent {module}.{name}; a page holds plain values only")
+
+
+class PageProcess:
+    """A child producing one module's pages; iterate pages(), then close() (or use `with`)."""
+
+    def __init__(self, job: PageJob):
+        self.kind = job.kind
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "harvesters.page_process"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            close_fds=True)
+        try:
+            self._process.stdin.write(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
+            self._process.stdin.close()
+        except BrokenPipeError:
+            pass  # it died at once: pages() says so
+
+    def _read_exactly(self, count: int) -> bytes:
+        data = self._process.stdout.read(count)
+        if len(data) != count:
+            code = self._process.wait()
+            raise PageProcessError(f"the page process ended unexpectedly (exit code {code})")
+        return data
+
+    def _receive(self) -> tuple:
+        (length,) = _LENGTH.unpack(self._read_exactly(_LENGTH.size))
+        data = self._read_exactly(length)
+        # A page unpickles into some 10,000 containers per 1,000 objects, none cyclic: no
+        # collections meanwhile (they would walk the store's heap for nothing).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return _PlainUnpickler(io.BytesIO(data)).load()
+        finally:
+            if collecting:
+                gc.enable()
+
+    def pages(self) -> Iterator[NormalizedPage]:
+        while True:
+            what, value = self._receive()
+            if what == "page":
+                yield _page_from_wire(value)
+            elif what == "end":
+                return
+            elif what == "error":
+                kind, message = value
+                raise (CredentialsRejected if kind == "CredentialsRejected" else HarvestError)(message)
+            else:
+                summary, trace = value
+                log.error("the page process failed: %s", trace)
+                raise PageProcessError(f"in the page process: {summary}")
+
+    def kill(self) -> None:
+        """Ends the child at once (any thread may call it; a read under way sees the end)."""
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.wait()
+
+    def close(self) -> None:
+        self.kill()
+        self._process.stdout.close()
+
+    def __enter__(self) -> "PageProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+if __name__ == "__main__":
+    _child_main()

@@ -1,0 +1,171 @@
+"""The harvest's page process (harvesters/page_process.py): a pull that goes on in a child
+process stores exactly what one in the harvest process stores, and every way the child's
+side can fail fails the run cleanly, with the previous data kept and no process left over.
+Against the demo CPO over real HTTP, on SQLite and PostgreSQL.
+
+Mutations checked: a hand-over that drops the first page fails the first tests; reading the
+child's "error" frame as the end of its pages, or a kill() that does nothing, fails the
+failure tests.
+"""
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import signal
+import threading
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import select
+
+import harvesters.harvest
+from harvesters.findings import ObjectFinding
+from harvesters.page_process import PageProcess, _PlainUnpickler
+from nap.store.tables import Feed, Finding, HarvestRun, Location
+from tests.harvest_helpers import delete_feed, harvest, register_and_harvest, stored_locations
+
+
+@pytest.fixture
+def started(monkeypatch):
+    """The page processes the harvester starts, to see that one was used and that it ended."""
+    processes: list[PageProcess] = []
+
+    class Observed(PageProcess):
+        def __init__(self, job):
+            super().__init__(job)
+            processes.append(self)
+
+    monkeypatch.setattr(harvesters.harvest, "PageProcess", Observed)
+    return processes
+
+
+def _in_child(settings):
+    return replace(settings, harvest_page_process_min_objects=1)
+
+
+def _inline(settings):
+    return replace(settings, harvest_page_process_min_objects=0)
+
+
+def _run_figures(run: HarvestRun) -> tuple:
+    return (run.status, run.pages, run.bytes, run.objects_received, run.objects_new, run.objects_changed,
+            run.objects_unchanged, run.objects_skipped, run.findings)
+
+
+def _stored(sessions) -> tuple:
+    with sessions() as session:
+        raw = {row.ocpi_id: (row.raw, row.content_hash, row.last_updated, row.publish)
+               for row in session.scalars(select(Location))}
+        found = sorted((f.object_type, f.object_id or "", f.field or "", f.reason, f.severity)
+                       for f in session.scalars(select(Finding)))
+    return stored_locations(sessions), raw, found
+
+
+def _assert_ended(processes: list[PageProcess]) -> None:
+    assert processes and all(p._process.poll() is not None for p in processes)
+
+
+def test_a_pull_through_the_page_process_stores_what_one_in_process_stores(demo_cpo, sessions, settings, started):
+    cpo = demo_cpo(locations=230, broken_objects=9)  # pages of 50: the child takes pages 2 to 5
+    inline = register_and_harvest(sessions, _inline(settings), cpo, name="feed")
+    assert not started
+    expected = _stored(sessions), _run_figures(inline)
+    delete_feed(sessions, "feed")
+
+    child = register_and_harvest(sessions, _in_child(settings), cpo, name="feed")
+    assert len(started) == 1  # locations only: the demo's tariffs fit in one page
+    _assert_ended(started)
+    assert (_stored(sessions), _run_figures(child)) == expected
+    assert child.status == "success" and child.objects_skipped > 0 and child.objects_new > 200, _run_figures(child)
+    # And an incremental pull through it changes nothing.
+    again = harvest(sessions, replace(_in_child(settings), full_sync_hours=0), "feed")
+    assert again.status == "success" and again.objects_new == 0
+    assert again.objects_unchanged == child.objects_new
+
+
+def test_objects_appearing_while_the_child_pages_are_all_harvested(demo_cpo, sessions, settings, started):
+    cpo = demo_cpo(locations=30, page_limit=10, grow_while_paging=7)
+    run = register_and_harvest(sessions, _in_child(settings), cpo)
+    assert run.status == "success" and started
+    assert len(stored_locations(sessions)) == 37
+
+
+def _after_first_locations_page(cpo, react) -> None:
+    """Calls react(app) once the CPO has answered its first Locations page."""
+    app, served, inner = cpo.app, [], cpo.app.wsgi_app
+
+    def wsgi_app(environ, start_response):
+        body = inner(environ, start_response)
+        if environ["PATH_INFO"].endswith("/locations"):
+            served.append(environ.get("QUERY_STRING"))
+            if len(served) == 1:
+                react(app)
+        return body
+
+    app.wsgi_app = wsgi_app
+
+
+def _previous_data(demo_cpo, sessions, settings, locations=120, **options):
+    cpo = demo_cpo(locations=locations, **options)
+    assert register_and_harvest(sessions, _inline(settings), cpo).status == "success"
+    return cpo, stored_locations(sessions)
+
+
+def test_credentials_revoked_while_the_child_pages(demo_cpo, sessions, settings, started):
+    cpo, before = _previous_data(demo_cpo, sessions, settings)
+    _after_first_locations_page(cpo, lambda app: app.config.update(REVOKED=True))
+    run = harvest(sessions, replace(_in_child(settings), full_sync_hours=0))
+    assert run.status == "failed" and "credentials rejected" in run.error
+    with sessions() as session:
+        assert session.scalar(select(Feed.status)) == "needs_credentials"
+    assert stored_locations(sessions) == before
+    _assert_ended(started)
+
+
+def test_a_cpo_failing_while_the_child_pages(demo_cpo, sessions, settings, started):
+    cpo, before = _previous_data(demo_cpo, sessions, settings)
+    _after_first_locations_page(cpo, lambda app: app.config["OPTIONS"].__setattr__("fail_rate", 1.0))
+    run = harvest(sessions, replace(_in_child(settings), full_sync_hours=0, retry_attempts=2,
+                                    retry_backoff_seconds=0.01))
+    assert run.status == "failed" and "failed after 2 attempts: HTTP 503" in run.error
+    assert stored_locations(sessions) == before
+    _assert_ended(started)
+
+
+def test_a_child_that_dies_fails_the_run_and_keeps_the_data(demo_cpo, sessions, settings, started):
+    cpo, before = _previous_data(demo_cpo, sessions, settings, slow_ms=150)
+
+    def kill_soon(app):
+        def kill():
+            while not started:
+                threading.Event().wait(0.01)
+            os.kill(started[0]._process.pid, signal.SIGKILL)
+        threading.Thread(target=kill, daemon=True).start()
+
+    _after_first_locations_page(cpo, kill_soon)
+    run = harvest(sessions, replace(_in_child(settings), full_sync_hours=0))
+    assert run.status == "failed" and "the page process ended unexpectedly" in run.error
+    assert stored_locations(sessions) == before
+    _assert_ended(started)
+    # Nothing is left of it: the next run completes.
+    assert harvest(sessions, _in_child(settings)).status == "success"
+
+
+def test_a_run_that_stops_early_ends_its_child(demo_cpo, sessions, settings, started):
+    # Tariffs, then the first page of locations take 0.8 s; the second arrives after the run's 1 s.
+    cpo, before = _previous_data(demo_cpo, sessions, settings, slow_ms=400)
+    run = harvest(sessions, replace(_in_child(settings), full_sync_hours=0, harvest_max_seconds=1))
+    assert run.status == "failed" and "took longer than 1 s" in run.error
+    assert stored_locations(sessions) == before
+    _assert_ended(started)
+
+
+def test_the_child_gets_its_token_on_stdin_and_the_parent_accepts_plain_values_only(demo_cpo, sessions, settings,
+                                                                                     started):
+    cpo = demo_cpo(locations=120)
+    assert register_and_harvest(sessions, _in_child(settings), cpo).status == "success"
+    assert cpo.token not in " ".join(started[0]._process.args)
+    frame = pickle.dumps(("page", ObjectFinding("location", "1", None, "x")))
+    with pytest.raises(pickle.UnpicklingError, match="plain values only"):
+        _PlainUnpickler(io.BytesIO(frame)).load()
