@@ -34,7 +34,8 @@ def normalize_page(kind: str, page: Page, version: str, identity: FeedIdentity) 
     out = NormalizedPage(kind, page.byte_count, page.total_count, page.bare_list, page.offset_paging,
                          len(page.objects), cursor=page.cursor)
     for raw in page.objects:
-        result = normalize_object(kind, raw, version, identity)
+        # The page is dropped once normalized: its objects may be normalized in place.
+        result = normalize_object(kind, raw, version, identity, hand_over=True)
         out.findings.extend(result.findings)
         if result.object_id is not None:
             out.seen_ids.append(result.object_id)

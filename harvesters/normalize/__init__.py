@@ -126,7 +126,12 @@ def _validate_evses(evses: Any, location_id: str | None, context: dict,
     return kept, findings
 
 
-def normalize_object(kind: str, raw: Any, version: str, feed: FeedIdentity) -> NormalizedObject:
+def normalize_object(kind: str, raw: Any, version: str, feed: FeedIdentity, *,
+                     hand_over: bool = False) -> NormalizedObject:
+    """`hand_over`: the caller needs `raw` no more, and the object as received only as
+    `raw_json` (when that could be made): the normalization may then change `raw` in place
+    instead of working on a copy (a harvest drops each page once normalized). `raw` must be
+    as parsed from JSON, with no object referenced twice, as a copy would be."""
     object_id = _object_id(raw)
     result = NormalizedObject(kind=kind, data=None, raw=raw, object_id=object_id)
     if not isinstance(raw, dict):
@@ -134,11 +139,12 @@ def normalize_object(kind: str, raw: Any, version: str, feed: FeedIdentity) -> N
             ObjectFinding(kind, object_id, None, f"expected a JSON object, got {type(raw).__name__}")
         )
         return result
-    # The raw object is stored as received: work on a copy. Serializing it once gives the
-    # copy, the text the camelCase scan reads and the text the store writes.
+    # The raw object is stored as received: work on a copy, unless the caller hands the
+    # object over. Serializing it once gives the copy, the text the camelCase scan reads and
+    # the text the store writes.
     try:
         result.raw_json = orjson.dumps(raw)
-        obj = orjson.loads(result.raw_json)
+        obj = raw if hand_over else orjson.loads(result.raw_json)
     except (TypeError, orjson.JSONEncodeError):  # integers beyond 64 bits, for one
         obj = copy.deepcopy(raw)
     warnings = snake_case_keys(obj, feed, result.raw_json)
