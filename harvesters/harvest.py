@@ -124,15 +124,6 @@ def _tuned_for_harvest() -> Iterator[None]:
                 gc.unfreeze()
 
 
-@contextmanager
-def _killing(processes: list[PageProcess]) -> Iterator[None]:
-    try:
-        yield
-    finally:
-        for process in processes:
-            process.kill()
-
-
 class Harvester:
     def __init__(self, sessions: sessionmaker[Session], settings: Settings, transport=None,
                  leases: Leases | None = None, progress: Callable[[str, int, int | None], None] | None = None):
@@ -246,12 +237,8 @@ class Harvester:
                     continue
                 seen_ids: set[str] = set()
                 received_of_kind = 0
-                children: list[PageProcess] = []
-                pages = prefetched(self._module_pages(client, feed, endpoints, identity, kind, url, date_from,
-                                                      children))
-                # However the loop ends: a page process is killed first (the fetch thread may
-                # be waiting for it), then the fetch thread is stopped.
-                with closing(pages), _killing(children):
+                pages = self._module_pages(client, feed, endpoints, identity, kind, url, date_from)
+                with closing(pages):  # however the loop ends: stops the fetch thread, ends a page process
                     for page in pages:
                         if time.monotonic() > deadline:
                             raise HarvestError(f"the run took longer than {self.settings.harvest_max_seconds} s: aborted")
@@ -305,10 +292,12 @@ class Harvester:
         self._finish(session, run_id, endpoints.version, tally, "success", None)
 
     def _module_pages(self, client: OcpiClient, feed: Feed, endpoints, identity: FeedIdentity, kind: str, url: str,
-                      date_from: str | None, children: list[PageProcess]) -> Iterator[NormalizedPage]:
-        """A module's pages, normalized and prepared. The first is fetched here; when it
-        says many objects remain, a page process on another core goes on from the second
-        (started before this one normalizes the first, so that its start overlaps)."""
+                      date_from: str | None) -> Iterator[NormalizedPage]:
+        """A module's pages, normalized and prepared. The first is fetched here. When it says
+        many objects remain, a page process on another core goes on from the second (started
+        before this one normalizes the first, so that its start overlaps); it works a page
+        ahead of the store by itself. Otherwise the pages are fetched and normalized in a
+        thread a page ahead (prefetched)."""
         limit = self.settings.harvest_page_limit
         pages = client.pages(url, limit=limit, date_from=date_from)
         with closing(pages):
@@ -318,13 +307,14 @@ class Harvester:
             if not self._worth_a_page_process(first):
                 yield normalize_page(kind, first, endpoints.version, identity)
                 del first
-                yield from normalized_pages(pages, kind, endpoints.version, identity)
+                rest = prefetched(normalized_pages(pages, kind, endpoints.version, identity))
+                with closing(rest):
+                    yield from rest
                 return
         # Closed: the cursor of the first page is final and the process takes it over.
         job = PageJob(feed.token, self._limits(), client.version, endpoints.version, identity, kind, url, limit,
                       date_from, first.cursor)
         with PageProcess(job) as process:
-            children.append(process)
             yield normalize_page(kind, first, endpoints.version, identity)
             del first  # the store has it; do not hold it for the rest of the pull
             yield from process.pages()

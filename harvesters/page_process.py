@@ -7,9 +7,9 @@ The child is `python -m harvesters.page_process`, started with subprocess (no
 multiprocessing: nothing of the parent's __main__ or threads is re-imported or copied). It
 imports only the client, the normalizer and nap.store.rows (about 40 MB, 0.2 s). It reads
 its job, pickled, from stdin (the feed's token never shows in argv or the environment) and
-writes frames to stdout: a length, then a pickled ("page", NormalizedPage), ("end", kind)
-or ("error", ...). A pipe holds 64 kB, so the child is at most one page ahead of the parent
-reading it: memory stays bounded whatever the feed's size.
+writes frames to stdout: pickled ("page", page), ("end", kind) or ("error", ...), read
+straight from the pipe. A pipe holds 64 kB, so the child is at most one page ahead of the
+parent reading it: memory stays bounded whatever the feed's size.
 
 The parent unpickles plain values only (`_PlainUnpickler`, see the wire format): the child
 digests what the CPO sent, and if that ever went wrong, the parent still only accepts data.
@@ -18,11 +18,9 @@ The child has no state worth keeping: a run that stops early kills it.
 from __future__ import annotations
 
 import gc
-import io
 import logging
 import os
 import pickle
-import struct
 import subprocess
 import sys
 import traceback
@@ -40,9 +38,6 @@ from harvesters.prefetch import prefetched
 from nap.store.rows import ConnectorRow, EvseRow, PreparedLocation
 
 log = logging.getLogger(__name__)
-
-_LENGTH = struct.Struct("!Q")
-
 
 @dataclass
 class PageJob:
@@ -122,9 +117,8 @@ def _page_from_wire(wire: tuple) -> NormalizedPage:
 # -- the child ---------------------------------------------------------------------------
 
 def _write_frame(out: BinaryIO, message: tuple) -> None:
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    out.write(_LENGTH.pack(len(data)))
-    out.write(data)
+    # Straight into the pipe: pickle frames itself, and a page's pickle is never whole in memory.
+    pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
     out.flush()
 
 
@@ -183,22 +177,18 @@ class PageProcess:
         except BrokenPipeError:
             pass  # it died at once: pages() says so
 
-    def _read_exactly(self, count: int) -> bytes:
-        data = self._process.stdout.read(count)
-        if len(data) != count:
-            code = self._process.wait()
-            raise PageProcessError(f"the page process ended unexpectedly (exit code {code})")
-        return data
-
     def _receive(self) -> tuple:
-        (length,) = _LENGTH.unpack(self._read_exactly(_LENGTH.size))
-        data = self._read_exactly(length)
         # A page unpickles into some 10,000 containers per 1,000 objects, none cyclic: no
         # collections meanwhile (they would walk the store's heap for nothing).
         collecting = gc.isenabled()
         gc.disable()
         try:
-            return _PlainUnpickler(io.BytesIO(data)).load()
+            return _PlainUnpickler(self._process.stdout).load()
+        except (EOFError, pickle.UnpicklingError) as error:
+            if self._process.poll() is None and not isinstance(error, EOFError):
+                raise  # it runs, and sent what a page never holds
+            code = self._process.wait()
+            raise PageProcessError(f"the page process ended unexpectedly (exit code {code})") from None
         finally:
             if collecting:
                 gc.enable()

@@ -31,10 +31,14 @@ class NormalizedPage:
 
 
 def normalize_page(kind: str, page: Page, version: str, identity: FeedIdentity) -> NormalizedPage:
+    """Normalizes the page's objects and empties it (its objects are changed in place)."""
     out = NormalizedPage(kind, page.byte_count, page.total_count, page.bare_list, page.offset_paging,
                          len(page.objects), cursor=page.cursor)
-    for raw in page.objects:
-        # The page is dropped once normalized: its objects may be normalized in place.
+    objects = page.objects
+    for position, raw in enumerate(objects):
+        # The page is dropped once normalized: each object is normalized in place, and let
+        # go of as soon as it is (a parsed object takes several times its prepared rows).
+        objects[position] = None
         result = normalize_object(kind, raw, version, identity, hand_over=True)
         out.findings.extend(result.findings)
         if result.object_id is not None:
