@@ -254,6 +254,25 @@ def test_numbers_beyond_64_bits_in_a_raw_object_are_stored(live_server, sessions
         assert session.scalars(select(Location.raw)).one()["x_vendor_counter"] == float(10**30)
 
 
+def test_the_raw_object_keeps_the_cpos_key_order(live_server, sessions, settings):
+    """Stored as received: the CPO's keys in the CPO's order, on both engines (PostgreSQL's
+    jsonb would sort them; the raw column is json there, migration 0005)."""
+    from sqlalchemy import Text, cast
+
+    from nap.demo_cpo.fleet import generate_fleet
+
+    served = generate_fleet(locations=1).locations[0]
+    reordered = dict(reversed(list(served.items())))  # "evses" first, "country_code" last
+    cpo = live_server(create_app(Fleet(locations=[reordered], tariffs=[]), DemoOptions(verbatim=True)))
+    with sessions.begin() as session:
+        from nap.feeds import add_feed
+        add_feed(session, name="order", versions_url=f"{cpo.url}/ocpi/versions", token="demo-token")
+    assert harvest(sessions, settings, "order").status == "success"
+    with sessions() as session:
+        text = session.scalars(select(cast(Location.raw, Text))).one()
+    assert [key for key, _ in json.loads(text, object_pairs_hook=list)] == list(reordered)
+
+
 def test_bulk_written_rows_read_and_compare_like_orm_written_ones(demo_cpo, sessions, settings):
     """The writer inserts locations, EVSEs, connectors and status history without the ORM
     (ids assigned first, COPY on PostgreSQL). Stored values must be exactly what the ORM

@@ -9,6 +9,9 @@ from sqlalchemy.types import TypeDecorator
 
 # JSONB on PostgreSQL (indexable, compact); plain JSON text on SQLite.
 JsonDocument = JSON().with_variant(JSONB(), "postgresql")
+# An object as a CPO sent it: json (text) on PostgreSQL, not jsonb, which re-orders keys and
+# costs a conversion per write (migration 0005). Never queried into.
+RawJsonDocument = JSON()
 
 
 class UtcDateTime(TypeDecorator):
