@@ -231,13 +231,16 @@ class Harvester:
         if not endpoints.locations_url:
             raise HarvestError(f"the CPO's OCPI {endpoints.version} details list no Locations SENDER endpoint")
         behind = _StoreBehind()
+        # Started ahead for a feed that may well be large: its start overlaps the tariffs.
+        standby = PageProcess() if self._may_be_large(feed) else None
         try:
             for kind, url, table, write in modules:
                 if not url:
                     continue
                 seen_ids: set[str] = set()
                 received_of_kind = 0
-                pages = self._module_pages(client, feed, endpoints, identity, kind, url, date_from)
+                pages = self._module_pages(client, feed, endpoints, identity, kind, url, date_from,
+                                           standby if kind == "location" else None)
                 with closing(pages):  # however the loop ends: stops the fetch thread, ends a page process
                     for page in pages:
                         if time.monotonic() > deadline:
@@ -270,6 +273,8 @@ class Harvester:
                     tally.counts.removed += writer.mark_unseen_removed(table, seen_ids, changed_before=now)
         finally:
             behind.close()
+            if standby is not None:
+                standby.close()
         tally.findings.extend(writer.findings)
         writer.restamp_changes(_utcnow())
         # Feed, run and findings commit in the same transaction as the data.
@@ -292,7 +297,7 @@ class Harvester:
         self._finish(session, run_id, endpoints.version, tally, "success", None)
 
     def _module_pages(self, client: OcpiClient, feed: Feed, endpoints, identity: FeedIdentity, kind: str, url: str,
-                      date_from: str | None) -> Iterator[NormalizedPage]:
+                      date_from: str | None, standby: PageProcess | None) -> Iterator[NormalizedPage]:
         """A module's pages, normalized and prepared. The first is fetched here. When it says
         many objects remain, a page process on another core goes on from the second (started
         before this one normalizes the first, so that its start overlaps); it works a page
@@ -314,10 +319,22 @@ class Harvester:
         # Closed: the cursor of the first page is final and the process takes it over.
         job = PageJob(feed.token, self._limits(), client.version, endpoints.version, identity, kind, url, limit,
                       date_from, first.cursor)
-        with PageProcess(job) as process:
+        process = standby or PageProcess()
+        process.start(job)
+        with process:
             yield normalize_page(kind, first, endpoints.version, identity)
             del first  # the store has it; do not hold it for the rest of the pull
             yield from process.pages()
+
+    def _may_be_large(self, feed: Feed) -> bool:
+        """Whether to start a page process ahead: unless this feed's last good run was small."""
+        if self.settings.harvest_page_process_min_objects <= 0 or self.transport is not None:
+            return False
+        with self.sessions() as session:
+            last = session.scalar(select(HarvestRun.objects_received)
+                                  .where(HarvestRun.feed_id == feed.id, HarvestRun.status == "success")
+                                  .order_by(HarvestRun.started_at.desc()).limit(1))
+        return last is None or last >= self.settings.harvest_page_process_min_objects
 
     def _worth_a_page_process(self, first: Page) -> bool:
         threshold = self.settings.harvest_page_process_min_objects

@@ -4,8 +4,8 @@ side can fail fails the run cleanly, with the previous data kept and no process 
 Against the demo CPO over real HTTP, on SQLite and PostgreSQL.
 
 Mutations checked: a hand-over that drops the first page fails the first tests; reading the
-child's "error" frame as the end of its pages, or a kill() that does nothing, fails the
-failure tests.
+child's "error" frame as the end of its pages, or a close() that does not kill it, fails
+the failure tests.
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def started(monkeypatch):
     processes: list[PageProcess] = []
 
     class Observed(PageProcess):
-        def __init__(self, job):
+        def __init__(self, job=None):
             super().__init__(job)
             processes.append(self)
 
@@ -82,6 +82,18 @@ def test_a_pull_through_the_page_process_stores_what_one_in_process_stores(demo_
     again = harvest(sessions, replace(_in_child(settings), full_sync_hours=0), "feed")
     assert again.status == "success" and again.objects_new == 0
     assert again.objects_unchanged == child.objects_new
+
+
+def test_a_process_started_ahead_and_not_needed_ends_with_the_run(demo_cpo, sessions, settings, started):
+    """A feed never harvested may be large: its first run starts a page process ahead. Small
+    after all (one page), the pull stays here and the process is ended."""
+    cpo = demo_cpo(locations=30)
+    run = register_and_harvest(sessions, settings, cpo)
+    assert run.status == "success" and run.objects_new == 30 + 10
+    assert len(started) == 1
+    _assert_ended(started)
+    # Its last run was small: the next one starts none.
+    assert harvest(sessions, settings).status == "success" and len(started) == 1
 
 
 def test_objects_appearing_while_the_child_pages_are_all_harvested(demo_cpo, sessions, settings, started):
