@@ -5,7 +5,7 @@ took turns.
 
 The child is `python -m harvesters.page_process`, started with subprocess (no
 multiprocessing: nothing of the parent's __main__ or threads is re-imported or copied). It
-imports only the client, the normalizer and nap.store.rows (about 40 MB, 0.2 s). It reads
+imports only the client and the normalizer (about 40 MB, 0.2 s). It reads
 its job, pickled, from stdin (the feed's token never shows in argv or the environment) and
 writes frames to stdout: pickled ("page", page), ("end", kind) or ("error", ...), read
 straight from the pipe. A pipe holds 64 kB, so the child is at most one page ahead of the
@@ -28,14 +28,13 @@ from contextlib import closing
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator
 
-from datetime import datetime, timedelta, timezone
-
 from harvesters.findings import ObjectFinding
 from harvesters.normalize.common import FeedIdentity
 from harvesters.ocpi_client import ClientLimits, CredentialsRejected, HarvestError, OcpiClient, PageCursor
 from harvesters.pages import NormalizedPage, normalize_page
 from harvesters.prefetch import prefetched
-from nap.store.rows import ConnectorRow, EvseRow, PreparedLocation
+from nap.jsonutil import parse_lenient
+from nap.store.rows import prepare_location
 
 log = logging.getLogger(__name__)
 
@@ -59,45 +58,24 @@ class PageProcessError(Exception):
 
 
 # -- the wire format ---------------------------------------------------------------------
-# Pages travel as plain tuples, lists, strings and numbers, times as integer microseconds:
-# pickling the classes themselves cost twice as much (datetimes above all), and a pickle of
-# plain values needs no class at all on the parent's side, which therefore allows none.
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-def _microseconds(value: datetime) -> int:
-    return (value - _EPOCH) // timedelta(microseconds=1)
+# Pages travel as plain tuples, lists, strings, bytes and numbers: a pickle of plain values
+# needs no class on the parent's side, which therefore allows none. Each normalized
+# document goes as its JSON text (serialized as soon as it is normalized), the raw object as
+# the bytes the store writes: two values per object. The harvest process parses the document and prepares a location's rows as
+# it receives it (content hash, JSON texts: nap.store.rows): that work is off the page
+# process, which sets the pace, and a page waiting to be stored holds rows, not documents.
 
 
-def _time(microseconds: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=microseconds)
-
-
-def _item_to_wire(kind: str, item):
-    if kind != "location":
-        return item  # (document, raw): plain JSON values and bytes already
-    evses = [(e.uid, e.evse_id, e.status, _microseconds(e.last_updated), e.data, [tuple(c) for c in e.connectors])
-             for e in item.evses]
-    return (item.key, item.content_hash, item.publish, item.latitude, item.longitude,
-            _microseconds(item.last_updated), item.data, item.raw, evses)
-
-
-def _item_from_wire(kind: str, item):
-    if kind != "location":
-        return tuple(item)
-    key, digest, publish, latitude, longitude, last_updated, data, raw, evses = item
-    return PreparedLocation(
-        tuple(key), digest, publish, latitude, longitude, _time(last_updated), data, raw,
-        tuple(EvseRow(uid, evse_id, status, _time(updated), evse_data,
-                      tuple(ConnectorRow(*connector) for connector in connectors))
-              for uid, evse_id, status, updated, evse_data, connectors in evses))
+def _item_from_wire(kind: str, item: tuple):
+    document, raw = item
+    document = parse_lenient(document)
+    return prepare_location(document, raw) if kind == "location" else (document, raw)
 
 
 def _page_to_wire(page: NormalizedPage) -> tuple:
     cursor = page.cursor
     return (page.kind, page.byte_count, page.total_count, page.bare_list, page.offset_paging, page.received,
-            [_item_to_wire(page.kind, item) for item in page.items],
+            page.items,
             [(f.object_type, f.object_id, f.field, f.reason, f.severity) for f in page.findings],
             page.seen_ids, page.skipped,
             None if cursor is None else (cursor.next_url, cursor.previous_total, cursor.received,
@@ -130,7 +108,7 @@ def _produce(job: PageJob, out: BinaryIO) -> None:
             pages = prefetched(client.pages(job.url, limit=job.limit, date_from=job.date_from, resume=job.resume))
             with closing(pages):
                 for page in pages:
-                    wire = _page_to_wire(normalize_page(job.kind, page, job.version, job.identity))
+                    wire = _page_to_wire(normalize_page(job.kind, page, job.version, job.identity, serialized=True))
                     del page
                     _write_frame(out, ("page", wire))
                     del wire

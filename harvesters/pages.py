@@ -1,6 +1,5 @@
-"""The producing half of a harvest: every page of one module (Tariffs or Locations) fetched,
-each object normalized, and what the store writes prepared (rows of a Location, JSON texts,
-content hashes). No database here: this half can run in the harvest's own threads or in a
+"""The producing half of a harvest: every page of one module (Tariffs or Locations) fetched
+and each object normalized, with the findings and the ids seen. No database here: this half can run in the harvest's own threads or in a
 process of its own (harvesters/page_process.py), and gives the same pages either way."""
 from __future__ import annotations
 
@@ -10,6 +9,7 @@ from typing import Any, Iterable, Iterator
 from harvesters.findings import ObjectFinding
 from harvesters.normalize import FeedIdentity, normalize_object
 from harvesters.ocpi_client import Page, PageCursor
+from nap.jsonutil import dumps_bytes
 from nap.store.rows import prepare_location
 
 
@@ -21,7 +21,8 @@ class NormalizedPage:
     bare_list: bool  # the CPO sent a JSON list without the OCPI envelope
     offset_paging: bool  # no Link header although objects remained: paged on by offset
     received: int  # objects on the page, valid or not
-    # What the store writes: PreparedLocation for locations, (document, raw) for tariffs.
+    # What the store writes: a location's rows (PreparedLocation), a tariff as (normalized
+    # document, raw object or its orjson bytes); see normalize_page for the serialized form.
     items: list[Any] = field(default_factory=list)
     findings: list[ObjectFinding] = field(default_factory=list)
     # Ids of every object served, valid or not: what a full sync does not mark removed.
@@ -30,8 +31,11 @@ class NormalizedPage:
     cursor: PageCursor | None = None  # where the next page is; None after the last
 
 
-def normalize_page(kind: str, page: Page, version: str, identity: FeedIdentity) -> NormalizedPage:
-    """Normalizes the page's objects and empties it (its objects are changed in place)."""
+def normalize_page(kind: str, page: Page, version: str, identity: FeedIdentity,
+                   serialized: bool = False) -> NormalizedPage:
+    """Normalizes the page's objects and empties it (its objects are changed in place).
+    With `serialized`, every object comes as (its document's JSON bytes, raw), for the page
+    process to send, and locations' rows are left to the harvest process."""
     out = NormalizedPage(kind, page.byte_count, page.total_count, page.bare_list, page.offset_paging,
                          len(page.objects), cursor=page.cursor)
     objects = page.objects
@@ -49,8 +53,12 @@ def normalize_page(kind: str, page: Page, version: str, identity: FeedIdentity) 
         # The serialized raw object, as the store writes it (or the object, when orjson
         # cannot serialize it).
         raw_stored = result.raw_json if result.raw_json is not None else raw
-        out.items.append(prepare_location(result.data, raw_stored) if kind == "location"
-                         else (result.data, raw_stored))
+        if serialized:
+            out.items.append((dumps_bytes(result.data), raw_stored))
+        elif kind == "location":
+            out.items.append(prepare_location(result.data, raw_stored))
+        else:
+            out.items.append((result.data, raw_stored))
     return out
 
 

@@ -1,7 +1,6 @@
 """A normalized Location turned into the values of its rows (location, EVSEs, connectors):
-JSON texts, content hash, parsed times. Pure computation, no database and no SQLAlchemy,
-so that it can run where the objects are normalized, in the harvest's page process
-(harvesters/page_process.py), and hand the store only what it writes.
+JSON texts, content hash, parsed times. Pure computation, no database: the writer
+(nap/store/writer.py) plans and inserts what this gives.
 
 A Location is stored as three layers so that an EVSE status update touches one small row;
 each EVSE's and connector's `position` keeps the CPO's order.
