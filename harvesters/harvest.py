@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from harvesters.findings import ObjectFinding
 from harvesters.normalize import FeedIdentity
-from harvesters.ocpi_client import ClientLimits, CredentialsRejected, HarvestError, OcpiClient, Page
+from harvesters.ocpi_client import ClientLimits, CredentialsRejected, HarvestError, OcpiClient
 from harvesters.page_process import PageJob, PageProcess
-from harvesters.pages import NormalizedPage, normalize_page, normalized_pages
+from harvesters.pages import NormalizedPage, normalized_pages
 from harvesters.prefetch import prefetched
 from nap.store.db import write_session
 from nap.config import Settings
@@ -231,8 +231,9 @@ class Harvester:
         if not endpoints.locations_url:
             raise HarvestError(f"the CPO's OCPI {endpoints.version} details list no Locations SENDER endpoint")
         behind = _StoreBehind()
-        # Started ahead for a feed that may well be large: its start overlaps the tariffs.
-        standby = PageProcess() if self._may_be_large(feed) else None
+        # For a feed that may well be large, its Locations are pulled in a page process, on
+        # another core; started now, its start overlaps the tariffs.
+        page_process = PageProcess() if self._may_be_large(feed) else None
         try:
             for kind, url, table, write in modules:
                 if not url:
@@ -240,7 +241,7 @@ class Harvester:
                 seen_ids: set[str] = set()
                 received_of_kind = 0
                 pages = self._module_pages(client, feed, endpoints, identity, kind, url, date_from,
-                                           standby if kind == "location" else None)
+                                           page_process if kind == "location" else None)
                 with closing(pages):  # however the loop ends: stops the fetch thread, ends a page process
                     for page in pages:
                         if time.monotonic() > deadline:
@@ -273,8 +274,8 @@ class Harvester:
                     tally.counts.removed += writer.mark_unseen_removed(table, seen_ids, changed_before=now)
         finally:
             behind.close()
-            if standby is not None:
-                standby.close()
+            if page_process is not None:
+                page_process.close()
         tally.findings.extend(writer.findings)
         writer.restamp_changes(_utcnow())
         # Feed, run and findings commit in the same transaction as the data.
@@ -297,54 +298,31 @@ class Harvester:
         self._finish(session, run_id, endpoints.version, tally, "success", None)
 
     def _module_pages(self, client: OcpiClient, feed: Feed, endpoints, identity: FeedIdentity, kind: str, url: str,
-                      date_from: str | None, standby: PageProcess | None) -> Iterator[NormalizedPage]:
-        """A module's pages, normalized and prepared. The first is fetched here. When it says
-        many objects remain, a page process on another core goes on from the second (started
-        before this one normalizes the first, so that its start overlaps); it works a page
-        ahead of the store by itself. Otherwise the pages are fetched and normalized in a
-        thread a page ahead (prefetched)."""
+                      date_from: str | None, page_process: PageProcess | None) -> Iterator[NormalizedPage]:
+        """A module's pages, normalized and prepared: from the page process when one is
+        given (it works a page ahead of the store by itself), else fetched and normalized in
+        a thread a page ahead (prefetched)."""
         limit = self.settings.harvest_page_limit
-        pages = client.pages(url, limit=limit, date_from=date_from)
+        if page_process is not None:
+            page_process.start(PageJob(feed.token, self._limits(), client.version, endpoints.version, identity,
+                                       kind, url, limit, date_from))
+            yield from page_process.pages()
+            return
+        pages = prefetched(normalized_pages(client.pages(url, limit=limit, date_from=date_from), kind,
+                                            endpoints.version, identity))
         with closing(pages):
-            first = next(pages, None)
-            if first is None:
-                return
-            if not self._worth_a_page_process(first):
-                yield normalize_page(kind, first, endpoints.version, identity)
-                del first
-                rest = prefetched(normalized_pages(pages, kind, endpoints.version, identity))
-                with closing(rest):
-                    yield from rest
-                return
-        # Closed: the cursor of the first page is final and the process takes it over.
-        job = PageJob(feed.token, self._limits(), client.version, endpoints.version, identity, kind, url, limit,
-                      date_from, first.cursor)
-        process = standby or PageProcess()
-        process.start(job)
-        with process:
-            yield normalize_page(kind, first, endpoints.version, identity)
-            del first  # the store has it; do not hold it for the rest of the pull
-            yield from process.pages()
+            yield from pages
 
     def _may_be_large(self, feed: Feed) -> bool:
-        """Whether to start a page process ahead: unless this feed's last good run was small."""
+        """Whether to pull the feed's Locations in a page process: unless its last good run
+        was smaller than NAP_HARVEST_PAGE_PROCESS_MIN_OBJECTS (starting one takes 0.2 s)."""
         if self.settings.harvest_page_process_min_objects <= 0 or self.transport is not None:
-            return False
+            return False  # an injected transport (tests) lives in this process only
         with self.sessions() as session:
             last = session.scalar(select(HarvestRun.objects_received)
                                   .where(HarvestRun.feed_id == feed.id, HarvestRun.status == "success")
                                   .order_by(HarvestRun.started_at.desc()).limit(1))
         return last is None or last >= self.settings.harvest_page_process_min_objects
-
-    def _worth_a_page_process(self, first: Page) -> bool:
-        threshold = self.settings.harvest_page_process_min_objects
-        if threshold <= 0 or first.cursor is None or self.transport is not None:
-            return False  # an injected transport (tests) lives in this process only
-        if first.total_count is not None:
-            remaining = first.total_count - len(first.objects)
-        else:  # no X-Total-Count: a full page says little, but "at least another page"
-            remaining = self.settings.harvest_page_limit
-        return remaining >= threshold
 
     def _record_findings(self, session, feed_id, run_id, findings, now) -> None:
         if findings:

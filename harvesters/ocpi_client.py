@@ -45,19 +45,6 @@ class Page:
     total_count: int | None
     bare_list: bool  # the CPO sent a JSON list without the OCPI envelope
     offset_paging: bool = False  # no Link header although objects remained: we paged by offset
-    # Where the next page is, to go on paging elsewhere (another process); None: last page.
-    cursor: "PageCursor | None" = None
-
-
-@dataclass
-class PageCursor:
-    """The state of a paginated pull between two pages. `seen_requests` is the pull's own
-    set (copying it for every page would cost pages squared): take the cursor over from the
-    page last yielded, once the pull that yielded it is closed."""
-    next_url: str
-    previous_total: int | None
-    received: int
-    seen_requests: set[str]
 
 
 @dataclass
@@ -213,10 +200,8 @@ class OcpiClient:
             found.setdefault(str(endpoint.get("identifier")), endpoint.get("url"))
         return Endpoints(chosen, found.get("locations"), found.get("tariffs"), found.get("credentials"))
 
-    def pages(self, url: str, *, limit: int, date_from: str | None = None,
-              resume: PageCursor | None = None) -> Iterator[Page]:
-        """Every page of a paginated list, following `Link: <...>; rel="next"`; from the
-        page after `resume` when given (a pull begun elsewhere).
+    def pages(self, url: str, *, limit: int, date_from: str | None = None) -> Iterator[Page]:
+        """Every page of a paginated list, following `Link: <...>; rel="next"`.
 
         Per OCPI transport_and_format: when X-Total-Count grows while we crawl, only the last
         page differs and nothing needs redoing; when it shrinks (objects moved out of the
@@ -230,10 +215,7 @@ class OcpiClient:
         previous_total: int | None = None
         received = 0
         seen_requests: set[str] = set()
-        if resume is not None:
-            next_url, previous_total, received = resume.next_url, resume.previous_total, resume.received
-            seen_requests, params = set(resume.seen_requests), None  # a copy: the cursor stays as it was
-        for _ in range(self.limits.max_pages - len(seen_requests)):
+        for _ in range(self.limits.max_pages):
             data, response, size, bare = self.get_payload(next_url, params)
             total = _int_header(response, "X-Total-Count")
             if previous_total is not None and total is not None and total < previous_total:
@@ -255,16 +237,13 @@ class OcpiClient:
             if not link and data and total is not None and received < total:
                 link = str(_with_offset(response.url, _offset_of(response.url) + len(data)))
                 guessed = True
-            cursor = None
-            if link and data:
-                next_url = str(response.url.join(link))
-                if next_url in seen_requests:
-                    raise HarvestError(f"pagination loops: {next_url} was already fetched")
-                seen_requests.add(next_url)
-                cursor = PageCursor(next_url, previous_total, received, seen_requests)
-            yield Page(data, size, total, bare, offset_paging=guessed, cursor=cursor)
-            if cursor is None:
+            yield Page(data, size, total, bare, offset_paging=guessed)
+            if not link or not data:
                 return
+            next_url = str(response.url.join(link))
+            if next_url in seen_requests:
+                raise HarvestError(f"pagination loops: {next_url} was already fetched")
+            seen_requests.add(next_url)
             params = None  # the Link URL carries every parameter itself
         raise HarvestError(f"more than {self.limits.max_pages} pages: stopped")
 

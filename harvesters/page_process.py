@@ -1,19 +1,21 @@
-"""The producing half of a harvest (harvesters/pages.py: fetch, normalize, prepare rows) in a
-process of its own, so that it runs on another core than the store. One interpreter runs
-one thread at a time, and a large harvest is CPU-bound on both halves: in one process they
+"""The producing half of a harvest (harvesters/pages.py: fetch and normalize) in a process
+of its own, so that it runs on another core than the store. One interpreter runs one
+thread at a time, and a large harvest is CPU-bound on both halves: in one process they
 took turns.
 
 The child is `python -m harvesters.page_process`, started with subprocess (no
 multiprocessing: nothing of the parent's __main__ or threads is re-imported or copied). It
-imports only the client and the normalizer (about 40 MB, 0.2 s). It reads
-its job, pickled, from stdin (the feed's token never shows in argv or the environment) and
-writes frames to stdout: pickled ("page", page), ("end", kind) or ("error", ...), read
-straight from the pipe. A pipe holds 64 kB, so the child is at most one page ahead of the
-parent reading it: memory stays bounded whatever the feed's size.
+imports only the client and the normalizer (about 40 MB, 0.2 s). It reads its job, pickled,
+from stdin (the feed's token never shows in argv or the environment), fetches the next
+page while it normalizes this one, and writes messages to stdout, read straight from the
+pipe: ("item", ...) for each object as soon as it is normalized, ("page", ...) with the
+page's figures and findings after its items, then ("end", kind), or ("error", ...). The
+pipe and its buffers hold about 2 MB: the child is never further ahead of the parent
+than that, whatever the feed's size.
 
 The parent unpickles plain values only (`_PlainUnpickler`, see the wire format): the child
 digests what the CPO sent, and if that ever went wrong, the parent still only accepts data.
-The child has no state worth keeping: a run that stops early kills it.
+The child has no state worth keeping: a run that ends kills it.
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from typing import BinaryIO, Iterator
 
 from harvesters.findings import ObjectFinding
 from harvesters.normalize.common import FeedIdentity
-from harvesters.ocpi_client import ClientLimits, CredentialsRejected, HarvestError, OcpiClient, PageCursor
+from harvesters.ocpi_client import ClientLimits, CredentialsRejected, HarvestError, OcpiClient
 from harvesters.pages import NormalizedPage, normalize_page
 from harvesters.prefetch import prefetched
 from nap.jsonutil import parse_lenient
@@ -40,7 +42,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class PageJob:
-    """Everything the child needs to go on with one module's pull."""
+    """Everything the child needs for one module's pull."""
     token: str
     limits: ClientLimits
     header_version: str | None  # the client's version after discovery: how it sends the token
@@ -50,7 +52,19 @@ class PageJob:
     url: str
     limit: int
     date_from: str | None
-    resume: PageCursor | None
+
+
+# Objects cross one by one (a few kB each): buffered by the megabyte on both sides, and a
+# pipe widened to match where Linux allows, they cost few system calls and process switches.
+_BUFFER_BYTES = 1 << 20
+
+
+def _widen(pipe) -> None:
+    try:
+        import fcntl
+        fcntl.fcntl(pipe.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), _BUFFER_BYTES)
+    except (ImportError, OSError):
+        pass  # not Linux, or above the system's limit: the default size works, slower
 
 
 class PageProcessError(Exception):
@@ -61,9 +75,10 @@ class PageProcessError(Exception):
 # Pages travel as plain tuples, lists, strings, bytes and numbers: a pickle of plain values
 # needs no class on the parent's side, which therefore allows none. Each normalized
 # document goes as its JSON text (serialized as soon as it is normalized), the raw object as
-# the bytes the store writes: two values per object. The harvest process parses the document and prepares a location's rows as
-# it receives it (content hash, JSON texts: nap.store.rows): that work is off the page
-# process, which sets the pace, and a page waiting to be stored holds rows, not documents.
+# the bytes the store writes: two values per object. The harvest process parses the
+# document and prepares a location's rows as it receives it (content hash, JSON texts:
+# nap.store.rows): that work is off the page process, which sets the pace, and a page
+# waiting to be stored holds rows, not documents.
 
 
 def _item_from_wire(kind: str, item: tuple):
@@ -73,31 +88,26 @@ def _item_from_wire(kind: str, item: tuple):
 
 
 def _page_to_wire(page: NormalizedPage) -> tuple:
-    cursor = page.cursor
+    """A page without its items, which went ahead of it one by one."""
     return (page.kind, page.byte_count, page.total_count, page.bare_list, page.offset_paging, page.received,
-            page.items,
             [(f.object_type, f.object_id, f.field, f.reason, f.severity) for f in page.findings],
-            page.seen_ids, page.skipped,
-            None if cursor is None else (cursor.next_url, cursor.previous_total, cursor.received,
-                                         list(cursor.seen_requests)))
+            page.seen_ids, page.skipped)
 
 
-def _page_from_wire(wire: tuple) -> NormalizedPage:
-    kind, byte_count, total_count, bare_list, offset_paging, received, items, findings, seen_ids, skipped, cursor = wire
+def _page_from_wire(wire: tuple, items: list) -> NormalizedPage:
+    kind, byte_count, total_count, bare_list, offset_paging, received, findings, seen_ids, skipped = wire
     return NormalizedPage(
-        kind, byte_count, total_count, bare_list, offset_paging, received,
-        items=[_item_from_wire(kind, item) for item in items],
+        kind, byte_count, total_count, bare_list, offset_paging, received, items=items,
         findings=[ObjectFinding(*values) for values in findings],
-        seen_ids=seen_ids, skipped=skipped,
-        cursor=None if cursor is None else PageCursor(cursor[0], cursor[1], cursor[2], set(cursor[3])))
+        seen_ids=seen_ids, skipped=skipped)
 
 
 # -- the child ---------------------------------------------------------------------------
 
-def _write_frame(out: BinaryIO, message: tuple) -> None:
-    # Straight into the pipe: pickle frames itself, and a page's pickle is never whole in memory.
+def _write_frame(out: BinaryIO, message: tuple, flush: bool = True) -> None:
     pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
-    out.flush()
+    if flush:
+        out.flush()
 
 
 def _produce(job: PageJob, out: BinaryIO) -> None:
@@ -105,13 +115,14 @@ def _produce(job: PageJob, out: BinaryIO) -> None:
         with OcpiClient(job.token, job.limits) as client:
             client.version = job.header_version
             # The next page is fetched (and the CPO composes it) while this one is normalized.
-            pages = prefetched(client.pages(job.url, limit=job.limit, date_from=job.date_from, resume=job.resume))
+            pages = prefetched(client.pages(job.url, limit=job.limit, date_from=job.date_from))
             with closing(pages):
                 for page in pages:
-                    wire = _page_to_wire(normalize_page(job.kind, page, job.version, job.identity, serialized=True))
+                    # Each object is sent as soon as it is normalized, then the page's figures.
+                    normalized = normalize_page(job.kind, page, job.version, job.identity,
+                                                send=lambda item: _write_frame(out, ("item", item), flush=False))
                     del page
-                    _write_frame(out, ("page", wire))
-                    del wire
+                    _write_frame(out, ("page", _page_to_wire(normalized)))
         _write_frame(out, ("end", job.kind))
     except (HarvestError, CredentialsRejected) as error:  # the CPO's doing: reported as it is
         _write_frame(out, ("error", (type(error).__name__, str(error))))
@@ -123,7 +134,7 @@ def _produce(job: PageJob, out: BinaryIO) -> None:
 
 def _child_main() -> None:
     # Frames own the real stdout; whatever else prints goes to stderr.
-    out = os.fdopen(os.dup(1), "wb")
+    out = os.fdopen(os.dup(1), "wb", buffering=_BUFFER_BYTES)
     os.dup2(2, 1)
     try:
         job = pickle.load(sys.stdin.buffer)
@@ -152,11 +163,13 @@ class PageProcess:
     def __init__(self, job: PageJob | None = None):
         self._process = subprocess.Popen(
             [sys.executable, "-m", "harvesters.page_process"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            close_fds=True)
+            close_fds=True, bufsize=_BUFFER_BYTES)
+        _widen(self._process.stdout)
         if job is not None:
             self.start(job)
 
     def start(self, job: PageJob) -> None:
+        self._kind = job.kind
         try:
             self._process.stdin.write(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
             self._process.stdin.close()
@@ -180,10 +193,15 @@ class PageProcess:
                 gc.enable()
 
     def pages(self) -> Iterator[NormalizedPage]:
+        items: list = []
         while True:
             what, value = self._receive()
-            if what == "page":
-                yield _page_from_wire(value)
+            if what == "item":
+                items.append(_item_from_wire(self._kind, value))  # prepared as it arrives
+            elif what == "page":
+                page, items = _page_from_wire(value, items), []
+                yield page
+                del page
             elif what == "end":
                 return
             elif what == "error":

@@ -4,11 +4,11 @@ process of its own (harvesters/page_process.py), and gives the same pages either
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from harvesters.findings import ObjectFinding
 from harvesters.normalize import FeedIdentity, normalize_object
-from harvesters.ocpi_client import Page, PageCursor
+from harvesters.ocpi_client import Page
 from nap.jsonutil import dumps_bytes
 from nap.store.rows import prepare_location
 
@@ -28,16 +28,16 @@ class NormalizedPage:
     # Ids of every object served, valid or not: what a full sync does not mark removed.
     seen_ids: list[str] = field(default_factory=list)
     skipped: int = 0  # objects not stored, each explained by an error finding
-    cursor: PageCursor | None = None  # where the next page is; None after the last
 
 
 def normalize_page(kind: str, page: Page, version: str, identity: FeedIdentity,
-                   serialized: bool = False) -> NormalizedPage:
+                   send: Callable[[tuple[bytes, Any]], None] | None = None) -> NormalizedPage:
     """Normalizes the page's objects and empties it (its objects are changed in place).
-    With `serialized`, every object comes as (its document's JSON bytes, raw), for the page
-    process to send, and locations' rows are left to the harvest process."""
+    With `send`, each stored object goes to it at once as (its document's JSON bytes, raw)
+    instead of into the page's items: the page process streams them, and leaves locations'
+    rows to the harvest process."""
     out = NormalizedPage(kind, page.byte_count, page.total_count, page.bare_list, page.offset_paging,
-                         len(page.objects), cursor=page.cursor)
+                         len(page.objects))
     objects = page.objects
     for position, raw in enumerate(objects):
         # The page is dropped once normalized: each object is normalized in place, and let
@@ -53,8 +53,8 @@ def normalize_page(kind: str, page: Page, version: str, identity: FeedIdentity,
         # The serialized raw object, as the store writes it (or the object, when orjson
         # cannot serialize it).
         raw_stored = result.raw_json if result.raw_json is not None else raw
-        if serialized:
-            out.items.append((dumps_bytes(result.data), raw_stored))
+        if send is not None:
+            send((dumps_bytes(result.data), raw_stored))
         elif kind == "location":
             out.items.append(prepare_location(result.data, raw_stored))
         else:

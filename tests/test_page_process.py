@@ -3,7 +3,7 @@ process stores exactly what one in the harvest process stores, and every way the
 side can fail fails the run cleanly, with the previous data kept and no process left over.
 Against the demo CPO over real HTTP, on SQLite and PostgreSQL.
 
-Mutations checked: a hand-over that drops the first page fails the first tests; reading the
+Mutations checked: a child that skips its first page fails the first tests; reading the
 child's "error" frame as the end of its pages, or a close() that does not kill it, fails
 the failure tests.
 """
@@ -67,7 +67,7 @@ def _assert_ended(processes: list[PageProcess]) -> None:
 
 
 def test_a_pull_through_the_page_process_stores_what_one_in_process_stores(demo_cpo, sessions, settings, started):
-    cpo = demo_cpo(locations=230, broken_objects=9)  # pages of 50: the child takes pages 2 to 5
+    cpo = demo_cpo(locations=230, broken_objects=9)  # 5 pages of 50
     inline = register_and_harvest(sessions, _inline(settings), cpo, name="feed")
     assert not started
     expected = _stored(sessions), _run_figures(inline)
@@ -84,15 +84,14 @@ def test_a_pull_through_the_page_process_stores_what_one_in_process_stores(demo_
     assert again.objects_unchanged == child.objects_new
 
 
-def test_a_process_started_ahead_and_not_needed_ends_with_the_run(demo_cpo, sessions, settings, started):
-    """A feed never harvested may be large: its first run starts a page process ahead. Small
-    after all (one page), the pull stays here and the process is ended."""
+def test_a_feed_pulls_through_a_page_process_until_a_run_shows_it_small(demo_cpo, sessions, settings, started):
+    """A feed never harvested may be large: its first run pulls Locations through a page
+    process. Once its last good run was small, pulls stay in the harvest process."""
     cpo = demo_cpo(locations=30)
     run = register_and_harvest(sessions, settings, cpo)
     assert run.status == "success" and run.objects_new == 30 + 10
     assert len(started) == 1
     _assert_ended(started)
-    # Its last run was small: the next one starts none.
     assert harvest(sessions, settings).status == "success" and len(started) == 1
 
 
