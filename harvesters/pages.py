@@ -9,7 +9,6 @@ from typing import Any, Callable, Iterable, Iterator
 from harvesters.findings import ObjectFinding
 from harvesters.normalize import FeedIdentity, normalize_object
 from harvesters.ocpi_client import Page
-from nap.jsonutil import dumps_bytes
 from nap.store.rows import prepare_location
 
 
@@ -43,7 +42,7 @@ def normalize_page(kind: str, page: Page, version: str, identity: FeedIdentity,
         # The page is dropped once normalized: each object is normalized in place, and let
         # go of as soon as it is (a parsed object takes several times its prepared rows).
         objects[position] = None
-        result = normalize_object(kind, raw, version, identity, hand_over=True)
+        result = normalize_object(kind, raw, version, identity, hand_over=True, as_json=send is not None)
         out.findings.extend(result.findings)
         if result.object_id is not None:
             out.seen_ids.append(result.object_id)
@@ -54,7 +53,7 @@ def normalize_page(kind: str, page: Page, version: str, identity: FeedIdentity,
         # cannot serialize it).
         raw_stored = result.raw_json if result.raw_json is not None else raw
         if send is not None:
-            send((dumps_bytes(result.data), raw_stored))
+            send((result.data_json, raw_stored))
         elif kind == "location":
             out.items.append(prepare_location(result.data, raw_stored))
         else:

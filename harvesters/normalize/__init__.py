@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import orjson
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from harvesters.findings import ObjectFinding
 from harvesters.normalize import v211, v221
 from harvesters.normalize.common import FeedIdentity
 from harvesters.normalize.repairs import repair, snake_case_keys
+from nap.jsonutil import dumps_bytes
 from nap.ocpi.schemas import Evse, Location, Tariff, validation_problems
 
 SUPPORTED_VERSIONS = ("2.3.0", "2.2.1", "2.2", "2.1.1")
@@ -52,10 +53,13 @@ class NormalizedObject:
     findings: list[ObjectFinding] = field(default_factory=list)
     # `raw` serialized (orjson), as the store writes it; None when orjson refuses it.
     raw_json: bytes | None = None
+    # With as_json: the 2.3.0 object as JSON, serialized by the schemas themselves, instead
+    # of `data` (which stays None then).
+    data_json: bytes | None = None
 
     @property
     def ok(self) -> bool:
-        return self.data is not None
+        return self.data is not None or self.data_json is not None
 
 
 def _field_path(prefix: str, location: tuple) -> str:
@@ -87,6 +91,25 @@ class _LocationAndEvses(BaseModel):
 
     location: Location
     evses: list[Evse]
+
+
+_EVSES = TypeAdapter(list[Evse])
+
+
+def _repeated_ids(evses: list[Evse]) -> bool:
+    """Whether a uid repeats in the location, or a connector id in an EVSE."""
+    if len({evse.uid for evse in evses}) != len(evses):
+        return True
+    return any(len({c.id for c in evse.connectors}) != len(evse.connectors) for evse in evses)
+
+
+def _location_json(both: _LocationAndEvses) -> bytes:
+    """The location with its EVSEs as the JSON text of its 2.3.0 object, straight from the
+    schemas: as model_dump(mode="json", exclude_none=True) with "evses" put last, then
+    serialized."""
+    location = both.location.__pydantic_serializer__.to_json(both.location, exclude_none=True)
+    evses = _EVSES.dump_json(both.evses, exclude_none=True)
+    return location[:-1] + b',"evses":' + evses + b"}"
 
 
 def _validate_evses(evses: Any, location_id: str | None, context: dict,
@@ -127,11 +150,13 @@ def _validate_evses(evses: Any, location_id: str | None, context: dict,
 
 
 def normalize_object(kind: str, raw: Any, version: str, feed: FeedIdentity, *,
-                     hand_over: bool = False) -> NormalizedObject:
+                     hand_over: bool = False, as_json: bool = False) -> NormalizedObject:
     """`hand_over`: the caller needs `raw` no more, and the object as received only as
     `raw_json` (when that could be made): the normalization may then change `raw` in place
     instead of working on a copy (a harvest drops each page once normalized). `raw` must be
-    as parsed from JSON, with no object referenced twice, as a copy would be."""
+    as parsed from JSON, with no object referenced twice, as a copy would be.
+    `as_json`: the caller wants the 2.3.0 object as JSON (`data_json`); a valid location is
+    then serialized straight from the schemas, without building it as Python values."""
     object_id = _object_id(raw)
     result = NormalizedObject(kind=kind, data=None, raw=raw, object_id=object_id)
     if not isinstance(raw, dict):
@@ -163,12 +188,15 @@ def normalize_object(kind: str, raw: Any, version: str, feed: FeedIdentity, *,
         except ValidationError:
             pass
         else:
-            dumped = both.model_dump(mode="json", exclude_none=True)
             warnings += fast_warnings
-            data = dumped["location"]
-            data["evses"], evse_findings = _validate_evses(evses, object_id, context, dumped["evses"])
-            result.findings += evse_findings
-    if data is None:
+            if as_json and not _repeated_ids(both.evses):
+                result.data_json = _location_json(both)
+            else:
+                dumped = both.model_dump(mode="json", exclude_none=True)
+                data = dumped["location"]
+                data["evses"], evse_findings = _validate_evses(evses, object_id, context, dumped["evses"])
+                result.findings += evse_findings
+    if data is None and result.data_json is None:
         try:
             model = (Location if kind == "location" else Tariff).model_validate(obj, context=context)
         except ValidationError as error:
@@ -179,6 +207,9 @@ def normalize_object(kind: str, raw: Any, version: str, feed: FeedIdentity, *,
             data["evses"], evse_findings = _validate_evses(evses, object_id, context)
             result.findings += evse_findings
     result.data = data
+    if as_json and result.data_json is None:
+        result.data_json = dumps_bytes(data)
+        result.data = None
     for message in warnings:
         field_name, _, reason = message.partition(": ")
         result.findings.append(ObjectFinding(kind, object_id, field_name, reason, "warning"))
