@@ -27,7 +27,7 @@ import subprocess
 import sys
 import traceback
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator
 
 from harvesters.findings import ObjectFinding
@@ -36,6 +36,7 @@ from harvesters.ocpi_client import ClientLimits, CredentialsRejected, HarvestErr
 from harvesters.pages import NormalizedPage, normalize_page
 from harvesters.prefetch import prefetched
 from nap.jsonutil import parse_lenient
+from nap.observability.logs import JsonFormatter, configure_logging
 from nap.store.rows import prepare_location
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,11 @@ class PageJob:
     url: str
     limit: int
     date_from: str | None
+    # The harvest process's log level and format: the child's lines (retries, for one) look
+    # like the rest of the worker's log.
+    log_level: int = field(default_factory=lambda: logging.getLogger().getEffectiveLevel())
+    json_logs: bool = field(default_factory=lambda: any(
+        isinstance(handler.formatter, JsonFormatter) for handler in logging.getLogger().handlers))
 
 
 # Objects cross one by one (a few kB each): buffered by the megabyte on both sides, and a
@@ -144,7 +150,7 @@ def _child_main() -> None:
     # collections (a page allocates a few hundred thousand containers, none of them cyclic).
     gc.freeze()
     gc.set_threshold(10_000, *gc.get_threshold()[1:])
-    logging.basicConfig(level=logging.WARNING, format="page process: %(levelname)s %(name)s: %(message)s")
+    configure_logging(job.log_level, job.json_logs)
     _produce(job, out)
 
 

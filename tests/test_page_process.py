@@ -180,3 +180,27 @@ def test_the_child_gets_its_token_on_stdin_and_the_parent_accepts_plain_values_o
     frame = pickle.dumps(("page", ObjectFinding("location", "1", None, "x")))
     with pytest.raises(pickle.UnpicklingError, match="plain values only"):
         _PlainUnpickler(io.BytesIO(frame)).load()
+
+
+def test_the_childs_log_lines_look_like_the_harvest_process_lines(demo_cpo, sessions, settings, started, capfd):
+    """A retry in the page process is logged at the worker's level and in its format (JSON
+    lines), on the same stderr, with no token in it."""
+    import json
+    import logging
+
+    from nap.observability.logs import configure_logging
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    configure_logging(logging.INFO, json_lines=True)
+    try:
+        cpo = demo_cpo(locations=500, fail_rate=0.4)
+        run = register_and_harvest(sessions, replace(_in_child(settings), retry_attempts=8,
+                                                     retry_backoff_seconds=0.01), cpo)
+    finally:
+        root.handlers[:], root.level = saved
+    assert run.status == "success" and started
+    lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
+    retries = [line for line in lines if line["logger"] == "harvesters.ocpi_client" and "/locations" in line["message"]]
+    assert retries and all(line["level"] == "info" and "retrying" in line["message"] for line in retries)
+    assert cpo.token not in json.dumps(lines)
