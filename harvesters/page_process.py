@@ -10,8 +10,9 @@ from stdin (the feed's token never shows in argv or the environment), fetches th
 page while it normalizes this one, and writes messages to stdout, read straight from the
 pipe: ("item", ...) for each object as soon as it is normalized, ("page", ...) with the
 page's figures and findings after its items, then ("end", kind), or ("error", ...). The
-pipe and its buffers hold about 2 MB: the child is never further ahead of the parent
-than that, whatever the feed's size.
+pipe and its buffers hold about 3 MB: beyond the page it prefetches, the child is never
+further ahead of the parent than that, whatever the feed's size. Its environment holds
+none of NAP's settings (database URL, keys).
 
 The parent unpickles plain values only (`_PlainUnpickler`, see the wire format): the child
 digests what the CPO sent, and if that ever went wrong, the parent still only accepts data.
@@ -30,12 +31,13 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator
 
+import orjson
+
 from harvesters.findings import ObjectFinding
 from harvesters.normalize.common import FeedIdentity
 from harvesters.ocpi_client import ClientLimits, CredentialsRejected, HarvestError, OcpiClient
 from harvesters.pages import NormalizedPage, normalize_page
 from harvesters.prefetch import prefetched
-from nap.jsonutil import parse_lenient
 from nap.observability.logs import JsonFormatter, configure_logging
 from nap.store.rows import prepare_location
 
@@ -65,6 +67,12 @@ class PageJob:
 _BUFFER_BYTES = 1 << 20
 
 
+def _child_environment() -> dict[str, str]:
+    """The worker's environment without NAP's settings: the child gets what it needs in its
+    job, and has no use for the database URL or the keys."""
+    return {name: value for name, value in os.environ.items() if not name.startswith("NAP_")}
+
+
 def _widen(pipe) -> None:
     try:
         import fcntl
@@ -89,7 +97,8 @@ class PageProcessError(Exception):
 
 def _item_from_wire(kind: str, item: tuple):
     document, raw = item
-    document = parse_lenient(document)
+    if isinstance(document, bytes):
+        document = orjson.loads(document)
     return prepare_location(document, raw) if kind == "location" else (document, raw)
 
 
@@ -145,7 +154,7 @@ def _child_main() -> None:
     try:
         job = pickle.load(sys.stdin.buffer)
     except EOFError:
-        return  # started ahead, and not needed after all
+        return  # started ahead, and the run ended before its Locations
     # As in the harvest process: the imported modules out of the collector's way, fewer
     # collections (a page allocates a few hundred thousand containers, none of them cyclic).
     gc.freeze()
@@ -162,17 +171,14 @@ class _PlainUnpickler(pickle.Unpickler):
 
 
 class PageProcess:
-    """A child producing one module's pages: start(job) (or give the job at once), iterate
-    pages(), then close() (or use `with`). Started without a job, the child starts up (its
-    imports take 0.2 s) while the caller finds out whether it needs it."""
+    """A child producing one module's pages: start(job), iterate pages(), then close().
+    Started before it gets its job, the child does its imports (0.2 s) meanwhile."""
 
-    def __init__(self, job: PageJob | None = None):
+    def __init__(self) -> None:
         self._process = subprocess.Popen(
             [sys.executable, "-m", "harvesters.page_process"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            close_fds=True, bufsize=_BUFFER_BYTES)
+            close_fds=True, bufsize=_BUFFER_BYTES, env=_child_environment())
         _widen(self._process.stdout)
-        if job is not None:
-            self.start(job)
 
     def start(self, job: PageJob) -> None:
         self._kind = job.kind
@@ -183,20 +189,15 @@ class PageProcess:
             pass  # it died at once: pages() says so
 
     def _receive(self) -> tuple:
-        # A page unpickles into some 10,000 containers per 1,000 objects, none cyclic: no
-        # collections meanwhile (they would walk the store's heap for nothing).
-        collecting = gc.isenabled()
-        gc.disable()
         try:
             return _PlainUnpickler(self._process.stdout).load()
-        except (EOFError, pickle.UnpicklingError) as error:
-            if self._process.poll() is None and not isinstance(error, EOFError):
-                raise  # it runs, and sent what a page never holds
-            code = self._process.wait()
+        except (EOFError, pickle.UnpicklingError):
+            # A child killed mid-write leaves half a message: that is its end, not a refusal.
+            try:
+                code = self._process.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                raise  # it runs, and sent what no message holds
             raise PageProcessError(f"the page process ended unexpectedly (exit code {code})") from None
-        finally:
-            if collecting:
-                gc.enable()
 
     def pages(self) -> Iterator[NormalizedPage]:
         items: list = []

@@ -7,8 +7,8 @@ from typing import Iterator, TypeVar
 
 T = TypeVar("T")
 
-# Pages held by the fetch side: the one being fetched while the previous waits for the
-# validation. Each page held costs memory (a parsed page of 1,000 locations is tens of MB).
+# Pages held by the fetch side: the one being made while the previous waits for the
+# consumer. Each page held costs memory (a parsed page of 1,000 locations is tens of MB).
 PREFETCH_PAGES = 1
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 import harvesters.harvest
 from harvesters.findings import ObjectFinding
-from harvesters.page_process import PageProcess, _PlainUnpickler
+from harvesters.page_process import PageJob, PageProcess, PageProcessError, _PlainUnpickler
 from nap.store.tables import Feed, Finding, HarvestRun, Location
 from tests.harvest_helpers import delete_feed, harvest, register_and_harvest, stored_locations
 
@@ -32,8 +32,8 @@ def started(monkeypatch):
     processes: list[PageProcess] = []
 
     class Observed(PageProcess):
-        def __init__(self, job=None):
-            super().__init__(job)
+        def __init__(self):
+            super().__init__()
             processes.append(self)
 
     monkeypatch.setattr(harvesters.harvest, "PageProcess", Observed)
@@ -74,7 +74,7 @@ def test_a_pull_through_the_page_process_stores_what_one_in_process_stores(demo_
     delete_feed(sessions, "feed")
 
     child = register_and_harvest(sessions, _in_child(settings), cpo, name="feed")
-    assert len(started) == 1  # locations only: the demo's tariffs fit in one page
+    assert len(started) == 1  # Locations only: tariffs are pulled in the harvest process
     _assert_ended(started)
     assert (_stored(sessions), _run_figures(child)) == expected
     assert child.status == "success" and child.objects_skipped > 0 and child.objects_new > 200, _run_figures(child)
@@ -86,13 +86,14 @@ def test_a_pull_through_the_page_process_stores_what_one_in_process_stores(demo_
 
 def test_a_feed_pulls_through_a_page_process_until_a_run_shows_it_small(demo_cpo, sessions, settings, started):
     """A feed never harvested may be large: its first run pulls Locations through a page
-    process. Once its last good run was small, pulls stay in the harvest process."""
+    process. Once its last good full sync was small, full syncs stay in the harvest process."""
     cpo = demo_cpo(locations=30)
     run = register_and_harvest(sessions, settings, cpo)
     assert run.status == "success" and run.objects_new == 30 + 10
     assert len(started) == 1
     _assert_ended(started)
-    assert harvest(sessions, settings).status == "success" and len(started) == 1
+    again = harvest(sessions, replace(settings, full_sync_hours=0))
+    assert again.status == "success" and again.full_sync and len(started) == 1
 
 
 def test_objects_appearing_while_the_child_pages_are_all_harvested(demo_cpo, sessions, settings, started):
@@ -172,14 +173,62 @@ def test_a_run_that_stops_early_ends_its_child(demo_cpo, sessions, settings, sta
     _assert_ended(started)
 
 
-def test_the_child_gets_its_token_on_stdin_and_the_parent_accepts_plain_values_only(demo_cpo, sessions, settings,
-                                                                                     started):
-    cpo = demo_cpo(locations=120)
-    assert register_and_harvest(sessions, _in_child(settings), cpo).status == "success"
-    assert cpo.token not in " ".join(started[0]._process.args)
+def _job(cpo, kind="location", **limits) -> PageJob:
+    from harvesters.ocpi_client import ClientLimits
+    from harvesters.normalize.common import FeedIdentity
+
+    return PageJob(cpo.token, ClientLimits(allowed_networks=("127.0.0.0/8",), **limits), "2.3.0", "2.3.0",
+                   FeedIdentity("DE", "ABC"), kind, f"{cpo.url}/ocpi/2.3.0/locations", 50, None)
+
+
+def test_the_child_sees_neither_the_token_nor_naps_settings(demo_cpo, monkeypatch):
+    """The token reaches the child on stdin only; NAP's settings (database URL, keys) are
+    not in its environment. Read from /proc while it runs. (Mutation checked: passing the
+    worker's whole environment fails it.)"""
+    monkeypatch.setenv("NAP_SECRET_KEY", "a-secret-the-child-must-not-have")
+    cpo = demo_cpo(locations=60, slow_ms=300)
+    process = PageProcess()
+    try:
+        process.start(_job(cpo))
+        pid = process._process.pid
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline, open(f"/proc/{pid}/environ", "rb") as environ:
+            seen = cmdline.read() + environ.read()
+        assert cpo.token.encode() not in seen and b"NAP_SECRET_KEY" not in seen
+        assert sum(page.received for page in process.pages()) == 60
+    finally:
+        process.close()
+
+
+def test_a_bug_in_the_child_fails_with_what_it_was(demo_cpo):
+    """An exception in the child that is not the CPO's doing comes back as a crash, with the
+    child's own message: here an object kind no normalizer knows."""
+    process = PageProcess()
+    try:
+        process.start(_job(demo_cpo(locations=5), kind="charger"))
+        with pytest.raises(PageProcessError, match=r"in the page process: KeyError: \('charger', '2.3.0'\)"):
+            list(process.pages())
+    finally:
+        process.close()
+
+
+def test_the_parent_accepts_plain_values_only():
     frame = pickle.dumps(("page", ObjectFinding("location", "1", None, "x")))
     with pytest.raises(pickle.UnpicklingError, match="plain values only"):
         _PlainUnpickler(io.BytesIO(frame)).load()
+
+
+def test_a_large_feeds_full_syncs_keep_the_page_process_after_small_incremental_runs(demo_cpo, sessions,
+                                                                                     settings, started):
+    settings = replace(settings, harvest_page_process_min_objects=100)
+    cpo = demo_cpo(locations=150)
+    assert register_and_harvest(sessions, settings, cpo).status == "success"  # full, never before
+    assert len(started) == 1
+    assert harvest(sessions, settings).status == "success"  # incremental, none before of that kind
+    assert len(started) == 2
+    assert harvest(sessions, settings).status == "success"  # incremental, the last one was small
+    assert len(started) == 2
+    full = harvest(sessions, replace(settings, full_sync_hours=0))  # full: the last full one was large
+    assert full.status == "success" and full.full_sync and len(started) == 3
 
 
 def test_the_childs_log_lines_look_like_the_harvest_process_lines(demo_cpo, sessions, settings, started, capfd):
