@@ -233,7 +233,7 @@ class Harvester:
         behind = _StoreBehind()
         # For a feed that may well be large, its Locations are pulled in a page process, on
         # another core; started now, its start overlaps the tariffs.
-        page_process = PageProcess() if self._may_be_large(feed) else None
+        page_process = PageProcess() if self._may_be_large(feed, full_sync) else None
         try:
             for kind, url, table, write in modules:
                 if not url:
@@ -313,14 +313,16 @@ class Harvester:
         with closing(pages):
             yield from pages
 
-    def _may_be_large(self, feed: Feed) -> bool:
+    def _may_be_large(self, feed: Feed, full_sync: bool) -> bool:
         """Whether to pull the feed's Locations in a page process: unless its last good run
-        was smaller than NAP_HARVEST_PAGE_PROCESS_MIN_OBJECTS (starting one takes 0.2 s)."""
+        of the same kind (full, or incremental: those of a large feed are small) received
+        fewer than NAP_HARVEST_PAGE_PROCESS_MIN_OBJECTS objects (starting one takes 0.2 s)."""
         if self.settings.harvest_page_process_min_objects <= 0 or self.transport is not None:
             return False  # an injected transport (tests) lives in this process only
         with self.sessions() as session:
             last = session.scalar(select(HarvestRun.objects_received)
-                                  .where(HarvestRun.feed_id == feed.id, HarvestRun.status == "success")
+                                  .where(HarvestRun.feed_id == feed.id, HarvestRun.status == "success",
+                                         HarvestRun.full_sync == full_sync)
                                   .order_by(HarvestRun.started_at.desc()).limit(1))
         return last is None or last >= self.settings.harvest_page_process_min_objects
 

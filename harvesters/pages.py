@@ -53,7 +53,8 @@ def normalize_page(kind: str, page: Page, version: str, identity: FeedIdentity,
         # cannot serialize it).
         raw_stored = result.raw_json if result.raw_json is not None else raw
         if send is not None:
-            send((result.data_json, raw_stored))
+            # As JSON text; as values when it could not be made (see normalize_object).
+            send((result.data_json if result.data_json is not None else result.data, raw_stored))
         elif kind == "location":
             out.items.append(prepare_location(result.data, raw_stored))
         else:

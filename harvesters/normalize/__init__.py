@@ -156,7 +156,9 @@ def normalize_object(kind: str, raw: Any, version: str, feed: FeedIdentity, *,
     instead of working on a copy (a harvest drops each page once normalized). `raw` must be
     as parsed from JSON, with no object referenced twice, as a copy would be.
     `as_json`: the caller wants the 2.3.0 object as JSON (`data_json`); a valid location is
-    then serialized straight from the schemas, without building it as Python values."""
+    then serialized straight from the schemas, without building it as Python values. Not for
+    an object orjson cannot serialize (integers beyond 64 bits: orjson would read them back
+    as floats): that one comes as `data`, as without as_json."""
     object_id = _object_id(raw)
     result = NormalizedObject(kind=kind, data=None, raw=raw, object_id=object_id)
     if not isinstance(raw, dict):
@@ -189,7 +191,7 @@ def normalize_object(kind: str, raw: Any, version: str, feed: FeedIdentity, *,
             pass
         else:
             warnings += fast_warnings
-            if as_json and not _repeated_ids(both.evses):
+            if as_json and result.raw_json is not None and not _repeated_ids(both.evses):
                 result.data_json = _location_json(both)
             else:
                 dumped = both.model_dump(mode="json", exclude_none=True)
@@ -207,7 +209,7 @@ def normalize_object(kind: str, raw: Any, version: str, feed: FeedIdentity, *,
             data["evses"], evse_findings = _validate_evses(evses, object_id, context)
             result.findings += evse_findings
     result.data = data
-    if as_json and result.data_json is None:
+    if as_json and result.data_json is None and result.raw_json is not None:
         result.data_json = dumps_bytes(data)
         result.data = None
     for message in warnings:
