@@ -16,7 +16,15 @@ def dumps_bytes(value) -> bytes:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode()
 
 
+class JsonText(str):
+    """A value already serialized as JSON: dumps_text, the engines' JSON serializer, writes
+    it as it is (the store writes documents it prepared as text this way, without parsing
+    them back into values first)."""
+
+
 def dumps_text(value) -> str:
+    if isinstance(value, JsonText):
+        return value
     return dumps_bytes(value).decode()
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from harvesters.findings import ObjectFinding
-from nap.jsonutil import loads
+from nap.jsonutil import JsonText, loads
 from nap.ocpi.values import parse_datetime
 from nap.store.rows import PreparedLocation, content_hash
 from nap.store.status_history import STATUS_CHANGE_COLUMNS, StatusChange, status_change_values
@@ -284,8 +284,8 @@ class FeedWriter:
             previous = self._previous_statuses(pks)
             self.session.execute(
                 update(Location),
-                [{"id": pk, **self._location_columns(location), "data": loads(location.data),
-                  "raw": loads(location.raw)} for pk, location in changed],
+                [{"id": pk, **self._location_columns(location), "data": JsonText(location.data),
+                  "raw": JsonText(location.raw)} for pk, location in changed],
             )
             # EVSEs are replaced wholesale: the CPO's document is the truth for this location.
             self.session.execute(delete(Evse).where(Evse.location_pk.in_(pks)))
