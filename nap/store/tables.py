@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from nap.store.secrets import EncryptedText
-from nap.store.types import JsonDocument, RawJsonDocument, UtcDateTime
+from nap.store.types import JsonDocument, TextJsonDocument, UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -132,7 +132,7 @@ class Location(Base):
     data: Mapped[dict] = mapped_column(JsonDocument)
     # The object exactly as the CPO served it, in its own OCPI version. Deferred: it holds
     # the EVSEs too, and decoding it with every row was a fifth of a DATEX II export.
-    raw: Mapped[dict] = mapped_column(RawJsonDocument, deferred=True)
+    raw: Mapped[dict] = mapped_column(TextJsonDocument, deferred=True)
     content_hash: Mapped[str] = mapped_column(String(64))
     first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -201,7 +201,7 @@ class Connector(Base):
     standard: Mapped[str] = mapped_column(String(40))
     power_type: Mapped[str] = mapped_column(String(20))
     max_electric_power: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    data: Mapped[dict] = mapped_column(JsonDocument)
+    data: Mapped[dict] = mapped_column(TextJsonDocument)
 
 
 class Tariff(Base):
@@ -218,7 +218,7 @@ class Tariff(Base):
     ocpi_id: Mapped[str] = mapped_column(String(36))
     last_updated: Mapped[datetime] = mapped_column(UtcDateTime)
     data: Mapped[dict] = mapped_column(JsonDocument)
-    raw: Mapped[dict] = mapped_column(RawJsonDocument)
+    raw: Mapped[dict] = mapped_column(TextJsonDocument)
     content_hash: Mapped[str] = mapped_column(String(64))
     first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -9,9 +9,11 @@ from sqlalchemy.types import TypeDecorator
 
 # JSONB on PostgreSQL (indexable, compact); plain JSON text on SQLite.
 JsonDocument = JSON().with_variant(JSONB(), "postgresql")
-# An object as a CPO sent it: json (text) on PostgreSQL, not jsonb, which re-orders keys and
-# costs a conversion per write (migration 0005). Never queried into.
-RawJsonDocument = JSON()
+# json, not jsonb, on PostgreSQL (migration 0005): the text as written, without jsonb's
+# conversion, which was a third of PostgreSQL's work in a harvest's COPY. For documents
+# that nothing updates with jsonb operators: the raw objects (jsonb would also re-order a
+# CPO's keys) and the connectors (read whole, or a field with ->, which json has too).
+TextJsonDocument = JSON()
 
 
 class UtcDateTime(TypeDecorator):
