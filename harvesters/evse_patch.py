@@ -150,7 +150,7 @@ WITH feed AS (
     ORDER BY f.id LIMIT 1
 ), target AS (
     SELECT e.id AS evse_pk, e.status AS old_status, e.last_updated AS stored_at,
-           e.data || %(fields)s::jsonb AS data,
+           (e.data::jsonb || %(fields)s::jsonb)::json AS data,
            l.id AS location_pk, l.last_updated AS location_updated
     FROM feed
     JOIN locations l ON l.feed_id = feed.id
@@ -172,7 +172,8 @@ WITH feed AS (
         last_updated = CASE WHEN %(pushed_at)s > fresh.location_updated THEN %(pushed_at)s ELSE l.last_updated END,
         -- OCPI: pushing an EVSE sets the parent Location's last_updated too.
         data = CASE WHEN %(pushed_at)s > fresh.location_updated
-                    THEN l.data || jsonb_build_object('last_updated', %(pushed_text)s::text) ELSE l.data END
+                    THEN (l.data::jsonb || jsonb_build_object('last_updated', %(pushed_text)s::text))::json
+                    ELSE l.data END
     FROM fresh WHERE l.id = fresh.location_pk
 ), history AS (
     -- The same row nap.store.status_history.record_status_changes writes.

@@ -129,7 +129,7 @@ class Location(Base):
     longitude: Mapped[float] = mapped_column(Float)
     last_updated: Mapped[datetime] = mapped_column(UtcDateTime)
     # The normalized OCPI 2.3.0 Location without its `evses` (they live in their own rows).
-    data: Mapped[dict] = mapped_column(JsonDocument)
+    data: Mapped[dict] = mapped_column(TextJsonDocument)
     # The object exactly as the CPO served it, in its own OCPI version. Deferred: it holds
     # the EVSEs too, and decoding it with every row was a fifth of a DATEX II export.
     raw: Mapped[dict] = mapped_column(TextJsonDocument, deferred=True)
@@ -154,7 +154,7 @@ class Evse(Base):
     status_changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_updated: Mapped[datetime] = mapped_column(UtcDateTime)
     # The normalized OCPI 2.3.0 EVSE without its `connectors`.
-    data: Mapped[dict] = mapped_column(JsonDocument)
+    data: Mapped[dict] = mapped_column(TextJsonDocument)
 
 
 class FeedParty(Base):

@@ -10,9 +10,11 @@ from sqlalchemy.types import TypeDecorator
 # JSONB on PostgreSQL (indexable, compact); plain JSON text on SQLite.
 JsonDocument = JSON().with_variant(JSONB(), "postgresql")
 # json, not jsonb, on PostgreSQL (migration 0005): the text as written, without jsonb's
-# conversion, which was a third of PostgreSQL's work in a harvest's COPY. For documents
-# that nothing updates with jsonb operators: the raw objects (jsonb would also re-order a
-# CPO's keys) and the connectors (read whole, or a field with ->, which json has too).
+# conversion, which was a third of PostgreSQL's work in a harvest's COPY. For the documents
+# a harvest writes by the thousand (locations, EVSEs, connectors, raw objects: jsonb would
+# also re-order a CPO's keys). They are read whole or a field at a time with -> and ->>,
+# which json has too; the one statement that merges into them (harvesters/evse_patch.py)
+# casts to jsonb and back.
 TextJsonDocument = JSON()
 
 

@@ -1,15 +1,15 @@
-"""raw objects and connectors as json, not jsonb, on PostgreSQL: stored as written, cheaper
+"""harvested documents as json, not jsonb, on PostgreSQL: stored as written, cheaper
 
 Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-29 03:20:00.000000
 
-The `raw` column holds a CPO's object as it was received. jsonb re-orders its keys and
-folds repeated ones; json keeps the text. And jsonb's conversion was a third of what
-PostgreSQL spent on a harvest's COPY of the locations. Nothing queries into raw (only a
-text search in the portal's lookup, which works on both). Connectors are read whole or a
-field at a time with ->, which json has too; nothing updates them with jsonb operators.
-SQLite stores JSON as text either way: nothing to do there.
+A harvest writes locations, EVSEs, connectors and raw objects by the thousand, and jsonb's
+conversion of each was a third of PostgreSQL's work in their COPY. json keeps the text as
+written (for `raw`, the object as received: jsonb re-orders a CPO's keys and folds
+repeated ones). They are read whole or a field at a time with -> and ->>, which json has
+too; the push statement that merges into EVSEs and locations casts to jsonb and back, and
+the portal's lookup searches raw's text. SQLite stores JSON as text either way.
 
 On PostgreSQL the ALTERs rewrite the tables under an exclusive lock: a few seconds per
 100,000 EVSEs, during which the API waits. The downgrade fails on a raw object holding a
@@ -22,7 +22,8 @@ down_revision = '0004'
 branch_labels = None
 depends_on = None
 
-_COLUMNS = (('locations', 'raw'), ('tariffs', 'raw'), ('connectors', 'data'))
+_COLUMNS = (('locations', 'raw'), ('tariffs', 'raw'), ('locations', 'data'), ('evses', 'data'),
+            ('connectors', 'data'))
 
 
 def upgrade() -> None:
