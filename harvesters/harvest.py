@@ -195,12 +195,17 @@ class Harvester:
         tally = RunTally()
         version = None
         deadline = time.monotonic() + self.settings.harvest_max_seconds
+        page_process = None
         try:
+            # For a feed that may well be large, its Locations are pulled in a page process,
+            # on another core; started first, its start overlaps the discovery.
+            if self._may_be_large(feed, full_sync=self._sync_window(feed, _utcnow()) is None):
+                page_process = PageProcess()
             with OcpiClient(feed.token, self._limits(), self.transport) as client:
                 endpoints = client.discover(feed.versions_url)
                 version = endpoints.version
                 with write_session(self.sessions) as session:
-                    self._pull_and_store(session, client, feed, run_id, endpoints, tally, deadline)
+                    self._pull_and_store(session, client, feed, run_id, endpoints, tally, deadline, page_process)
         except CredentialsRejected as error:
             return self._fail(run_id, feed.id, version, tally, str(error), feed_status="needs_credentials")
         except HarvestError as error:
@@ -208,6 +213,9 @@ class Harvester:
         except Exception as error:  # a bug must not leave the run "running" forever
             log.exception("harvest of %s crashed", feed.name)
             return self._fail(run_id, feed.id, version, tally, f"internal error: {type(error).__name__}: {error}")
+        finally:
+            if page_process is not None:
+                page_process.close()
         with self.sessions() as session:
             return session.get(HarvestRun, run_id)
 
@@ -220,7 +228,8 @@ class Harvester:
         since = feed.last_success_started_at - timedelta(seconds=self.settings.incremental_overlap_seconds)
         return format_datetime(since)
 
-    def _pull_and_store(self, session, client, feed, run_id, endpoints, tally: RunTally, deadline: float) -> None:
+    def _pull_and_store(self, session, client, feed, run_id, endpoints, tally: RunTally, deadline: float,
+                        page_process: PageProcess | None) -> None:
         now = _utcnow()
         date_from = self._sync_window(feed, now)
         full_sync = date_from is None
@@ -231,9 +240,11 @@ class Harvester:
         if not endpoints.locations_url:
             raise HarvestError(f"the CPO's OCPI {endpoints.version} details list no Locations SENDER endpoint")
         behind = _StoreBehind()
-        # For a feed that may well be large, its Locations are pulled in a page process, on
-        # another core; started now, its start overlaps the tariffs.
-        page_process = PageProcess() if self._may_be_large(feed, full_sync) else None
+        if page_process is not None:
+            # Its job at once: it fetches the first Locations while the tariffs are stored.
+            page_process.start(PageJob(feed.token, self._limits(), client.version, endpoints.version, identity,
+                                       "location", endpoints.locations_url, self.settings.harvest_page_limit,
+                                       date_from))
         try:
             for kind, url, table, write in modules:
                 if not url:
@@ -274,8 +285,6 @@ class Harvester:
                     tally.counts.removed += writer.mark_unseen_removed(table, seen_ids, changed_before=now)
         finally:
             behind.close()
-            if page_process is not None:
-                page_process.close()
         tally.findings.extend(writer.findings)
         writer.restamp_changes(_utcnow())
         # Feed, run and findings commit in the same transaction as the data.
@@ -304,9 +313,7 @@ class Harvester:
         a thread a page ahead (prefetched)."""
         limit = self.settings.harvest_page_limit
         if page_process is not None:
-            page_process.start(PageJob(feed.token, self._limits(), client.version, endpoints.version, identity,
-                                       kind, url, limit, date_from))
-            yield from page_process.pages()
+            yield from page_process.pages()  # started with its job by _pull_and_store
             return
         pages = prefetched(normalized_pages(client.pages(url, limit=limit, date_from=date_from), kind,
                                             endpoints.version, identity))
