@@ -46,10 +46,10 @@ class Settings:
     harvest_page_limit: int = 1000
     harvest_max_json_depth: int = 32
     harvest_max_objects_per_page: int = 10_000
-    # The Locations of a feed never harvested, or whose last good run received at least
-    # this many objects, are pulled in a page process of its own (harvesters/page_process.py),
-    # on another core than the store; 0: never. Smaller pulls are not worth starting a
-    # process for (about 0.2 s).
+    # The Locations of a feed never harvested, or whose last good run of the same kind (full
+    # or incremental) received at least this many objects, are pulled in a page process of
+    # their own (harvesters/page_process.py), on another core than the store; 0: never.
+    # Smaller pulls are not worth starting a process for (about 0.2 s).
     harvest_page_process_min_objects: int = 2000
     http_timeout_seconds: float = 30.0
     # Retries of one request: network errors, timeouts and 5xx back off exponentially.
