@@ -196,16 +196,19 @@ class Harvester:
         version = None
         deadline = time.monotonic() + self.settings.harvest_max_seconds
         page_process = None
+        now = _utcnow()
+        date_from = self._sync_window(feed, now)
         try:
             # For a feed that may well be large, its Locations are pulled in a page process,
             # on another core; started first, its start overlaps the discovery.
-            if self._may_be_large(feed, full_sync=self._sync_window(feed, _utcnow()) is None):
+            if self._may_be_large(feed, full_sync=date_from is None):
                 page_process = PageProcess()
             with OcpiClient(feed.token, self._limits(), self.transport) as client:
                 endpoints = client.discover(feed.versions_url)
                 version = endpoints.version
                 with write_session(self.sessions) as session:
-                    self._pull_and_store(session, client, feed, run_id, endpoints, tally, deadline, page_process)
+                    self._pull_and_store(session, client, feed, run_id, endpoints, tally, deadline, now, date_from,
+                                         page_process)
         except CredentialsRejected as error:
             return self._fail(run_id, feed.id, version, tally, str(error), feed_status="needs_credentials")
         except HarvestError as error:
@@ -229,9 +232,9 @@ class Harvester:
         return format_datetime(since)
 
     def _pull_and_store(self, session, client, feed, run_id, endpoints, tally: RunTally, deadline: float,
-                        page_process: PageProcess | None) -> None:
-        now = _utcnow()
-        date_from = self._sync_window(feed, now)
+                        now: datetime, date_from: str | None, page_process: PageProcess | None) -> None:
+        """`now`: the run's time, what its changes are stamped with until restamped at the end;
+        `date_from`: None for a full sync (see _sync_window)."""
         full_sync = date_from is None
         writer = FeedWriter(session, feed.id, now)
         identity = FeedIdentity(feed.country_code, feed.party_id)
@@ -251,7 +254,7 @@ class Harvester:
                     continue
                 seen_ids: set[str] = set()
                 received_of_kind = 0
-                pages = self._module_pages(client, feed, endpoints, identity, kind, url, date_from,
+                pages = self._module_pages(client, endpoints, identity, kind, url, date_from,
                                            page_process if kind == "location" else None)
                 with closing(pages):  # however the loop ends: stops the fetch thread, ends a page process
                     for page in pages:
@@ -306,15 +309,15 @@ class Harvester:
         self._record_findings(session, feed.id, run_id, tally.findings, now)
         self._finish(session, run_id, endpoints.version, tally, "success", None)
 
-    def _module_pages(self, client: OcpiClient, feed: Feed, endpoints, identity: FeedIdentity, kind: str, url: str,
+    def _module_pages(self, client: OcpiClient, endpoints, identity: FeedIdentity, kind: str, url: str,
                       date_from: str | None, page_process: PageProcess | None) -> Iterator[NormalizedPage]:
         """A module's pages, normalized and prepared: from the page process when one is
         given (it works a page ahead of the store by itself), else fetched and normalized in
         a thread a page ahead (prefetched)."""
-        limit = self.settings.harvest_page_limit
         if page_process is not None:
             yield from page_process.pages()  # started with its job by _pull_and_store
             return
+        limit = self.settings.harvest_page_limit
         pages = prefetched(normalized_pages(client.pages(url, limit=limit, date_from=date_from), kind,
                                             endpoints.version, identity))
         with closing(pages):
