@@ -43,6 +43,7 @@ from nap.store.rows import prepare_location
 
 log = logging.getLogger(__name__)
 
+
 @dataclass
 class PageJob:
     """Everything the child needs for one module's pull."""
@@ -229,12 +230,6 @@ class PageProcess:
         except BrokenPipeError:
             pass
         self._process.stdout.close()
-
-    def __enter__(self) -> "PageProcess":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 if __name__ == "__main__":

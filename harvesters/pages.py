@@ -1,6 +1,7 @@
 """The producing half of a harvest: every page of one module (Tariffs or Locations) fetched
-and each object normalized, with the findings and the ids seen. No database here: this half can run in the harvest's own threads or in a
-process of its own (harvesters/page_process.py), and gives the same pages either way."""
+and each object normalized, with the findings and the ids seen. No database here: this
+half runs in the harvest's own threads or in a process of its own
+(harvesters/page_process.py), and gives the same pages either way."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -32,9 +33,9 @@ class NormalizedPage:
 def normalize_page(kind: str, page: Page, version: str, identity: FeedIdentity,
                    send: Callable[[tuple[bytes, Any]], None] | None = None) -> NormalizedPage:
     """Normalizes the page's objects and empties it (its objects are changed in place).
-    With `send`, each stored object goes to it at once as (its document's JSON bytes, raw)
-    instead of into the page's items: the page process streams them, and leaves locations'
-    rows to the harvest process."""
+    With `send`, each stored object goes to it at once as (its document, raw), the document
+    as JSON bytes where orjson could make them, instead of into the page's items: the page
+    process streams them, and leaves locations' rows to the harvest process."""
     out = NormalizedPage(kind, page.byte_count, page.total_count, page.bare_list, page.offset_paging,
                          len(page.objects))
     objects = page.objects
