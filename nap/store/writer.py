@@ -10,9 +10,9 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from harvesters.findings import ObjectFinding
-from nap.jsonutil import JsonText, loads
+from nap.jsonutil import JsonText
 from nap.ocpi.values import parse_datetime
-from nap.store.rows import PreparedLocation, content_hash
+from nap.store.rows import PreparedLocation, content_hash, raw_text
 from nap.store.status_history import STATUS_CHANGE_COLUMNS, StatusChange, status_change_values
 from nap.store.tables import Connector, Evse, EvseStatusChange, Location, Tariff
 from nap.store.types import UtcDateTime
@@ -30,10 +30,6 @@ class WriteCounts:
         self.changed += other.changed
         self.unchanged += other.unchanged
         self.removed += other.removed
-
-
-def _raw_object(raw: object) -> object:
-    return loads(raw) if isinstance(raw, bytes) else raw
 
 
 def object_key(document: dict) -> tuple[str, str, str]:
@@ -73,7 +69,7 @@ class _BulkInsert:
             self._prefer_lz4()
 
     def _prefer_lz4(self) -> None:
-        """Large JSONB values (a location's raw document with its EVSEs is ~5 kB) are
+        """Large JSON values (a location's raw document with its EVSEs is ~5 kB) are
         compressed when stored; PostgreSQL's default pglz took about half of the COPY time,
         lz4 half as much. For this transaction only (SET LOCAL) and only where the server
         was built with lz4; the values read back are the same either way."""
@@ -311,7 +307,7 @@ class FeedWriter:
                 "ocpi_id": document["id"],
                 "last_updated": parse_datetime(document["last_updated"]),
                 "data": document,
-                "raw": _raw_object(raw),
+                "raw": JsonText(raw_text(raw)),
                 "content_hash": digest,
                 "changed_at": self.now,
                 "removed_at": None,
