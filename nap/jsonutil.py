@@ -3,7 +3,6 @@ quarter of a 1,000-location API page's time), falling back to the standard libra
 what orjson refuses, such as integers beyond 64 bits in an object as a CPO sent it."""
 from __future__ import annotations
 
-import copy
 import json
 
 import orjson
@@ -39,15 +38,6 @@ def parse_lenient(body: bytes):
         return orjson.loads(body)
     except orjson.JSONDecodeError:
         return json.loads(body)
-
-
-def copy_json(value):
-    """A deep copy of a JSON document, through orjson (an order of magnitude faster than
-    copy.deepcopy on OCPI objects); what orjson refuses is copied the slow way."""
-    try:
-        return orjson.loads(orjson.dumps(value))
-    except (TypeError, orjson.JSONEncodeError):
-        return copy.deepcopy(value)
 
 
 def canonical_bytes(value) -> bytes:
