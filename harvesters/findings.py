@@ -11,3 +11,45 @@ class ObjectFinding:
     field: str | None
     reason: str
     severity: str = "error"  # "error": object skipped; "warning": object kept
+
+
+UNITS = ("locations", "evses", "connectors")
+
+
+@dataclass
+class UnitCounts:
+    """What became of the units a CPO served, per level: stored (repaired ones included),
+    repaired (stored with at least one repair warning), skipped (dropped with an error
+    finding). served = stored + skipped."""
+
+    locations_served: int = 0
+    locations_stored: int = 0
+    locations_repaired: int = 0
+    locations_skipped: int = 0
+    evses_served: int = 0
+    evses_stored: int = 0
+    evses_repaired: int = 0
+    evses_skipped: int = 0
+    connectors_served: int = 0
+    connectors_stored: int = 0
+    connectors_repaired: int = 0
+    connectors_skipped: int = 0
+
+    def add(self, other: "UnitCounts") -> "UnitCounts":
+        for name, value in vars(other).items():
+            setattr(self, name, getattr(self, name) + value)
+        return self
+
+    def as_dict(self) -> dict[str, dict[str, int]]:
+        """{"locations": {"served": .., "stored": .., "repaired": .., "skipped": ..}, ...}"""
+        return {unit: {what: getattr(self, f"{unit}_{what}") for what in ("served", "stored", "repaired", "skipped")}
+                for unit in UNITS}
+
+    @classmethod
+    def from_dict(cls, counts: dict | None) -> "UnitCounts":
+        result = cls()
+        for unit, figures in (counts or {}).items():
+            for what, value in (figures or {}).items():
+                if hasattr(result, f"{unit}_{what}"):
+                    setattr(result, f"{unit}_{what}", int(value))
+        return result

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from harvesters.findings import ObjectFinding
+from harvesters.findings import ObjectFinding, UnitCounts
 from harvesters.normalize import v211, v221
 from harvesters.normalize.common import FeedIdentity
 from harvesters.normalize.repairs import repair, snake_case_keys
@@ -56,6 +56,8 @@ class NormalizedObject:
     # With as_json: the 2.3.0 object as JSON, serialized by the schemas themselves, instead
     # of `data` (which stays None then).
     data_json: bytes | None = None
+    # What became of the location, its EVSEs and connectors (a tariff counts as nothing).
+    counts: UnitCounts = field(default_factory=UnitCounts)
 
     @property
     def ok(self) -> bool:
