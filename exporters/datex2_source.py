@@ -18,6 +18,11 @@ def published_locations():
     return select(Location).where(Location.removed_at.is_(None), Location.publish.is_(True))
 
 
+# Bump when the DATEX II written from the same data changes (a new mapping rule), so that
+# the table version and the ETags change with it. 2: URLs percent-encoded, no longer dropped.
+WRITER_REVISION = "2"
+
+
 def table_state(session: Session) -> tuple[datetime | None, str]:
     """(last change, table version): the version changes exactly when the table does."""
     # Imported here: it brings Flask, which the export processes need not load.
@@ -26,7 +31,7 @@ def table_state(session: Session) -> tuple[datetime | None, str]:
     locations = session.execute(select(func.max(Location.changed_at), func.count(Location.id))).one()
     tariffs = session.execute(select(func.max(Tariff.changed_at), func.count(Tariff.id))).one()
     changes = [moment for moment in (locations[0], tariffs[0]) if moment is not None]
-    version = Fingerprint(*locations, *tariffs).etag()[:16]
+    version = Fingerprint(*locations, *tariffs, WRITER_REVISION).etag()[:16]
     return (max(changes) if changes else None), version
 
 

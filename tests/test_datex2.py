@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from exporters.datex2 import mapping
+from exporters.datex2 import mapping, ocpi
 from exporters.datex2.namespaces import AEGI, AFAC, COM, EGI, FAC, LOC, LOCX, XSI_TYPE
 from exporters.datex2.status import write_status
 from exporters.datex2.table import write_table
@@ -506,6 +506,60 @@ def test_ids_are_distinct_even_when_ocpi_ids_collide():
     root = assert_valid(render(write_table, [location], "generic")[1])
     ids = [node.get("id") for node in root.xpath("//*[@id]")]
     assert len(ids) == len(set(ids))
+
+
+# --- URLs ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_urls_with_spaces_are_percent_encoded_not_dropped(profile):
+    e, f = egi(profile), fac(profile)
+    location = synthetic_location(3)
+    location["images"] = [{"url": "https://cpo.example/img/charger 1.jpg", "category": "LOCATION", "type": "jpeg"},
+                          {"url": "https://cpo.example/img/Ladesäule 2.jpg", "category": "ENTRANCE", "type": "jpeg"},
+                          {"url": "https://cpo.example/img/schon%20kodiert.jpg", "category": "OTHER", "type": "jpeg"}]
+    location["evses"][0]["images"] = [{"url": " https://cpo.example/img/evse [A].jpg ", "category": "CHARGER"}]
+    location["parking_places"][0]["images"] = [{"url": "https://cpo.example/img/bay 1.jpg#a#b", "category": "LOCATION"}]
+    location["operator"]["website"] = "https://cpo.example/über uns"
+    location["operator"]["logo"]["url"] = "https://cpo.example/logo 100%.png"
+    _, document = render(write_table, [location], profile, tariffs_by_key=tariff_lookup())
+    site = assert_valid(document).xpath(f"//{e}:energyInfrastructureSite", namespaces=NS)[0]
+    assert texts(site, f"{f}:photoUrl/com:urlLinkAddress") == [
+        "https://cpo.example/img/charger%201.jpg", "https://cpo.example/img/Lades%C3%A4ule%202.jpg",
+        "https://cpo.example/img/schon%20kodiert.jpg"]
+    assert texts(site, f".//{e}:refillPoint[@id='DE*NAP*LOC-003#evse:EVSE-3-0']/{f}:photoUrl/com:urlLinkAddress") == [
+        "https://cpo.example/img/evse%20%5BA%5D.jpg"]
+    assert "https://cpo.example/img/bay%201.jpg#a%23b" in texts(site, f".//{f}:photoUrl/com:urlLinkAddress")
+    assert texts(site, f"{f}:operator/{f}:linkToGeneralInformation") == ["https://cpo.example/%C3%BCber%20uns"]
+    assert texts(site, f"{f}:operator/{f}:linkToLogo") == ["https://cpo.example/logo%20100%25.png"]
+
+
+@pytest.mark.parametrize(("sent", "published"), [
+    ("https://cpo.example/img/charger 1.jpg", "https://cpo.example/img/charger%201.jpg"),
+    ("https://cpo.example/img/charger%201.jpg", "https://cpo.example/img/charger%201.jpg"),  # encoded: kept
+    ("https://cpo.example/a%2Fb%3F", "https://cpo.example/a%2Fb%3F"),
+    ("https://cpo.example/100%.jpg", "https://cpo.example/100%25.jpg"),  # a "%" starting no escape
+    ("https://cpo.example/x.jpg?size=large&q=a b", "https://cpo.example/x.jpg?size=large&q=a%20b"),
+    ("https://cpo.example/p;v=1/(x)!*'$,@:~_.-+=", "https://cpo.example/p;v=1/(x)!*'$,@:~_.-+="),  # all allowed
+    ('https://cpo.example/{x}|"y"<z>^`\\', "https://cpo.example/%7Bx%7D%7C%22y%22%3Cz%3E%5E%60%5C"),
+    ("https://cpo.example/x[1]", "https://cpo.example/x%5B1%5D"),
+    ("https://cpo.example/x#top#1", "https://cpo.example/x#top%231"),
+    ("https://cpo.example/Straße?ort=Köln#ü", "https://cpo.example/Stra%C3%9Fe?ort=K%C3%B6ln#%C3%BC"),  # IRI
+    ("https://bücher.example/a b", "https://xn--bcher-kva.example/a%20b"),  # IDNA host
+    ("HTTPS://CPO.example:8443/a b", "https://CPO.example:8443/a%20b"),
+    ("https://[2001:db8::1]:8080/a b", "https://[2001:db8::1]:8080/a%20b"),
+    ("https://cpo.example", "https://cpo.example"),
+    ("ftp://cpo.example/a", None), ("cpo.example/a b", None), ("https:///a", None), ("https://cpo example/a", None),
+    ("https://cpo.example:99999/a", None), ("https://[2001:db8::1/a", None), ("javascript:alert(1)", None),
+    ("", None), (5, None), (None, None),
+])
+def test_url_percent_encoding(sent, published):
+    assert ocpi.url(sent) == published
+
+
+@pytest.mark.parametrize("plain", ["https://cpo.example/img/l1.jpg", "http://a-b.example/x/y/?q=1&r=(2)#top",
+                                   "https://cpo.example", "https://cpo.example/p;v=1/(x)!*'$,@:~_.-+="])
+def test_url_shortcut_gives_what_the_encoding_gives(plain):
+    assert ocpi.url(plain) == ocpi.uri_of(plain) == plain
 
 
 # --- robustness ------------------------------------------------------------------------------

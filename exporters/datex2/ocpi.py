@@ -13,6 +13,7 @@ import re
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from exporters.datex2 import mapping
 
@@ -22,10 +23,18 @@ _NOT_XML_CHAR = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010f
 _LANGUAGE = re.compile(r"^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*$")  # xs:language
 _HH_MM = re.compile(r"^([01][0-9]|2[0-4]):([0-5][0-9])$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
-# Absolute web URL that xs:anyURI (as libxml2 checks it) accepts: no whitespace, at most one
-# "#", and every "%" starting a two-digit hex escape.
-_URL = re.compile(r"^https?://[^\s#]+(#[^\s#]*)?$", re.IGNORECASE)
-_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# URLs (RFC 3986): what each part may hold as it is. Everything else is percent-encoded,
+# non-ASCII as its UTF-8 octets (RFC 3987, 3.1); "%" is kept, so an escape stays as sent.
+_SUB_DELIMS = "!$&'()*+,;="
+_PATH_SAFE = _SUB_DELIMS + ":@/%"    # pchar and "/"
+_QUERY_SAFE = _PATH_SAFE + "?"       # query and fragment: pchar, "/" and "?"
+_USERINFO_SAFE = _SUB_DELIMS + ":%"
+_STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")  # a "%" that starts no escape means itself
+_HOST_NAME = re.compile(r"^[A-Za-z0-9._~-]+$")       # a registered name, ASCII (IDNA) form
+_IPV6_LITERAL = re.compile(r"^\[[0-9A-Fa-f:.]+\]$")
+# Most URLs need nothing done: only characters a URI holds as they are, no escapes, no port.
+_PLAIN_URL = re.compile(r"https?://[A-Za-z0-9.-]+(/[A-Za-z0-9._~!$&'()*+,;=:@/-]*)?"
+                        r"(\?[A-Za-z0-9._~!$&'()*+,;=:@/?-]+)?(#[A-Za-z0-9._~!$&'()*+,;=:@/?-]+)?")
 
 
 def text(value: Any, max_length: int = MAX_TEXT) -> str | None:
@@ -94,11 +103,48 @@ def strings(value: Any) -> list[str]:
 
 
 def url(value: Any) -> str | None:
-    """OCPI URL -> com:Url text, or None when it is not a usable absolute http(s) URL."""
+    """OCPI URL -> com:Url text (xs:anyURI), or None when it is not an absolute http(s) URL.
+
+    CPOs send URLs as people type them ("https://cpo.example/img/charger 1.jpg"): what a URI
+    cannot hold is percent-encoded, part by part (a second "#" is "%23", "[" in a path "%5B"),
+    what it can is left alone ("%20" stays "%20"; a "%" that starts no escape becomes "%25").
+    A non-ASCII host name gets its IDNA form (RFC 3986, 3.2.2). Scheme and port are put in
+    their normal form, an empty query or fragment ("?", "#") is left out. Dropped: other
+    schemes, no host, a host that is neither a name nor an IPv6 literal, an impossible port.
+    """
     cleaned = text(value)
-    if cleaned is None or not _URL.match(cleaned) or _BAD_ESCAPE.search(cleaned):
+    if cleaned is None:
         return None
-    return cleaned
+    return cleaned if _PLAIN_URL.fullmatch(cleaned) else uri_of(cleaned)
+
+
+@functools.lru_cache(maxsize=1024)  # an operator's website and logo recur at every location
+def uri_of(cleaned: str) -> str | None:
+    """url() without its shortcut for URLs that need nothing done (same result)."""
+    try:
+        parts = urlsplit(_STRAY_PERCENT.sub("%25", cleaned))
+        port = parts.port  # ValueError when not a number in 0-65535
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    userinfo, at, host_and_port = parts.netloc.rpartition("@")
+    if host_and_port.startswith("["):
+        host = host_and_port[:host_and_port.find("]") + 1]
+        if not _IPV6_LITERAL.match(host):
+            return None
+    else:
+        host = host_and_port.partition(":")[0]
+        if not host.isascii():
+            try:
+                host = host.encode("idna").decode("ascii")
+            except UnicodeError:
+                return None
+        if not _HOST_NAME.match(host):
+            return None
+    authority = f"{quote(userinfo, safe=_USERINFO_SAFE)}{at}{host}{'' if port is None else f':{port}'}"
+    return urlunsplit((parts.scheme, authority, quote(parts.path, safe=_PATH_SAFE),
+                       quote(parts.query, safe=_QUERY_SAFE), quote(parts.fragment, safe=_QUERY_SAFE)))
 
 
 def language(value: Any) -> str | None:
