@@ -59,6 +59,12 @@ class Feed(Base):
     credentials_url: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
+# A run that completed and whose data was stored: "success", or "degraded" when it skipped
+# more than NAP_HARVEST_DEGRADED_EVSE_SHARE of the EVSEs served. "running" and "failed" are
+# the others.
+COMPLETED_RUN_STATUSES = ("success", "degraded")
+
+
 class HarvestRun(Base):
     """One pull of one feed; the audit trail of what was fetched and what came of it."""
 
@@ -84,6 +90,11 @@ class HarvestRun(Base):
     objects_skipped: Mapped[int] = mapped_column(Integer, default=0)
     findings: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # What became of the locations, EVSEs and connectors the CPO served, in a run that
+    # completed (harvesters.findings.UnitCounts.as_dict(): {"evses": {"served": ..,
+    # "stored": .., "repaired": .., "skipped": ..}, ...}); None for a failed run, and for
+    # runs from before migration 0006.
+    unit_counts: Mapped[dict | None] = mapped_column(JsonDocument, nullable=True)
 
 
 class Finding(Base):
