@@ -4,7 +4,7 @@ Closed enums (`_enum_` in the spec) are Literals: an unknown value is an error.
 OpenEnums (`_OpenEnum_`) allow values the spec does not list, so an unknown value is kept
 and only reported as a warning.
 """
-from typing import Literal
+from typing import Literal, get_args
 
 ConnectorFormat = Literal["SOCKET", "CABLE"]
 PowerType = Literal["AC_1_PHASE", "AC_2_PHASE", "AC_2_PHASE_SPLIT", "AC_3_PHASE", "DC"]
@@ -57,4 +57,15 @@ OPEN_ENUMS: dict[str, frozenset[str]] = {
         "MOTORCYCLE", "PERSONAL_VEHICLE", "PERSONAL_VEHICLE_WITH_TRAILER", "VAN", "SEMI_TRACTOR",
         "RIGID", "TRUCK_WITH_TRAILER", "BUS", "DISABLED",
     }),
+}
+
+
+CLOSED_ENUMS: dict[str, frozenset[str]] = {
+    name: frozenset(get_args(literal)) for name, literal in {
+        "ConnectorFormat": ConnectorFormat, "PowerType": PowerType, "Status": Status,
+        "EnergySourceCategory": EnergySourceCategory, "ParkingDirection": ParkingDirection,
+        "EvsePosition": EvsePosition, "DayOfWeek": DayOfWeek, "TariffDimensionType": TariffDimensionType,
+        "ReservationRestrictionType": ReservationRestrictionType, "TariffType": TariffType,
+        "TaxIncluded": TaxIncluded, "TokenType": TokenType,
+    }.items()
 }

@@ -17,7 +17,9 @@ from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, GetCoreSche
 from pydantic_core import core_schema
 
 from nap.ocpi import enums
-from nap.ocpi.values import normalize_datetime, normalize_latitude, normalize_longitude
+from nap.ocpi.places import ALPHA3_CODES, TIME_ZONES
+from nap.ocpi.spellings import spec_value
+from nap.ocpi.values import is_future, normalize_datetime_noting_zone, normalize_latitude, normalize_longitude
 
 
 def _warn(info: ValidationInfo, message: str) -> None:
@@ -57,10 +59,16 @@ def validation_problems(error: ValidationError) -> list[dict]:
 
 
 def open_enum(name: str):
+    """An OpenEnum: a known value in any spelling (or a well-known alias) is read as the
+    spec's value, with a warning; an unknown value is kept, with a warning."""
     known = enums.OPEN_ENUMS[name]
 
     def check(value: str, info: ValidationInfo) -> str:
         if value not in known:
+            spelled = spec_value(name, value)
+            if spelled is not None:
+                _warn(info, f"{info.field_name}: {value!r} read as {spelled}")
+                return spelled
             _warn(info, f"{info.field_name}: {value!r} is not a known {name} value")
         return value
 
@@ -68,22 +76,137 @@ def open_enum(name: str):
                                      core_schema.with_info_after_validator_function(check, core_schema.str_schema()))]
 
 
+def closed_enum(name: str):
+    """A closed enum: a value that differs from the spec's only in case, whitespace or
+    separators, or a well-known alias, is read as the spec's value with a warning; anything
+    else is an error."""
+    known = sorted(enums.CLOSED_ENUMS[name])
+    expected = " or ".join(f"'{value}'" for value in known)
+
+    def check(value: str, info: ValidationInfo) -> str:
+        spelled = spec_value(name, value)
+        if spelled is None:
+            raise ValueError(f"Input should be {expected}, not {value[:60]!r}")
+        _warn(info, f"{info.field_name}: {value!r} read as {spelled}")
+        return spelled
+
+    return Annotated[str, _FastFirst(core_schema.literal_schema(known),
+                                     core_schema.with_info_after_validator_function(check, core_schema.str_schema()))]
+
+
 def _number_from_text(value: Any, info: ValidationInfo) -> Any:
     # JSON numbers sent as strings ("230") are understood, but the CPO should know.
     if isinstance(value, str) and value.strip():
         _warn(info, f"{info.field_name}: number given as text {value!r}")
+        return value.strip()
     return value
 
 
-Int = Annotated[int, _FastFirst(core_schema.int_schema(strict=True),
-                                core_schema.with_info_before_validator_function(_number_from_text,
-                                                                               core_schema.int_schema()))]
+def _whole_number(value: Any, info: ValidationInfo) -> Any:
+    """An integer field: numbers as text, and numbers with a fraction (62.1), are rounded to
+    the integer they stand for, with a warning."""
+    value = _number_from_text(value, info)
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return value  # int_schema explains
+    if isinstance(value, float) and value == value and abs(value) != float("inf") and not value.is_integer():
+        _warn(info, f"{info.field_name}: {value!r} is not an integer; rounded to {round(value)}")
+        return round(value)
+    return value
+
+
+def _lenient_int(**bounds) -> _FastFirst:
+    return _FastFirst(core_schema.int_schema(strict=True, **bounds),
+                      core_schema.with_info_before_validator_function(_whole_number, core_schema.int_schema(**bounds)))
+
+
+def _figure(bounds: tuple[int, int], unit: str) -> _FastFirst:
+    """A connector's figure: within `bounds`, or 0, which CPOs send for "not known" (kept,
+    with a warning). Outside, the value is in another unit or in the wrong field (kW for W,
+    kV for V), which the connector repairs work out from the connector's other fields
+    (harvesters/normalize/repairs/connectors.py)."""
+    low, high = bounds
+
+    def plausible(value: int, info: ValidationInfo) -> int:
+        if value == 0:
+            _warn(info, f"{info.field_name}: 0, taken as not known")
+        elif not low <= value <= high:
+            raise ValueError(f"{value} {unit} is not plausible (expected {low} to {high} {unit}): another unit?")
+        return value
+
+    lenient = core_schema.with_info_after_validator_function(
+        plausible, core_schema.with_info_before_validator_function(_whole_number, core_schema.int_schema()))
+    return _FastFirst(core_schema.int_schema(strict=True, ge=low, le=high), lenient)
+
+
+Int = Annotated[int, _lenient_int()]
 Number = Annotated[float, _FastFirst(core_schema.float_schema(strict=True),
                                      core_schema.with_info_before_validator_function(_number_from_text,
                                                                                     core_schema.float_schema()))]
-DateTime = Annotated[str, BeforeValidator(normalize_datetime)]
+VOLTS, AMPERES, WATTS = (50, 2000), (1, 3000), (500, 10_000_000)
+Volts = Annotated[int, _figure(VOLTS, "V")]
+Amperes = Annotated[int, _figure(AMPERES, "A")]
+Watts = Annotated[int, _figure(WATTS, "W")]
+
+
+def _datetime(value: Any, info: ValidationInfo) -> str:
+    text, zoneless = normalize_datetime_noting_zone(value)
+    if zoneless:
+        _warn(info, f"{info.field_name}: {value!r} has no time zone; read as UTC")
+    return text
+
+
+def _last_updated(value: Any, info: ValidationInfo) -> str:
+    text = _datetime(value, info)
+    if is_future(text):
+        raise ValueError(f"{value!r} lies in the future")
+    return text
+
+
+class _Checked:
+    """A str field parsed by a Python function (hashable, unlike a bare core schema, so that
+    `DateTime | None` works)."""
+
+    def __init__(self, function):
+        self.function = function
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.with_info_after_validator_function(self.function, core_schema.str_schema())
+
+
+DateTime = Annotated[str, _Checked(_datetime)]
+LastUpdated = Annotated[str, _Checked(_last_updated)]
+
+
+def _member_of(values: frozenset[str], what: str):
+    def refuse(value: str) -> str:
+        raise ValueError(f"{value[:60]!r} is not {what}")
+
+    return _FastFirst(core_schema.literal_schema(sorted(values)),
+                      core_schema.no_info_after_validator_function(refuse, core_schema.str_schema()))
+
+
+Country = Annotated[str, _member_of(ALPHA3_CODES, "an ISO 3166-1 alpha-3 country code")]
+TimeZone = Annotated[str, _member_of(TIME_ZONES, "an IANA time zone name")]
+
+
+def _weekday(value: Any, info: ValidationInfo) -> Any:
+    # Counting from Sunday = 0 is common in software; OCPI counts Monday = 1 to Sunday = 7.
+    if value == 0 and not isinstance(value, bool):
+        _warn(info, "weekday: 0 read as Sunday (7)")
+        return 7
+    return value
+
+
+Weekday = Annotated[int, _FastFirst(core_schema.int_schema(strict=True, ge=1, le=7),
+                                    core_schema.with_info_before_validator_function(
+                                        _weekday, core_schema.int_schema(ge=1, le=7)))]
 # eMI3 / ISO 15118 EVSE ID: country, operator, 'E', then the id (separators optional).
 EVSE_ID_RE = re.compile(r"^[A-Z]{2}\*?[A-Z0-9]{3}\*?E[A-Z0-9*]{1,30}$", re.IGNORECASE)
+
+
 def _coordinate(normalize):
     def check(value: Any, info: ValidationInfo) -> str:
         text = normalize(value)
@@ -139,7 +262,7 @@ class AdditionalGeoLocation(GeoLocation):
 
 
 class RegularHours(OcpiObject):
-    weekday: int = Field(ge=1, le=7)
+    weekday: Weekday
     period_begin: str = Field(pattern=r"^([0-1][0-9]|2[0-3]):[0-5][0-9]$")
     period_end: str = Field(pattern=r"^([0-1][0-9]|2[0-3]):[0-5][0-9]$")
 
@@ -166,7 +289,7 @@ class Hours(OcpiObject):
 
 
 class EnergySource(OcpiObject):
-    source: enums.EnergySourceCategory
+    source: closed_enum("EnergySourceCategory")
     percentage: Number
 
 
@@ -185,7 +308,7 @@ class EnergyMix(OcpiObject):
 
 class PublishTokenType(OcpiObject):
     uid: str | None = None
-    type: enums.TokenType | None = None
+    type: closed_enum("TokenType") | None = None
     visual_number: str | None = None
     issuer: str | None = None
     group_id: str | None = None
@@ -194,12 +317,12 @@ class PublishTokenType(OcpiObject):
 class StatusSchedule(OcpiObject):
     period_begin: DateTime
     period_end: DateTime | None = None
-    status: enums.Status
+    status: closed_enum("Status")
 
 
 class EvseParking(OcpiObject):
     parking_id: str
-    evse_position: enums.EvsePosition | None = None
+    evse_position: closed_enum("EvsePosition") | None = None
 
 
 class Parking(OcpiObject):
@@ -213,7 +336,7 @@ class Parking(OcpiObject):
     parking_space_length: Number | None = None
     parking_space_width: Number | None = None
     dangerous_goods_allowed: bool | None = None
-    direction: enums.ParkingDirection | None = None
+    direction: closed_enum("ParkingDirection") | None = None
     drive_through: bool | None = None
     restricted_to_type: bool
     reservation_required: bool
@@ -229,21 +352,21 @@ class Parking(OcpiObject):
 class Connector(OcpiObject):
     id: str
     standard: open_enum("ConnectorType")
-    format: enums.ConnectorFormat
-    power_type: enums.PowerType
-    max_voltage: Int
-    max_amperage: Int
-    max_electric_power: Int | None = None
+    format: closed_enum("ConnectorFormat")
+    power_type: closed_enum("PowerType")
+    max_voltage: Volts
+    max_amperage: Amperes
+    max_electric_power: Watts | None = None
     tariff_ids: list[str] | None = None
     terms_and_conditions: str | None = None
     capabilities: list[open_enum("ConnectorCapability")] | None = None
-    last_updated: DateTime
+    last_updated: LastUpdated
 
 
 class Evse(OcpiObject):
     uid: str
     evse_id: str | None = None
-    status: enums.Status
+    status: closed_enum("Status")
     status_schedule: list[StatusSchedule] | None = None
     capabilities: list[open_enum("Capability")] | None = None
     connectors: list[Connector] = Field(min_length=1)
@@ -255,7 +378,7 @@ class Evse(OcpiObject):
     parking: list[EvseParking] | None = None
     images: list[Image] | None = None
     accepted_service_providers: list[str] | None = None
-    last_updated: DateTime
+    last_updated: LastUpdated
 
     @field_validator("evse_id")
     @classmethod
@@ -286,7 +409,7 @@ class Location(OcpiObject):
     city: str
     postal_code: str | None = None
     state: str | None = None
-    country: str
+    country: Country
     coordinates: GeoLocation
     related_locations: list[AdditionalGeoLocation] | None = None
     parking_type: open_enum("ParkingType") | None = None
@@ -297,17 +420,17 @@ class Location(OcpiObject):
     suboperator: BusinessDetails | None = None
     owner: BusinessDetails | None = None
     facilities: list[open_enum("Facility")] | None = None
-    time_zone: str
+    time_zone: TimeZone
     opening_times: Hours | None = None
     charging_when_closed: bool | None = None
     images: list[Image] | None = None
     energy_mix: EnergyMix | None = None
     help_phone: str | None = None
-    last_updated: DateTime
+    last_updated: LastUpdated
 
 
 class PriceComponent(OcpiObject):
-    type: enums.TariffDimensionType
+    type: closed_enum("TariffDimensionType")
     price: Number
     vat: Number | None = None
     step_size: Int
@@ -326,8 +449,8 @@ class TariffRestrictions(OcpiObject):
     max_power: Number | None = None
     min_duration: Int | None = None
     max_duration: Int | None = None
-    day_of_week: list[enums.DayOfWeek] | None = None
-    reservation: enums.ReservationRestrictionType | None = None
+    day_of_week: list[closed_enum("DayOfWeek")] | None = None
+    reservation: closed_enum("ReservationRestrictionType") | None = None
 
 
 class TariffElement(OcpiObject):
@@ -345,15 +468,15 @@ class Tariff(OcpiObject):
     party_id: str = Field(min_length=1, max_length=3)
     id: str = Field(min_length=1, max_length=36)
     currency: str = Field(min_length=3, max_length=3)
-    type: enums.TariffType | None = None
+    type: closed_enum("TariffType") | None = None
     tariff_alt_text: list[DisplayText] | None = None
     tariff_alt_url: str | None = None
     min_price: PriceLimit | None = None
     max_price: PriceLimit | None = None
     preauthorize_amount: Number | None = None
     elements: list[TariffElement] = Field(min_length=1)
-    tax_included: enums.TaxIncluded
+    tax_included: closed_enum("TaxIncluded")
     start_date_time: DateTime | None = None
     end_date_time: DateTime | None = None
     energy_mix: EnergyMix | None = None
-    last_updated: DateTime
+    last_updated: LastUpdated
