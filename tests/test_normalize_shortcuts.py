@@ -14,7 +14,7 @@ import orjson
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from harvesters.normalize.repairs import _CAMEL, _CAMEL_KEY_REVERSED
+from harvesters.normalize.repairs.keys import _CAMEL, _CAMEL_KEY_REVERSED
 from nap.ocpi.values import format_datetime, normalize_datetime, parse_datetime
 
 _DIGITS = st.text("0123456789", min_size=1, max_size=4)
@@ -121,11 +121,16 @@ def test_a_location_serialized_by_the_schemas_is_the_document_the_values_give():
     from harvesters.normalize import FeedIdentity as Identity, normalize_object
     from nap.jsonutil import parse_lenient
 
+    from datetime import datetime, timezone
+
+    received = datetime.now(timezone.utc)  # what stands in for a missing last_updated
     compared = 0
     for kind, obj in _objects_to_normalize():
         for version in ("2.3.0", "2.2.1", "2.1.1"):
-            plain = normalize_object(kind, json.loads(json.dumps(obj)), version, Identity("DE", "ABC"))
-            fast = normalize_object(kind, json.loads(json.dumps(obj)), version, Identity("DE", "ABC"), as_json=True)
+            plain = normalize_object(kind, json.loads(json.dumps(obj)), version, Identity("DE", "ABC"),
+                                     received_at=received)
+            fast = normalize_object(kind, json.loads(json.dumps(obj)), version, Identity("DE", "ABC"), as_json=True,
+                                    received_at=received)
             assert fast.findings == plain.findings and fast.ok == plain.ok
             if plain.ok:
                 assert fast.data is None

@@ -1,15 +1,22 @@
 """Normalization in one place: any supported OCPI version in, an OCPI 2.3.0 object out.
 
 For each object: camelCase keys are read as snake_case, the version's upgrade rules
-(v211, v221; 2.3.0 needs none) bring it to the 2.3.0 shape, the repairs fill in what real
-feeds leave out (each with a warning), and the 2.3.0 schemas validate. A Location is
-validated apart from its EVSEs, and each EVSE on its own: a broken EVSE is dropped with an
-error finding, and the rest of its location is still published.
+(v211, v221; 2.3.0 needs none) bring it to the 2.3.0 shape, and the 2.3.0 schemas validate
+it. The common case, a valid object, takes one validation call for a location and all its
+EVSEs. An object that fails, or validates only with warnings, goes the careful way: the
+repairs (harvesters/normalize/repairs) fill in what real feeds leave out or spell
+otherwise, each with a warning; then each connector, each EVSE and the location are
+validated apart, and only the smallest broken part is dropped (pruning.py): a bad optional
+field or list item, a bad connector from its EVSE, an EVSE left without connectors from
+its location. A location is refused only when it is unusable itself (no id, no usable
+coordinates), and then its EVSEs' problems are still reported, so that the CPO can fix
+everything in one round.
 """
 from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 import orjson
@@ -18,9 +25,11 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from harvesters.findings import ObjectFinding, UnitCounts
 from harvesters.normalize import v211, v221
 from harvesters.normalize.common import FeedIdentity
-from harvesters.normalize.repairs import repair, snake_case_keys
+from harvesters.normalize.pruning import field_path, validate_pruned
+from harvesters.normalize.repairs import (ALWAYS, LOCATION_REPAIRS, TARIFF_ALWAYS, TARIFF_REPAIRS, RepairLog, run,
+                                          snake_case_keys)
 from nap.jsonutil import dumps_bytes
-from nap.ocpi.schemas import Evse, Location, Tariff, validation_problems
+from nap.ocpi.schemas import Connector, Evse, Location, Tariff
 
 SUPPORTED_VERSIONS = ("2.3.0", "2.2.1", "2.2", "2.1.1")
 
@@ -58,17 +67,13 @@ class NormalizedObject:
     data_json: bytes | None = None
     # What became of the location, its EVSEs and connectors (a tariff counts as nothing).
     counts: UnitCounts = field(default_factory=UnitCounts)
+    # Values the CPO gave that were not understood and were replaced or left out, as
+    # (field, reason); each is among the warnings too (see RepairLog.discarded).
+    discarded: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.data is not None or self.data_json is not None
-
-
-def _field_path(prefix: str, location: tuple) -> str:
-    path = prefix
-    for part in location:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path
 
 
 def _object_id(raw: Any) -> str | None:
@@ -79,17 +84,9 @@ def _object_id(raw: Any) -> str | None:
     return None
 
 
-def _errors(error: ValidationError, kind: str, object_id: str | None, prefix: str = "") -> list[ObjectFinding]:
-    return [
-        ObjectFinding(kind, object_id, _field_path(prefix, problem["loc"]), problem["msg"])
-        for problem in validation_problems(error)
-    ]
-
-
 class _LocationAndEvses(BaseModel):
     """A location and its EVSEs validated in one call: the common case, all valid, costs one
-    validator call and one dump instead of one per EVSE. Fields validate in this order, so
-    warnings come in the same order as validating the location, then each EVSE in turn."""
+    validator call and one dump instead of one per EVSE."""
 
     location: Location
     evses: list[Evse]
@@ -114,45 +111,59 @@ def _location_json(both: _LocationAndEvses) -> bytes:
     return location[:-1] + b',"evses":' + evses + b"}"
 
 
-def _validate_evses(evses: Any, location_id: str | None, context: dict,
-                    validated: list[dict] | None = None) -> tuple[list[dict], list[ObjectFinding]]:
-    """Each EVSE validated on its own (a broken one is dropped with its findings), then
-    repeated uids and connector ids dropped. `validated`: the EVSEs already validated, all
-    valid (the fast path of normalize_object)."""
-    kept, findings, seen_uids = [], [], set()
-    for index, evse in enumerate(evses if isinstance(evses, list) else []):
-        uid = evse.get("uid") if isinstance(evse, dict) else None
-        evse_ref = f"{location_id}/{uid}"
-        if validated is not None:
-            document = validated[index]
-        else:
-            try:
-                document = Evse.model_validate(evse, context=context).to_json()
-            except ValidationError as error:
-                findings += _errors(error, "evse", evse_ref, f"evses[{index}]")
-                continue
-        if document["uid"] in seen_uids:
-            findings.append(ObjectFinding("evse", evse_ref, f"evses[{index}].uid",
-                                          "the same uid appears twice in this location; the later EVSE is skipped"))
-            continue
-        seen_uids.add(document["uid"])
-        connector_ids, connectors = set(), []
-        for position, connector in enumerate(document["connectors"]):
-            if connector["id"] in connector_ids:
-                findings.append(ObjectFinding("evse", evse_ref, f"evses[{index}].connectors[{position}].id",
-                                              "the same connector id appears twice in this EVSE; the later one is skipped"))
-                continue
-            connector_ids.add(connector["id"])
-            connectors.append(connector)
-        document["connectors"] = connectors
-        kept.append(document)
-    if evses is not None and not isinstance(evses, list):
-        findings.append(ObjectFinding("location", location_id, "evses", "must be a list of EVSE objects"))
-    return kept, findings
+def _served(raw: dict) -> UnitCounts:
+    counts = UnitCounts(locations_served=1)
+    evses = raw.get("evses")
+    if isinstance(evses, list):
+        counts.evses_served = len(evses)
+        counts.connectors_served = sum(len(evse["connectors"]) for evse in evses
+                                       if isinstance(evse, dict) and isinstance(evse.get("connectors"), list))
+    return counts
+
+
+def _unreadable_text(value: Any, path: str = "") -> tuple[str, str] | None:
+    """(field, reason) of the first string, key or value, that is not valid Unicode text: a
+    lone surrogate (which no UTF-8 can carry) or a NUL (which no database text column takes)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return path or "(object)", "contains a NUL character, which is not text"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path or "(object)", "contains a lone UTF-16 surrogate, which is not valid Unicode"
+        return None
+    if isinstance(value, dict):
+        for key, child in value.items():
+            found = _unreadable_text(key, f"{path}.{key!r}" if path else repr(key)) if isinstance(key, str) else None
+            found = found or _unreadable_text(child, f"{path}.{key}" if path else str(key))
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            found = _unreadable_text(child, f"{path}[{index}]")
+            if found:
+                return found
+    return None
+
+
+def _note_all(repairs: RepairLog, warnings: list[str], prefix: str = "", dropped: list[str] = ()) -> None:
+    for message in warnings:
+        name, _, reason = message.partition(": ")
+        if prefix and not name.startswith(prefix):
+            name = f"{prefix}.{name}"
+        repairs.note(name, reason, discarded=message in dropped)
+
+
+def _skip(result: NormalizedObject) -> NormalizedObject:
+    counts = result.counts
+    counts.locations_skipped = counts.locations_served
+    counts.evses_skipped, counts.connectors_skipped = counts.evses_served, counts.connectors_served
+    return result
 
 
 def normalize_object(kind: str, raw: Any, version: str, feed: FeedIdentity, *,
-                     hand_over: bool = False, as_json: bool = False) -> NormalizedObject:
+                     hand_over: bool = False, as_json: bool = False,
+                     received_at: datetime | None = None) -> NormalizedObject:
     """`hand_over`: the caller needs `raw` no more, and the object as received only as
     `raw_json` (when that could be made): the normalization may then change `raw` in place
     instead of working on a copy (a harvest drops each page once normalized). `raw` must be
@@ -160,61 +171,219 @@ def normalize_object(kind: str, raw: Any, version: str, feed: FeedIdentity, *,
     `as_json`: the caller wants the 2.3.0 object as JSON (`data_json`); a valid location is
     then serialized straight from the schemas, without building it as Python values. Not for
     an object orjson cannot serialize (integers beyond 64 bits: orjson would read them back
-    as floats): that one comes as `data`, as without as_json."""
+    as floats): that one comes as `data`, as without as_json.
+    `received_at`: when NAP received the object (default: now), for the timestamps that have
+    to stand in for a missing or impossible one."""
     object_id = _object_id(raw)
     result = NormalizedObject(kind=kind, data=None, raw=raw, object_id=object_id)
     if not isinstance(raw, dict):
+        if kind == "location":
+            result.counts = UnitCounts(locations_served=1, locations_skipped=1)
         result.findings.append(
             ObjectFinding(kind, object_id, None, f"expected a JSON object, got {type(raw).__name__}")
         )
         return result
+    if kind == "location":
+        result.counts = _served(raw)
     # The raw object is stored as received: work on a copy, unless the caller hands the
     # object over. Serializing it once gives the copy, the text the camelCase scan reads and
     # the text the store writes.
     try:
         result.raw_json = orjson.dumps(raw)
         obj = raw if hand_over else orjson.loads(result.raw_json)
-    except (TypeError, orjson.JSONEncodeError):  # integers beyond 64 bits, for one
-        obj = copy.deepcopy(raw)
-    warnings = snake_case_keys(obj, feed, result.raw_json)
+    except (TypeError, orjson.JSONEncodeError):  # integers beyond 64 bits, lone surrogates
+        obj = None
+    if obj is None or b"\\u0000" in result.raw_json:
+        unreadable = _unreadable_text(raw)
+        if unreadable:
+            result.raw_json = None
+            result.findings.append(ObjectFinding(kind, object_id, *unreadable))
+            return _skip(result)
+        obj = obj if obj is not None else copy.deepcopy(raw)
+    warnings = snake_case_keys(obj, result.raw_json)
     obj = _UPGRADES[(kind, version)](obj, feed)
-    warnings += repair(kind, obj, feed)
-    context: dict[str, list[str]] = {"warnings": warnings}
-    evses = obj.pop("evses", None) if kind == "location" else None
-    data = None
-    if kind == "location" and isinstance(evses, list):
-        # Fast path: the location and its EVSEs in one validation. On any error the slow
-        # path below redoes it object by object, so findings and warnings stay the same.
+    repairs = RepairLog(feed, received_at or datetime.now(timezone.utc))
+    if kind == "location":
+        run(ALWAYS, obj, repairs)
+        data = _location(obj, object_id, repairs, result, as_json)
+    else:
+        run(TARIFF_ALWAYS, obj, repairs)
+        data = _tariff(obj, object_id, repairs, result)
+    if not result.ok and data is None:
+        return result
+    result.data = data
+    if as_json and result.data_json is None and result.raw_json is not None:
+        result.data_json = dumps_bytes(data)
+        result.data = None
+    result.discarded = repairs.discarded
+    for message in warnings + repairs.warnings():
+        field_name, _, reason = message.partition(": ")
+        result.findings.append(ObjectFinding(kind, object_id, field_name, reason, "warning"))
+    return result
+
+
+def _tariff(obj: dict, object_id: str | None, repairs: RepairLog, result: NormalizedObject) -> dict | None:
+    warnings: list[str] = []
+    try:
+        model = Tariff.model_validate(obj, context={"warnings": warnings})
+    except ValidationError:
+        model = None
+    if model is None or warnings:
+        run(TARIFF_REPAIRS, obj, repairs)
+        model, warnings, errors, dropped = validate_pruned(Tariff, obj)
+        if model is None:
+            result.findings += [ObjectFinding("tariff", object_id, name, reason) for name, reason in errors]
+            return None
+        _note_all(repairs, warnings, dropped=dropped)
+        return model.to_json()
+    _note_all(repairs, warnings)
+    return model.to_json()
+
+
+def _location(obj: dict, object_id: str | None, repairs: RepairLog, result: NormalizedObject,
+              as_json: bool) -> dict | None:
+    evses = obj.pop("evses", None)
+    if isinstance(evses, list):
+        # Fast path: the location and its EVSEs in one validation, when all is valid.
         fast_warnings: list[str] = []
         try:
             both = _LocationAndEvses.model_validate({"location": obj, "evses": evses},
                                                     context={"warnings": fast_warnings})
         except ValidationError:
-            pass
-        else:
-            warnings += fast_warnings
+            both = None
+        if both is not None and not fast_warnings:
+            counts = result.counts
+            counts.locations_stored = 1
             if as_json and result.raw_json is not None and not _repeated_ids(both.evses):
                 result.data_json = _location_json(both)
-            else:
-                dumped = both.model_dump(mode="json", exclude_none=True)
-                data = dumped["location"]
-                data["evses"], evse_findings = _validate_evses(evses, object_id, context, dumped["evses"])
-                result.findings += evse_findings
-    if data is None and result.data_json is None:
-        try:
-            model = (Location if kind == "location" else Tariff).model_validate(obj, context=context)
-        except ValidationError as error:
-            result.findings += _errors(error, kind, object_id)
-            return result
-        data = model.to_json()
-        if kind == "location":
-            data["evses"], evse_findings = _validate_evses(evses, object_id, context)
-            result.findings += evse_findings
-    result.data = data
-    if as_json and result.data_json is None and result.raw_json is not None:
-        result.data_json = dumps_bytes(data)
-        result.data = None
-    for message in warnings:
-        field_name, _, reason = message.partition(": ")
-        result.findings.append(ObjectFinding(kind, object_id, field_name, reason, "warning"))
-    return result
+                counts.evses_stored, counts.connectors_stored = counts.evses_served, counts.connectors_served
+                _count_repaired(counts, repairs, range(counts.evses_served), None)
+                return None
+            dumped = both.model_dump(mode="json", exclude_none=True)
+            data = dumped["location"]
+            documents = list(enumerate(dumped["evses"]))
+            data["evses"], positions = _without_repeated_ids(documents, object_id, result.findings)
+            _count_kept(counts, repairs, data["evses"], positions)
+            return data
+    # The careful way: repair, then each part on its own.
+    obj["evses"] = evses
+    run(LOCATION_REPAIRS, obj, repairs)
+    evses = obj.pop("evses", None)
+    model, warnings, errors, dropped = validate_pruned(Location, obj, keep=frozenset({"evses"}))
+    documents = []
+    for index, evse in enumerate(evses if isinstance(evses, list) else []):
+        document = _evse(evse, index, object_id, repairs, result.findings)
+        if document is not None:
+            documents.append((index, document))
+    if evses is not None and not isinstance(evses, list):
+        errors.append(("evses", "must be a list of EVSE objects"))
+    if model is None:
+        result.findings[:0] = [ObjectFinding("location", object_id, name, reason) for name, reason in errors]
+        _skip(result)
+        return None
+    if errors:  # the location stands, without its EVSEs
+        result.findings += [ObjectFinding("location", object_id, name, reason) for name, reason in errors]
+    _note_all(repairs, warnings, dropped=dropped)
+    data = model.to_json()
+    data["evses"], positions = _without_repeated_ids(documents, object_id, result.findings)
+    result.counts.locations_stored = 1
+    _count_kept(result.counts, repairs, data["evses"], positions)
+    return data
+
+
+def _evse(evse: Any, index: int, location_id: str | None, repairs: RepairLog,
+          findings: list[ObjectFinding]) -> dict | None:
+    path = f"evses[{index}]"
+    uid = evse.get("uid") if isinstance(evse, dict) else None
+    reference = f"{location_id}/{uid}"
+    if not isinstance(evse, dict):
+        findings.append(ObjectFinding("evse", reference, path, f"expected a JSON object, got {type(evse).__name__}"))
+        return None
+    connectors = evse.get("connectors")
+    kept, connector_reasons = [], set()
+    if isinstance(connectors, list):
+        for position, connector in enumerate(connectors):
+            connector_path = f"{path}.connectors[{position}]"
+            connector_id = connector.get("id") if isinstance(connector, dict) else None
+            if not isinstance(connector, dict):
+                findings.append(ObjectFinding("connector", f"{reference}/{connector_id}", connector_path,
+                                              f"expected a JSON object, got {type(connector).__name__}"))
+                continue
+            model, warnings, errors, dropped = validate_pruned(Connector, connector, connector_path)
+            if model is None:
+                findings += [ObjectFinding("connector", f"{reference}/{connector_id}", name, reason)
+                             for name, reason in errors]
+                continue
+            _note_all(repairs, warnings, connector_path, dropped)
+            connector_reasons.update(message.partition(": ")[2] for message in warnings)
+            document = model.to_json()
+            document["_position"] = position
+            kept.append(document)
+        if connectors and not kept:
+            findings.append(ObjectFinding("evse", reference, f"{path}.connectors",
+                                          "no valid connector left; the EVSE is skipped (OCPI requires one)"))
+            return None
+    candidate = dict(evse)
+    if isinstance(connectors, list):
+        candidate["connectors"] = [{k: v for k, v in c.items() if k != "_position"} for c in kept]
+    model, warnings, errors, dropped = validate_pruned(Evse, candidate, path, keep=frozenset({"connectors"}))
+    if model is None:
+        findings += [ObjectFinding("evse", reference, name, reason) for name, reason in errors]
+        return None
+    _note_all(repairs, [w for w in warnings if w.partition(": ")[2] not in connector_reasons], path, dropped)
+    document = model.to_json()
+    for connector, original in zip(document["connectors"], kept):
+        connector["_position"] = original["_position"]
+    return document
+
+
+def _without_repeated_ids(documents: list[tuple[int, dict]], location_id: str | None,
+                          findings: list[ObjectFinding]) -> tuple[list[dict], list[tuple[int, list[int]]]]:
+    """The EVSEs without a repeated uid, each without repeated connector ids, and for each
+    kept EVSE its position as served with its kept connectors' positions."""
+    kept, positions, seen_uids = [], [], set()
+    for index, document in documents:
+        reference = f"{location_id}/{document['uid']}"
+        if document["uid"] in seen_uids:
+            findings.append(ObjectFinding("evse", reference, f"evses[{index}].uid",
+                                          "the same uid appears twice in this location; the later EVSE is skipped"))
+            continue
+        seen_uids.add(document["uid"])
+        connector_ids, connectors, connector_positions = set(), [], []
+        for number, connector in enumerate(document["connectors"]):
+            position = connector.pop("_position", number)
+            if connector["id"] in connector_ids:
+                findings.append(ObjectFinding("connector", f"{reference}/{connector['id']}",
+                                              f"evses[{index}].connectors[{position}].id",
+                                              "the same connector id appears twice in this EVSE; the later one is skipped"))
+                continue
+            connector_ids.add(connector["id"])
+            connectors.append(connector)
+            connector_positions.append(position)
+        document["connectors"] = connectors
+        kept.append(document)
+        positions.append((index, connector_positions))
+    return kept, positions
+
+
+def _count_kept(counts: UnitCounts, repairs: RepairLog, evses: list[dict],
+                positions: list[tuple[int, list[int]]]) -> None:
+    counts.evses_stored = len(evses)
+    counts.connectors_stored = sum(len(connectors) for _index, connectors in positions)
+    counts.evses_skipped = counts.evses_served - counts.evses_stored
+    counts.connectors_skipped = counts.connectors_served - counts.connectors_stored
+    _count_repaired(counts, repairs, [index for index, _c in positions], positions)
+
+
+def _count_repaired(counts: UnitCounts, repairs: RepairLog, evse_positions, positions) -> None:
+    if not repairs.notes:
+        return
+    counts.locations_repaired = 1
+    units = repairs.units
+    touched_evses = {unit[0] for unit in units if unit}
+    counts.evses_repaired = sum(1 for index in evse_positions if index in touched_evses)
+    if positions is None:
+        counts.connectors_repaired = len({unit for unit in units if len(unit) == 2})
+    else:
+        counts.connectors_repaired = sum(1 for index, connectors in positions for position in connectors
+                                         if (index, position) in units)
