@@ -39,7 +39,8 @@ NOT_FAST = {"uid", "connectors"}
 
 @lru_cache(maxsize=None)
 def _field_adapter(name: str) -> TypeAdapter:
-    return TypeAdapter(Evse.model_fields[name].annotation)
+    # With its Annotated metadata (validators, bounds), which `.annotation` leaves out.
+    return TypeAdapter(Evse.model_fields[name].rebuild_annotation())
 
 
 def fast_patchable(body: dict) -> bool:

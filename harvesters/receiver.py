@@ -174,11 +174,17 @@ class Receiver:
 
     def _write(self, pair, location_id, document: dict, raw: Any, focus: str | None) -> PushOutcome:
         result = normalize_object("location", document, self._schema_version(), FeedIdentity(*pair))
+        evse_reference = f"{location_id}/{focus}"
         rejected = [f for f in result.findings if f.severity == "error"
-                    and (focus is None or f.object_type == "location" or f.object_id == f"{location_id}/{focus}")]
-        if not result.ok or rejected:
-            self._record_findings(rejected or result.findings)
-            reasons = "; ".join(f"{f.field}: {f.reason}" for f in (rejected or result.findings)[:5])
+                    and (focus is None or f.object_type == "location" or f.object_id == evse_reference
+                         or (f.object_id or "").startswith(evse_reference + "/"))]
+        if not result.ok or rejected or result.discarded:
+            # A harvest publishes what it can read, with warnings; a push is answered, so a
+            # value NAP could not read (and would have replaced or left out) is refused.
+            rejected = rejected or [ObjectFinding("location", location_id, name, reason)
+                                    for name, reason in result.discarded] or result.findings
+            self._record_findings(rejected)
+            reasons = "; ".join(f"{f.field}: {f.reason}" for f in rejected[:5])
             raise PushRejected(2001, 400, f"invalid object: {reasons}")
         writer = FeedWriter(self.session, self.feed.id, self.now, via="push")
         writer.write_locations([prepare_location(result.data, raw)])
