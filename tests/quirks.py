@@ -287,10 +287,11 @@ def missing_format(obj: dict, rng: random.Random) -> str | None:
 def missing_address_parts(obj: dict, rng: random.Random) -> str | None:
     if not is_location(obj):
         return None
-    present = [key for key in ("city", "postal_code") if obj.get(key)]
-    if not present:
+    # A postal code alone is optional in OCPI (nothing to repair; the quality report flags
+    # it against AFIR): the city, which OCPI requires, goes every time.
+    if not obj.get("city"):
         return None
-    chosen = rng.choice([[key] for key in present] + ([present] if len(present) == 2 else []))
+    chosen = ["city"] + (["postal_code"] if obj.get("postal_code") and rng.random() < 0.5 else [])
     return _report("missing_address_parts", [f"{key} {obj.pop(key)!r} removed" for key in chosen])
 
 
@@ -342,6 +343,24 @@ def wrong_units(obj: dict, rng: random.Random) -> str | None:
         container[key] = _thousandth(before)
         changes.append(f"{path} {before!r} -> {container[key]!r} ({unit})")
     return _report("wrong_units", changes)
+
+
+def power_in_voltage(obj: dict, rng: random.Random) -> str | None:
+    """The power in kW sent in max_voltage (and no max_electric_power), on connectors whose
+    voltage can be derived again: AC, or DC with its current given."""
+    sites = []
+    for _e, connector, path in _connectors(obj):
+        power, volts = connector.get("max_electric_power"), _volts(connector)
+        direct = connector.get("power_type") == "DC"
+        if (_is_int(power) and 2000 <= power < 50_000 and power % 1000 == 0 and volts
+                and (not direct or _amps(connector))):
+            sites.append((connector, volts, path))
+    changes = []
+    for connector, volts, path in _some(rng, sites):
+        kilowatts = connector.pop("max_electric_power") // 1000
+        changes.append(f"{path}.{volts} {connector[volts]!r} -> {kilowatts} (the power in kW), max_electric_power removed")
+        connector[volts] = kilowatts
+    return _report("power_in_voltage", changes)
 
 
 def sunday_zero(obj: dict, rng: random.Random) -> str | None:
@@ -566,6 +585,7 @@ RECOVERABLE: dict[str, QuirkClass] = {q.name: q for q in (
     QuirkClass("numbers_as_text", numbers_as_text, BOTH, True),
     QuirkClass("fractional_integers", fractional_integers, LOCATION, True),
     QuirkClass("wrong_units", wrong_units, LOCATION, True),
+    QuirkClass("power_in_voltage", power_in_voltage, LOCATION, True),
     QuirkClass("sunday_zero", sunday_zero, LOCATION, True),
     QuirkClass("country_spelling", country_spelling, LOCATION, True),
     QuirkClass("timestamp_zone_missing", timestamp_zone_missing, BOTH, True),
