@@ -40,6 +40,7 @@ def plant(fleet) -> dict[str, str]:
     loc[7]["evses"][0]["evse_id"] = "DE*ABC*123"  # no 'E' before the id: not eMI3
     loc[8]["evses"][0]["evse_id"] = "DE*XYZ*E999999*1"  # someone else's operator id
     loc[11]["coordinates"] = {"latitude": "0.000000", "longitude": "0.000000"}
+    del loc[12]["city"]  # kept by the harvest, with the city empty
     return {
         "afir-opening-hours-missing": loc[0]["id"],
         "afir-operator-missing": loc[1]["id"],
@@ -53,6 +54,7 @@ def plant(fleet) -> dict[str, str]:
         "evse-id-other-operator": ref(8),
         "evse-id-duplicate": ref(9),
         "afir-coordinates-missing": loc[11]["id"],
+        "afir-address-missing": loc[12]["id"],
     }
 
 
@@ -140,14 +142,15 @@ def test_coverage_counts_evses_with_each_afir_field(planted, sessions, settings)
         "connectors": (total, total),
         "current_type": (total, total),
         "max_power": (total - 1, total),
+        "address": (total - evses_at[12], total),
         "opening_hours": (total - evses_at[0], total),
         "operator": (total - evses_at[1], total),
         "helpdesk": (total - evses_at[2], total),
         "evse_id": (total - 1, total),
         "ad_hoc_price": (total - 1, total),
     }
-    # Locations 0, 1, 2 and 11 lose all their EVSEs; location 3 and 4 one EVSE each.
-    assert report.coverage.complete == total - sum(evses_at[n] for n in (0, 1, 2, 11)) - 2
+    # Locations 0, 1, 2, 11 and 12 lose all their EVSEs; location 3 and 4 one EVSE each.
+    assert report.coverage.complete == total - sum(evses_at[n] for n in (0, 1, 2, 11, 12)) - 2
 
     # The cached report lasts only while the feed's data is unchanged.
     with sessions.begin() as session:

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from flask import abort, render_template
 from sqlalchemy import func, select
 
-from harvesters.normalize.countries import ALPHA2_TO_ALPHA3
+from nap.ocpi.places import alpha3_of
 from nap.portal.pages import install_template_helpers, portal_blueprint
 from nap.portal.stats import network_stats, published_bounds
 from nap.quality import cached_report
@@ -41,7 +41,7 @@ def overview():
 def map_page():
     bounds = published_bounds(db_session())
     if bounds is None:
-        bounds = country_box(ALPHA2_TO_ALPHA3.get(settings().country_code.upper(), "")) or (35.0, 71.0, -10.0, 32.0)
+        bounds = country_box(alpha3_of(settings().country_code) or "") or (35.0, 71.0, -10.0, 32.0)
     return render_template("portal/map.html", bounds=bounds, tile_url=settings().map_tile_url,
                            tile_attribution=settings().map_tile_attribution)
 

@@ -40,6 +40,12 @@ def _coordinates(location: LocationView, evse, snapshot) -> list[str]:
     return []
 
 
+def _address(location: LocationView, evse, snapshot) -> list[str]:
+    # OCPI requires address and city but not their content (a repaired location may have
+    # them empty) and leaves postal_code optional; AFIR wants all three.
+    return [name for name in ("address", "postal_code", "city") if not str(location.data.get(name) or "").strip()]
+
+
 def _opening_hours(location: LocationView, evse, snapshot) -> list[str]:
     return [] if location.data.get("opening_times") else ["opening_times"]
 
@@ -96,6 +102,8 @@ AFIR_FIELDS: tuple[AfirField, ...] = (
               _each_connector(_has_current_type, "power_type")),
     AfirField("max_power", "Maximum power", "maximum power", "connector", "connectors[].max_electric_power",
               _each_connector(_has_max_power, "max_electric_power")),
+    AfirField("address", "Address", "address (street, postal code, city)", "location", "address, postal_code, city",
+              _address),
     AfirField("opening_hours", "Opening hours", "opening hours", "location", "opening_times", _opening_hours),
     AfirField("operator", "Operator", "operator", "location", "operator.name", _operator),
     AfirField("helpdesk", "Helpdesk contact", "helpdesk contact", "location", "help_phone", _helpdesk),
