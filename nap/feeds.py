@@ -47,7 +47,11 @@ def add_feed(session: Session, *, name: str, versions_url: str, token: str,
     return feed
 
 
-def add_party(session: Session, feed: Feed, country_code: str, party_id: str) -> None:
+def add_party(session: Session, feed: Feed, country_code: str, party_id: str,
+              business_details: dict | None = None) -> None:
+    """Let the feed publish under country_code/party_id. `business_details`: the OCPI
+    BusinessDetails the CPO's credentials give for the party (kept as sent, replacing what
+    an earlier handshake gave); None leaves what is kept as it is."""
     if len(country_code) != 2 or not 1 <= len(party_id) <= 3:
         raise FeedError(f"not a country_code/party_id pair: {country_code}/{party_id}")
     owner = session.scalars(select(FeedParty).where(
@@ -55,8 +59,11 @@ def add_party(session: Session, feed: Feed, country_code: str, party_id: str) ->
     if owner is not None and owner.feed_id != feed.id:
         raise FeedError(f"{country_code}/{party_id} belongs to another feed already")
     if owner is None:
-        session.add(FeedParty(feed_id=feed.id, country_code=country_code, party_id=party_id))
-        session.flush()
+        owner = FeedParty(feed_id=feed.id, country_code=country_code, party_id=party_id)
+        session.add(owner)
+    if isinstance(business_details, dict):
+        owner.business_details = business_details
+    session.flush()
 
 
 def feed_parties(session: Session, feed_id: int) -> set[tuple[str, str]]:

@@ -178,6 +178,10 @@ class FeedParty(Base):
     feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
     country_code: Mapped[str] = mapped_column(String(2))
     party_id: Mapped[str] = mapped_column(String(3))
+    # The OCPI BusinessDetails the CPO gave for this party in its credentials (CredentialsRole
+    # business_details; 2.1.1: the credentials' own), as sent; None when registered by hand.
+    # OCPI: they are the operator of the party's locations that name none (DATEX II uses them).
+    business_details: Mapped[dict | None] = mapped_column(JsonDocument, nullable=True)
 
 
 class EvseStatusChange(Base):
