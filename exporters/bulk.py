@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from exporters.afir_csv import write_afir_csv
 from exporters.datex2.status import write_status
 from exporters.datex2_parallel import default_jobs, write_table_in_parallel
-from exporters.datex2_source import published_locations, table_state, tariff_lookup
+from exporters.datex2_source import party_operators, published_locations, table_state, tariff_lookup
 from nap.config import Settings
 from nap.ocpi.values import format_datetime
 from nap.store.documents import iter_location_documents, iter_location_rows
@@ -84,7 +84,8 @@ def _write_files(sessions: sessionmaker[Session], session: Session, settings: Se
                                     **common)
         progress(f"status-{profile}.xml", step * 2 + 1, 5)
         with (target / f"status-{profile}.xml").open("wb") as out:
-            write_status(out, iter_location_documents(session, published_locations()), profile=profile, **common)
+            write_status(out, iter_location_documents(session, published_locations()), profile=profile,
+                         party_operators=party_operators(session), **common)
     progress("afir-fields.csv", 4, 5)
     feed_info = {row.id: (row.name, row.licence or "not stated by the CPO") for row in session.scalars(select(Feed))}
     with (target / "afir-fields.csv").open("w", newline="", encoding="utf-8") as out:

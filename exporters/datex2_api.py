@@ -20,7 +20,8 @@ from sqlalchemy import func, select
 
 from exporters.datex2.status import write_status
 from exporters.datex2.table import write_table
-from exporters.datex2_source import changed_status_documents, published_locations, table_state, tariff_lookup
+from exporters.datex2_source import (changed_status_documents, party_operators, published_locations, table_state,
+                                     tariff_lookup)
 from exporters.http_caching import Fingerprint, Validators, not_modified
 from nap.ocpi.values import parse_datetime
 from nap.store.documents import iter_location_documents
@@ -87,7 +88,7 @@ def table():
         out, iter_location_documents(session, published_locations()), profile=profile,
         publication_time=datetime.now(timezone.utc), table_version=version,
         country=settings().country_code.lower(), national_identifier=settings().party_id,
-        tariffs_by_key=tariff_lookup(session)))
+        tariffs_by_key=tariff_lookup(session), party_operators=party_operators(session)))
     if not written:
         spool.close()
         return _plain("no charging points are published yet", 204)
@@ -117,7 +118,8 @@ def status():
                  else iter_location_documents(session, published_locations()))
     spool, written, gzipped = _spooled(lambda out: write_status(
         out, documents, profile=profile, publication_time=datetime.now(timezone.utc), table_version=version,
-        country=settings().country_code.lower(), national_identifier=settings().party_id))
+        country=settings().country_code.lower(), national_identifier=settings().party_id,
+        party_operators=party_operators(session)))
     if not written:
         spool.close()
         return _plain("no status changed since then" if since else "no charging points are published yet", 204)

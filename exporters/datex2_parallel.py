@@ -42,7 +42,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from exporters.datex2 import tariffs
 from exporters.datex2.table import write_table, write_table_sites
-from exporters.datex2_source import published_locations, tariff_lookup
+from exporters.datex2.selection import PartyOperators
+from exporters.datex2_source import party_operators, published_locations, tariff_lookup
 from nap.store.db import repeatable_read, session_factory
 from nap.store.documents import iter_location_documents
 from nap.store.tables import Location
@@ -89,9 +90,10 @@ def _remember(semaphore) -> None:
 
 
 def _write_part(url: str, snapshot: str | None, low: int, high: int | None, profile: str,
-                publication_time: datetime, path: str) -> tuple[int, dict]:
+                publication_time: datetime, path: str, operators: PartyOperators | None = None) -> tuple[int, dict]:
     """In a child process: the sites of one range, as bytes, into `path`. `snapshot`: the
-    PostgreSQL snapshot to read; None on SQLite, where the parent holds writers off."""
+    PostgreSQL snapshot to read; None on SQLite, where the parent holds writers off.
+    `operators`: the parties' operators, as the parent read them."""
     before = Counter(tariffs.DROPPED)
     with session_factory(url)() as session, open(path, "wb") as out:
         if snapshot is not None:
@@ -104,7 +106,8 @@ def _write_part(url: str, snapshot: str | None, low: int, high: int | None, prof
         def write(element) -> None:
             out.write(element if isinstance(element, bytes) else etree.tostring(element, encoding="UTF-8"))
         written = write_table_sites(write, iter_location_documents(session, _in_range(low, high)), profile=profile,
-                                    publication_time=publication_time, tariffs_by_key=tariff_lookup(session))
+                                    publication_time=publication_time, tariffs_by_key=tariff_lookup(session),
+                                    party_operators=operators)
     dropped = Counter(tariffs.DROPPED)
     dropped.subtract(before)
     return written, dict(+dropped)
@@ -164,16 +167,18 @@ def _wait_for_snapshots(semaphore, parts: list[Future]) -> None:
 
 def write_table_in_parallel(out: BinaryIO, sessions: sessionmaker[Session], *, jobs: int, profile: str,
                             publication_time: datetime, temp_dir: str | Path | None = None, **options) -> int:
-    """Write the table of all published locations to `out`; `options` as for write_table."""
+    """Write the table of all published locations to `out`; `options` as for write_table
+    (the parties' operators are read here, from the table's snapshot)."""
     with sessions() as session:
         snapshot = _Snapshot(session)
         with snapshot.taken() as shared:
             starts = _bounds(session, jobs) if shared and jobs > 1 else []  # also this process's first read
+            operators = party_operators(session)
             if not starts:
                 snapshot.release_writers()
                 return write_table(out, iter_location_documents(session, published_locations()), profile=profile,
                                    publication_time=publication_time, tariffs_by_key=tariff_lookup(session),
-                                   **options)
+                                   party_operators=operators, **options)
             url = session.get_bind().url.render_as_string(hide_password=False)
             ranges = list(zip(starts, [*starts[1:], None]))
             directory = temp_dir or (os.path.dirname(os.path.abspath(out.name)) if hasattr(out, "name") else None)
@@ -189,7 +194,7 @@ def write_table_in_parallel(out: BinaryIO, sessions: sessionmaker[Session], *, j
                 with ProcessPoolExecutor(max_workers=len(ranges), mp_context=context, initializer=_remember,
                                          initargs=(taken,)) as pool:
                     parts = [pool.submit(_write_part, url, snapshot.pg_snapshot, low, high, profile,
-                                         publication_time, path)
+                                         publication_time, path, operators)
                              for (low, high), path in zip(ranges, paths)]
                     _wait_for_snapshots(taken, parts)
                     snapshot.release_writers()
@@ -207,7 +212,8 @@ def write_table_in_parallel(out: BinaryIO, sessions: sessionmaker[Session], *, j
 
                     return write_table(out, iter_location_documents(session, _in_range(None, starts[0])),
                                        profile=profile, publication_time=publication_time,
-                                       tariffs_by_key=tariff_lookup(session), more_sites=append_parts, **options)
+                                       tariffs_by_key=tariff_lookup(session), more_sites=append_parts,
+                                       party_operators=operators, **options)
             finally:
                 for path in paths:
                     Path(path).unlink(missing_ok=True)

@@ -8,9 +8,11 @@ from typing import Iterator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from exporters.datex2 import ocpi
+from exporters.datex2.identity import fingerprint
 from nap.store.documents import assemble_locations
 from nap.store.status_history import changed_evses_since
-from nap.store.tables import Location, Tariff
+from nap.store.tables import Feed, FeedParty, Location, Tariff
 
 
 def published_locations():
@@ -19,19 +21,39 @@ def published_locations():
 
 
 # Bump when the DATEX II written from the same data changes (a new mapping rule), so that
-# the table version and the ETags change with it. 2: URLs percent-encoded, no longer dropped.
+# the table version and the ETags change with it. 2: URLs percent-encoded, no longer dropped;
+# the operator of locations without one from their party.
 WRITER_REVISION = "2"
 
 
+def party_operators(session: Session) -> dict[tuple[str, str], dict]:
+    """The operator of each registered CPO party's locations that name none, by (COUNTRY,
+    PARTY): OCPI says the party's own business details apply. They are what the CPO's
+    credentials gave for the party (FeedParty.business_details), else the name its feed was
+    registered under. One query per publication; parties NAP has not registered are not in
+    it (their locations keep no operator)."""
+    operators = {}
+    for country, party, details, feed_name in session.execute(
+            select(FeedParty.country_code, FeedParty.party_id, FeedParty.business_details, Feed.name)
+            .join(Feed, Feed.id == FeedParty.feed_id)):
+        details = details if isinstance(details, dict) else {}
+        if ocpi.text(details.get("name")) is None:
+            details = {**details, "name": feed_name}  # website, logo: still the CPO's
+        operators[country.upper(), party.upper()] = details
+    return operators
+
+
 def table_state(session: Session) -> tuple[datetime | None, str]:
-    """(last change, table version): the version changes exactly when the table does."""
+    """(last change, table version): the version changes exactly when the table does, the
+    parties' operators (a handshake, a renamed feed) included."""
     # Imported here: it brings Flask, which the export processes need not load.
     from exporters.http_caching import Fingerprint
 
     locations = session.execute(select(func.max(Location.changed_at), func.count(Location.id))).one()
     tariffs = session.execute(select(func.max(Tariff.changed_at), func.count(Tariff.id))).one()
     changes = [moment for moment in (locations[0], tariffs[0]) if moment is not None]
-    version = Fingerprint(*locations, *tariffs, WRITER_REVISION).etag()[:16]
+    operators = fingerprint(sorted(party_operators(session).items()))
+    version = Fingerprint(*locations, *tariffs, WRITER_REVISION, operators).etag()[:16]
     return (max(changes) if changes else None), version
 
 

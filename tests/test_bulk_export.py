@@ -19,6 +19,8 @@ from lxml import etree
 from exporters.bulk import export_snapshot, list_snapshots, prune_snapshots
 from exporters.daily import run_daily_jobs
 from exporters.datex2.validate import validate
+from nap.feeds import add_party, get_feed
+from nap.store.db import write_session
 from nap.store.leases import Leases
 from tests.harvest_helpers import register_and_harvest
 
@@ -55,6 +57,36 @@ def test_a_snapshot_holds_every_file_valid_checksummed_and_attributed(demo_cpo, 
         assert hashlib.sha256((directory / name).read_bytes()).hexdigest() == digest
     manifest = json.loads((directory / "manifest.json").read_text())
     assert manifest["feeds"][0]["licence"] == "CC-BY-4.0" and {f["name"] for f in manifest["files"]} == set(sums)
+
+
+def test_locations_without_operator_are_operated_by_their_party_in_every_file(demo_cpo, sessions, settings,
+                                                                              tmp_path):
+    """The tables are written by two processes (exporters/datex2_parallel.py): a location
+    in either part gets its party's operator, and the status files reference its version."""
+    cpo = demo_cpo(locations=12)
+    locations = cpo.app.config["FLEET"].locations
+    orphans = {f"DE*ABC*{locations[i]['id']}" for i in (1, 10)}
+    for i in (1, 10):
+        del locations[i]["operator"]
+    assert register_and_harvest(sessions, settings, cpo, name="Ladenetz Nord", country_code="DE",
+                                party_id="ABC").status == "success"
+    with write_session(sessions) as session:
+        add_party(session, get_feed(session, "Ladenetz Nord"), "DE", "ABC",
+                  business_details={"name": "ABC Ladenetz Nord GmbH"})
+    snapshot = export_snapshot(sessions, replace(settings, export_jobs=2), tmp_path,
+                               datetime(2026, 11, 28, 3, 0, tzinfo=timezone.utc))
+    for profile in ("generic", "afir"):
+        table = etree.parse(str(snapshot.directory / f"table-{profile}.xml")).getroot()
+        status = etree.parse(str(snapshot.directory / f"status-{profile}.xml")).getroot()
+        sites = table.xpath("//*[local-name()='energyInfrastructureSite']")
+        assert len(sites) == 12
+        operators = {site.get("id"): site.xpath("*[local-name()='operator']/*[local-name()='name']"
+                                                "//*[local-name()='value']/text()") for site in sites}
+        assert {key for key, names in operators.items() if names == ["ABC Ladenetz Nord GmbH"]} == orphans
+        assert all(names == ["ABC Ladenetz GmbH"] for key, names in operators.items() if key not in orphans)
+        references = status.xpath("//*[local-name()='energyInfrastructureSiteStatus']/*[local-name()='reference']")
+        assert {(r.get("id"), r.get("version")) for r in references} == {(s.get("id"), s.get("version"))
+                                                                         for s in sites}
 
 
 def test_downloads_are_listed_and_served(demo_cpo, sessions, settings, tmp_path, live_server):

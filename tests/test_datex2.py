@@ -562,6 +562,71 @@ def test_url_shortcut_gives_what_the_encoding_gives(plain):
     assert ocpi.url(plain) == ocpi.uri_of(plain) == plain
 
 
+# --- operator of locations that name none ----------------------------------------------------
+
+PARTY_OPERATORS = {("DE", "NAP"): {"name": "NAP Ladenetz GmbH", "website": "https://nap-laden.example/über uns",
+                                   "logo": {"url": "https://nap-laden.example/logo.png", "category": "OPERATOR"}}}
+
+
+def _sites(root: etree._Element, profile: str) -> dict[str, etree._Element]:
+    return {site.get("id"): site for site in root.xpath(f"//{egi(profile)}:energyInfrastructureSite", namespaces=NS)}
+
+
+def _operator_name(site: etree._Element, profile: str, tag: str = "operator") -> list[str]:
+    f = fac(profile)
+    return texts(site, f"{f}:{tag}/{f}:name/com:values/com:value")
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_a_location_without_operator_is_operated_by_its_party(profile):
+    e, f = egi(profile), fac(profile)
+    without = synthetic_location(15)  # no operator (i % 5 == 0), a suboperator and an owner (i % 3 == 0)
+    unknown = synthetic_location(10)
+    unknown["party_id"] = "XYZ"  # a party NAP knows nothing of
+    fleet = [without, synthetic_location(4), unknown]
+    assert "operator" not in without and "operator" not in unknown
+    _, table = render(write_table, fleet, profile, tariffs_by_key=tariff_lookup(), party_operators=PARTY_OPERATORS)
+    sites = _sites(assert_valid(table), profile)
+    assert "operator" not in without  # the caller's document is left as it is
+
+    site = sites["DE*NAP*LOC-015"]
+    assert _operator_name(site, profile) == ["NAP Ladenetz GmbH"]
+    assert texts(site, f"{f}:operator/{f}:linkToGeneralInformation") == ["https://nap-laden.example/%C3%BCber%20uns"]
+    assert texts(site, f"{f}:operator/{f}:linkToLogo") == ["https://nap-laden.example/logo.png"]
+    assert texts(site, f"{f}:operator/{f}:subOrganisation/{f}:name/com:values/com:value") == ["Example Sub-CPO"]
+    assert _operator_name(site, profile, "owner") == ["Stadtwerke Example"]
+    helpdesk = f"{f}:helpdesk" if profile == "afir" else f"{f}:operator"
+    assert _operator_name(site, profile, helpdesk.split(":")[1]) == ["NAP Ladenetz GmbH"]
+    assert texts(site, f"{helpdesk}/{f}:organisationUnit/{f}:contactInformation/{f}:telephoneNumber") == [
+        "+49 30 1234567"]
+    assert _operator_name(sites["DE*NAP*LOC-004"], profile) == ["Example CPO"]  # its own operator wins
+    # A party NAP knows nothing of: as without the fallback, no operator; the AFIR helpdesk
+    # is named by the party's id.
+    assert _operator_name(sites["DE*XYZ*LOC-010"], profile) == []
+    if profile == "afir":
+        assert _operator_name(sites["DE*XYZ*LOC-010"], profile, "helpdesk") == ["DE*XYZ"]
+
+    # The operator is part of the site's static description: its version changes with it,
+    # and the status publication, given the same operators, references that version.
+    _, plain = render(write_table, fleet, profile, tariffs_by_key=tariff_lookup())
+    plain_sites = _sites(assert_valid(plain), profile)
+    assert _operator_name(plain_sites["DE*NAP*LOC-015"], profile) == []
+    changed = {key for key in sites if sites[key].get("version") != plain_sites[key].get("version")}
+    assert changed == {"DE*NAP*LOC-015"}
+    _, status = render(write_status, fleet, profile, party_operators=PARTY_OPERATORS)
+    references = {(r.get("id"), r.get("version"))
+                  for r in assert_valid(status).xpath(f"//{e}:energyInfrastructureSiteStatus/{f}:reference",
+                                                      namespaces=NS)}
+    assert references == {(key, site.get("version")) for key, site in sites.items()}
+
+
+def test_party_operators_are_looked_up_whatever_the_case_of_the_party():
+    location = synthetic_location(5)
+    location["country_code"], location["party_id"] = "de", "nap"
+    _, table = render(write_table, [location], "afir", party_operators=PARTY_OPERATORS)
+    assert _operator_name(_sites(assert_valid(table), "afir")["DE*NAP*LOC-005"], "afir") == ["NAP Ladenetz GmbH"]
+
+
 # --- robustness ------------------------------------------------------------------------------
 
 def _bad_locations() -> list[dict]:

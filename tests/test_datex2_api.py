@@ -6,11 +6,15 @@ import time
 from datetime import datetime, timezone
 
 import httpx
+import pytest
 from lxml import etree
 
 from exporters.datex2.validate import validate
+from harvesters.credentials import handshake
 from nap.demo_cpo.server import touch_location
+from nap.feeds import add_feed, add_party, get_feed
 from nap.ocpi.values import format_datetime
+from nap.store.db import write_session
 from tests.harvest_helpers import harvest, register_and_harvest
 
 BASE = "/datex2/v3.7/energy-infrastructure"
@@ -70,3 +74,89 @@ def test_an_empty_store_answers_no_content(nap_server):
         response = httpx.get(f"{nap_server.url}{BASE}/{kind}")
         assert response.status_code == 204
     assert httpx.get(f"{nap_server.url}{BASE}/table", params={"profile": "nope"}).status_code == 400
+
+
+# --- the operator of locations that name none -------------------------------------------------
+
+def _sites(content: bytes) -> dict[str, etree._Element]:
+    return {s.get("id"): s for s in etree.fromstring(content).xpath("//*[local-name()='energyInfrastructureSite']")}
+
+
+def _names(site: etree._Element, tag: str) -> list[str]:
+    return site.xpath(f"*[local-name()='{tag}']/*[local-name()='name']//*[local-name()='value']/text()")
+
+
+def _without_operator(cpo, *indexes: int) -> list[str]:
+    """Take `operator` out of some of the demo CPO's locations; their site ids."""
+    locations = cpo.app.config["FLEET"].locations
+    for i in indexes:
+        del locations[i]["operator"]
+    return [f"DE*ABC*{locations[i]['id']}" for i in indexes]
+
+
+def _site_versions(content: bytes, tag: str) -> dict[str, str]:
+    document = etree.fromstring(content)
+    if tag == "energyInfrastructureSite":
+        return {s.get("id"): s.get("version") for s in document.xpath(f"//*[local-name()='{tag}']")}
+    return {r.get("id"): r.get("version")
+            for r in document.xpath(f"//*[local-name()='{tag}']/*[local-name()='reference']")}
+
+
+def test_locations_without_operator_are_operated_by_their_party(demo_cpo, nap_server, sessions, settings):
+    cpo = demo_cpo(locations=6)
+    orphans = _without_operator(cpo, 1, 4)
+    assert register_and_harvest(sessions, settings, cpo, name="Ladenetz Nord", country_code="DE",
+                                party_id="ABC").status == "success"
+    url = f"{nap_server.url}{BASE}/table"
+    # Registered by hand: the name the feed was registered under.
+    first = httpx.get(url, params={"profile": "afir"})
+    assert first.status_code == 200 and validate(first.content) == []
+    sites = _sites(first.content)
+    for site_id in orphans:
+        assert _names(sites[site_id], "operator") == ["Ladenetz Nord"]
+        assert _names(sites[site_id], "helpdesk") == ["Ladenetz Nord"]
+    others = [site for site_id, site in sites.items() if site_id not in orphans]
+    assert others and all(_names(site, "operator") == ["ABC Ladenetz GmbH"] for site in others)
+
+    # What the CPO's credentials gave for the party (as a handshake keeps it) comes first,
+    # and the table's version changes with it.
+    with write_session(sessions) as session:
+        add_party(session, get_feed(session, "Ladenetz Nord"), "DE", "ABC",
+                  business_details={"name": "ABC Ladenetz Nord GmbH", "website": "https://abc-laden.example/nord"})
+    for profile in ("generic", "afir"):
+        table = httpx.get(url, params={"profile": profile}, headers={"If-None-Match": first.headers["ETag"]})
+        assert table.status_code == 200 and validate(table.content) == []
+        sites = _sites(table.content)
+        for site_id in orphans:
+            assert _names(sites[site_id], "operator") == ["ABC Ladenetz Nord GmbH"]
+            assert sites[site_id].xpath("*[local-name()='operator']/*[local-name()='linkToGeneralInformation']"
+                                        "/text()") == ["https://abc-laden.example/nord"]
+        if profile == "afir":
+            assert all(_names(sites[site_id], "helpdesk") == ["ABC Ladenetz Nord GmbH"] for site_id in orphans)
+        status = httpx.get(f"{nap_server.url}{BASE}/status", params={"profile": profile})
+        assert status.status_code == 200 and validate(status.content) == []
+        assert _site_versions(status.content, "energyInfrastructureSiteStatus") == _site_versions(
+            table.content, "energyInfrastructureSite")
+
+
+def test_a_party_nap_knows_nothing_of_gets_no_operator(demo_cpo, nap_server, sessions, settings):
+    cpo = demo_cpo(locations=4)
+    orphans = _without_operator(cpo, 2)
+    assert register_and_harvest(sessions, settings, cpo, name="Ladenetz Nord").status == "success"  # no party
+    table = httpx.get(f"{nap_server.url}{BASE}/table", params={"profile": "afir"})
+    assert table.status_code == 200 and validate(table.content) == []
+    site = _sites(table.content)[orphans[0]]
+    assert _names(site, "operator") == [] and _names(site, "helpdesk") == ["DE*ABC"]
+
+
+@pytest.mark.xfail(strict=True, reason="harvesters/credentials.py does not yet hand the CPO roles' business_details "
+                                       "to nap.feeds.add_party: until it does, the feed's name is used")
+def test_a_handshake_keeps_the_business_details_of_the_cpo_roles(demo_cpo, nap_server, sessions, settings):
+    cpo = demo_cpo(locations=4, token="token-a")
+    orphans = _without_operator(cpo, 0)
+    with sessions.begin() as session:
+        add_feed(session, name="Ladenetz Nord", versions_url=cpo.versions_url, token="token-a")
+    assert handshake(sessions, settings, "Ladenetz Nord").ok
+    assert harvest(sessions, settings, "Ladenetz Nord").status == "success"
+    table = httpx.get(f"{nap_server.url}{BASE}/table", params={"profile": "afir"})
+    assert _names(_sites(table.content)[orphans[0]], "operator") == ["ABC Ladenetz GmbH"]

@@ -15,7 +15,7 @@ from lxml import etree
 
 from exporters.datex2 import ocpi
 from exporters.datex2.namespaces import COM, D2, XSI_TYPE, Profile, q
-from exporters.datex2.selection import PublishedSite, published_site
+from exporters.datex2.selection import PartyOperators, PublishedSite, published_site
 
 log = logging.getLogger("exporters.datex2")
 
@@ -59,15 +59,16 @@ def _label(location: object) -> str:
 
 
 def write_sites(locations: Iterable[object], profile: Profile, build: Callable[[PublishedSite], etree._Element | bytes],
-                kind: str, write: Callable[[etree._Element | bytes], object]) -> int:
+                kind: str, write: Callable[[etree._Element | bytes], object],
+                party_operators: PartyOperators | None = None) -> int:
     """Select, build and `write` one element (or its bytes) per location, as soon as it is
     built; return the number of refill points written. A location that cannot be written
     validly is skipped with a warning: one broken location must not cost the whole
-    publication."""
+    publication. `party_operators`: see selection.with_party_operator."""
     refill_points = 0
     for location in locations:
         try:
-            published = published_site(location, profile)
+            published = published_site(location, profile, party_operators)
             element = build(published) if published is not None else None
         except Exception as error:  # noqa: BLE001 - anything a CPO sends, we survive
             log.warning("DATEX II %s: skipped location %s: %r", kind, _label(location), error)

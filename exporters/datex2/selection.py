@@ -5,10 +5,15 @@ to a site or refill point that the table left out.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from exporters.datex2 import identity, ocpi
 from exporters.datex2.namespaces import Profile
+
+# The operator of a CPO party's locations that name none: OCPI BusinessDetails by (COUNTRY,
+# PARTY), upper-case (exporters/datex2_source.party_operators).
+PartyOperators = Mapping[tuple[str, str], dict]
 
 
 @dataclass(frozen=True)
@@ -50,15 +55,30 @@ def evse_current_type(evse: dict, connectors: list[tuple[dict, float]]) -> str |
     return kinds.pop() if len(kinds) == 1 else None
 
 
-def published_site(location: object, profile: Profile) -> PublishedSite | None:
+def with_party_operator(location: dict, party_operators: PartyOperators | None) -> dict:
+    """OCPI Location.operator: "When not specified, the information retrieved from the
+    Credentials module, selected by the country_code and party_id of this Location, should
+    be used instead." A location without `operator` gets its party's (a copy: the caller's
+    document is left as it is), so everything written from it, versions included, sees it."""
+    if not party_operators or location.get("operator") is not None:
+        return location
+    country, party = ocpi.text(location.get("country_code")), ocpi.text(location.get("party_id"))
+    details = party_operators.get((country.upper(), party.upper())) if country and party else None
+    return location if details is None else {**location, "operator": details}
+
+
+def published_site(location: object, profile: Profile,
+                   party_operators: PartyOperators | None = None) -> PublishedSite | None:
     """The site to publish for an OCPI Location, or None when it cannot be written validly:
     not a dict, no country_code/party_id/id, or no usable coordinates (a charging site
-    without a position is useless to every consumer)."""
+    without a position is useless to every consumer). A location without operator gets its
+    party's from `party_operators` (see with_party_operator)."""
     if not isinstance(location, dict):
         return None
     site = identity.site_id(location)
     if site is None or ocpi.coordinates(location.get("coordinates")) is None:
         return None
+    location = with_party_operator(location, party_operators)
     parking = ocpi.parking_places(location)
     evses, seen_uids = [], set()
     for evse in ocpi.dicts(location.get("evses")):

@@ -124,8 +124,9 @@ def build_site(published: PublishedSite, profile: Profile, *, catalogue: TariffC
         slots["operator"] = [lambda e: write_organisation(e, profile.f("operator"), profile, operator,
                                                           f"{published.id}#operator")]
     if profile.is_afir and help_phone:
-        # afac:helpdesk needs a name: the operator's, else the CPO's OCPI party (help_phone
-        # is the CPO's customer service number).
+        # afac:helpdesk needs a name: the operator's (the location's own, else its party's:
+        # selection.with_party_operator), else the CPO's OCPI party id (help_phone is the
+        # CPO's customer service number).
         helpdesk = Organisation(name=operator.name if operator else ocpi.text(identity.party(location)),
                                 phone=help_phone)
         slots["helpdesk"] = [lambda e: write_organisation(e, profile.f("helpdesk"), profile, helpdesk,

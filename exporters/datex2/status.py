@@ -19,7 +19,7 @@ from exporters.datex2 import mapping, ocpi
 from exporters.datex2.namespaces import COM, Profile, profile_named, q
 from exporters.datex2.opening_hours import opening_status
 from exporters.datex2.publication import payload, utc, write_sites
-from exporters.datex2.selection import PublishedEvse, PublishedSite
+from exporters.datex2.selection import PartyOperators, PublishedEvse, PublishedSite
 from exporters.datex2.xmlbuild import Element, bool_text, sub, typed
 
 
@@ -98,9 +98,11 @@ def build_site_status(published: PublishedSite, profile: Profile, at: datetime) 
 
 def write_status(out: BinaryIO, locations: Iterable[dict], *, profile: str = "generic", publication_time: datetime,
                  table_id: str = "NAP", table_version: str = "1", country: str = "de",
-                 national_identifier: str = "NAP", preamble: str | None = None) -> int:
+                 national_identifier: str = "NAP", preamble: str | None = None,
+                 party_operators: PartyOperators | None = None) -> int:
     """Write the status publication to the binary file `out`; return the number of refill
-    point statuses written."""
+    point statuses written. `party_operators`: as given to write_table, so that the
+    references carry the table's site versions."""
     chosen = profile_named(profile)
     at = utc(publication_time)
     with payload(out, chosen, "EnergyInfrastructureStatusPublication", publication_time=at, country=country,
@@ -108,4 +110,5 @@ def write_status(out: BinaryIO, locations: Iterable[dict], *, profile: str = "ge
         with xf.element(chosen.e("tableReference"), targetClass=f"{chosen.egi}:EnergyInfrastructureTable",
                         id=table_id, version=table_version):
             pass  # an empty element: all its information is in the attributes
-        return write_sites(locations, chosen, lambda site: build_site_status(site, chosen, at), "status", xf.write)
+        return write_sites(locations, chosen, lambda site: build_site_status(site, chosen, at), "status", xf.write,
+                           party_operators)

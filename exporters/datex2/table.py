@@ -1,7 +1,8 @@
 """DATEX II 3.7 EnergyInfrastructureTablePublication (static data), streamed.
 
     from exporters.datex2.table import write_table
-    count = write_table(out, locations, profile="afir", publication_time=now, tariffs_by_key=lookup)
+    count = write_table(out, locations, profile="afir", publication_time=now, tariffs_by_key=lookup,
+                        party_operators=operators)
 
 `locations` may be a generator over millions of OCPI 2.3.0 Locations: each site is built,
 written and dropped before the next location is read. A location that cannot be written
@@ -22,7 +23,7 @@ from lxml import etree
 from exporters.datex2 import tariffs
 from exporters.datex2.namespaces import Profile, profile_named
 from exporters.datex2.publication import payload, utc, write_sites, writer_into
-from exporters.datex2.selection import PublishedSite
+from exporters.datex2.selection import PartyOperators, PublishedSite
 from exporters.datex2.site import build_site
 from exporters.datex2.tariffs import TariffsByKey
 
@@ -38,22 +39,27 @@ def _site_bytes(site: PublishedSite, profile: Profile, catalogue: tariffs.Tariff
 
 
 def write_table_sites(write: Callable[[etree._Element | bytes], object], locations: Iterable[dict], *,
-                      profile: str, publication_time: datetime, tariffs_by_key: TariffsByKey | None) -> int:
+                      profile: str, publication_time: datetime, tariffs_by_key: TariffsByKey | None,
+                      party_operators: PartyOperators | None = None) -> int:
     """Only the sites of a table, each handed to `write` (bytes, or an element when there
     are no tariffs to splice): what one part of a table written in parallel holds."""
     chosen = profile_named(profile)
     at = utc(publication_time)
     catalogue = tariffs.TariffCatalogue(tariffs_by_key, chosen, at) if tariffs_by_key is not None else None
-    return write_sites(locations, chosen, lambda site: _site_bytes(site, chosen, catalogue, at), "table", write)
+    return write_sites(locations, chosen, lambda site: _site_bytes(site, chosen, catalogue, at), "table", write,
+                       party_operators)
 
 
 def write_table(out: BinaryIO, locations: Iterable[dict], *, profile: str = "generic", publication_time: datetime,
                 table_id: str = "NAP", table_version: str = "1", country: str = "de",
                 national_identifier: str = "NAP", tariffs_by_key: TariffsByKey | None = None,
-                preamble: str | None = None, more_sites: Callable[[Callable], int] | None = None) -> int:
+                preamble: str | None = None, more_sites: Callable[[Callable], int] | None = None,
+                party_operators: PartyOperators | None = None) -> int:
     """Write the table publication to the binary file `out`; return the number of refill
     points (charging points, i.e. OCPI EVSEs) written. `more_sites(write)`, if given, adds
-    sites written elsewhere after those of `locations` (datex2_parallel.py)."""
+    sites written elsewhere after those of `locations` (datex2_parallel.py).
+    `party_operators`: the operator of each party's locations that name none (pass the same
+    to write_status: it is part of the site versions)."""
     chosen = profile_named(profile)
     at = utc(publication_time)
     dropped_before = Counter(tariffs.DROPPED)
@@ -62,7 +68,7 @@ def write_table(out: BinaryIO, locations: Iterable[dict], *, profile: str = "gen
         with xf.element(chosen.e("energyInfrastructureTable"), id=table_id, version=table_version):
             write = writer_into(xf, out)
             written = write_table_sites(write, locations, profile=profile, publication_time=at,
-                                        tariffs_by_key=tariffs_by_key)
+                                        tariffs_by_key=tariffs_by_key, party_operators=party_operators)
             if more_sites is not None:
                 written += more_sites(write)
     dropped = Counter(tariffs.DROPPED)
