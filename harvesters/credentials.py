@@ -46,16 +46,23 @@ def nap_credentials(settings: Settings, token_b: str, version: str) -> dict:
 
 def cpo_parties(credentials: dict, version: str) -> list[tuple[str, str]]:
     """The country_code/party_id pairs the CPO's credentials declare."""
+    return [(country, party) for country, party, _ in cpo_roles(credentials, version)]
+
+
+def cpo_roles(credentials: dict, version: str) -> list[tuple[str, str, dict | None]]:
+    """The country_code/party_id pairs the CPO's credentials declare, each with the
+    BusinessDetails given for it (2.1.1: the credentials' own)."""
     if version == "2.1.1":
         entries = [credentials]
     else:
         entries = [r for r in credentials.get("roles") or [] if isinstance(r, dict) and r.get("role") == "CPO"]
-    pairs = []
+    roles = []
     for entry in entries:
         country, party = entry.get("country_code"), entry.get("party_id")
         if isinstance(country, str) and isinstance(party, str) and len(country) == 2 and 1 <= len(party) <= 3:
-            pairs.append((country.upper(), party.upper()))
-    return pairs
+            details = entry.get("business_details")
+            roles.append((country.upper(), party.upper(), details if isinstance(details, dict) else None))
+    return roles
 
 
 def _limits(settings: Settings) -> ClientLimits:
@@ -81,7 +88,8 @@ def handshake(sessions: sessionmaker[Session], settings: Settings, feed_name: st
         return HandshakeResult(False, f"handshake failed: {error}")
     if not isinstance(data, dict) or not isinstance(data.get("token"), str) or not data["token"]:
         return HandshakeResult(False, "the CPO's answer holds no credentials token", endpoints.version)
-    parties = cpo_parties(data, endpoints.version)
+    roles = cpo_roles(data, endpoints.version)
+    parties = [(country, party) for country, party, _ in roles]
     try:
         with write_session(sessions) as session:
             feed = get_feed(session, feed_name)
@@ -92,8 +100,8 @@ def handshake(sessions: sessionmaker[Session], settings: Settings, feed_name: st
             feed.ocpi_version = endpoints.version
             if feed.status == "needs_credentials":
                 feed.status = "active"
-            for country, party in parties:
-                add_party(session, feed, country, party)
+            for country, party, details in roles:
+                add_party(session, feed, country, party, business_details=details)
             if parties and not feed.country_code:
                 # 2.1.1 objects carry no country_code/party_id: the CPO's own come from here.
                 feed.country_code, feed.party_id = parties[0]

@@ -149,8 +149,6 @@ def test_a_party_nap_knows_nothing_of_gets_no_operator(demo_cpo, nap_server, ses
     assert _names(site, "operator") == [] and _names(site, "helpdesk") == ["DE*ABC"]
 
 
-@pytest.mark.xfail(strict=True, reason="harvesters/credentials.py does not yet hand the CPO roles' business_details "
-                                       "to nap.feeds.add_party: until it does, the feed's name is used")
 def test_a_handshake_keeps_the_business_details_of_the_cpo_roles(demo_cpo, nap_server, sessions, settings):
     cpo = demo_cpo(locations=4, token="token-a")
     orphans = _without_operator(cpo, 0)
