@@ -30,6 +30,7 @@ from harvesters.normalize.repairs import (ALWAYS, LOCATION_REPAIRS, TARIFF_ALWAY
                                           snake_case_keys)
 from nap.jsonutil import dumps_bytes
 from nap.ocpi.schemas import Connector, Evse, Location, Tariff
+from nap.ocpi.values import future_limit
 
 SUPPORTED_VERSIONS = ("2.3.0", "2.2.1", "2.2", "2.1.1")
 
@@ -248,7 +249,7 @@ def _location(obj: dict, object_id: str | None, repairs: RepairLog, result: Norm
         fast_warnings: list[str] = []
         try:
             both = _LocationAndEvses.model_validate({"location": obj, "evses": evses},
-                                                    context={"warnings": fast_warnings})
+                                                    context={"warnings": fast_warnings, "not_after": future_limit()})
         except ValidationError:
             both = None
         if both is not None and not fast_warnings:

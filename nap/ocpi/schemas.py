@@ -19,7 +19,7 @@ from pydantic_core import core_schema
 from nap.ocpi import enums
 from nap.ocpi.places import ALPHA3_CODES, TIME_ZONES
 from nap.ocpi.spellings import spec_value
-from nap.ocpi.values import is_future, normalize_datetime_noting_zone, normalize_latitude, normalize_longitude
+from nap.ocpi.values import future_limit, normalize_datetime_noting_zone, normalize_latitude, normalize_longitude
 
 
 def _warn(info: ValidationInfo, message: str) -> None:
@@ -159,8 +159,14 @@ def _datetime(value: Any, info: ValidationInfo) -> str:
 
 
 def _last_updated(value: Any, info: ValidationInfo) -> str:
-    text = _datetime(value, info)
-    if is_future(text):
+    # Every object has one or more: one function call, not two, on the common path. A
+    # validation may pass the limit in its context ("not_after"), worked out once.
+    text, zoneless = normalize_datetime_noting_zone(value)
+    if zoneless:
+        _warn(info, f"{info.field_name}: {value!r} has no time zone; read as UTC")
+    context = info.context
+    limit = context.get("not_after") if context else None
+    if text > (limit or future_limit()):
         raise ValueError(f"{value!r} lies in the future")
     return text
 
