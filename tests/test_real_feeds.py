@@ -143,3 +143,20 @@ def test_a_refused_location_still_names_every_problem_of_its_evses(live_server, 
     assert any(field == "evses[0].connectors" for field in fields), mine
     assert any(field.startswith("evses[1].uid") for field in fields), mine
     assert any(field.startswith("evses[2].connectors") and "standard" in field for field in fields), mine
+
+
+@pytest.mark.parametrize("bad_text", ["Parking \ud800 lot", "Parking\x00lot"], ids=["lone-surrogate", "nul"])
+def test_text_that_is_not_unicode_costs_its_object_only(bad_text, live_server, sessions, settings):
+    good = generate_fleet(locations=6, seed=3).locations
+    broken = copy.deepcopy(good[2])
+    broken["id"] = "BROKEN-TEXT"
+    broken["name"] = bad_text
+    cpo = live_server(create_app(Fleet(locations=[*good[:2], broken, *good[2:]], tariffs=[]), DemoOptions(verbatim=True)))
+    with sessions.begin() as session:
+        add_feed(session, name="text", versions_url=f"{cpo.url}/ocpi/versions", token="demo-token",
+                 country_code="DE", party_id="ABC")
+    run = harvest(sessions, settings, "text")
+    assert run.error is None and run.objects_skipped == 1
+    assert set(stored_locations(sessions)) == {location["id"] for location in good}
+    reasons = [(f.field, f.reason) for f in findings(sessions, "error") if f.object_id == "BROKEN-TEXT"]
+    assert reasons and reasons[0][0] == "name" and ("NUL" in reasons[0][1] or "surrogate" in reasons[0][1]), reasons
