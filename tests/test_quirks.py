@@ -596,8 +596,10 @@ def test_any_mutation_is_stored_valid_or_explained_and_spares_the_page(mutation,
     except Exception as error:  # noqa: BLE001
         pytest.fail(f"normalize_object raised {type(error).__name__}: {str(error)[:300]}")
     if result.ok:
-        problem = _schema_problem(Case(source, (), obj, [], result))
+        case = Case(source, (), obj, [], result)
+        problem = _schema_problem(case)
         assert problem is None, f"stored, but not valid 2.3.0: {problem}"
+        assert not _datex_problems([case]), _datex_problems([case])
     else:
         assert any(f.severity == "error" and f.reason for f in result.findings), "dropped without an error finding"
     problems = _page_problems(source, obj, use_send=use_send)
