@@ -21,7 +21,7 @@ from typing import Callable, Iterator
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from harvesters.findings import ObjectFinding
+from harvesters.findings import ObjectFinding, UnitCounts
 from harvesters.normalize import FeedIdentity
 from harvesters.ocpi_client import ClientLimits, CredentialsRejected, HarvestError, OcpiClient
 from harvesters.page_process import PageJob, PageProcess
@@ -31,7 +31,7 @@ from nap.store.db import write_session
 from nap.config import Settings
 from nap.ocpi.values import format_datetime
 from nap.store.leases import Leases
-from nap.store.tables import Feed, Finding, HarvestRun, Location, Tariff
+from nap.store.tables import COMPLETED_RUN_STATUSES, Feed, Finding, HarvestRun, Location, Tariff
 from nap.store.writer import FeedWriter, WriteCounts
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,28 @@ class RunTally:
     skipped: int = 0
     counts: WriteCounts = field(default_factory=WriteCounts)
     findings: list[ObjectFinding] = field(default_factory=list)
+    # What became of the locations, EVSEs and connectors served (summed over the pages).
+    units: UnitCounts = field(default_factory=UnitCounts)
+
+
+def completed_status(units: UnitCounts, degraded_evse_share: float) -> str:
+    """How a run that completed ends: "degraded" when it skipped more than the share of
+    the EVSEs served (NAP_HARVEST_DEGRADED_EVSE_SHARE), else "success". Either way its data
+    is stored."""
+    if units.evses_served and units.evses_skipped > degraded_evse_share * units.evses_served:
+        return "degraded"
+    return "success"
+
+
+def _count_refused_as_skipped(units: UnitCounts, refused: dict[str, int]) -> None:
+    """Locations the store refused (another feed publishes them) were counted stored by the
+    normalizer: they, their EVSEs and connectors were skipped."""
+    for unit, count in refused.items():
+        stored = getattr(units, f"{unit}_stored") - count
+        setattr(units, f"{unit}_stored", stored)
+        setattr(units, f"{unit}_skipped", getattr(units, f"{unit}_skipped") + count)
+        # Which of them had been repaired is not known: repaired ones are stored ones.
+        setattr(units, f"{unit}_repaired", min(getattr(units, f"{unit}_repaired"), stored))
 
 
 def _utcnow() -> datetime:
@@ -274,6 +296,7 @@ class Harvester:
                         tally.received += page.received
                         tally.skipped += page.skipped
                         tally.findings.extend(page.findings)
+                        tally.units.add(page.counts)
                         seen_ids.update(page.seen_ids)
                         behind.submit(lambda write=write, items=page.items: tally.counts.add(write(items)))
                         received_of_kind += page.received
@@ -289,6 +312,7 @@ class Harvester:
         finally:
             behind.close()
         tally.findings.extend(writer.findings)
+        _count_refused_as_skipped(tally.units, writer.refused_units)
         writer.restamp_changes(_utcnow())
         # Feed, run and findings commit in the same transaction as the data.
         run = session.get(HarvestRun, run_id)
@@ -307,7 +331,11 @@ class Harvester:
         session.execute(update(Feed).where(Feed.id == feed.id, Feed.status == "needs_credentials")
                         .values(status="active"))
         self._record_findings(session, feed.id, run_id, tally.findings, now)
-        self._finish(session, run_id, endpoints.version, tally, "success", None)
+        status = completed_status(tally.units, self.settings.harvest_degraded_evse_share)
+        if status == "degraded":
+            log.warning("harvest run %s of %s degraded: %d of %d EVSEs served were skipped", run_id, feed.name,
+                        tally.units.evses_skipped, tally.units.evses_served)
+        self._finish(session, run_id, endpoints.version, tally, status, None)
 
     def _module_pages(self, client: OcpiClient, endpoints, identity: FeedIdentity, kind: str, url: str,
                       date_from: str | None, page_process: PageProcess | None) -> Iterator[NormalizedPage]:
@@ -325,13 +353,15 @@ class Harvester:
 
     def _may_be_large(self, feed: Feed, full_sync: bool) -> bool:
         """Whether to pull the feed's Locations in a page process: unless its last good run
-        of the same kind (full, or incremental: those of a large feed are small) received
-        fewer than NAP_HARVEST_PAGE_PROCESS_MIN_OBJECTS objects (starting one takes 0.2 s)."""
+        (success or degraded) of the same kind (full, or incremental: those of a large feed
+        are small) received fewer than NAP_HARVEST_PAGE_PROCESS_MIN_OBJECTS objects
+        (starting one takes 0.2 s)."""
         if self.settings.harvest_page_process_min_objects <= 0 or self.transport is not None:
             return False  # an injected transport (tests) lives in this process only
         with self.sessions() as session:
             last = session.scalar(select(HarvestRun.objects_received)
-                                  .where(HarvestRun.feed_id == feed.id, HarvestRun.status == "success",
+                                  .where(HarvestRun.feed_id == feed.id,
+                                         HarvestRun.status.in_(COMPLETED_RUN_STATUSES),
                                          HarvestRun.full_sync == full_sync)
                                   .order_by(HarvestRun.started_at.desc()).limit(1))
         return last is None or last >= self.settings.harvest_page_process_min_objects
@@ -360,6 +390,8 @@ class Harvester:
         run.objects_skipped = tally.skipped
         run.findings = len(tally.findings)
         run.error = error
+        # A failed run stored nothing: no counts to show for it.
+        run.unit_counts = tally.units.as_dict() if status in COMPLETED_RUN_STATUSES else None
 
     def _fail(self, run_id, feed_id, version, tally, error: str, feed_status: str | None = None) -> HarvestRun:
         log.warning("harvest run %s failed: %s", run_id, error)

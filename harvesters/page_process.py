@@ -33,7 +33,7 @@ from typing import BinaryIO, Iterator
 
 import orjson
 
-from harvesters.findings import ObjectFinding
+from harvesters.findings import ObjectFinding, UnitCounts
 from harvesters.normalize.common import FeedIdentity
 from harvesters.ocpi_client import ClientLimits, CredentialsRejected, HarvestError, OcpiClient
 from harvesters.pages import NormalizedPage, normalize_page
@@ -93,7 +93,8 @@ class PageProcessError(Exception):
 # the bytes the store writes: two values per object. The harvest process parses the
 # document and prepares a location's rows as it receives it (content hash, JSON texts:
 # nap.store.rows): that work is off the page process, which sets the pace, and a page
-# waiting to be stored holds rows, not documents.
+# waiting to be stored holds rows, not documents. A page's unit counts go as the nested
+# dict of UnitCounts.as_dict().
 
 
 def _item_from_wire(kind: str, item: tuple):
@@ -107,15 +108,15 @@ def _page_to_wire(page: NormalizedPage) -> tuple:
     """A page without its items, which went ahead of it one by one."""
     return (page.kind, page.byte_count, page.total_count, page.bare_list, page.offset_paging, page.received,
             [(f.object_type, f.object_id, f.field, f.reason, f.severity) for f in page.findings],
-            page.seen_ids, page.skipped)
+            page.seen_ids, page.skipped, page.counts.as_dict())
 
 
 def _page_from_wire(wire: tuple, items: list) -> NormalizedPage:
-    kind, byte_count, total_count, bare_list, offset_paging, received, findings, seen_ids, skipped = wire
+    kind, byte_count, total_count, bare_list, offset_paging, received, findings, seen_ids, skipped, counts = wire
     return NormalizedPage(
         kind, byte_count, total_count, bare_list, offset_paging, received, items=items,
         findings=[ObjectFinding(*values) for values in findings],
-        seen_ids=seen_ids, skipped=skipped)
+        seen_ids=seen_ids, skipped=skipped, counts=UnitCounts.from_dict(counts))
 
 
 # -- the child ---------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
-from harvesters.findings import ObjectFinding
+from harvesters.findings import ObjectFinding, UnitCounts
 from harvesters.normalize import FeedIdentity, normalize_object
 from harvesters.ocpi_client import Page
 from nap.store.rows import prepare_location
@@ -28,6 +28,8 @@ class NormalizedPage:
     # Ids of every object served, valid or not: what a full sync does not mark removed.
     seen_ids: list[str] = field(default_factory=list)
     skipped: int = 0  # objects not stored, each explained by an error finding
+    # What became of the locations, EVSEs and connectors on the page (tariffs count nothing).
+    counts: UnitCounts = field(default_factory=UnitCounts)
 
 
 def normalize_page(kind: str, page: Page, version: str, identity: FeedIdentity,
@@ -45,6 +47,7 @@ def normalize_page(kind: str, page: Page, version: str, identity: FeedIdentity,
         objects[position] = None
         result = normalize_object(kind, raw, version, identity, hand_over=True, as_json=send is not None)
         out.findings.extend(result.findings)
+        out.counts.add(result.counts)
         if result.object_id is not None:
             out.seen_ids.append(result.object_id)
         if not result.ok:

@@ -14,6 +14,11 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw else default
 
 
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw else default
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -63,6 +68,11 @@ class Settings:
     # least every full_sync_hours.
     incremental_overlap_seconds: int = 300
     full_sync_hours: int = 24
+    # A run that completes but skips more than this share of the EVSEs the CPO served (as
+    # invalid, each with an error finding) ends as "degraded" instead of "success": its
+    # data is stored all the same, and the run counts as a good one for freshness and the
+    # incremental pulls that follow.
+    harvest_degraded_evse_share: float = 0.01
     # Harvests one worker process runs at once (PostgreSQL; SQLite serializes writers).
     worker_threads: int = 4
     # Bulk downloads: where the daily snapshots go, and how many days are kept.
@@ -121,6 +131,7 @@ def load_settings() -> Settings:
         worker_threads=_int("NAP_WORKER_THREADS", 4),
         incremental_overlap_seconds=_int("NAP_INCREMENTAL_OVERLAP_SECONDS", 300),
         full_sync_hours=_int("NAP_FULL_SYNC_HOURS", 24),
+        harvest_degraded_evse_share=_float("NAP_HARVEST_DEGRADED_EVSE_SHARE", 0.01),
         secret_key=os.environ.get("NAP_SECRET_KEY") or None,
         map_tile_url=os.environ.get("NAP_MAP_TILE_URL", ""),
         map_tile_attribution=os.environ.get("NAP_MAP_TILE_ATTRIBUTION", ""),

@@ -137,6 +137,9 @@ class FeedWriter:
         self.via = via  # "pull" or "push", for the status history
         self.findings: list[ObjectFinding] = []
         self.stale = 0  # objects older than what the store holds (a newer push won)
+        # The units of the locations refused because another feed publishes them (each with
+        # an error finding): the normalizer counted them stored, the run counts them skipped.
+        self.refused_units = {"locations": 0, "evses": 0, "connectors": 0}
 
     # -- shared --------------------------------------------------------------------------
 
@@ -191,6 +194,10 @@ class FeedWriter:
                     kind, key[2], "id",
                     f"{'/'.join(key)} is already published by another feed; object skipped",
                 ))
+                if isinstance(item, PreparedLocation):
+                    self.refused_units["locations"] += 1
+                    self.refused_units["evses"] += len(item.evses)
+                    self.refused_units["connectors"] += sum(len(evse.connectors) for evse in item.evses)
             elif row.content_hash == digest and row.removed_at is None:
                 counts.unchanged += 1
             elif row.removed_at is None and row.last_updated > last_updated:
