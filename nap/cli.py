@@ -187,6 +187,36 @@ def feeds_show(name: str) -> None:
                 f"{run.objects_unchanged:<9} {run.objects_removed:<7} {run.findings:<8} {run.bytes:<8} {seconds:<7} "
                 f"{run.error or ''}"
             )
+        _echo_latest_run(session, feed.id)
+
+
+def _echo_latest_run(session, feed_id: int) -> None:
+    """The latest finished run: what became of the units served, and the top reasons of its
+    errors and of its repairs (warnings)."""
+    from nap.store.run_report import latest_run_report
+
+    report = latest_run_report(session, feed_id)
+    if report is None:
+        click.echo("\nno finished harvest run yet")
+        return
+    run = report.run
+    click.echo(f"\nlatest finished run #{run.id} ({run.started_at:%Y-%m-%d %H:%M:%S}): {run.status}")
+    if report.units:
+        share = load_settings().harvest_degraded_evse_share
+        click.echo(f"{'':<11} {'served':>8} {'stored':>8} {'repaired':>8} {'skipped':>8}")
+        for row in report.units:
+            skipped = f" ({100 * row.skipped_share:.1f} %)" if row.skipped_share else ""
+            click.echo(f"{row.unit:<11} {row.served:>8} {row.stored:>8} {row.repaired:>8} {row.skipped:>8}{skipped}")
+        if run.status == "degraded":
+            click.echo(f"degraded: more than {100 * share:g} % of the EVSEs served were skipped "
+                       "(NAP_HARVEST_DEGRADED_EVSE_SHARE); the rest was stored")
+    for title, groups, total in (("errors (skipped)", report.errors, report.error_count),
+                                 ("repairs (warnings)", report.repairs, report.repair_count)):
+        click.echo(f"\ntop reasons, {title}: {total} findings" + ("" if groups else ", none"))
+        for group in groups:
+            example = group.example_object_id or "-"
+            click.echo(f"{group.count:>7}  {group.field or '-'}: {group.reason}  (e.g. {example}"
+                       + (f": {group.example_reason})" if group.shows_values else ")"))
 
 
 @main.group()
@@ -252,7 +282,7 @@ def harvest(name: str | None) -> None:
     from sqlalchemy import select
 
     from harvesters.harvest import Harvester
-    from nap.store.tables import Feed
+    from nap.store.tables import COMPLETED_RUN_STATUSES, Feed
 
     _require_current_schema()
     sessions = _sessions()
@@ -272,10 +302,14 @@ def harvest(name: str | None) -> None:
             raise click.ClickException(str(error)) from None
         if run is None:
             click.echo(f"{feed_name}: another process is harvesting it right now; skipped")
-        elif run.status == "success":
+        elif run.status in COMPLETED_RUN_STATUSES:
             click.echo(f"{feed_name}: OCPI {run.ocpi_version}, {run.pages} pages, {run.objects_received} objects "
                        f"({run.objects_new} new, {run.objects_changed} changed, {run.objects_unchanged} unchanged, "
                        f"{run.objects_removed} removed), {run.findings} findings")
+            if run.status == "degraded":
+                evses = (run.unit_counts or {}).get("evses") or {}
+                click.echo(f"{feed_name}: DEGRADED: {evses.get('skipped', 0)} of {evses.get('served', 0)} EVSEs served "
+                           f"were skipped; `nap feeds show {feed_name}` gives the reasons", err=True)
         else:
             failed = True
             click.echo(f"{feed_name}: FAILED: {run.error}", err=True)
