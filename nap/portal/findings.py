@@ -1,18 +1,19 @@
 """The harvester's findings that describe what a CPO serves now: those of each feed's
-latest successful harvest, plus those of pushes received since it started. Older findings
-are about versions that have been replaced since (every run records its findings anew)."""
+latest completed harvest (success or degraded: its data was stored), plus those of pushes
+received since it started. Older findings are about versions that have been replaced since
+(every run records its findings anew)."""
 from __future__ import annotations
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from nap.store.tables import Finding, HarvestRun
+from nap.store.tables import COMPLETED_RUN_STATUSES, Finding, HarvestRun
 
 
 def current_findings_condition(session: Session, feed_ids: list[int]):
     latest = dict(session.execute(
         select(HarvestRun.feed_id, func.max(HarvestRun.id))
-        .where(HarvestRun.feed_id.in_(feed_ids), HarvestRun.status == "success")
+        .where(HarvestRun.feed_id.in_(feed_ids), HarvestRun.status.in_(COMPLETED_RUN_STATUSES))
         .group_by(HarvestRun.feed_id)).all())
     started = dict(session.execute(
         select(HarvestRun.feed_id, HarvestRun.started_at).where(HarvestRun.id.in_(list(latest.values())))).all())

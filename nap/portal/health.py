@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from nap.store.run_report import UnitRow, unit_rows
 from nap.store.status_history import push_freshness
 from nap.store.tables import Feed, Finding, HarvestRun, Location
 
@@ -41,6 +42,14 @@ class FeedHealth:
     published_locations: int
     last_errors: list[HarvestRun] = field(default_factory=list)
     latest_run_errors: int = 0
+    # The latest run that is over (last_run may still be running): its status and unit counts.
+    last_finished: HarvestRun | None = None
+
+    @property
+    def last_evses(self) -> UnitRow | None:
+        """The EVSEs of the latest finished run: served, stored, repaired, skipped."""
+        return next((row for row in unit_rows(self.last_finished.unit_counts) if row.unit == "evses"), None) \
+            if self.last_finished is not None else None
 
 
 def _age(delta: timedelta) -> str:
@@ -91,4 +100,5 @@ def feed_health(session: Session, feed: Feed, now: datetime) -> FeedHealth:
         feed=feed, last_run=last_run, static=static_verdict(feed, now), dynamic=dynamic_verdict(session, feed, now),
         failed_runs_24h=failed_24h, published_locations=published,
         last_errors=[run for run in runs if run.status == "failed"][:5], latest_run_errors=latest_errors,
+        last_finished=next((run for run in runs if run.status != "running"), None),
     )

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from nap.portal.findings import current_findings
 from nap.quality.snapshot import normalized_evse_id
-from nap.store.tables import Evse, Feed, Finding, HarvestRun, Location
+from nap.store.tables import COMPLETED_RUN_STATUSES, Evse, Feed, Finding, HarvestRun, Location
 
 MAX_RESULTS = 20
 
@@ -67,7 +67,7 @@ class Lookup:
         return self.session.scalar(
             select(HarvestRun).where(HarvestRun.feed_id == location.feed_id,
                                      HarvestRun.started_at <= location.removed_at,
-                                     HarvestRun.status == "success")
+                                     HarvestRun.status.in_(COMPLETED_RUN_STATUSES))
             .order_by(HarvestRun.started_at.desc()).limit(1))
 
     def _location_state(self, location: Location, result: Whereabouts) -> bool:

@@ -28,7 +28,11 @@ def feeds():
     health = [feed_health(session, feed, now) for feed in all_feeds]
     counts = {status: sum(1 for h in health if h.feed.status == status)
               for status in ("pending", "active", "needs_credentials", "suspended")}
-    return render_template("portal/admin.html", health=health, counts=counts,
+    # How each feed's latest finished run ended: degraded ones stored their data, but
+    # skipped more of the EVSEs served than NAP_HARVEST_DEGRADED_EVSE_SHARE.
+    last_runs = {status: sum(1 for h in health if h.last_finished is not None and h.last_finished.status == status)
+                 for status in ("success", "degraded", "failed")}
+    return render_template("portal/admin.html", health=health, counts=counts, last_runs=last_runs,
                            owners=owner_emails(session, [feed.id for feed in all_feeds]),
                            actions={feed.id: available_actions(feed) for feed in all_feeds})
 

@@ -18,6 +18,7 @@ from nap.portal.pages import portal_blueprint
 from nap.portal.registration import AUTH_MODES, FeedForm, parse_feed_form, register_feed, replace_token, run_handshake
 from nap.quality import cached_report
 from nap.store.availability import feed_availability
+from nap.store.run_report import latest_run_report
 from nap.store.tables import Feed, Finding
 from nap.web import db_session, settings
 
@@ -88,7 +89,8 @@ def feed_page(feed_id: int):
         handshake=latest_event(session, feed.id, "handshake"),
         parties=sorted(feed_parties(session, feed.id)), errors=errors,
         error_count=count_current_findings(session, [feed.id], Finding.severity == "error"),
-        modes=AUTH_MODES, availability=_availability(session, feed.id))
+        modes=AUTH_MODES, availability=_availability(session, feed.id), report=latest_run_report(session, feed.id),
+        degraded_share=settings().harvest_degraded_evse_share)
 
 
 def _availability(session, feed_id: int) -> list[tuple[str, object]]:
