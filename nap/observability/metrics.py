@@ -16,8 +16,13 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from nap.store.run_report import unit_rows
 from nap.store.status_history import push_freshness
 from nap.store.tables import Evse, EvseStatusChange, Feed, HarvestRun, Location
+
+# Run outcomes every feed reports, 0 until it has one: a series that appears only with its
+# first degraded run would hide that run from increase() and rate().
+RUN_STATUSES = ("success", "degraded", "failed")
 
 REQUEST_SECONDS = Histogram(
     "nap_http_request_duration_seconds", "API request latency", ["method", "endpoint", "status"],
@@ -39,9 +44,12 @@ class StoreCollector:
         now = datetime.now(timezone.utc)
         with self.sessions() as session:
             runs = CounterMetricFamily("nap_harvest_runs", "Harvest runs by feed and outcome", labels=["feed", "status"])
+            counted = {(name, status): 0 for (name,) in session.execute(select(Feed.name)) for status in RUN_STATUSES}
             for feed, status, count in session.execute(
                     select(Feed.name, HarvestRun.status, func.count()).join(HarvestRun, HarvestRun.feed_id == Feed.id)
                     .group_by(Feed.name, HarvestRun.status)):
+                counted[(feed, status)] = count
+            for (feed, status), count in counted.items():
                 runs.add_metric([feed, status], count)
             yield runs
             yield from self._last_runs(session)
@@ -62,6 +70,13 @@ class StoreCollector:
                                      labels=["feed"])
         finished = GaugeMetricFamily("nap_harvest_last_finished_timestamp_seconds",
                                      "When the last run finished", labels=["feed", "status"])
+        units = GaugeMetricFamily("nap_harvest_last_run_units",
+                                  "Locations, EVSEs and connectors the CPO served in the feed's last finished run, "
+                                  "and what became of them (a failed run has none)",
+                                  labels=["feed", "unit", "outcome"])
+        degraded = GaugeMetricFamily("nap_harvest_last_run_degraded",
+                                     "1 when the feed's last finished run was degraded (it skipped more of the EVSEs "
+                                     "served than NAP_HARVEST_DEGRADED_EVSE_SHARE), else 0", labels=["feed"])
         for feed, run in session.execute(select(Feed.name, HarvestRun).join(latest, latest.c.feed_id == Feed.id)
                                          .join(HarvestRun, HarvestRun.id == latest.c.run_id)):
             for outcome in ("received", "new", "changed", "unchanged", "removed", "skipped"):
@@ -69,7 +84,11 @@ class StoreCollector:
             if run.finished_at:
                 duration.add_metric([feed], (run.finished_at - run.started_at).total_seconds())
                 finished.add_metric([feed, run.status], run.finished_at.timestamp())
-        yield from (objects, duration, finished)
+            for row in unit_rows(run.unit_counts):
+                for outcome in ("served", "stored", "repaired", "skipped"):
+                    units.add_metric([feed, row.unit, outcome], getattr(row, outcome))
+            degraded.add_metric([feed], 1 if run.status == "degraded" else 0)
+        yield from (objects, duration, finished, units, degraded)
 
     def _pushes(self, session: Session, now: datetime):
         window = now - timedelta(minutes=5)
