@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, GetCoreSchemaHandler, ValidationError, ValidationInfo,
                       field_validator)
-from pydantic_core import core_schema
+from pydantic_core import PydanticCustomError, core_schema
 
 from nap.ocpi import enums
 from nap.ocpi.places import ALPHA3_CODES, TIME_ZONES
@@ -86,7 +86,8 @@ def closed_enum(name: str):
     def check(value: str, info: ValidationInfo) -> str:
         spelled = spec_value(name, value)
         if spelled is None:
-            raise ValueError(f"Input should be {expected}, not {value[:60]!r}")
+            # As pydantic words a Literal's error, which CPOs and tests already know.
+            raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": expected})
         _warn(info, f"{info.field_name}: {value!r} read as {spelled}")
         return spelled
 
