@@ -1,6 +1,8 @@
 """Helpers for tests that harvest into NAP: register a feed, run it, read the store."""
 from __future__ import annotations
 
+import copy
+
 from sqlalchemy import func, select
 
 from harvesters.harvest import Harvester
@@ -52,3 +54,40 @@ def findings(sessions, severity=None) -> list[Finding]:
 def delete_feed(sessions, name):
     with sessions.begin() as session:
         session.delete(session.scalars(select(Feed).where(Feed.name == name)).one())
+
+
+def fleet_with_flaws(locations: int = 20, drop: int = 0, voltages_as_text: int = 0, seed: int = 3,
+                     party_id: str = "ABC"):
+    """A valid demo fleet (to serve verbatim) with the first EVSE of `drop` locations served
+    without connectors (invalid: each EVSE is dropped, its location stored) and one
+    connector in each of `voltages_as_text` other locations with its max_voltage as text,
+    a different value each (repaired, with a warning). Returns the fleet and the refs
+    (location id/EVSE uid, as findings name them) of the dropped EVSEs."""
+    from nap.demo_cpo.fleet import Fleet, generate_fleet
+
+    generated = generate_fleet(locations=locations, seed=seed, party_id=party_id)
+    fleet = Fleet(locations=copy.deepcopy(generated.locations), tariffs=[])
+    dropped = []
+    for location in fleet.locations[:drop]:
+        location["evses"][0]["connectors"] = []
+        dropped.append(f"{location['id']}/{location['evses'][0]['uid']}")
+    for number, location in enumerate(fleet.locations[drop:drop + voltages_as_text]):
+        connector = location["evses"][0]["connectors"][0]
+        connector["max_voltage"] = str(connector["max_voltage"] + number)
+    return fleet, dropped
+
+
+def served_units(fleet) -> tuple[int, int]:
+    """The EVSEs and connectors a fleet serves."""
+    evses = [evse for location in fleet.locations for evse in location["evses"]]
+    return len(evses), sum(len(evse["connectors"]) for evse in evses)
+
+
+def verbatim_cpo(live_server, fleet, page_limit: int = 7):
+    """The demo CPO serving `fleet` as it is (OCPI 2.3.0), with .token and .versions_url."""
+    from nap.demo_cpo.server import DemoOptions, create_app
+
+    options = DemoOptions(verbatim=True, page_limit=page_limit)
+    cpo = live_server(create_app(fleet, options))
+    cpo.token, cpo.versions_url = options.token, f"{cpo.url}/ocpi/versions"
+    return cpo
