@@ -4,9 +4,13 @@
 Each request's host is resolved once, every resolved address is checked, and the
 connection goes to the checked address (the Host header and TLS SNI keep the name), so a
 DNS answer that changes between check and connect (rebinding) cannot sneak through.
-Refused: non-http(s) schemes, loopback, private, link-local (cloud metadata
-169.254.169.254 among them), multicast, reserved and unspecified addresses, unless an
-administrator allow-listed the network (NAP_OUTBOUND_ALLOW, e.g. 127.0.0.0/8 for the demo).
+Refused: non-http(s) schemes and every address that is not global: loopback, private,
+link-local (cloud metadata 169.254.169.254 among them), shared address space
+(100.64.0.0/10, with the metadata address 100.100.100.200), multicast, reserved,
+unspecified, site-local, documentation and benchmarking ranges, and the IPv6 forms that
+embed an IPv4 address (IPv4-mapped addresses are judged by the address they embed; 6to4,
+NAT64, Teredo and IPv4-compatible ranges are refused whole), unless an administrator
+allow-listed the network (NAP_OUTBOUND_ALLOW, e.g. 127.0.0.0/8 for the demo).
 """
 from __future__ import annotations
 
@@ -31,7 +35,23 @@ def system_resolver(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(info[4][0] for info in infos))
 
 
+# Ranges refused by name, whatever this Python's `is_global` says of them (its tables
+# changed between releases): each is either not globally routable or embeds an IPv4
+# address that would decide where the packets really go.
+_NAMED_RANGES = tuple((reason, ipaddress.ip_network(network)) for reason, network in (
+    ("shared address space", "100.64.0.0/10"),  # carrier-grade NAT; 100.100.100.200 is cloud metadata
+    ("6to4", "2002::/16"),                      # deprecated (RFC 7526); embeds an IPv4 address
+    ("site-local", "fec0::/10"),                # deprecated (RFC 3879)
+    ("NAT64", "64:ff9b::/96"),                  # embeds an IPv4 address
+    ("NAT64", "64:ff9b:1::/48"),
+    ("Teredo", "2001::/32"),                    # embeds an IPv4 address
+    ("IPv4-compatible", "::/96"),               # deprecated; embeds an IPv4 address
+    ("discard-only", "100::/64"),
+))
+
+
 def _forbidden_reason(address: ipaddress._BaseAddress) -> str | None:
+    """Why NAP must not connect to `address`, or None for a global address."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         address = address.ipv4_mapped
     for reason, flag in (("loopback", address.is_loopback), ("link-local", address.is_link_local),
@@ -39,6 +59,11 @@ def _forbidden_reason(address: ipaddress._BaseAddress) -> str | None:
                          ("private", address.is_private), ("reserved", address.is_reserved)):
         if flag:
             return reason
+    for reason, network in _NAMED_RANGES:
+        if address.version == network.version and address in network:
+            return reason
+    if not address.is_global:
+        return "non-global"
     return None
 
 
@@ -46,6 +71,13 @@ class OutboundPolicy:
     def __init__(self, allowed_networks: Iterable[str] = (), resolver: Resolver = system_resolver):
         self.allowed = [ipaddress.ip_network(n, strict=False) for n in allowed_networks]
         self.resolver = resolver
+
+    def _allowed(self, address: ipaddress._BaseAddress) -> bool:
+        candidates = [address]
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            candidates.append(address.ipv4_mapped)
+        return any(candidate.version == network.version and candidate in network
+                   for candidate in candidates for network in self.allowed)
 
     def check(self, url: httpx.URL) -> str:
         """The address to connect to for `url`, or UrlRefused."""
@@ -61,7 +93,7 @@ class OutboundPolicy:
         for text in addresses:
             address = ipaddress.ip_address(text.split("%", 1)[0])
             reason = _forbidden_reason(address)
-            if reason and not any(address in network for network in self.allowed):
+            if reason and not self._allowed(address):
                 raise UrlRefused(f"refused {url}: {host} resolves to {address}, a {reason} address "
                                  f"(an administrator can allow-list it with NAP_OUTBOUND_ALLOW)")
         return addresses[0]

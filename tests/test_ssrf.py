@@ -71,3 +71,37 @@ def test_the_connection_goes_to_the_checked_address(demo_cpo):
         endpoints = client.discover(f"http://cpo.invalid:{port}/ocpi/versions")
     assert endpoints.version == "2.3.0"
     assert set(checked) == {"cpo.invalid"}  # every request, details included, resolved by the guard
+
+
+def _policy_resolving_to(address: str, allowed: tuple[str, ...] = ()) -> OutboundPolicy:
+    """A policy whose resolver answers `address` for any name: only the guard's decision
+    is tested, nothing is sent anywhere."""
+    return OutboundPolicy(allowed, resolver=lambda _host, _port: [address])
+
+
+@pytest.mark.parametrize("address", [
+    "100.100.100.200",         # shared address space 100.64.0.0/10: a cloud metadata address
+    "100.64.0.1",
+    "::ffff:100.100.100.200",  # the same, IPv4-mapped
+    "2002:a9fe:a9fe::1",       # 6to4 (2002::/16), embedding 169.254.169.254
+    "2002:808:808::1",         # 6to4 embedding a global address: the whole prefix is refused
+    "fec0::1",                 # deprecated site-local fec0::/10
+    "64:ff9b::a9fe:a9fe",      # NAT64, embedding 169.254.169.254
+    "2001:db8::1",             # documentation
+    "198.18.0.1",              # benchmarking
+    "192.0.2.1",               # documentation (TEST-NET-1)
+    "::a9fe:a9fe",             # deprecated IPv4-compatible form
+])
+def test_addresses_that_are_not_global_are_refused(address):
+    with pytest.raises(UrlRefused, match="NAP_OUTBOUND_ALLOW"):
+        _policy_resolving_to(address).check(httpx.URL("http://cpo.example/ocpi/versions"))
+
+
+@pytest.mark.parametrize("address", ["8.8.8.8", "2001:4860:4860::8888", "::ffff:8.8.8.8"])
+def test_global_addresses_pass_the_guard(address):
+    assert _policy_resolving_to(address).check(httpx.URL("https://cpo.example/ocpi/versions")) == address
+
+
+def test_a_non_global_network_passes_when_allow_listed():
+    policy = _policy_resolving_to("100.100.100.200", allowed=("100.64.0.0/10",))
+    assert policy.check(httpx.URL("http://cpo.example/")) == "100.100.100.200"
