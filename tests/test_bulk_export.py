@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import httpx
+import pytest
 from lxml import etree
 
 from exporters.bulk import export_snapshot, list_snapshots, prune_snapshots
@@ -152,3 +153,45 @@ def test_a_full_disk_during_an_export_leaves_the_previous_snapshot(demo_cpo, ses
     directories = list(out.iterdir())
     assert len(directories) == 1  # no partial directory left behind
     assert {p.name: p.read_bytes() for p in directories[0].iterdir()} == before
+
+
+HOSTILE_TEXTS = [
+    "Ladenetz --- Nord -",                               # "--" and a trailing "-" break an XML comment
+    "a]]>b <c> & d -->  <!-- e \x01\x0b\x1f\x7f f\u2028",  # CDATA end, markup, control characters
+]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_TEXTS, ids=["dashes", "markup-and-controls"])
+def test_hostile_free_texts_of_a_cpo_go_through_every_exporter(demo_cpo, sessions, settings, tmp_path, hostile):
+    """Every free text a CPO controls (feed name, licence, location name and address,
+    operator, suboperator, owner, directions, related location names, its party's business
+    name) ends up in valid files, in both profiles; nothing is built from it as markup."""
+    cpo = demo_cpo(locations=4)
+    for location in cpo.app.config["FLEET"].locations:
+        location["name"] = f"{hostile} name"
+        location["address"] = f"{hostile} street"
+        location["city"] = hostile
+        location["operator"]["name"] = f"{hostile} operator"
+        location["suboperator"] = {"name": f"{hostile} sub"}
+        location["owner"] = {"name": f"{hostile} owner"}
+        location["directions"] = [{"language": "en", "text": f"{hostile} directions"}]
+    feed_name = f"{hostile} feed"
+    assert register_and_harvest(sessions, settings, cpo, name=feed_name, licence=f"{hostile} licence",
+                                country_code="DE", party_id="ABC").status == "success"
+    with write_session(sessions) as session:
+        add_party(session, get_feed(session, feed_name.strip()), "DE", "ABC",
+                  business_details={"name": f"{hostile} GmbH"})
+    snapshot = export_snapshot(sessions, replace(settings, export_jobs=2), tmp_path,
+                               datetime(2026, 11, 28, 3, 0, tzinfo=timezone.utc))
+    for name in ("table-generic.xml", "table-afir.xml", "status-generic.xml", "status-afir.xml"):
+        content = (snapshot.directory / name).read_bytes()
+        assert validate(content) == [], name
+        root = etree.fromstring(content)
+        assert root.getprevious() is None or isinstance(root.getprevious(), etree._Comment)
+    table = etree.parse(str(snapshot.directory / "table-generic.xml")).getroot()
+    assert len(table.xpath("//*[local-name()='energyInfrastructureSite']")) == 4
+    with (snapshot.directory / "afir-fields.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows and all(r["feed"] == feed_name.strip() and r["licence"] == f"{hostile} licence" for r in rows)
+    manifest = json.loads((snapshot.directory / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["feeds"][0]["name"] == feed_name.strip()

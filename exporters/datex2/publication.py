@@ -37,8 +37,7 @@ def payload(out: BinaryIO, profile: Profile, publication_type: str, *, publicati
     with etree.xmlfile(out, encoding="UTF-8") as xf:
         xf.write_declaration()
         if preamble:
-            # "--" may not occur inside an XML comment.
-            xf.write(etree.Comment(" " + preamble.replace("--", "- -") + " "))
+            xf.write(etree.Comment(" " + comment_text(preamble) + " "))
         attributes = {XSI_TYPE: profile.etype(publication_type), "lang": PUBLICATION_LANGUAGE,
                       "modelBaseVersion": "3"}
         with xf.element(q(D2, "payload"), attributes, nsmap=profile.nsmap):
@@ -50,6 +49,28 @@ def payload(out: BinaryIO, profile: Profile, publication_type: str, *, publicati
                 with xf.element(q(COM, "nationalIdentifier")):
                     xf.write(ocpi.text(national_identifier) or "")
             yield xf
+
+
+def comment_text(text: str) -> str:
+    """`text` (which may hold what a CPO wrote: feed names, licences) made safe for an XML
+    comment, reversibly: "%" and every character XML does not allow are percent-encoded
+    (UTF-8), and so is each "-" that follows another, so "--" never occurs ("---" becomes
+    "-%2D-"). Markup characters are harmless in a comment and stay as they are."""
+    out: list[str] = []
+    previous = ""
+    for char in text:
+        if char == "%" or (char == "-" and previous == "-") or not _xml_comment_char(char):
+            char = "".join(f"%{byte:02X}" for byte in char.encode("utf-8", "surrogatepass"))
+        out.append(char)
+        previous = char[-1]
+    return "".join(out)
+
+
+def _xml_comment_char(char: str) -> bool:
+    code = ord(char)
+    # XML 1.0 Char, less the C1 controls and DEL (allowed, but invisible and confusing).
+    return (code >= 0x20 and not 0x7F <= code <= 0x9F and not 0xD800 <= code <= 0xDFFF
+            and code not in (0xFFFE, 0xFFFF)) or char in "\t\n"
 
 
 def _label(location: object) -> str:
