@@ -191,14 +191,24 @@ class OcpiClient:
         details, *_ = self.get_payload(offered[chosen])
         endpoints = details.get("endpoints", []) if isinstance(details, dict) else []
         found: dict[str, str] = {}
+        credentials: dict[str, str] = {}
         for endpoint in endpoints:
             if not isinstance(endpoint, dict):
                 continue
-            # 2.2+ lists a role per endpoint; we read what the CPO sends (SENDER).
-            if endpoint.get("role", "SENDER") != "SENDER":
+            # 2.2+ lists a role per endpoint; we read what the CPO sends (SENDER). The
+            # credentials module works both ways, and servers list it as SENDER or as
+            # RECEIVER (the spec's own version_details_example2.json): either will do,
+            # SENDER first when both are there.
+            role = endpoint.get("role", "SENDER")
+            if endpoint.get("identifier") == "credentials" and role in ("SENDER", "RECEIVER"):
+                if endpoint.get("url"):
+                    credentials.setdefault(role, endpoint["url"])
+                continue
+            if role != "SENDER":
                 continue
             found.setdefault(str(endpoint.get("identifier")), endpoint.get("url"))
-        return Endpoints(chosen, found.get("locations"), found.get("tariffs"), found.get("credentials"))
+        return Endpoints(chosen, found.get("locations"), found.get("tariffs"),
+                         credentials.get("SENDER") or credentials.get("RECEIVER"))
 
     def pages(self, url: str, *, limit: int, date_from: str | None = None) -> Iterator[Page]:
         """Every page of a paginated list, following `Link: <...>; rel="next"`.

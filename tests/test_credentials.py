@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 
+import json
+
 import pytest
 
 from harvesters.credentials import handshake, unregister
 from nap.feeds import add_feed, feed_parties, get_feed
 from nap.tokens import token_hash
+from tests.conftest import SHARED
 from tests.harvest_helpers import harvest
 
 
@@ -57,3 +60,35 @@ def test_a_wrong_token_a_fails_the_handshake_with_a_reason(demo_cpo, sessions, s
         add_feed(session, name="cpo", versions_url=cpo.versions_url, token="wrong")
     result = handshake(sessions, settings, "cpo")
     assert not result.ok and "401" in result.message
+
+
+# The spec's two version-details examples: the credentials endpoint as SENDER, and as
+# RECEIVER (how a third-party OCPI 2.2.1 server lists it). Either role is the module NAP
+# registers with.
+SPEC_EXAMPLES = SHARED / "spec" / "ocpi-2.3.0" / "examples"
+
+
+@pytest.mark.parametrize("example", ["version_details_example.json", "version_details_example2.json"])
+def test_handshake_finds_the_credentials_endpoint_in_either_role(example, demo_cpo, sessions, settings):
+    document = json.loads((SPEC_EXAMPLES / example).read_text())
+    cpo = demo_cpo(locations=3, ocpi_version="2.2.1", token="token-a", version_details=document)
+    with sessions.begin() as session:
+        add_feed(session, name="cpo", versions_url=cpo.versions_url, token="token-a")
+    result = handshake(sessions, settings, "cpo")
+    assert result.ok, result.message
+    assert cpo.app.config["TOKEN_C"] is not None
+    assert any(r["method"] == "POST" and r["path"] == "/ocpi/2.2/credentials" for r in cpo.app.config["REQUEST_LOG"])
+    with sessions() as session:
+        assert get_feed(session, "cpo").credentials_url == f"{cpo.url}/ocpi/2.2/credentials"
+
+
+def test_handshake_prefers_the_sender_credentials_endpoint_when_both_are_listed(demo_cpo, sessions, settings):
+    document = json.loads((SPEC_EXAMPLES / "version_details_example2.json").read_text())
+    document["endpoints"].append({"identifier": "credentials", "role": "SENDER",
+                                  "url": "https://example.com/ocpi/cpo/2.2/credentials"})
+    cpo = demo_cpo(locations=3, ocpi_version="2.2.1", token="token-a", version_details=document)
+    with sessions.begin() as session:
+        add_feed(session, name="cpo", versions_url=cpo.versions_url, token="token-a")
+    assert handshake(sessions, settings, "cpo").ok
+    posts = [r["path"] for r in cpo.app.config["REQUEST_LOG"] if r["method"] == "POST"]
+    assert posts == ["/ocpi/cpo/2.2/credentials"]

@@ -2,6 +2,8 @@
 
 It speaks exactly one OCPI version (DemoOptions.ocpi_version) and serves a Fleet generated in 2.3.0 shape,
 converted on the fly by ``versions.to_version``. Modules: versions, credentials, locations, tariffs (SENDER).
+``DemoOptions.version_details`` serves a given version-details document instead (a spec example, a
+third-party server's), its URLs on the demo's host and its paths served by the demo's modules.
 
 State that tests read or change lives in ``app.config``:
   FLEET               the Fleet being served; mutate it (or use ``touch_location``) to simulate changes
@@ -37,7 +39,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 from flask import Flask, Response, request
@@ -67,6 +69,11 @@ class DemoOptions:
     # Serve the fleet's objects exactly as given, in whatever version is configured: for
     # replaying real operators' feeds and spec examples, quirks included.
     verbatim: bool = False
+    # A version-details document to serve instead of the generated one (the spec's
+    # version_details_example*.json, a third-party server's): each endpoint's URL keeps its
+    # path and query on the demo's own scheme and host, and every path of a module the demo
+    # has (credentials, locations, tariffs) is served by that module, whatever its role.
+    version_details: dict | None = None
 
 
 def create_app(fleet: Fleet, options: DemoOptions) -> Flask:
@@ -263,6 +270,24 @@ class _CpoServer:
         app.add_url_rule("/ocpi/<version>/locations/<location_id>/<evse_uid>/<connector_id>", "connector",
                          self.get_location)
         app.add_url_rule("/ocpi/<version>/tariffs", "tariffs", self.list_tariffs)
+        self.register_document_routes()
+
+    def register_document_routes(self) -> None:
+        """The paths a given version-details document names, for the modules the demo has."""
+        document = self.options.version_details
+        if document is None:
+            return
+        handlers = {"credentials": (self.credentials, ["GET", "POST", "PUT", "DELETE"]),
+                    "locations": (self.list_locations, ["GET"]), "tariffs": (self.list_tariffs, ["GET"])}
+        seen = set()
+        for number, endpoint in enumerate(document.get("endpoints") or []):
+            handler = handlers.get(endpoint.get("identifier"))
+            path = urlsplit(str(endpoint.get("url") or "")).path
+            if handler is None or not path or path in seen:
+                continue
+            seen.add(path)
+            self.app.add_url_rule(path, f"document_{number}_{endpoint['identifier']}", handler[0],
+                                  methods=handler[1], defaults={"version": self.version})
 
     def envelope(self, data=_MISSING, status_code=1000, message="Success", http_status=200, headers=None):
         body = {}
@@ -334,10 +359,20 @@ class _CpoServer:
     def base_url(self) -> str:
         return request.url_root.rstrip("/") + "/ocpi"
 
+    def rebased(self, url: str) -> str:
+        """`url` on the demo's own scheme and host."""
+        parts = urlsplit(url)
+        return request.url_root.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")
+
     def versions(self):
         return self.envelope([{"version": self.version, "url": f"{self.base_url()}/{self.version}"}])
 
     def version_details(self, version):
+        document = self.options.version_details
+        if document is not None:
+            return self.envelope({**document, "endpoints": [
+                {**endpoint, "url": self.rebased(endpoint["url"])} if isinstance(endpoint.get("url"), str)
+                else endpoint for endpoint in document.get("endpoints") or []]})
         endpoints = []
         for module in MODULES:
             endpoint = {"identifier": module}
