@@ -29,6 +29,24 @@ def test_health_and_readiness(nap_server, live_server, tmp_path):
     assert behind.status_code == 503 and "nap db upgrade" in behind.json()["migrations"]
 
 
+def test_ready_during_a_database_outage_names_no_host_nor_port(database_url, settings, live_server):
+    """/ready is public: during an outage it says the database is unavailable and nothing
+    more (it used to quote the driver's error: host and port)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("an embedded SQLite database cannot be down")
+    url = make_url(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    proxy = TcpProxy(url.host, url.port or 5432).start()
+    port = proxy.port
+    proxy.cut()
+    broken = url.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
+    secrets = ["127.0.0.1", str(port), url.database, "port"]
+    nap = live_server(create_app(replace(settings, database_url=broken)))
+    answer = httpx.get(f"{nap.url}/ready")
+    assert answer.status_code == 503
+    assert answer.json() == {"status": "unavailable", "database": "unavailable"}
+    assert not [secret for secret in secrets if secret in answer.text]
+
+
 def test_metrics_show_the_harvest_that_just_ran(demo_cpo, nap_server, sessions, settings):
     cpo = demo_cpo(locations=7)
     assert register_and_harvest(sessions, settings, cpo).status == "success"

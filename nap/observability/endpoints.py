@@ -2,6 +2,8 @@
 current) and /metrics (Prometheus)."""
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -9,6 +11,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from nap.observability.metrics import render_metrics
 from nap.store.migrate import is_current
 from nap.web import settings
+
+log = logging.getLogger("nap.observability")
 
 blueprint = Blueprint("observability", __name__)
 
@@ -25,8 +29,10 @@ def ready():
             session.execute(text("SELECT 1"))
         current = is_current(settings().database_url)
     except SQLAlchemyError as error:
-        return jsonify(status="unavailable", database="unreachable",
-                       detail=str(error.orig if hasattr(error, "orig") else error).splitlines()[0]), 503
+        # The answer is public: the driver's message (host, port, user) goes to the log only.
+        log.warning("/ready: database unavailable: %s",
+                    str(error.orig if hasattr(error, "orig") else error).splitlines()[0])
+        return jsonify(status="unavailable", database="unavailable"), 503
     if not current:
         return jsonify(status="unavailable", database="reachable",
                        migrations="behind: run `nap db upgrade`"), 503
