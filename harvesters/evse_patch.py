@@ -223,7 +223,13 @@ def _execute_autocommit(engine: Engine, sql: str, params: dict) -> tuple | None:
     than this one statement needs (psycopg still prepares it after a few executions on a
     connection). Driver errors come out as SQLAlchemy's (OperationalError, ...), and a
     connection that broke is dropped from the pool, as SQLAlchemy itself would do."""
-    pooled = engine.raw_connection()  # pre-pinged by the pool, like every checkout
+    try:
+        pooled = engine.raw_connection()  # pre-pinged by the pool, like every checkout
+    except engine.dialect.loaded_dbapi.Error as error:
+        # The pool hands on the driver's own error when it cannot connect (the database is
+        # down): wrapped like the rest, so that the caller sees an outage, not a crash.
+        raise DBAPIError.instance(sql, params, error, engine.dialect.loaded_dbapi.Error,
+                                  connection_invalidated=True, dialect=engine.dialect) from error
     try:
         driver = pooled.driver_connection
         try:

@@ -222,9 +222,12 @@ class Receiver:
         if row is not None and row.removed_at is None and _later(row.last_updated, _timestamp(body)):
             return self._ignored("tariff", tariff_id, row.last_updated, body)
         result = normalize_object("tariff", body, self._schema_version(), FeedIdentity(*pair))
-        if not result.ok:
-            self._record_findings(result.findings)
-            reasons = "; ".join(f"{f.field}: {f.reason}" for f in result.findings[:5])
+        if not result.ok or result.discarded:
+            # As for locations: a value NAP could not read (and replaced or left out) is refused.
+            rejected = ([ObjectFinding("tariff", tariff_id, name, reason) for name, reason in result.discarded]
+                        if result.ok else result.findings)
+            self._record_findings(rejected)
+            reasons = "; ".join(f"{f.field}: {f.reason}" for f in rejected[:5])
             raise PushRejected(2001, 400, f"invalid tariff: {reasons}")
         writer = FeedWriter(self.session, self.feed.id, self.now, via="push")
         writer.write_tariffs([(result.data, body)])

@@ -20,8 +20,10 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from exporters.ocpi_envelope import ocpi_error, ocpi_response
 from harvesters.evse_patch import fast_patchable, patch_evse_one_statement, validated_fields
+from harvesters.json_limits import nesting_exceeds
 from harvesters.receiver import PushingFeed, PushRejected, Receiver, ignored
 from nap import jsonutil
+from nap.ocpi.values import parse_datetime
 from nap.store.db import write_session
 from nap.store.tables import Feed, FeedParty
 from nap.tokens import token_hash, tokens_in_header
@@ -105,16 +107,58 @@ def _record_rejection(rejected: PushRejected) -> None:
 
     with write_session(_sessions()) as session:
         session.add(Finding(feed_id=g.push_feed_id, run_id=None, object_type="push",
-                            object_id=request.path.rsplit("/receiver/", 1)[-1][:200], field=None,
-                            severity="error", reason=f"{request.method} rejected: {rejected.message}"[:2000],
+                            object_id=_storable(request.path.rsplit("/receiver/", 1)[-1])[:200], field=None,
+                            severity="error", reason=_storable(f"{request.method} rejected: {rejected.message}")[:2000],
                             created_at=datetime.now(timezone.utc)))
 
 
+def _storable(text: str) -> str:
+    """Text any database stores: a NUL or a lone surrogate (from a hostile URL) escaped."""
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _body():
-    body = request.get_json(silent=True)
+    """The pushed JSON, read only after the token was checked. Refused (2001) when it is
+    no JSON, nested deeper than NAP_HARVEST_MAX_JSON_DEPTH (the harvester's limit), or
+    holds text no database stores: NUL, lone surrogates."""
+    if not request.is_json:
+        raise PushRejected(2001, 400, "the body must be JSON")
+    raw = request.get_data(cache=True)
+    max_depth = current_app.extensions["nap.settings"].harvest_max_json_depth
+    if nesting_exceeds(raw, max_depth):
+        raise PushRejected(2001, 400, f"the body is nested too deep (more than {max_depth} levels)")
+    try:
+        body = jsonutil.parse_lenient(raw)
+    except (ValueError, RecursionError):
+        raise PushRejected(2001, 400, "the body must be JSON") from None
     if body is None:
         raise PushRejected(2001, 400, "the body must be JSON")
+    if not _clean_text(body):
+        raise PushRejected(2001, 400, "the body contains a NUL character or invalid Unicode")
     return body
+
+
+def _clean_text(value) -> bool:
+    """No NUL and no lone surrogate in any string or key (the depth is bounded before)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return False
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_clean_text(k) and _clean_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_clean_text(item) for item in value)
+    return True
+
+
+def _check_ids(ids) -> None:
+    """Ids from the URL: NUL, and bytes that were no UTF-8 (decoded as U+FFFD), are refused."""
+    if not all(_clean_text(i) and "\ufffd" not in i for i in ids if i is not None):
+        raise PushRejected(2001, 400, "an id in the URL contains a NUL character or invalid Unicode")
 
 
 LOCATION_PATHS = (
@@ -137,6 +181,13 @@ def _evse_patch_in_one_statement(country_code, party_id, location_id, evse_uid):
     except ValueError:
         return None
     if not isinstance(body, dict) or "last_updated" not in body or not fast_patchable(body):
+        return None
+    try:  # anything unusual (odd text, a date beyond reach) goes the general way, which explains it
+        _check_ids((country_code, party_id, location_id, evse_uid))
+        if not _clean_text(body):
+            return None
+        parse_datetime(body["last_updated"])
+    except (PushRejected, ValueError):
         return None
     hashes = _token_hashes()
     fields = validated_fields(body) if hashes else None
@@ -168,9 +219,10 @@ def location_endpoint(version, country_code, party_id, location_id, evse_uid=Non
         if answer is not None:
             return answer
     if request.method == "GET":
-        return _in_transaction(lambda r: ocpi_response(r.get_location(*ids)))
+        return _in_transaction(lambda r: (_check_ids(ids), ocpi_response(r.get_location(*ids)))[1])
 
     def push(receiver: Receiver):
+        _check_ids(ids)
         body = _body()
         method = receiver.put_location if request.method == "PUT" else receiver.patch_location
         outcome = method(*ids, body)
@@ -188,7 +240,7 @@ for path in LOCATION_PATHS:
 def tariff_endpoint(version, country_code, party_id, tariff_id):
     ids = (country_code, party_id, tariff_id)
     if request.method == "GET":
-        return _in_transaction(lambda r: ocpi_response(r.get_tariff(*ids)))
+        return _in_transaction(lambda r: (_check_ids(ids), ocpi_response(r.get_tariff(*ids)))[1])
     if request.method == "DELETE":
-        return _in_transaction(lambda r: ocpi_response(None, message=r.delete_tariff(*ids).message))
-    return _in_transaction(lambda r: ocpi_response(None, message=r.put_tariff(*ids, _body()).message))
+        return _in_transaction(lambda r: (_check_ids(ids), ocpi_response(None, message=r.delete_tariff(*ids).message))[1])
+    return _in_transaction(lambda r: (_check_ids(ids), ocpi_response(None, message=r.put_tariff(*ids, _body()).message))[1])

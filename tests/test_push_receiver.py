@@ -3,19 +3,24 @@ public API and the DATEX II status publication show afterwards."""
 from __future__ import annotations
 
 import base64
+import json
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
 from lxml import etree
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from exporters.datex2.validate import validate
+from nap.app import create_app
 from nap.feeds import add_feed, get_feed, issue_push_token
 from nap.ocpi.values import format_datetime
 from nap.store.status_history import push_freshness
 from nap.store.tables import EvseStatusChange, Finding
 from tests.harvest_helpers import harvest, register_and_harvest, stored_locations
+from tests.tcp_proxy import TcpProxy
 
 
 def auth(token: str) -> dict:
@@ -326,3 +331,102 @@ def test_a_status_push_is_recorded_whole_in_the_history(pushing, sessions):
         assert before <= change.received_at <= after
         # changed_at moves with the push: ETags and the DATEX II deltas see it.
         assert before <= location.changed_at <= after and location.last_updated == pushed
+
+
+# -- hostile input: always an OCPI error envelope, never a 500 ------------------------------
+
+
+BAD_DATES = ["not a date", "99999-01-01T00:00:00Z"]
+
+
+@pytest.mark.parametrize("stamp", BAD_DATES)
+def test_a_bad_date_is_refused_after_authentication(pushing, stamp):
+    """Fails without the fix: PostgreSQL's fast path parsed the date before it checked the
+    token (500 with any token); the general path failed on 99999-01-01 too."""
+    url = f"{pushing.base}/{pushing.location_id}/{pushing.evse_uid}"
+    patch = {"status": "CHARGING", "last_updated": stamp}
+    forged = httpx.patch(url, json=patch, headers=auth("not-a-token"))
+    assert forged.status_code == 401 and forged.json()["status_code"] == 2000
+    answer = httpx.patch(url, json=patch, headers=pushing.headers)
+    assert answer.status_code == 400 and answer.json()["status_code"] == 2001
+    location = httpx.get(f"{pushing.base}/{pushing.location_id}", headers=pushing.headers).json()["data"]
+    for put_url, body in ((f"{pushing.base}/{pushing.location_id}", {**location, "last_updated": stamp}),
+                          (url, {**location["evses"][0], "last_updated": stamp})):
+        answer = httpx.put(put_url, json=body, headers=pushing.headers)
+        assert answer.status_code == 400 and answer.json()["status_code"] == 2001, answer.text
+    tariff = {**pushing.demo.app.config["FLEET"].tariffs[0], "id": "T-BAD", "last_updated": stamp}
+    answer = httpx.put(f"{pushing.nap.url}/ocpi/2.3.0/receiver/tariffs/DE/ABC/T-BAD", json=tariff,
+                       headers=pushing.headers)
+    assert answer.status_code == 400 and answer.json()["status_code"] == 2001, answer.text
+    assert pushing.evse()["status"] != "CHARGING"
+
+
+def test_deeply_nested_json_is_refused(pushing):
+    """Fails without the limit: Flask's get_json raised RecursionError (500)."""
+    for depth in (100_000, 40):
+        body = b"[" * depth + b"]" * depth
+        for method, url in (("PATCH", f"{pushing.base}/{pushing.location_id}/{pushing.evse_uid}"),
+                            ("PUT", f"{pushing.base}/{pushing.location_id}"),
+                            ("PUT", f"{pushing.nap.url}/ocpi/2.3.0/receiver/tariffs/DE/ABC/T1")):
+            answer = httpx.request(method, url, content=body,
+                                   headers={**pushing.headers, "Content-Type": "application/json"})
+            assert answer.status_code == 400 and answer.json()["status_code"] == 2001, (depth, method, answer.text)
+            assert "deep" in answer.json()["status_message"]
+
+
+def _raw(pushing, method: str, url: str, body: str):
+    return httpx.request(method, url, content=body.encode(),
+                         headers={**pushing.headers, "Content-Type": "application/json"})
+
+
+def test_nul_and_invalid_unicode_are_refused_on_both_databases(pushing, sessions):
+    """Fails without the fix: a lone surrogate answered 500; a NUL in an id was stored on
+    SQLite and answered 503 after five retries on PostgreSQL."""
+    location = httpx.get(f"{pushing.base}/{pushing.location_id}", headers=pushing.headers).json()["data"]
+    evse_url = f"{pushing.base}/{pushing.location_id}/{pushing.evse_uid}"
+    stamp = later(5)
+    bodies = [
+        ("PATCH", evse_url, '{"status": "CHARGING", "last_updated": "%s", "evse_id": "\\ud800"}' % stamp),
+        ("PATCH", evse_url, '{"status": "CHARGING", "last_updated": "%s", "directions": '
+                            '[{"language": "en", "text": "a\\u0000b"}]}' % stamp),
+        ("PUT", f"{pushing.base}/{pushing.location_id}",
+         json.dumps({**location, "name": "x", "last_updated": stamp}).replace('"name": "x"', '"name": "\\udfff"')),
+        ("PUT", f"{pushing.base}/NUL", json.dumps({**location, "id": "NUL\u0000", "last_updated": stamp})),
+        ("PUT", f"{pushing.base}/{pushing.location_id}", b'{"id": "\xff\xfe"}'.decode("latin-1")),
+    ]
+    for method, url, body in bodies:
+        answer = _raw(pushing, method, url, body)
+        assert answer.status_code == 400 and answer.json()["status_code"] == 2001, (body[:80], answer.text)
+    # Ids in the URL: %00 and bytes that are no UTF-8.
+    for url in (f"{pushing.base}/NUL%00", f"{pushing.base}/{pushing.location_id}/E%00",
+                f"{pushing.base}/{pushing.location_id}/%ED%A0%80", f"{pushing.base}/BAD%FF"):
+        patch = {"status": "CHARGING", "last_updated": later(6)}
+        for method, body in (("PATCH", patch), ("PUT", {**location, "last_updated": later(6)})):
+            answer = httpx.request(method, url, json=body, headers=pushing.headers)
+            assert answer.status_code == 400 and answer.json()["status_code"] == 2001, (url, method, answer.text)
+    answer = httpx.put(f"{pushing.nap.url}/ocpi/2.3.0/receiver/tariffs/DE/ABC/T%00",
+                       json={**pushing.demo.app.config["FLEET"].tariffs[0], "last_updated": later()},
+                       headers=pushing.headers)
+    assert answer.status_code == 400 and answer.json()["status_code"] == 2001, answer.text
+    assert set(stored_locations(sessions)) == {loc["id"] for loc in pushing.demo.app.config["FLEET"].locations}
+    assert pushing.evse()["status"] != "CHARGING"
+
+
+def test_a_status_patch_during_a_database_outage_answers_503(database_url, pushing, settings, live_server):
+    """Fails without the fix: PostgreSQL's one-statement fast path answered 500."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("an embedded SQLite database cannot be down")
+    url = make_url(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    proxy = TcpProxy(url.host, url.port or 5432).start()
+    proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    nap = live_server(create_app(replace(settings, database_url=proxied)))
+    evse_url = f"{nap.url}/ocpi/2.3.0/receiver/locations/DE/ABC/{pushing.location_id}/{pushing.evse_uid}"
+    assert httpx.patch(evse_url, json={"status": "CHARGING", "last_updated": later(1)},
+                       headers=pushing.headers).status_code == 200
+    proxy.cut()
+    try:
+        for patch in ({"status": "BLOCKED", "last_updated": later(2)}, {"status": "BLOCKED"}):
+            down = httpx.patch(evse_url, json=patch, headers=pushing.headers, timeout=30)
+            assert down.status_code == 503 and down.json()["status_code"] == 3000, down.text
+    finally:
+        proxy.cut()
