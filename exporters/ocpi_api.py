@@ -129,8 +129,25 @@ def _matching(objects: list[dict], key: str, wanted: str) -> dict | None:
     return next((obj for obj in objects if str(obj.get(key, "")).casefold() == folded), None)
 
 
+def _storable(*ids: str | None) -> bool:
+    """Whether ids could be stored at all: a NUL (which PostgreSQL refuses even as a query
+    parameter) or a lone surrogate names nothing, so it is simply not found."""
+    for value in ids:
+        if value is None:
+            continue
+        if "\x00" in value:
+            return False
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+    return True
+
+
 def get_location(version: str, country_code: str, party_id: str, location_id: str,
                  evse_uid: str | None = None, connector_id: str | None = None):
+    if not _storable(country_code, party_id, location_id, evse_uid, connector_id):
+        raise OcpiError(2003, "unknown location: an id contains a NUL character or invalid Unicode", 404)
     source = LocationSource(db_session(), _publication())
     snapshot = source.one(country_code, party_id, location_id)
     if snapshot is None:
@@ -165,6 +182,8 @@ def get_location(version: str, country_code: str, party_id: str, location_id: st
 
 
 def get_tariff(version: str, country_code: str, party_id: str, tariff_id: str):
+    if not _storable(country_code, party_id, tariff_id):
+        raise OcpiError(2000, "unknown tariff: an id contains a NUL character or invalid Unicode", 404)
     source = TariffSource(db_session(), _publication())
     snapshot = source.one(country_code, party_id, tariff_id)
     if snapshot is None:

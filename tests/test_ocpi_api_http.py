@@ -176,3 +176,21 @@ def test_the_docs_page_is_plain_html_listing_every_endpoint(published):
         for method in methods.values():
             for parameter in method.get("parameters", []):
                 assert f"<code>{parameter['name']}</code>" in response.text
+
+
+HOSTILE_IDS = ["%00", "A%00B", "%ED%A0%80", "%FF"]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_IDS)
+def test_a_nul_or_undecodable_id_is_simply_not_found(published, hostile):
+    """Fails without the check: on PostgreSQL, /locations/DE/XSS/%00 answered 500 (the
+    driver refuses NUL in a query parameter)."""
+    for path, code in ((f"/ocpi/2.3.0/locations/{CC}/{PARTY}/{hostile}", 2003),
+                       (f"/ocpi/2.3.0/locations/{CC}/{hostile}/{location_id(10)}", 2003),
+                       (f"/ocpi/2.3.0/locations/{CC}/{PARTY}/{location_id(10)}/{hostile}", 2003),
+                       (f"/ocpi/2.3.0/locations/{CC}/{PARTY}/{location_id(10)}/{location_id(10)}-1/{hostile}", 2003),
+                       (f"/ocpi/2.2.1/locations/{hostile}/{PARTY}/{location_id(10)}", 2003),
+                       (f"/ocpi/2.3.0/tariffs/{CC}/{PARTY}/{hostile}", 2000),
+                       (f"/ocpi/2.2.1/tariffs/{hostile}/{PARTY}/REG-AC", 2000)):
+        answer = httpx.get(published.url(path))
+        assert answer.status_code == 404 and answer.json()["status_code"] == code, (path, answer.text)
