@@ -26,10 +26,16 @@ def _render(error: HTTPException):
     path = request.path
     message = f"no such endpoint: {path}; see /docs" if error.code == 404 else error.description
     if path == "/ocpi" or path.startswith("/ocpi/"):
-        return ocpi_error(3000 if error.code >= 500 else 2000, message, error.code)
-    if path.startswith("/api/"):
-        return json_error(message, error.code)
-    return error
+        response = ocpi_error(3000 if error.code >= 500 else 2000, message, error.code)
+    elif path.startswith("/api/"):
+        response = json_error(message, error.code)
+    else:
+        return error
+    # The error's own headers (a 405's Allow, a 401's WWW-Authenticate) go with the JSON.
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def register_api_errors(app: Flask) -> None:

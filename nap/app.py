@@ -11,6 +11,9 @@ from nap.web import close_db_session
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
     app = Flask(__name__)
+    # Every request body (pushes, portal forms) is refused beyond this (413; OCPI paths
+    # answer with an envelope, harvesters/receiver_api.py). 0: no limit.
+    pass
     app.extensions["nap.settings"] = settings
     app.extensions["nap.sessions"] = session_factory(settings.database_url)
     app.teardown_appcontext(close_db_session)
@@ -36,6 +39,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_portal(app)
     register_api_errors(app)
     app.after_request(gzip_response)
+    from nap.security_headers import install_security_headers
+
+    install_security_headers(app)
 
     from nap.observability.endpoints import blueprint as observability_blueprint
     from nap.observability.outages import register_outage_handler

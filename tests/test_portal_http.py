@@ -238,6 +238,51 @@ def test_portal_pages_send_security_headers_and_load_nothing_from_elsewhere(clie
             assert public.get(url).status_code == 200, url
 
 
+@pytest.mark.parametrize("path", ["/docs", "/downloads", "/downloads.json", "/openapi.json", "/ocpi/versions",
+                                  "/health"])
+def test_every_page_outside_the_portal_sends_security_headers_too(nap_server, path):
+    """/docs and /downloads are HTML pages too: they must not be framed, sniffed, or run
+    anything but what NAP wrote (they had no headers at all)."""
+    response = httpx.get(f"{nap_server.url}{path}")
+    assert response.status_code == 200, path
+    policy = response.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy and "default-src 'none'" in policy
+    assert "unsafe-inline" not in policy and "script-src" not in policy
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "same-origin"
+
+
+def test_the_docs_page_style_is_allowed_by_its_policy(nap_server):
+    import base64
+    import hashlib
+
+    response = httpx.get(f"{nap_server.url}/docs")
+    style = re.search(r"<style>(.*?)</style>", response.text, re.S).group(1)
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    assert f"style-src 'sha256-{digest}'" in response.headers["content-security-policy"]
+
+
+def test_nginx_sends_hsts_and_security_headers_on_every_location():
+    from pathlib import Path
+
+    conf = (Path(__file__).resolve().parent.parent / "deploy" / "nginx" / "nap.conf").read_text()
+    tls = conf.split("listen 443", 1)[1]
+    assert re.search(r'add_header Strict-Transport-Security "max-age=\d{8,}; includeSubDomains" always;', tls)
+    # add_header in a location drops every add_header of the server block: the downloads
+    # location must repeat them.
+    downloads = tls.split("location /downloads/", 1)[1].split("}", 2)
+    block = downloads[0] + downloads[1]
+    assert "Strict-Transport-Security" in block and "X-Content-Type-Options" in block
+
+
+@pytest.mark.parametrize("method, path", [("POST", "/ocpi/2.3.0/locations"), ("DELETE", "/api/v1/locations"),
+                                          ("POST", "/docs"), ("PUT", "/ready"), ("POST", "/downloads")])
+def test_a_405_says_which_methods_are_allowed(nap_server, method, path):
+    response = httpx.request(method, f"{nap_server.url}{path}")
+    assert response.status_code == 405
+    assert "GET" in {m.strip() for m in response.headers["allow"].split(",")}
+
+
 def _power_class(watts: int) -> str:
     # AFIR Annex III bands, written out independently of nap.portal.stats.
     for label, below in (("Slow: under 7.4 kW", 7400), ("Medium: 7.4 to 22 kW", 22001),
