@@ -18,9 +18,18 @@ class Window:
     date_to: datetime | None  # exclusive
 
 
-def _integer(args, name: str, default: int) -> int:
+def _present(args, name: str) -> str | None:
+    """The parameter's value, None when absent; an empty one (`offset=`) is an error, not
+    the default: a client that sends it has a bug it should hear about."""
     raw = args.get(name)
-    if raw is None or raw == "":
+    if raw is not None and not raw.strip():
+        raise OcpiError(2001, f"{name} is empty: give a value or leave the parameter out", 400)
+    return raw
+
+
+def _integer(args, name: str, default: int) -> int:
+    raw = _present(args, name)
+    if raw is None:
         return default
     try:
         return int(raw)
@@ -29,8 +38,8 @@ def _integer(args, name: str, default: int) -> int:
 
 
 def _datetime(args, name: str) -> datetime | None:
-    raw = args.get(name)
-    if not raw:
+    raw = _present(args, name)
+    if raw is None:
         return None
     try:
         return parse_datetime(raw)

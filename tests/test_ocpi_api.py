@@ -201,6 +201,16 @@ def test_plain_ocpi_object_paths_explain_the_per_cpo_addressing(published):
         assert "{country_code}/{party_id}" in response.json()["status_message"]
 
 
+@pytest.mark.parametrize("parameter", ["offset", "limit", "date_from", "date_to"])
+def test_an_empty_paging_parameter_is_an_error_not_the_default(published, parameter):
+    for path in ("/ocpi/2.3.0/locations", "/ocpi/2.3.0/tariffs", "/ocpi/2.2.1/locations", "/ocpi/2.2.1/tariffs"):
+        for empty in ("", " "):
+            response = httpx.get(published.url(path), params={parameter: empty})
+            assert response.status_code == 400, (path, parameter)
+            assert response.json()["status_code"] == 2001 and parameter in response.json()["status_message"]
+    assert get(published, "/ocpi/2.3.0/locations").status_code == 200
+
+
 def test_unknown_paths_and_methods_still_get_an_ocpi_envelope(published):
     missing = get(published, "/ocpi/2.3.0/sessions")
     assert missing.status_code == 404 and missing.json()["status_code"] == 2000
