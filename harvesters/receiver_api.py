@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from flask import Blueprint, current_app, g, request
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from exporters.ocpi_envelope import ocpi_error, ocpi_response
 from harvesters.evse_patch import fast_patchable, patch_evse_one_statement, validated_fields
@@ -123,7 +124,11 @@ def _body():
     holds text no database stores: NUL, lone surrogates."""
     if not request.is_json:
         raise PushRejected(2001, 400, "the body must be JSON")
-    raw = request.get_data(cache=True)
+    try:
+        raw = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        raise PushRejected(2001, 413, f"the body is larger than {limit} bytes (NAP_MAX_REQUEST_BYTES)") from None
     max_depth = current_app.extensions["nap.settings"].harvest_max_json_depth
     if nesting_exceeds(raw, max_depth):
         raise PushRejected(2001, 400, f"the body is nested too deep (more than {max_depth} levels)")
@@ -178,7 +183,7 @@ def _evse_patch_in_one_statement(country_code, party_id, location_id, evse_uid):
         return None
     try:  # orjson: a few times faster than Flask's json; anything it refuses goes the general way
         body = jsonutil.loads(request.get_data(cache=True)) if request.is_json else None
-    except ValueError:
+    except (ValueError, RequestEntityTooLarge):
         return None
     if not isinstance(body, dict) or "last_updated" not in body or not fast_patchable(body):
         return None

@@ -11,6 +11,9 @@ from nap.web import close_db_session
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
     app = Flask(__name__)
+    # Every request body (pushes, portal forms) is refused beyond this (413; OCPI paths
+    # answer with an envelope, harvesters/receiver_api.py). 0: no limit.
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes or None
     app.extensions["nap.settings"] = settings
     app.extensions["nap.sessions"] = session_factory(settings.database_url)
     app.teardown_appcontext(close_db_session)

@@ -42,6 +42,9 @@ class Settings:
     api_trusted_proxies: int = 0
     # Cache-Control max-age of API responses; clients revalidate cheaply with ETag after it.
     api_cache_max_age_seconds: int = 60
+    # Largest request body NAP reads (a push, a portal form): beyond it, 413 (on OCPI paths
+    # an OCPI envelope, status 2001). 0: no limit.
+    max_request_bytes: int = 5 * 1024 * 1024
     # Most features one map API answer carries; a bigger bounding box is cut off (truncated).
     map_max_features: int = 5000
     default_harvest_interval_minutes: int = 15
@@ -119,6 +122,7 @@ def load_settings() -> Settings:
         api_consumer_rate_limit_per_minute=_int("NAP_API_CONSUMER_RATE_LIMIT_PER_MINUTE", 1200),
         api_trusted_proxies=_int("NAP_API_TRUSTED_PROXIES", 0),
         api_cache_max_age_seconds=_int("NAP_API_CACHE_MAX_AGE_SECONDS", 60),
+        max_request_bytes=_int("NAP_MAX_REQUEST_BYTES", 5 * 1024 * 1024),
         map_max_features=_int("NAP_MAP_MAX_FEATURES", 5000),
         default_harvest_interval_minutes=_int("NAP_HARVEST_INTERVAL_MINUTES", 15),
         harvest_max_pages=_int("NAP_HARVEST_MAX_PAGES", 10_000),

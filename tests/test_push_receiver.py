@@ -430,3 +430,30 @@ def test_a_status_patch_during_a_database_outage_answers_503(database_url, pushi
             assert down.status_code == 503 and down.json()["status_code"] == 3000, down.text
     finally:
         proxy.cut()
+
+
+def test_a_body_beyond_the_limit_is_refused_with_an_ocpi_envelope(pushing, settings, live_server, sessions):
+    """Fails without the limit: a 30 MB location name was stored and published."""
+    assert 0 < settings.max_request_bytes <= 10 * 1024 * 1024  # on by default
+    location = httpx.get(f"{pushing.base}/{pushing.location_id}", headers=pushing.headers).json()["data"]
+    huge = {**location, "name": "N" * (30 * 1024 * 1024), "last_updated": later(5)}
+    answer = httpx.put(f"{pushing.base}/{pushing.location_id}", json=huge, headers=pushing.headers, timeout=60)
+    assert answer.status_code == 413 and answer.json()["status_code"] == 2001, answer.text[:300]
+    assert stored_locations(sessions)[pushing.location_id]["name"] == location["name"]
+
+    nap = live_server(create_app(replace(settings, max_request_bytes=64 * 1024)))
+    base = f"{nap.url}/ocpi/2.3.0/receiver"
+    big = "x" * (100 * 1024)
+    pushes = [("PUT", f"{base}/locations/DE/ABC/{pushing.location_id}", {**location, "name": big}),
+              ("PATCH", f"{base}/locations/DE/ABC/{pushing.location_id}/{pushing.evse_uid}",
+               {"status": "CHARGING", "last_updated": later(6), "floor_level": big}),
+              ("PUT", f"{base}/tariffs/DE/ABC/T-BIG", {"id": "T-BIG", "x": big})]
+    for method, url, body in pushes:
+        answer = httpx.request(method, url, json=body, headers=pushing.headers)
+        assert answer.status_code == 413 and answer.json()["status_code"] == 2001, (method, url, answer.text[:300])
+        assert "NAP_MAX_REQUEST_BYTES" in answer.json()["status_message"]
+        forged = httpx.request(method, url, json=body, headers=auth("not-a-token"))
+        assert forged.status_code == 401  # the token is checked first
+    small = {"status": "CHARGING", "last_updated": later(7)}
+    assert httpx.patch(f"{base}/locations/DE/ABC/{pushing.location_id}/{pushing.evse_uid}", json=small,
+                       headers=pushing.headers).status_code == 200
