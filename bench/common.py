@@ -58,7 +58,19 @@ def bench_env(**extra: str) -> dict[str, str]:
     env.pop("NAP_DATABASE_URL", None)
     env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env.update({key: str(value) for key, value in extra.items()})
+    if env.get("NAP_DATABASE_URL", "").startswith("postgresql") and not env.get("NAP_TOKEN_KEYS"):
+        # Without it NAP refuses to store a CPO token on PostgreSQL (nap/store/secrets.py).
+        env["NAP_TOKEN_KEYS"] = _BENCH_TOKEN_KEY
     return env
+
+
+def _token_key() -> str:
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key().decode()
+
+
+_BENCH_TOKEN_KEY = _token_key()  # one per bench run, shared by all its processes
 
 
 @dataclass

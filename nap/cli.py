@@ -439,11 +439,21 @@ def demo_cpo(host, port, locations, ocpi_version, seed, token, page_limit, fail_
 
 def run() -> None:
     """Console entry point: database trouble becomes one clear line, not a traceback."""
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import OperationalError, StatementError
+
+    from nap.store.secrets import TokenKeyError
 
     try:
         main()
-    except OperationalError as error:
+    except TokenKeyError as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(1)
+    except StatementError as error:  # OperationalError is one too
+        if isinstance(error.orig, TokenKeyError):  # raised while binding or reading a token
+            click.echo(f"Error: {error.orig}", err=True)
+            sys.exit(1)
+        if not isinstance(error, OperationalError):
+            raise
         click.echo(f"Error: cannot use the database {load_settings().database_url.split('@')[-1]!r}: "
                    f"{error.orig or error}".splitlines()[0], err=True)
         sys.exit(1)

@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from dataclasses import replace
@@ -73,3 +74,37 @@ def test_key_rotation_and_a_missing_key(sessions, database_url, monkeypatch):
     finally:
         monkeypatch.setenv("NAP_TOKEN_KEYS", old_key)
         secrets.reset_keyring()
+
+
+def _nap(args, cwd, env, stdin=None):
+    return subprocess.run([sys.executable, "-m", "nap.cli", *args], cwd=cwd, env=env, input=stdin,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_without_token_keys_the_development_key_lives_with_the_database(sessions, database_url, tmp_path):
+    """Without NAP_TOKEN_KEYS the development key was var/token.key in the current
+    directory: a command run from elsewhere made a second key and crashed with a
+    TokenKeyError traceback. On SQLite the key is kept next to the database file; on
+    PostgreSQL (no file to keep it with) the command refuses and says what to set."""
+    env = {key: value for key, value in os.environ.items() if key != "NAP_TOKEN_KEYS"}
+    env["NAP_DATABASE_URL"] = database_url
+    env["PYTHONPATH"] = os.getcwd()
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    added = _nap(["feeds", "add", "--name", "elsewhere", "--versions-url", "https://cpo.example/ocpi/versions",
+                  "--token", "kept-safe"], first, env)
+    if database_url.startswith("postgresql"):
+        assert added.returncode == 1 and "Traceback" not in added.stderr
+        assert "NAP_TOKEN_KEYS" in added.stderr
+        with sessions() as session:
+            assert session.execute(text("SELECT count(*) FROM feeds")).scalar_one() == 0
+        return
+    assert added.returncode == 0, added.stderr
+    shown = _nap(["feeds", "show", "elsewhere"], second, env)
+    assert shown.returncode == 0, shown.stderr
+    rotated = _nap(["tokens", "rotate"], second, env)
+    assert rotated.returncode == 0 and "Traceback" not in rotated.stderr, rotated.stderr
+    database_file = database_url.split("sqlite:///", 1)[1]
+    assert (Path(database_file).parent / "token.key").exists()
+    assert not (first / "var").exists() and not (second / "var").exists()

@@ -2,8 +2,11 @@
 
 Keys come from NAP_TOKEN_KEYS: comma-separated Fernet keys, the first encrypts, all
 decrypt, so a key is rotated by putting a new one first, running `nap tokens rotate`, and
-then dropping the old one. Without NAP_TOKEN_KEYS a development key is created once in
-var/token.key (mode 600); production sets the variable on every node.
+then dropping the old one. Without NAP_TOKEN_KEYS, on SQLite, a development key is created
+once in token.key next to the database file (mode 600; var/token.key for the default
+var/nap.sqlite3), so every command finds it wherever it runs from; on PostgreSQL there is
+no such place and NAP refuses to store or read a token: production sets the variable on
+every node.
 
 The column type does the work, so code reading `feed.token` sees the clear token and
 nothing else changes; the database, its backups and its logs never hold it.
@@ -19,7 +22,7 @@ from sqlalchemy import Text
 from sqlalchemy.types import TypeDecorator
 
 PREFIX = "fernet:"
-DEV_KEY_FILE = Path("var") / "token.key"
+DEV_KEY_NAME = "token.key"
 _lock = threading.Lock()
 _keyring: MultiFernet | None = None
 
@@ -32,12 +35,36 @@ def _load_keys() -> list[bytes]:
     configured = [k.strip() for k in os.environ.get("NAP_TOKEN_KEYS", "").split(",") if k.strip()]
     if configured:
         return [k.encode() for k in configured]
-    if not DEV_KEY_FILE.exists():
-        DEV_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(DEV_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(Fernet.generate_key())
-    return [DEV_KEY_FILE.read_bytes().strip()]
+    key_file = development_key_file()
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process made it just now
+        else:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(Fernet.generate_key())
+    return [key_file.read_bytes().strip()]
+
+
+def development_key_file() -> Path:
+    """Where the development key lives without NAP_TOKEN_KEYS: next to the SQLite database
+    file of NAP_DATABASE_URL (not in the current directory, which changes from one command
+    to the next). Anything else (PostgreSQL, an in-memory database) has no such place."""
+    from sqlalchemy.engine import make_url
+
+    from nap.config import load_settings
+
+    url = make_url(load_settings().database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:" \
+            and not url.database.startswith("file:"):
+        return Path(url.database).parent / DEV_KEY_NAME
+    raise TokenKeyError(
+        "NAP_TOKEN_KEYS is not set: CPO tokens are stored encrypted and, with this database, "
+        "NAP has no place to keep a development key. Generate a key with `python -c \"from "
+        "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())\"` and set "
+        "NAP_TOKEN_KEYS to it on every node (deploy/nap.env.example, docs/runbook.md)")
 
 
 def keyring() -> MultiFernet:
