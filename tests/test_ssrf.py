@@ -105,3 +105,81 @@ def test_global_addresses_pass_the_guard(address):
 def test_a_non_global_network_passes_when_allow_listed():
     policy = _policy_resolving_to("100.100.100.200", allowed=("100.64.0.0/10",))
     assert policy.check(httpx.URL("http://cpo.example/")) == "100.100.100.200"
+
+
+def _self_signed_certificate(directory, host_name: str):
+    """A certificate for `host_name` only (no IP address in it), signed by its own key."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host_name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host_name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, content_commitment=False,
+                                     key_encipherment=False, data_encipherment=False, key_agreement=False,
+                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "cpo.crt", directory / "cpo.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+def test_an_https_cpo_named_by_host_is_paged_by_its_name(tmp_path):
+    """A TLS CPO whose certificate names only cpo.test, reached through a resolver that maps
+    cpo.test to 127.0.0.1, with relative Links: every page after the first must go to
+    https://cpo.test too (Host header and SNI cpo.test, the certificate checked against
+    that name), not to the bare address the guard connected to."""
+    import ssl
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from nap.demo_cpo.fleet import generate_fleet
+    from nap.demo_cpo.server import DemoOptions, create_app
+
+    cert_file, key_file = _self_signed_certificate(tmp_path, "cpo.test")
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert_file, key_file)
+    app = create_app(generate_fleet(locations=5, seed=1), DemoOptions(page_limit=2, relative_links=True))
+    server = make_server("127.0.0.1", 0, app, threaded=True, ssl_context=server_context)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        resolved = []
+
+        def resolver(host, _port):
+            resolved.append(host)
+            assert host == "cpo.test"  # nothing else is ever looked up, let alone reached
+            return ["127.0.0.1"]
+
+        trust = ssl.create_default_context(cafile=str(cert_file))  # this test's certificate only
+        transport = GuardedTransport(OutboundPolicy(("127.0.0.0/8",), resolver=resolver), verify=trust)
+        with OcpiClient("demo-token", ClientLimits(attempts=1), transport=transport) as client:
+            endpoints = client.discover(f"https://cpo.test:{server.server_port}/ocpi/versions")
+            assert endpoints.locations_url == f"https://cpo.test:{server.server_port}/ocpi/2.3.0/locations"
+            pages = list(client.pages(endpoints.locations_url, limit=2))
+        assert [len(page.objects) for page in pages] == [2, 2, 1]
+        assert not any(page.offset_paging for page in pages)
+        assert len({location["id"] for page in pages for location in page.objects}) == 5
+        lists = [r["query"] for r in app.config["REQUEST_LOG"] if r["path"].endswith("/locations")]
+        assert [q.get("offset") for q in lists] == ["0", "2", "4"]
+        assert set(resolved) == {"cpo.test"}
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -74,6 +74,8 @@ class DemoOptions:
     # path and query on the demo's own scheme and host, and every path of a module the demo
     # has (credentials, locations, tariffs) is served by that module, whatever its role.
     version_details: dict | None = None
+    # Link rel="next" as a relative reference (path and query only), as some servers send it.
+    relative_links: bool = False
 
 
 def create_app(fleet: Fleet, options: DemoOptions) -> Flask:
@@ -493,7 +495,8 @@ class _CpoServer:
         if page and offset + len(page) < len(matching):
             query = {k: request.args[k] for k in ("date_from", "date_to") if request.args.get(k)}
             query.update(offset=offset + len(page), limit=limit)
-            headers["Link"] = f'<{request.base_url}?{urlencode(query)}>; rel="next"'
+            base = request.path if options.relative_links else request.base_url
+            headers["Link"] = f'<{base}?{urlencode(query)}>; rel="next"'
         response = self.envelope([render(o) for o in page], headers=headers)
         if grows and options.grow_while_paging and offset == 0 and not self.config["GROWN"]:
             self.grow(options.grow_while_paging)
