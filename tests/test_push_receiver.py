@@ -457,3 +457,34 @@ def test_a_body_beyond_the_limit_is_refused_with_an_ocpi_envelope(pushing, setti
     small = {"status": "CHARGING", "last_updated": later(7)}
     assert httpx.patch(f"{base}/locations/DE/ABC/{pushing.location_id}/{pushing.evse_uid}", json=small,
                        headers=pushing.headers).status_code == 200
+
+
+def test_a_last_updated_in_the_future_is_refused_with_a_finding(pushing, sessions):
+    """A push dated 9999-12-31 would make every later, honest push 'older' and ignored."""
+    future = "9999-12-31T00:00:00Z"
+    location = httpx.get(f"{pushing.base}/{pushing.location_id}", headers=pushing.headers).json()["data"]
+    evse = location["evses"][0]
+    connector = evse["connectors"][0]
+    evse_url = f"{pushing.base}/{pushing.location_id}/{pushing.evse_uid}"
+    connector_url = f"{evse_url}/{connector['id']}"
+    pushes = [("PUT", f"{pushing.base}/{pushing.location_id}", {**location, "last_updated": future}),
+              ("PATCH", f"{pushing.base}/{pushing.location_id}", {"name": "Future", "last_updated": future}),
+              ("PUT", evse_url, {**evse, "last_updated": future}),
+              ("PATCH", evse_url, {"status": "CHARGING", "last_updated": future}),
+              ("PUT", connector_url, {**connector, "last_updated": future}),
+              ("PATCH", connector_url, {"max_voltage": 231, "last_updated": future}),
+              ("PUT", f"{pushing.nap.url}/ocpi/2.3.0/receiver/tariffs/DE/ABC/T-FUTURE",
+               {**pushing.demo.app.config["FLEET"].tariffs[0], "id": "T-FUTURE", "last_updated": future})]
+    before = stored_locations(sessions)[pushing.location_id]
+    for method, url, body in pushes:
+        with sessions() as session:
+            findings_before = session.query(Finding).count()
+        answer = httpx.request(method, url, json=body, headers=pushing.headers)
+        assert answer.status_code == 400 and answer.json()["status_code"] == 2001, (method, url, answer.text)
+        assert "future" in answer.json()["status_message"], answer.text
+        with sessions() as session:
+            assert session.query(Finding).count() > findings_before, (method, url)
+    assert stored_locations(sessions)[pushing.location_id] == before
+    honest = httpx.patch(evse_url, json={"status": "BLOCKED", "last_updated": later(5)}, headers=pushing.headers)
+    assert honest.status_code == 200 and honest.json()["status_message"] == "stored"
+    assert pushing.evse()["status"] == "BLOCKED"
