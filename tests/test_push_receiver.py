@@ -404,6 +404,10 @@ def test_nul_and_invalid_unicode_are_refused_on_both_databases(pushing, sessions
         for method, body in (("PATCH", patch), ("PUT", {**location, "last_updated": later(6)})):
             answer = httpx.request(method, url, json=body, headers=pushing.headers)
             assert answer.status_code == 400 and answer.json()["status_code"] == 2001, (url, method, answer.text)
+    for url in (f"{pushing.base}/NUL%00", f"{pushing.nap.url}/ocpi/2.3.0/receiver/tariffs/DE/ABC/T%00"):
+        for method in ("GET", "DELETE") if "tariffs" in url else ("GET",):
+            answer = httpx.request(method, url, headers=pushing.headers)
+            assert answer.status_code == 400 and answer.json()["status_code"] == 2001, (url, method, answer.text)
     answer = httpx.put(f"{pushing.nap.url}/ocpi/2.3.0/receiver/tariffs/DE/ABC/T%00",
                        json={**pushing.demo.app.config["FLEET"].tariffs[0], "last_updated": later()},
                        headers=pushing.headers)
