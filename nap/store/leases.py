@@ -43,6 +43,11 @@ class Leases:
 
     def acquire(self, name: str, ttl: timedelta) -> bool:
         now = datetime.now(timezone.utc)
+        if self._held_by_another(name, now):
+            # Seen with a read, which waits for no lock: a write would wait for the job's
+            # own transaction (SQLite's write lock; on PostgreSQL the lease row being
+            # released) and then take the lease just released and run the job again.
+            return False
         try:
             with self.sessions.begin() as session:
                 session.execute(insert(Lease).values(name=name, holder=self.holder, expires_at=now + ttl))
@@ -64,6 +69,19 @@ class Leases:
                 return result.rowcount == 1
         except OperationalError:
             return False
+
+    def _held_by_another(self, name: str, now: datetime) -> bool:
+        try:
+            with self.sessions() as session:
+                lease = session.execute(select(Lease.holder, Lease.expires_at).where(Lease.name == name)).first()
+        except OperationalError:
+            return False  # the write below decides
+        if lease is None or lease.holder == self.holder or _holder_is_dead_here(lease.holder):
+            return False
+        expires_at = lease.expires_at
+        if expires_at.tzinfo is None:
+            expires_at = expires_at.replace(tzinfo=timezone.utc)
+        return expires_at >= now
 
     def release(self, name: str) -> None:
         with self.sessions.begin() as session:
