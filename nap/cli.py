@@ -14,6 +14,19 @@ def _sessions():
     return session_factory(load_settings().database_url)
 
 
+def _echo(message: str) -> None:
+    """Print a line; if the reader has gone (`| head -1`), carry on without output: the
+    command still does the rest of its work (a handshake after a registration)."""
+    try:
+        click.echo(message)
+    except BrokenPipeError:
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # later output, and the flush at exit, go nowhere
+        os.close(devnull)
+
+
 def _require_current_schema() -> None:
     from nap.store.migrate import is_current
 
@@ -78,16 +91,19 @@ def feeds_add(name, versions_url, token, interval_minutes, licence, country_code
         pairs = tuple(tuple(p.split(":", 1)) for p in parties)
         if any(len(p) != 2 for p in pairs):
             raise FeedError("--party takes COUNTRY_CODE:PARTY_ID, e.g. DE:ABC")
+        # Committed before anything is printed: output that went away (`| head -1`) must
+        # not roll back the registration it announces.
         with _sessions().begin() as session:
             feed = add_feed(session, name=name, versions_url=versions_url, token=token,
                             interval_minutes=interval_minutes or settings.default_harvest_interval_minutes,
                             licence=licence, country_code=country_code, party_id=party_id, parties=pairs)
-            click.echo(f"feed {feed.name!r} registered (id {feed.id})")
-            if not handshake:
-                push_token = issue_push_token(session, feed)
-                click.echo(f"push token (shown once; the CPO sends it to NAP's receiver endpoints): {push_token}")
+            push_token = None if handshake else issue_push_token(session, feed)
+            feed_name, feed_id = feed.name, feed.id
     except FeedError as error:
         raise click.ClickException(str(error)) from None
+    _echo(f"feed {feed_name!r} registered (id {feed_id})")
+    if push_token:
+        _echo(f"push token (shown once; the CPO sends it to NAP's receiver endpoints): {push_token}")
     if handshake:
         _run_handshake(name)
 
@@ -402,9 +418,10 @@ def users_add(email: str, password_stdin: bool, admin: bool) -> None:
     try:
         with _sessions().begin() as session:
             user = create_user(session, email, password, role="admin" if admin else "cpo")
-            click.echo(f"user {user.email} added ({user.role})")
+            added = f"user {user.email} added ({user.role})"
     except UserError as error:
         raise click.ClickException(str(error)) from None
+    click.echo(added)  # after the commit
 
 
 @main.command("demo-cpo")

@@ -180,3 +180,29 @@ def test_a_slow_cpo_does_not_hold_up_the_others(live_server, sessions, settings,
     slow, fast = runs[1], [runs[2], runs[3]]
     assert all(run.status == "success" for run in runs.values())
     assert all((slow.finished_at - run.finished_at).total_seconds() > 2 for run in fast)
+
+
+@pytest.mark.parametrize("command, stdin", [
+    (["feeds", "add", "--name", "piped", "--versions-url", "https://cpo.example/ocpi/versions", "--token", "t"], ""),
+    (["users", "add", "--email", "piped@example.com", "--password-stdin"], "a long enough password 42\n"),
+    (["consumers", "add", "--name", "piped"], ""),
+], ids=["feeds-add", "users-add", "consumers-add"])
+def test_a_command_whose_output_went_away_still_saves_what_it_said(sessions, database_url, command, stdin):
+    """`nap feeds add ... | head -1` printed "registered" and saved nothing: the output
+    was written inside the transaction, and the broken pipe rolled it back. Here the
+    reader is gone before the command writes a byte."""
+    from sqlalchemy import func, text
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # like `| head -1` after its line, or `| true`
+    try:
+        done = subprocess.run([sys.executable, "-m", "nap.cli", *command], stdout=write_end, input=stdin,
+                              stderr=subprocess.PIPE, text=True, timeout=60,
+                              env={**os.environ, "NAP_DATABASE_URL": database_url})
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in done.stderr, done.stderr
+    table, column, value = {"feeds": ("feeds", "name", "piped"), "users": ("users", "email", "piped@example.com"),
+                            "consumers": ("consumers", "name", "piped")}[command[0]]
+    with sessions() as session:
+        assert session.execute(text(f"SELECT count(*) FROM {table} WHERE {column} = :v"), {"v": value}).scalar_one() == 1
