@@ -92,6 +92,12 @@ class Settings:
     # The portal (nap/portal). Session cookies are signed with secret_key; without it, one
     # key is generated once and kept in the database, so all processes share it.
     secret_key: str | None = None
+    # Sign-in throttling (nap/portal/throttle.py): after this many failed sign-ins within the
+    # window, per account (e-mail address) and per client address, every sign-in there is
+    # refused (429) until the window has passed. 0: no limit of that kind.
+    login_max_failures_per_account: int = 10
+    login_max_failures_per_address: int = 30
+    login_failure_window_seconds: int = 900
     # Background map tiles of the public map ({z}/{x}/{y} URL template). Empty: no tiles,
     # so the map loads nothing from outside NAP; set it to your own or a licensed tile server.
     map_tile_url: str = ""
@@ -137,6 +143,9 @@ def load_settings() -> Settings:
         full_sync_hours=_int("NAP_FULL_SYNC_HOURS", 24),
         harvest_degraded_evse_share=_float("NAP_HARVEST_DEGRADED_EVSE_SHARE", 0.01),
         secret_key=os.environ.get("NAP_SECRET_KEY") or None,
+        login_max_failures_per_account=_int("NAP_LOGIN_MAX_FAILURES_PER_ACCOUNT", 10),
+        login_max_failures_per_address=_int("NAP_LOGIN_MAX_FAILURES_PER_ADDRESS", 30),
+        login_failure_window_seconds=_int("NAP_LOGIN_FAILURE_WINDOW_SECONDS", 900),
         map_tile_url=os.environ.get("NAP_MAP_TILE_URL", ""),
         map_tile_attribution=os.environ.get("NAP_MAP_TILE_ATTRIBUTION", ""),
         quality_stale_days=_int("NAP_QUALITY_STALE_DAYS", 365),

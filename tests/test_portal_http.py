@@ -4,6 +4,7 @@ credentials handshake, push tokens, and the session key all processes share."""
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -281,6 +282,32 @@ def test_a_405_says_which_methods_are_allowed(nap_server, method, path):
     response = httpx.request(method, f"{nap_server.url}{path}")
     assert response.status_code == 405
     assert "GET" in {m.strip() for m in response.headers["allow"].split(",")}
+
+
+@pytest.mark.parametrize("per", ["account", "address"])
+def test_password_guessing_is_throttled_until_the_window_passes(sessions, settings, live_server, per):
+    """40 wrong passwords, then the right one: refused (429) until the window has passed,
+    per account, and per client address whatever accounts it tries."""
+    window = 20  # 40 sign-ins take about 4 s here, more on a busy machine
+    throttled = replace(settings, login_failure_window_seconds=window, login_max_failures_per_account=10,
+                        login_max_failures_per_address=30 if per == "address" else 1000)
+    if per == "address":
+        throttled = replace(throttled, login_max_failures_per_account=1000)
+    add_user(sessions, "alice@example.com")
+    server = live_server(create_app(throttled))
+    browser = PortalClient(server.url)
+    started = time.monotonic()
+    statuses = [browser.login("alice@example.com" if per == "account" else f"guess{i}@example.com",
+                              "wrong password!").status_code for i in range(40)]
+    limit = 10 if per == "account" else 30
+    assert statuses[:limit] == [401] * limit and set(statuses[limit:]) == {429}, statuses
+    refused = browser.login("alice@example.com")
+    assert time.monotonic() - started < window, "too slow a machine for this window"
+    assert refused.status_code == 429 and "Too many failed sign-ins" in refused.text
+    assert refused.headers["retry-after"] == str(window)
+    time.sleep(max(0.0, started + window + 0.5 - time.monotonic()))
+    assert browser.login("alice@example.com").status_code == 302
+    browser.close()
 
 
 def _power_class(watts: int) -> str:

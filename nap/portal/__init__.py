@@ -36,3 +36,6 @@ def register_portal(app: Flask) -> None:
     )
     for blueprint in (public_blueprint, auth_blueprint, cpo_blueprint, admin_blueprint):
         app.register_blueprint(blueprint)
+    from nap.portal.throttle import install_login_throttle
+
+    install_login_throttle(app)
