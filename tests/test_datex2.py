@@ -1130,3 +1130,30 @@ def test_junk_in_any_tariff_field_never_costs_the_location(profile):
                        "id": tariff["id"]}  # the lookup key stays readable
             root, _ = render_tariffs([variant], profile)
             assert len(root.xpath(f"//{egi(profile)}:refillPoint", namespaces=NS)) == 1, variant
+
+
+HOSTILE = ["a---b -", "x]]>y <z> & w --> <!--", "c\x01o\x0bn\x1ft\x7fr\u2028l", "-"]
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("writer", [write_table, write_status], ids=["table", "status"])
+@pytest.mark.parametrize("hostile", HOSTILE, ids=["dashes", "markup", "controls", "dash"])
+def test_hostile_free_texts_stay_text_in_every_publication(writer, profile, hostile):
+    """What a CPO writes (names, address, operator, directions) and what names it (its
+    feed's name and licence, in the preamble comment of a bulk file) never breaks the
+    document: a preamble with "---" used to make lxml refuse the comment, and the export
+    failed for everyone."""
+    locations = [synthetic_location(i) for i in range(4)]
+    for location in locations:
+        location["name"] = f"{hostile} name"
+        location["address"] = f"{hostile} street"
+        location["city"] = hostile
+        location["operator"] = {"name": f"{hostile} operator"}
+        location["owner"] = {"name": f"{hostile} owner"}
+        location["directions"] = [{"language": "en", "text": f"{hostile} directions"}]
+    preamble = f"Source feeds: {hostile} (licence: {hostile}-)"
+    count, document = render(writer, locations, profile, preamble=preamble)
+    root = assert_valid(document)
+    comment = root.getprevious()
+    assert isinstance(comment, etree._Comment) and "--" not in comment.text
+    assert "Source feeds" in comment.text
