@@ -288,6 +288,8 @@ def test_a_405_says_which_methods_are_allowed(nap_server, method, path):
 def test_password_guessing_is_throttled_until_the_window_passes(sessions, settings, live_server, per):
     """40 wrong passwords, then the right one: refused (429) until the window has passed,
     per account, and per client address whatever accounts it tries."""
+    if settings.database_url.startswith("postgresql"):
+        pytest.skip("the throttle keeps its counts in memory: the database plays no part (20 s a run)")
     window = 20  # 40 sign-ins take about 4 s here, more on a busy machine
     throttled = replace(settings, login_failure_window_seconds=window, login_max_failures_per_account=10,
                         login_max_failures_per_address=30 if per == "address" else 1000)
@@ -306,7 +308,12 @@ def test_password_guessing_is_throttled_until_the_window_passes(sessions, settin
     assert refused.status_code == 429 and "Too many failed sign-ins" in refused.text
     assert refused.headers["retry-after"] == str(window)
     time.sleep(max(0.0, started + window + 0.5 - time.monotonic()))
-    assert browser.login("alice@example.com").status_code == 302
+    # The limiter's window starts with the first failure it counts and its store expires
+    # counts to the second: the right password is let in again within a few seconds more.
+    deadline = time.monotonic() + 5
+    while (status := browser.login("alice@example.com").status_code) == 429 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert status == 302
     browser.close()
 
 
