@@ -27,6 +27,7 @@ from exporters.ocpi_sources import LocationSource, Snapshot, TariffSource
 from exporters.ocpi_views import STORED_VERSION, VERSIONS, render, render_all
 from exporters.publication import Publication
 from nap.gc_pause import paused_gc
+from nap.jsonutil import unreadable_text
 from nap.web import db_session, settings
 
 blueprint = Blueprint("ocpi_api", __name__)
@@ -132,16 +133,7 @@ def _matching(objects: list[dict], key: str, wanted: str) -> dict | None:
 def _storable(*ids: str | None) -> bool:
     """Whether ids could be stored at all: a NUL (which PostgreSQL refuses even as a query
     parameter) or a lone surrogate names nothing, so it is simply not found."""
-    for value in ids:
-        if value is None:
-            continue
-        if "\x00" in value:
-            return False
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return False
-    return True
+    return all(value is None or unreadable_text(value) is None for value in ids)
 
 
 def get_location(version: str, country_code: str, party_id: str, location_id: str,

@@ -138,31 +138,14 @@ def _body():
         raise PushRejected(2001, 400, "the body must be JSON") from None
     if body is None:
         raise PushRejected(2001, 400, "the body must be JSON")
-    if not _clean_text(body):
+    if jsonutil.unreadable_text(body) is not None:
         raise PushRejected(2001, 400, "the body contains a NUL character or invalid Unicode")
     return body
 
 
-def _clean_text(value) -> bool:
-    """No NUL and no lone surrogate in any string or key (the depth is bounded before)."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            return False
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return False
-        return True
-    if isinstance(value, dict):
-        return all(_clean_text(k) and _clean_text(v) for k, v in value.items())
-    if isinstance(value, list):
-        return all(_clean_text(item) for item in value)
-    return True
-
-
 def _check_ids(ids) -> None:
     """Ids from the URL: NUL, and bytes that were no UTF-8 (decoded as U+FFFD), are refused."""
-    if not all(_clean_text(i) and "\ufffd" not in i for i in ids if i is not None):
+    if not all(jsonutil.unreadable_text(i) is None and "\ufffd" not in i for i in ids if i is not None):
         raise PushRejected(2001, 400, "an id in the URL contains a NUL character or invalid Unicode")
 
 
@@ -189,7 +172,7 @@ def _evse_patch_in_one_statement(country_code, party_id, location_id, evse_uid):
         return None
     try:  # anything unusual (odd text, a date beyond reach) goes the general way, which explains it
         _check_ids((country_code, party_id, location_id, evse_uid))
-        if not _clean_text(body):
+        if jsonutil.unreadable_text(body) is not None:
             return None
         parse_datetime(body["last_updated"])
     except (PushRejected, ValueError):

@@ -48,3 +48,29 @@ def canonical_bytes(value) -> bytes:
         # surrogatepass: a lone surrogate a CPO escaped into a string must hash, not crash.
         return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                           default=str).encode("utf-8", "surrogatepass")
+
+
+def unreadable_text(value, path: str = "") -> tuple[str, str] | None:
+    """(field, reason) of the first string in a parsed JSON value, key or value, that is not
+    valid Unicode text: a lone surrogate (which no UTF-8 can carry) or a NUL (which no
+    database text column takes); None when all of it is."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return path or "(object)", "contains a NUL character, which is not text"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path or "(object)", "contains a lone UTF-16 surrogate, which is not valid Unicode"
+        return None
+    if isinstance(value, dict):
+        for key, child in value.items():
+            found = unreadable_text(key, f"{path}.{key!r}" if path else repr(key)) if isinstance(key, str) else None
+            found = found or unreadable_text(child, f"{path}.{key}" if path else str(key))
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            found = unreadable_text(child, f"{path}[{index}]")
+            if found:
+                return found
+    return None

@@ -28,7 +28,7 @@ from harvesters.normalize.common import FeedIdentity
 from harvesters.normalize.pruning import field_path, validate_pruned
 from harvesters.normalize.repairs import (ALWAYS, LOCATION_REPAIRS, TARIFF_ALWAYS, TARIFF_REPAIRS, RepairLog, run,
                                           snake_case_keys)
-from nap.jsonutil import dumps_bytes
+from nap.jsonutil import dumps_bytes, unreadable_text
 from nap.ocpi.schemas import Connector, Evse, Location, Tariff
 from nap.ocpi.values import future_limit
 
@@ -122,31 +122,6 @@ def _served(raw: dict) -> UnitCounts:
     return counts
 
 
-def _unreadable_text(value: Any, path: str = "") -> tuple[str, str] | None:
-    """(field, reason) of the first string, key or value, that is not valid Unicode text: a
-    lone surrogate (which no UTF-8 can carry) or a NUL (which no database text column takes)."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            return path or "(object)", "contains a NUL character, which is not text"
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return path or "(object)", "contains a lone UTF-16 surrogate, which is not valid Unicode"
-        return None
-    if isinstance(value, dict):
-        for key, child in value.items():
-            found = _unreadable_text(key, f"{path}.{key!r}" if path else repr(key)) if isinstance(key, str) else None
-            found = found or _unreadable_text(child, f"{path}.{key}" if path else str(key))
-            if found:
-                return found
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            found = _unreadable_text(child, f"{path}[{index}]")
-            if found:
-                return found
-    return None
-
-
 def _note_all(repairs: RepairLog, warnings: list[str], prefix: str = "", dropped: list[str] = ()) -> None:
     for message in warnings:
         name, _, reason = message.partition(": ")
@@ -195,7 +170,7 @@ def normalize_object(kind: str, raw: Any, version: str, feed: FeedIdentity, *,
     except (TypeError, orjson.JSONEncodeError):  # integers beyond 64 bits, lone surrogates
         obj = None
     if obj is None or b"\\u0000" in result.raw_json:
-        unreadable = _unreadable_text(raw)
+        unreadable = unreadable_text(raw)
         if unreadable:
             result.raw_json = None
             result.findings.append(ObjectFinding(kind, object_id, *unreadable))
