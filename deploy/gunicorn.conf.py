@@ -16,7 +16,10 @@ workers = int(os.environ.get("NAP_WORKERS", multiprocessing.cpu_count()))
 # connection, so each request paid a TCP handshake). Each thread holds at most one
 # database connection at a time: keep `threads` at or below the engine's pool_size
 # (5, nap/store/db.py) so that no request waits for a connection.
-worker_class = "gthread"
+# gunicorn's gthread worker, but a request line or headers beyond gunicorn's limits
+# (limit_request_line, limit_request_fields, limit_request_field_size: gunicorn's defaults,
+# 4094 bytes, 100 headers, 8190 bytes) are answered with an OCPI envelope, not HTML.
+worker_class = "nap.gunicorn_worker.OcpiThreadWorker"
 threads = int(os.environ.get("NAP_THREADS", 4))
 timeout = 120
 graceful_timeout = 20

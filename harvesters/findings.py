@@ -4,6 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+# Reasons quote the value the CPO sent, which can be megabytes (a date, a status): the
+# finding names the problem, it does not keep the value (the raw object does).
+MAX_REASON_LENGTH = 1000
+
+
 @dataclass(frozen=True)
 class ObjectFinding:
     object_type: str  # "location", "tariff", "page"
@@ -11,6 +16,10 @@ class ObjectFinding:
     field: str | None
     reason: str
     severity: str = "error"  # "error": object skipped; "warning": object kept
+
+    def __post_init__(self) -> None:
+        if len(self.reason) > MAX_REASON_LENGTH:
+            object.__setattr__(self, "reason", self.reason[:MAX_REASON_LENGTH - 1] + "…")
 
 
 UNITS = ("locations", "evses", "connectors")

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_SQLITE_PATH = Path("var") / "nap.sqlite3"
+# The longest text NAP keeps from a CPO's object (characters), and the least it may be set
+# to: DisplayText.text, OCPI's longest limited text, is string(512).
+DEFAULT_MAX_TEXT_LENGTH = 4096
+MIN_MAX_TEXT_LENGTH = 512
 
 
 def _int(name: str, default: int) -> int:
@@ -106,6 +110,23 @@ class Settings:
     # EVSE whose status never changed for this long after it was first seen is "never updated".
     quality_stale_days: int = 365
     quality_status_silence_hours: int = 24
+    # Mail (nap/portal/mail.py): sign-up verification, invitations, password resets.
+    # smtp://user:pass@host:587 (STARTTLS, required unless ?starttls=off) or smtps://host:465
+    # (TLS from the start). Empty: each mail is written as an .eml file to mail_outbox_dir,
+    # so a development machine needs no mail server.
+    smtp_url: str = ""
+    # The From address; empty: "<operator name> <noreply@host of public_base_url>".
+    mail_from: str = ""
+    mail_outbox_dir: str = "var/outbox"
+
+
+def max_text_length() -> int:
+    """NAP_MAX_TEXT_LENGTH: a text longer than this (or, where OCPI sets a longer length,
+    than that) is not stored: an optional field is left out with a warning, a required one
+    makes its object invalid. Fields with a spec length are kept up to it silently, and up
+    to this limit with a warning (nap/ocpi/schemas.py). It is not in Settings: the OCPI
+    schemas are built once per process, when first imported, with the value read then."""
+    return max(_int("NAP_MAX_TEXT_LENGTH", DEFAULT_MAX_TEXT_LENGTH), MIN_MAX_TEXT_LENGTH)
 
 
 def load_settings() -> Settings:

@@ -22,6 +22,8 @@ class _NapGunicorn(BaseApplication):
 def serve_with_gunicorn(host: str, port: int, workers: int) -> None:
     # NAP logs each request itself (JSON, with its request id): no gunicorn access log.
     # Threaded workers, as deploy/gunicorn.conf.py explains: requests waiting on the
-    # database leave the core to another (4 threads stay below the pool size of 5).
-    _NapGunicorn({"bind": f"{host}:{port}", "workers": workers, "worker_class": "gthread", "threads": 4,
+    # database leave the core to another (4 threads stay below the pool size of 5). The
+    # worker answers a request beyond gunicorn's header limits with an OCPI envelope.
+    _NapGunicorn({"bind": f"{host}:{port}", "workers": workers,
+                  "worker_class": "nap.gunicorn_worker.OcpiThreadWorker", "threads": 4,
                   "timeout": 120, "graceful_timeout": 10}).run()

@@ -16,8 +16,8 @@ the others look for, so `damage()` applies it last.
 
 RECOVERABLE classes must cost nothing: the normalizer repairs them (with a warning
 finding) and keeps every EVSE. UNRECOVERABLE ones lose the smallest broken part: the EVSE
-(`no_connectors`, `no_uid`) or the object (`invalid_unicode`, `no_coordinates`), with an
-error finding.
+(`no_connectors`, `no_uid`, `long_uid`) or the object (`invalid_unicode`,
+`no_coordinates`), with an error finding.
 
 Everything is deterministic given the seed of the `random.Random` passed in.
 """
@@ -36,7 +36,7 @@ from typing import Any, Callable, Iterator
 from harvesters.normalize import FeedIdentity, normalize_object
 from nap.demo_cpo.fleet import generate_fleet
 from nap.ocpi.downgrade import to_version
-from nap.ocpi.schemas import Location, Tariff
+from nap.ocpi.schemas import MAX_TEXT_LENGTH, Location, Tariff
 from tests.conftest import SHARED
 from tests.test_harvester import _objects
 
@@ -498,6 +498,41 @@ def camel_case_keys(obj: dict, rng: random.Random) -> str | None:
         f"{k} -> {camel(k)}" for k in sorted(chosen)[:3])
 
 
+# Texts by the object that holds them: OCPI's length for each, and whether it is optional
+# (only an optional one can be left out when beyond NAP_MAX_TEXT_LENGTH, with the rest kept).
+_TEXT_LENGTHS = {
+    "location": {"name": (255, True), "address": (45, False), "city": (45, False), "postal_code": (10, True),
+                 "state": (20, True)},
+    "evse": {"physical_reference": (16, True), "floor_level": (4, True)},
+    "connector": {"terms_and_conditions": (255, True)},
+    "tariff": {"tariff_alt_url": (255, True)},
+}
+_FILLER = " Gewerbepark Nord, Halle 3, Zufahrt über die Ringstraße, hinter dem Baumarkt"
+
+
+def _lengthened(text: str, length: int) -> str:
+    return (text + (_FILLER * (length // len(_FILLER) + 1)))[:length]
+
+
+def long_texts(obj: dict, rng: random.Random) -> str | None:
+    """Texts longer than OCPI's length for them (real feeds' addresses run to 160
+    characters): kept, with a warning; and optional ones longer than NAP_MAX_TEXT_LENGTH:
+    left out, with a warning."""
+    holders = ([(obj, "location", "")] if is_location(obj) else [(obj, "tariff", "")] if is_tariff(obj) else [])
+    holders += [(evse, "evse", f"{path}.") for evse, path in _evses(obj)]
+    holders += [(connector, "connector", f"{path}.") for _evse, connector, path in _connectors(obj)]
+    sites = [(holder, key, prefix + key, length, optional)
+             for holder, kind, prefix in holders for key, (length, optional) in _TEXT_LENGTHS[kind].items()
+             if isinstance(holder.get(key), str) and 0 < len(holder[key]) <= length]
+    changes = []
+    for holder, key, path, length, optional in _some(rng, sites):
+        beyond_limit = optional and rng.random() < 0.4
+        new_length = MAX_TEXT_LENGTH + rng.randint(1, 50) if beyond_limit else length + rng.randint(1, 40)
+        holder[key] = _lengthened(holder[key], new_length)
+        changes.append(f"{path} {new_length} characters{', beyond NAP_MAX_TEXT_LENGTH' if beyond_limit else ''}")
+    return _report("long_texts", changes)
+
+
 # --- unrecoverable classes ------------------------------------------------------------------
 
 # Free text, where nothing but the encoding is wrong (in a coordinate or an enum the value
@@ -548,6 +583,20 @@ def no_uid(obj: dict, rng: random.Random) -> str | None:
     return _report("no_uid", changes)
 
 
+# The width of the store's uid column, OCPI's CiString(36).
+UID_LENGTH = 36
+
+
+def long_uid(obj: dict, rng: random.Random) -> str | None:
+    """EVSE uids longer than OCPI's CiString(36): the store cannot keep them."""
+    changes = []
+    for evse, path in _some_evses(obj, rng):
+        if isinstance(evse.get("uid"), str) and evse["uid"]:
+            evse["uid"] = _lengthened(evse["uid"], UID_LENGTH + rng.randint(1, 200)).replace(" ", "-")
+            changes.append(f"{path}.uid {len(evse['uid'])} characters")
+    return _report("long_uid", changes)
+
+
 def no_coordinates(obj: dict, rng: random.Random) -> str | None:
     if not is_location(obj) or "coordinates" not in obj:
         return None
@@ -593,15 +642,19 @@ RECOVERABLE: dict[str, QuirkClass] = {q.name: q for q in (
     QuirkClass("timestamp_far_future", timestamp_far_future, BOTH, True),
     QuirkClass("helpdesk_in_operator", helpdesk_in_operator, LOCATION, True),
     QuirkClass("camel_case_keys", camel_case_keys, BOTH, True),
+    QuirkClass("long_texts", long_texts, BOTH, True),
 )}
 UNRECOVERABLE: dict[str, QuirkClass] = {q.name: q for q in (
     QuirkClass("invalid_unicode", invalid_unicode, BOTH, False,
                ("unicode", "surrogate", "nul", "utf", "control char", "\\x00", "encod", "character")),
     QuirkClass("no_connectors", no_connectors, LOCATION, False, ("connector",)),
     QuirkClass("no_uid", no_uid, LOCATION, False, ("uid",)),
+    QuirkClass("long_uid", long_uid, LOCATION, False, ("cistring(36)",)),
     QuirkClass("no_coordinates", no_coordinates, LOCATION, False, ("coordinates",)),
 )}
 CLASSES: dict[str, QuirkClass] = {**RECOVERABLE, **UNRECOVERABLE}
+# The unrecoverable classes that cost one EVSE, not the object.
+EVSE_CLASSES = ("no_connectors", "no_uid", "long_uid")
 
 
 def damage(obj: dict, class_names: list[str] | tuple[str, ...], rng: random.Random) -> tuple[dict, list[str]]:
@@ -705,12 +758,14 @@ def evse_count(location: Any) -> int:
 
 
 def evse_is_unrecoverable(evse: Any) -> bool:
-    """An EVSE damaged by no_connectors or no_uid (whatever else happened to it)."""
+    """An EVSE damaged by no_connectors, no_uid or long_uid (whatever else happened to it)."""
     if not isinstance(evse, dict):
         return True
     connectors = evse.get("connectors")
     no_connectors_left = not (isinstance(connectors, list) and any(isinstance(c, dict) for c in connectors))
-    return no_connectors_left or ("uid" not in evse and "evse_id" not in evse and "evseId" not in evse)
+    uid = evse.get("uid")
+    return (no_connectors_left or ("uid" not in evse and "evse_id" not in evse and "evseId" not in evse)
+            or (isinstance(uid, str) and len(uid) > UID_LENGTH))
 
 
 def describe(obj: Any, limit: int = 400) -> str:

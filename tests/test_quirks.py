@@ -161,7 +161,7 @@ def class_cases(name: str) -> tuple[Case, ...]:
     if quirk.recoverable:
         return tuple(_sample(name, quirk.kinds, LOCATIONS_PER_GROUP, default))
     # Unrecoverable EVSE damage needs neighbours: locations with several EVSEs.
-    several = (lambda s: quirks.evse_count(s.obj) >= 2) if name in ("no_connectors", "no_uid") else (lambda s: True)
+    several = (lambda s: quirks.evse_count(s.obj) >= 2) if name in quirks.EVSE_CLASSES else (lambda s: True)
     return tuple(_sample(name, quirk.kinds, LOCATIONS_PER_GROUP, default, several))
 
 
@@ -496,7 +496,7 @@ def test_an_unrecoverable_class_loses_only_the_broken_part(name):
         if not case.raised and not _named(case, quirk.named_by):
             problems.append(f"no error finding naming the problem ({'/'.join(quirk.named_by[:3])}); "
                             f"errors {case.findings('error')}")
-        if name in ("no_connectors", "no_uid"):
+        if name in quirks.EVSE_CLASSES:
             if not case.result.ok:
                 problems.append(f"the whole location was dropped; {case.what_happened}")
             elif case.kept != case.evses_recoverable:
@@ -511,7 +511,7 @@ def test_an_unrecoverable_class_loses_only_the_broken_part(name):
         problems += _page_problems(case.source, case.damaged, use_send=number % 2 == 1)
         if problems:
             wrong.append(f"    {case.label()}\n      " + "\n      ".join(problems))
-    if name in ("no_connectors", "no_uid"):
+    if name in quirks.EVSE_CLASSES:
         wrong += [f"    {line}" for line in _datex_problems(cases)]
     assert not wrong, f"{name}: {len(wrong)}/{len(cases)} objects wrong, e.g.\n" + "\n".join(wrong[:EXAMPLES_SHOWN])
 

@@ -5,7 +5,7 @@ normalized form NAP stores and publishes. They are strict on types, required fie
 closed enums, and lenient where the spec's own examples and real feeds deviate harmlessly
 (numbers for coordinate strings, `EVSE.parking` as plain ids, dates without 'Z'); such
 repairs and unknown OpenEnum values are reported as warnings through the validation
-context (`context={"warnings": [...]}`).
+context (`context={"warnings": [...]}`). Every text has a length limit (see MAX_TEXT_LENGTH).
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, GetCoreSche
                       field_validator)
 from pydantic_core import PydanticCustomError, core_schema
 
+from nap.config import max_text_length
 from nap.ocpi import enums
 from nap.ocpi.places import ALPHA3_CODES, TIME_ZONES
 from nap.ocpi.spellings import spec_value
@@ -58,12 +59,69 @@ def validation_problems(error: ValidationError) -> list[dict]:
     return problems
 
 
-def open_enum(name: str):
-    """An OpenEnum: a known value in any spelling (or a well-known alias) is read as the
-    spec's value, with a warning; an unknown value is kept, with a warning."""
-    known = enums.OPEN_ENUMS[name]
+# Text lengths. OCPI gives most texts a length (string(45), CiString(36), URL: string(255)),
+# which real feeds exceed harmlessly (addresses of 60 to 160 characters are common): such a
+# value is kept, with a warning. Beyond NAP's own limit (NAP_MAX_TEXT_LENGTH, a few thousand
+# characters) no text is legitimate, and it would be stored and published to every consumer
+# (a 30 MB name made a 34 MB list page): it is invalid, so that an optional field is left out
+# (harvesters/normalize/pruning.py) and a required one makes its object invalid. Ids that
+# the store keeps in fixed-width columns (nap/store/tables.py; PostgreSQL refuses a longer
+# value, failing the whole write) are limited to that width, which is the spec's length.
+# The limits are checked in pydantic-core (the fast branch); Python runs only for a value
+# beyond the spec's length.
+MAX_TEXT_LENGTH = max_text_length()
+
+
+def _too_long(value: str, limit: int, why: str) -> PydanticCustomError:
+    return PydanticCustomError("string_too_long", "{length} characters, longer than {why}",
+                               {"length": len(value), "why": why.format(limit=limit)})
+
+
+_NAP_LIMIT = "NAP's limit of {limit} (NAP_MAX_TEXT_LENGTH)"
+
+
+def string(spec: int | None = None, kind: str | None = None):
+    """A text of OCPI's type `kind` (default string(spec)): up to `spec` characters as it is;
+    longer, up to MAX_TEXT_LENGTH, kept with a warning; longer still, invalid. Without
+    `spec`, only MAX_TEXT_LENGTH applies."""
+    limit = max(MAX_TEXT_LENGTH, spec or 0)
+    kind = kind or f"string({spec})"
 
     def check(value: str, info: ValidationInfo) -> str:
+        if len(value) > limit:
+            raise _too_long(value, limit, _NAP_LIMIT)
+        _warn(info, f"{info.field_name}: {len(value)} characters, longer than OCPI's {kind}; kept")
+        return value
+
+    return Annotated[str, _FastFirst(core_schema.str_schema(max_length=spec or limit),
+                                     core_schema.with_info_after_validator_function(check, core_schema.str_schema()))]
+
+
+def identifier(length: int, kind: str = "CiString"):
+    """An id the store keeps in a column of `length` characters, OCPI's length too: a longer
+    one cannot be stored, and no warning could keep it."""
+    def refuse(value: str) -> str:
+        raise _too_long(value, length, f"OCPI's {kind}({length})")
+
+    return Annotated[str, _FastFirst(core_schema.str_schema(max_length=length),
+                                     core_schema.no_info_after_validator_function(refuse, core_schema.str_schema()))]
+
+
+Text = string()
+Url = string(255, "URL, a string(255)")
+
+
+def open_enum(name: str, max_length: int | None = None):
+    """An OpenEnum: a known value in any spelling (or a well-known alias) is read as the
+    spec's value, with a warning; an unknown value is kept, with a warning, when it has at
+    most `max_length` characters (default MAX_TEXT_LENGTH; OCPI sets none)."""
+    known = enums.OPEN_ENUMS[name]
+    limit = max_length or MAX_TEXT_LENGTH
+    why = f"the {{limit}} characters NAP stores of a {name} it does not know" if max_length else _NAP_LIMIT
+
+    def check(value: str, info: ValidationInfo) -> str:
+        if len(value) > limit:
+            raise _too_long(value, limit, why)
         if value not in known:
             spelled = spec_value(name, value)
             if spelled is not None:
@@ -240,22 +298,22 @@ class OcpiObject(BaseModel):
 
 
 class DisplayText(OcpiObject):
-    language: str
-    text: str
+    language: string(2)
+    text: string(512)
 
 
 class Image(OcpiObject):
-    url: str
-    thumbnail: str | None = None
+    url: Url
+    thumbnail: Url | None = None
     category: open_enum("ImageCategory")
-    type: str
+    type: string(4, "CiString(4)")
     width: Int | None = None
     height: Int | None = None
 
 
 class BusinessDetails(OcpiObject):
-    name: str
-    website: str | None = None
+    name: string(100)
+    website: Url | None = None
     logo: Image | None = None
 
 
@@ -309,16 +367,16 @@ class EnergyMix(OcpiObject):
     is_green_energy: bool
     energy_sources: list[EnergySource] | None = None
     environ_impact: list[EnvironmentalImpact] | None = None
-    supplier_name: str | None = None
-    energy_product_name: str | None = None
+    supplier_name: string(64) | None = None
+    energy_product_name: string(64) | None = None
 
 
 class PublishTokenType(OcpiObject):
-    uid: str | None = None
+    uid: string(36, "CiString(36)") | None = None
     type: closed_enum("TokenType") | None = None
-    visual_number: str | None = None
-    issuer: str | None = None
-    group_id: str | None = None
+    visual_number: string(64) | None = None
+    issuer: string(64) | None = None
+    group_id: string(36, "CiString(36)") | None = None
 
 
 class StatusSchedule(OcpiObject):
@@ -328,13 +386,13 @@ class StatusSchedule(OcpiObject):
 
 
 class EvseParking(OcpiObject):
-    parking_id: str
+    parking_id: string(36, "CiString(36)")
     evse_position: closed_enum("EvsePosition") | None = None
 
 
 class Parking(OcpiObject):
-    id: str
-    physical_reference: str | None = None
+    id: string(36, "CiString(36)")
+    physical_reference: string(12) | None = None
     vehicle_types: list[open_enum("VehicleType")] = Field(min_length=1)
     max_vehicle_weight: Number | None = None
     max_vehicle_height: Number | None = None
@@ -352,39 +410,40 @@ class Parking(OcpiObject):
     images: list[Image] | None = None
     lighting: bool | None = None
     refrigeration_outlet: bool | None = None
-    standards: list[str] | None = None
-    apds_reference: str | None = None
+    standards: list[string(36, "CiString(36)")] | None = None
+    apds_reference: Text | None = None
 
 
 class Connector(OcpiObject):
-    id: str
-    standard: open_enum("ConnectorType")
+    id: identifier(36)
+    standard: open_enum("ConnectorType", max_length=40)  # the store's column
     format: closed_enum("ConnectorFormat")
     power_type: closed_enum("PowerType")
     max_voltage: Volts
     max_amperage: Amperes
     max_electric_power: Watts | None = None
-    tariff_ids: list[str] | None = None
-    terms_and_conditions: str | None = None
+    # A Tariff's id is a CiString(36) (longer ones are refused): a longer reference names none.
+    tariff_ids: list[identifier(36)] | None = None
+    terms_and_conditions: Url | None = None
     capabilities: list[open_enum("ConnectorCapability")] | None = None
     last_updated: LastUpdated
 
 
 class Evse(OcpiObject):
-    uid: str
-    evse_id: str | None = None
+    uid: identifier(36)
+    evse_id: identifier(48) | None = None
     status: closed_enum("Status")
     status_schedule: list[StatusSchedule] | None = None
     capabilities: list[open_enum("Capability")] | None = None
     connectors: list[Connector] = Field(min_length=1)
-    floor_level: str | None = None
+    floor_level: string(4) | None = None
     coordinates: GeoLocation | None = None
-    physical_reference: str | None = None
+    physical_reference: string(16) | None = None
     directions: list[DisplayText] | None = None
     parking_restrictions: list[open_enum("ParkingRestriction")] | None = None
     parking: list[EvseParking] | None = None
     images: list[Image] | None = None
-    accepted_service_providers: list[str] | None = None
+    accepted_service_providers: list[string(50)] | None = None
     last_updated: LastUpdated
 
     @field_validator("evse_id")
@@ -411,11 +470,11 @@ class Location(OcpiObject):
     id: str = Field(min_length=1, max_length=36)
     publish: bool
     publish_allowed_to: list[PublishTokenType] | None = None
-    name: str | None = None
-    address: str
-    city: str
-    postal_code: str | None = None
-    state: str | None = None
+    name: string(255) | None = None
+    address: string(45)
+    city: string(45)
+    postal_code: string(10) | None = None
+    state: string(20) | None = None
     country: Country
     coordinates: GeoLocation
     related_locations: list[AdditionalGeoLocation] | None = None
@@ -432,7 +491,7 @@ class Location(OcpiObject):
     charging_when_closed: bool | None = None
     images: list[Image] | None = None
     energy_mix: EnergyMix | None = None
-    help_phone: str | None = None
+    help_phone: string(25, "CiString(25)") | None = None
     last_updated: LastUpdated
 
 
@@ -444,10 +503,10 @@ class PriceComponent(OcpiObject):
 
 
 class TariffRestrictions(OcpiObject):
-    start_time: str | None = None
-    end_time: str | None = None
-    start_date: str | None = None
-    end_date: str | None = None
+    start_time: string(5) | None = None
+    end_time: string(5) | None = None
+    start_date: string(10) | None = None
+    end_date: string(10) | None = None
     min_kwh: Number | None = None
     max_kwh: Number | None = None
     min_current: Number | None = None
@@ -477,7 +536,7 @@ class Tariff(OcpiObject):
     currency: str = Field(min_length=3, max_length=3)
     type: closed_enum("TariffType") | None = None
     tariff_alt_text: list[DisplayText] | None = None
-    tariff_alt_url: str | None = None
+    tariff_alt_url: Url | None = None
     min_price: PriceLimit | None = None
     max_price: PriceLimit | None = None
     preauthorize_amount: Number | None = None
