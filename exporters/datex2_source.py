@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from exporters.datex2 import ocpi
 from exporters.datex2.identity import fingerprint
+from nap.ocpi.ids import id_key
 from nap.store.documents import assemble_locations
 from nap.store.status_history import changed_evses_since
 from nap.store.tables import Feed, FeedParty, Location, Tariff
@@ -30,12 +31,12 @@ def party_operators(session: Session) -> dict[tuple[str, str], dict]:
     """The operator of each registered CPO party's locations that name none, by (COUNTRY,
     PARTY): OCPI says the party's own business details apply. They are what the CPO's
     credentials gave for the party (FeedParty.business_details), else the name its feed was
-    registered under. One query per publication; parties NAP has not registered are not in
-    it (their locations keep no operator)."""
+    registered under. One query per publication; only verified parties (nap/parties.py)
+    are in it: an unverified claim names nobody's operator."""
     operators = {}
     for country, party, details, feed_name in session.execute(
             select(FeedParty.country_code, FeedParty.party_id, FeedParty.business_details, Feed.name)
-            .join(Feed, Feed.id == FeedParty.feed_id)):
+            .join(Feed, Feed.id == FeedParty.feed_id).where(FeedParty.state == "verified")):
         details = details if isinstance(details, dict) else {}
         if ocpi.text(details.get("name")) is None:
             details = {**details, "name": feed_name}  # website, logo: still the CPO's
@@ -67,7 +68,7 @@ def tariff_lookup(session: Session):
         if key not in cache:
             cache[key] = session.scalar(select(Tariff.data).where(
                 Tariff.country_code == country_code, Tariff.party_id == party_id,
-                Tariff.ocpi_id == tariff_id, Tariff.removed_at.is_(None)))
+                Tariff.id_key == id_key(tariff_id), Tariff.removed_at.is_(None)))
         return cache[key]
     return lookup
 

@@ -28,6 +28,7 @@ from exporters.ocpi_views import STORED_VERSION, VERSIONS, render, render_all
 from exporters.publication import Publication
 from nap.gc_pause import paused_gc
 from nap.jsonutil import unreadable_text
+from nap.ocpi.ids import same_id
 from nap.web import db_session, settings
 
 blueprint = Blueprint("ocpi_api", __name__)
@@ -122,12 +123,8 @@ def list_tariffs(version: str):
 
 
 def _matching(objects: list[dict], key: str, wanted: str) -> dict | None:
-    """The object whose `key` is `wanted`: exactly, else ignoring case (ids are CiStrings)."""
-    for obj in objects:
-        if obj.get(key) == wanted:
-            return obj
-    folded = wanted.casefold()
-    return next((obj for obj in objects if str(obj.get(key, "")).casefold() == folded), None)
+    """The object whose `key` is `wanted` (ids are CiStrings: case does not count)."""
+    return next((obj for obj in objects if same_id(str(obj.get(key, "")), wanted)), None)
 
 
 def _storable(*ids: str | None) -> bool:

@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Iterator
 
-from sqlalchemy import DateTime, Text, and_, case, cast, func, select, tuple_, type_coerce
+from sqlalchemy import DateTime, Text, and_, case, cast, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from exporters.http_caching import Fingerprint
 from exporters.ocpi_paging import Window
 from exporters.publication import Publication
 from nap.jsonutil import dumps_text, loads
+from nap.ocpi.ids import id_key
 from nap.store.documents import execute_keyed, location_jsons, splice_list
 from nap.store.tables import Evse, Location, Tariff
 
@@ -91,18 +92,12 @@ class _Source:
         return snapshot
 
     def _find(self, country_code: str, party_id: str, object_id: str):
-        """The row of one object: ids are CiStrings, so after the exact key (as written, then
-        with upper-case country and party) comes a case-insensitive match within the CPO."""
+        """The row of one object: ids are CiStrings, so one probe of the unique key with the
+        folded id and upper-case country and party."""
         table = self.table
-        columns = (table.id, table.changed_at, table.last_updated)
-        keys = {(country_code, party_id, object_id), (country_code.upper(), party_id.upper(), object_id)}
-        row = self.session.execute(select(*columns).where(
-            self.condition(), tuple_(table.country_code, table.party_id, table.ocpi_id).in_(keys))).first()
-        if row is None:
-            row = self.session.execute(select(*columns).where(
-                self.condition(), table.country_code == country_code.upper(), table.party_id == party_id.upper(),
-                func.upper(table.ocpi_id) == object_id.upper())).first()
-        return row
+        return self.session.execute(select(table.id, table.changed_at, table.last_updated).where(
+            self.condition(), table.country_code == country_code.upper(), table.party_id == party_id.upper(),
+            table.id_key == id_key(object_id))).first()
 
     def one(self, country_code: str, party_id: str, object_id: str) -> Snapshot | None:
         row = self._find(country_code, party_id, object_id)

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from harvesters.ocpi_client import ClientLimits, HarvestError, OcpiClient
 from nap.store.db import write_session
 from nap.config import Settings
-from nap.feeds import FeedError, add_party, get_feed
+from nap.feeds import FeedError, get_feed
+from nap.parties import PartyError, claim
 from nap.tokens import new_token, token_hash
 
 log = logging.getLogger(__name__)
@@ -101,11 +102,12 @@ def handshake(sessions: sessionmaker[Session], settings: Settings, feed_name: st
             if feed.status == "needs_credentials":
                 feed.status = "active"
             for country, party, details in roles:
-                add_party(session, feed, country, party, business_details=details)
+                # A claim, no more: an administrator verifies it (nap/parties.py).
+                claim(session, feed, country, party, source="credentials", business_details=details)
             if parties and not feed.country_code:
                 # 2.1.1 objects carry no country_code/party_id: the CPO's own come from here.
                 feed.country_code, feed.party_id = parties[0]
-    except FeedError as error:
+    except (FeedError, PartyError) as error:
         return HandshakeResult(False, f"registered, but {error}", endpoints.version)
     return HandshakeResult(True, f"registered with OCPI {endpoints.version}"
                            f"{' as ' + ', '.join('/'.join(p) for p in parties) if parties else ''}",

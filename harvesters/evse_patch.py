@@ -27,6 +27,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from nap import jsonutil
+from nap.ocpi.ids import id_key
 from nap.ocpi.schemas import Evse
 from nap.ocpi.values import parse_datetime
 from nap.store.tables import Evse as EvseRow
@@ -74,7 +75,7 @@ _FIND = (
            Location.id, Location.last_updated, Location.data)
     .join(Location, Location.id == EvseRow.location_pk)
     .where(Location.country_code == bindparam("country_code"), Location.party_id == bindparam("party_id"),
-           Location.ocpi_id == bindparam("location_id"), Location.feed_id == bindparam("feed_id"),
+           Location.id_key == bindparam("location_key"), Location.feed_id == bindparam("feed_id"),
            Location.removed_at.is_(None), EvseRow.uid == bindparam("evse_uid"))
     .with_for_update()
 )
@@ -105,7 +106,8 @@ def patch_evse_fast(session: Session, feed_id: int, pair: tuple[str, str], locat
     if fields is None or "last_updated" not in fields:
         return None
     connection = session.connection()
-    found = connection.execute(_FIND, {"country_code": pair[0], "party_id": pair[1], "location_id": location_id,
+    found = connection.execute(_FIND, {"country_code": pair[0], "party_id": pair[1],
+                                       "location_key": id_key(location_id),
                                        "feed_id": feed_id, "evse_uid": evse_uid}).one_or_none()
     if found is None:
         return None
@@ -133,8 +135,9 @@ def patch_evse_fast(session: Session, feed_id: int, pair: tuple[str, str], locat
 
 # -- PostgreSQL: one statement, its own transaction ----------------------------------------------
 
-# Every step is conditional on the ones before: no feed with that token hash, a suspended
-# or pending feed, a pair that is not the feed's, an unknown location or EVSE: `target` is
+# Every step is conditional on the ones before: no feed with that token hash, a feed that may
+# not push (suspended, pending, rejected, withdrawn), a pair not verified for the feed, an
+# unknown location or EVSE: `target` is
 # empty, nothing is written and no row comes back (the general path then finds out why and
 # answers). An older update (stored last_updated later than the pushed one) is locked and
 # read but not written.
@@ -146,7 +149,8 @@ ONE_STATEMENT_SQL = """
 WITH feed AS (
     SELECT f.id, f.name, f.status,
            EXISTS (SELECT 1 FROM feed_parties p WHERE p.feed_id = f.id
-                   AND p.country_code = %(country_code)s AND p.party_id = %(party_id)s) AS allowed
+                   AND p.country_code = %(country_code)s AND p.party_id = %(party_id)s
+                   AND p.state = 'verified') AS allowed
     FROM feeds f WHERE f.inbound_token_hash = ANY(%(token_hashes)s)
     ORDER BY f.id LIMIT 1
 ), target AS (
@@ -156,8 +160,8 @@ WITH feed AS (
     FROM feed
     JOIN locations l ON l.feed_id = feed.id
     JOIN evses e ON e.location_pk = l.id
-    WHERE feed.allowed AND feed.status NOT IN ('suspended', 'pending')
-      AND l.country_code = %(country_code)s AND l.party_id = %(party_id)s AND l.ocpi_id = %(location_id)s
+    WHERE feed.allowed AND feed.status NOT IN ('suspended', 'pending', 'rejected', 'withdrawn')
+      AND l.country_code = %(country_code)s AND l.party_id = %(party_id)s AND l.id_key = %(location_key)s
       AND l.removed_at IS NULL AND e.uid = %(evse_uid)s
     FOR UPDATE OF e, l
 ), fresh AS (
@@ -203,7 +207,8 @@ def patch_evse_one_statement(engine: Engine, token_hashes: list[str], pair: tupl
     objects); the general path then checks everything again in its own transaction."""
     pushed_at = parse_datetime(fields["last_updated"])
     params: dict[str, Any] = {
-        "token_hashes": token_hashes, "country_code": pair[0], "party_id": pair[1], "location_id": location_id,
+        "token_hashes": token_hashes, "country_code": pair[0], "party_id": pair[1],
+        "location_key": id_key(location_id),
         "evse_uid": evse_uid, "fields": jsonutil.dumps_text({k: v for k, v in fields.items() if v is not None}),
         "pushed_at": _naive_utc(pushed_at), "pushed_text": fields["last_updated"], "now": _naive_utc(now)}
     row = _execute_autocommit(engine, ONE_STATEMENT_SQL, params)

@@ -30,6 +30,7 @@ from harvesters.prefetch import prefetched
 from nap.store.db import write_session
 from nap.config import Settings
 from nap.ocpi.values import format_datetime
+from nap.parties import verified_parties
 from nap.store.leases import Leases
 from nap.store.tables import COMPLETED_RUN_STATUSES, Feed, Finding, HarvestRun, Location, Tariff
 from nap.store.writer import FeedWriter, WriteCounts
@@ -47,6 +48,9 @@ class RunTally:
     findings: list[ObjectFinding] = field(default_factory=list)
     # What became of the locations, EVSEs and connectors served (summed over the pages).
     units: UnitCounts = field(default_factory=UnitCounts)
+    # Objects served per country_code/party_id, EVSEs per eMI3 operator id (FeedWriter).
+    parties_served: dict[str, int] = field(default_factory=dict)
+    evse_operators: dict[str, int] = field(default_factory=dict)
 
 
 def completed_status(units: UnitCounts, degraded_evse_share: float) -> str:
@@ -59,7 +63,7 @@ def completed_status(units: UnitCounts, degraded_evse_share: float) -> str:
 
 
 def _count_refused_as_skipped(units: UnitCounts, refused: dict[str, int]) -> None:
-    """Locations the store refused (another feed publishes them) were counted stored by the
+    """Locations the store refused (their party is not verified for the feed) were counted stored by the
     normalizer: they, their EVSEs and connectors were skipped."""
     for unit, count in refused.items():
         stored = getattr(units, f"{unit}_stored") - count
@@ -258,7 +262,7 @@ class Harvester:
         """`now`: the run's time, what its changes are stamped with until restamped at the end;
         `date_from`: None for a full sync (see _sync_window)."""
         full_sync = date_from is None
-        writer = FeedWriter(session, feed.id, now)
+        writer = FeedWriter(session, feed.id, now, parties=verified_parties(session, feed.id))
         identity = FeedIdentity(feed.country_code, feed.party_id)
         modules = [("tariff", endpoints.tariffs_url, Tariff, writer.write_tariffs),
                    ("location", endpoints.locations_url, Location, writer.write_locations)]
@@ -312,6 +316,8 @@ class Harvester:
         finally:
             behind.close()
         tally.findings.extend(writer.findings)
+        tally.skipped += writer.refused_objects
+        tally.parties_served, tally.evse_operators = dict(writer.parties_served), dict(writer.evse_operators)
         _count_refused_as_skipped(tally.units, writer.refused_units)
         writer.restamp_changes(_utcnow())
         # Feed, run and findings commit in the same transaction as the data.
@@ -370,7 +376,9 @@ class Harvester:
         if findings:
             session.execute(insert(Finding), [
                 {"feed_id": feed_id, "run_id": run_id, "object_type": f.object_type,
-                 "object_id": f.object_id, "field": (f.field or None) and f.field[:200],
+                 # An EVSE's object id is "location/uid": a uid too long to store (the
+                 # finding says so) must not fail the run's write.
+                 "object_id": f.object_id and f.object_id[:200], "field": (f.field or None) and f.field[:200],
                  "severity": f.severity, "reason": f.reason, "created_at": now}
                 for f in findings
             ])
@@ -392,6 +400,8 @@ class Harvester:
         run.error = error
         # A failed run stored nothing: no counts to show for it.
         run.unit_counts = tally.units.as_dict() if status in COMPLETED_RUN_STATUSES else None
+        run.served_parties = ({"parties": tally.parties_served, "evse_operators": tally.evse_operators}
+                              if status in COMPLETED_RUN_STATUSES else None)
 
     def _fail(self, run_id, feed_id, version, tally, error: str, feed_status: str | None = None) -> HarvestRun:
         log.warning("harvest run %s failed: %s", run_id, error)

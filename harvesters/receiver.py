@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 from harvesters.evse_patch import fast_patchable, patch_evse_fast
 from harvesters.findings import ObjectFinding
 from harvesters.normalize import FeedIdentity, normalize_object
-from nap.feeds import feed_parties
+from nap.parties import CLAIMED, claim_of, verified_parties
+from nap.ocpi.ids import id_key, same_id
 from nap.ocpi.values import parse_datetime
 from nap.store.documents import assemble_locations
 from nap.store.rows import prepare_location
@@ -91,15 +92,19 @@ class Receiver:
     def _authorize(self, country_code: str, party_id: str) -> tuple[str, str]:
         pair = (country_code.upper(), party_id.upper())
         if self._parties is None:
-            self._parties = feed_parties(self.session, self.feed.id)
+            self._parties = verified_parties(self.session, self.feed.id)
         if pair not in self._parties:
             # transport_and_format allows 404 for objects of parties the client is not.
+            pending = claim_of(self.session, self.feed.id, *pair)
+            if pending is not None and pending.state == CLAIMED:
+                raise PushRejected(2000, 404, f"{pair[0]}/{pair[1]} is claimed by your feed but not verified yet by"
+                                              " the access point's administrators; nothing was stored")
             raise PushRejected(2000, 404, f"{pair[0]}/{pair[1]} is not a party registered for your feed")
         return pair
 
     def _location_row(self, pair: tuple[str, str], location_id: str, lock: bool = False) -> Location | None:
         query = select(Location).where(Location.country_code == pair[0], Location.party_id == pair[1],
-                                       Location.ocpi_id == location_id, Location.feed_id == self.feed.id)
+                                       Location.id_key == id_key(location_id), Location.feed_id == self.feed.id)
         if lock:
             query = query.with_for_update()  # concurrent pushes to one location take turns
         return self.session.scalars(query).one_or_none()
@@ -186,9 +191,9 @@ class Receiver:
             self._record_findings(rejected)
             reasons = "; ".join(f"{f.field}: {f.reason}" for f in rejected[:5])
             raise PushRejected(2001, 400, f"invalid object: {reasons}")
-        writer = FeedWriter(self.session, self.feed.id, self.now, via="push")
+        writer = FeedWriter(self.session, self.feed.id, self.now, self._parties, via="push")
         writer.write_locations([prepare_location(result.data, raw)])
-        if writer.findings:  # the object belongs to another feed: nothing was written
+        if writer.findings:  # its party is not the feed's: nothing was written
             raise PushRejected(2000, 404, writer.findings[0].reason)
         self._record_findings([f for f in result.findings if f.severity == "warning"])
         return PushOutcome(True, "stored")
@@ -203,14 +208,14 @@ class Receiver:
     def _record_findings(self, findings: list[ObjectFinding]) -> None:
         for f in findings:
             self.session.add(Finding(feed_id=self.feed.id, run_id=None, object_type=f.object_type,
-                                     object_id=f.object_id, field=f.field and f.field[:200],
+                                     object_id=f.object_id and f.object_id[:200], field=f.field and f.field[:200],
                                      severity=f.severity, reason=f"push: {f.reason}", created_at=self.now))
 
     # -- writing tariffs -----------------------------------------------------------------
 
     def _tariff_row(self, pair, tariff_id, lock: bool = True) -> Tariff | None:
         query = select(Tariff).where(Tariff.country_code == pair[0], Tariff.party_id == pair[1],
-                                     Tariff.ocpi_id == tariff_id, Tariff.feed_id == self.feed.id)
+                                     Tariff.id_key == id_key(tariff_id), Tariff.feed_id == self.feed.id)
         return self.session.scalars(query.with_for_update() if lock else query).one_or_none()
 
     def put_tariff(self, country_code, party_id, tariff_id, body) -> PushOutcome:
@@ -229,7 +234,7 @@ class Receiver:
             self._record_findings(rejected)
             reasons = "; ".join(f"{f.field}: {f.reason}" for f in rejected[:5])
             raise PushRejected(2001, 400, f"invalid tariff: {reasons}")
-        writer = FeedWriter(self.session, self.feed.id, self.now, via="push")
+        writer = FeedWriter(self.session, self.feed.id, self.now, self._parties, via="push")
         writer.write_tariffs([(result.data, body)])
         if writer.findings:
             raise PushRejected(2000, 404, writer.findings[0].reason)
@@ -257,14 +262,16 @@ def _timestamp(body: dict) -> Any:
 
 
 def _find(items: list[dict], key: str, value: str, message: str) -> dict:
-    for item in items:
-        if str(item.get(key)) == value:
-            return item
-    raise PushRejected(2003, 404, message)
+    found = _find_or_none(items, key, value)
+    if found is None:
+        raise PushRejected(2003, 404, message)
+    return found
 
 
 def _find_or_none(items, key, value):
-    return next((item for item in items or [] if isinstance(item, dict) and str(item.get(key)) == value), None)
+    """The EVSE (by uid) or connector (by id) named `value`: ids are CiStrings."""
+    return next((item for item in items or [] if isinstance(item, dict) and same_id(str(item.get(key)), value)),
+                None)
 
 
 def _touch(obj: dict, when: Any) -> None:
@@ -341,7 +348,7 @@ def _check_ids(level, body, object_id, evse_uid, connector_id, pair, method) -> 
     expected = {"location": ("id", object_id), "tariff": ("id", object_id),
                 "evse": ("uid", evse_uid), "connector": ("id", connector_id)}[level]
     field, value = expected
-    if field in body and str(body[field]) != value:
+    if field in body and not same_id(str(body[field]), value):
         raise PushRejected(2001, 400, f"{field} {body[field]!r} in the body differs from {value!r} in the URL")
     if level in ("location", "tariff"):
         for key, url_value in (("country_code", pair[0]), ("party_id", pair[1])):

@@ -26,6 +26,7 @@ from harvesters.receiver import PushingFeed, PushRejected, Receiver, ignored
 from nap import jsonutil
 from nap.ocpi.values import parse_datetime
 from nap.store.db import write_session
+from nap.parties import VERIFIED
 from nap.store.tables import Feed, FeedParty
 from nap.tokens import token_hash, tokens_in_header
 
@@ -58,7 +59,8 @@ def _token_hashes() -> list[str]:
 # The columns a push needs, not the Feed entity (which would decrypt the feed's CPO token).
 _FEED_BY_TOKEN = (
     select(Feed.id, Feed.name, Feed.status, FeedParty.country_code, FeedParty.party_id)
-    .outerjoin(FeedParty, FeedParty.feed_id == Feed.id)
+    # Only verified claims let a feed write (nap/parties.py).
+    .outerjoin(FeedParty, (FeedParty.feed_id == Feed.id) & (FeedParty.state == VERIFIED))
     .where(Feed.inbound_token_hash.in_(bindparam("hashes", expanding=True)))
 )
 
@@ -71,8 +73,8 @@ def _pushing_feed(session):
     feed = PushingFeed(*rows[0][:3]) if rows else None
     if feed is None:
         raise _Refused(ocpi_error(2000, "invalid or missing token", 401))
-    if feed.status in ("suspended", "pending"):
-        reason = "suspended" if feed.status == "suspended" else "awaiting approval by the access point"
+    if feed.status in ("suspended", "pending", "rejected", "withdrawn"):
+        reason = "awaiting approval by the access point" if feed.status == "pending" else feed.status
         raise _Refused(ocpi_error(2000, f"your feed is {reason}; pushes are not accepted", 403))
     g.push_feed_id = feed.id
     # The feed's parties come with the token lookup: one round trip less per push.

@@ -73,8 +73,8 @@ def feeds() -> None:
 @click.option("--token", required=True, help="The token the CPO issued to NAP.")
 @click.option("--interval", "interval_minutes", default=None, type=int, help="Minutes between harvests.")
 @click.option("--licence", default=None, help="Licence the CPO publishes its data under.")
-@click.option("--country-code", default=None, help="CPO country code (for OCPI 2.1.1 feeds).")
-@click.option("--party-id", default=None, help="CPO party id (for OCPI 2.1.1 feeds).")
+@click.option("--country-code", default=None, help="The CPO's country code (with --party-id: its party).")
+@click.option("--party-id", default=None, help="The CPO's party id (with --country-code: its party).")
 @click.option("--party", "parties", multiple=True, metavar="CC:PID",
               help="Another country_code:party_id pair the feed may publish (repeatable).")
 @click.option("--handshake", is_flag=True,
@@ -82,7 +82,8 @@ def feeds() -> None:
 def feeds_add(name, versions_url, token, interval_minutes, licence, country_code, party_id, parties,
               handshake) -> None:
     """Register a feed; prints the token the CPO uses to push to NAP (static-token mode)
-    or runs the credentials handshake (--handshake)."""
+    or runs the credentials handshake (--handshake). The parties named here are verified
+    at once (an administrator runs this command); the feed publishes under no other."""
     from nap.feeds import FeedError, add_feed, issue_push_token
 
     _require_current_schema()
@@ -102,6 +103,8 @@ def feeds_add(name, versions_url, token, interval_minutes, licence, country_code
     except FeedError as error:
         raise click.ClickException(str(error)) from None
     _echo(f"feed {feed_name!r} registered (id {feed_id})")
+    if not pairs and not (country_code and party_id):
+        _echo("no party named: nothing is published until one is verified (nap parties verify NAME CC/PID)")
     if push_token:
         _echo(f"push token (shown once; the CPO sends it to NAP's receiver endpoints): {push_token}")
     if handshake:
@@ -183,10 +186,10 @@ def feeds_show(name: str) -> None:
         click.echo(f"licence:       {feed.licence or '-'}")
         from datetime import datetime, timedelta, timezone
 
-        from nap.feeds import feed_parties
+        from nap.feeds import party_labels
         from nap.store.status_history import push_freshness
 
-        parties = ", ".join("/".join(p) for p in sorted(feed_parties(session, feed.id))) or "-"
+        parties = ", ".join(party_labels(session, feed.id)) or "-"
         click.echo(f"parties:       {parties}")
         lag = push_freshness(session, feed.id, datetime.now(timezone.utc) - timedelta(hours=24))
         if lag.samples:
@@ -233,6 +236,86 @@ def _echo_latest_run(session, feed_id: int) -> None:
             example = group.example_object_id or "-"
             click.echo(f"{group.count:>7}  {group.field or '-'}: {group.reason}  (e.g. {example}"
                        + (f": {group.example_reason})" if group.shows_values else ")"))
+
+
+@main.group()
+def parties() -> None:
+    """Party claims: which feed may publish under which country_code/party_id."""
+
+
+def _party_action(action, *args, **kwargs) -> None:
+    from nap.feeds import FeedError
+    from nap.parties import PartyError
+
+    _require_current_schema()
+    try:
+        with _sessions().begin() as session:
+            result = action(session, *args, **kwargs)
+    except (FeedError, PartyError) as error:
+        raise click.ClickException(str(error)) from None
+    _echo(result)
+
+
+def _split_pair(pair: str) -> tuple[str, str]:
+    country_code, _, party_id = pair.replace(":", "/").partition("/")
+    return country_code, party_id
+
+
+@parties.command("list")
+@click.option("--feed", "feed_name", default=None, help="Only this feed's claims.")
+def parties_list(feed_name: str | None) -> None:
+    """Every live claim: pair, feed, state, where it came from."""
+    from sqlalchemy import select
+
+    from nap.store.tables import Feed, FeedParty
+
+    _require_current_schema()
+    with _sessions()() as session:
+        query = (select(FeedParty.country_code, FeedParty.party_id, Feed.name, FeedParty.state, FeedParty.source)
+                 .join(Feed, Feed.id == FeedParty.feed_id).where(FeedParty.state != "revoked")
+                 .order_by(FeedParty.country_code, FeedParty.party_id, Feed.name))
+        if feed_name:
+            query = query.where(Feed.name == feed_name)
+        for country_code, party_id, name, state, source in session.execute(query):
+            click.echo(f"{country_code}/{party_id}\t{name}\t{state}\t{source or '-'}")
+
+
+@parties.command("verify")
+@click.argument("feed_name")
+@click.argument("pair", metavar="CC/PID")
+def parties_verify(feed_name: str, pair: str) -> None:
+    """Let FEED_NAME publish under CC/PID (claimed by it, or named here)."""
+    from nap.feeds import get_feed
+    from nap.parties import verify
+
+    _party_action(lambda session: (verify(session, get_feed(session, feed_name), *_split_pair(pair), user_id=None),
+                                   f"{pair} verified for feed {feed_name!r}")[1])
+
+
+@parties.command("revoke")
+@click.argument("feed_name")
+@click.argument("pair", metavar="CC/PID")
+@click.option("--reason", default="", help="Why (the CPO sees it).")
+def parties_revoke(feed_name: str, pair: str, reason: str) -> None:
+    """End FEED_NAME's claim on CC/PID; what it published under it leaves the publication."""
+    from nap.feeds import get_feed
+    from nap.parties import revoke
+
+    _party_action(lambda session: (revoke(session, get_feed(session, feed_name), *_split_pair(pair), user_id=None,
+                                          reason=reason), f"claim of feed {feed_name!r} on {pair} revoked")[1])
+
+
+@parties.command("move")
+@click.argument("pair", metavar="CC/PID")
+@click.option("--to", "feed_name", required=True, help="The feed that publishes under the pair from now on.")
+@click.option("--reason", default="", help="Why (both feeds' CPOs see it).")
+def parties_move(pair: str, feed_name: str, reason: str) -> None:
+    """Move a verified pair, and its published objects, to another feed."""
+    from nap.feeds import get_feed
+    from nap.parties import move
+
+    _party_action(lambda session: (move(session, *_split_pair(pair), get_feed(session, feed_name), user_id=None,
+                                        reason=reason), f"{pair} moved to feed {feed_name!r}")[1])
 
 
 @main.group()
@@ -422,6 +505,32 @@ def users_add(email: str, password_stdin: bool, admin: bool) -> None:
     except UserError as error:
         raise click.ClickException(str(error)) from None
     click.echo(added)  # after the commit
+
+
+@users.command("invite")
+@click.option("--email", required=True, help="The colleague's e-mail address.")
+@click.option("--by", "inviter_email", required=True, help="The CPO user whose feeds the colleague will share.")
+def users_invite(email: str, inviter_email: str) -> None:
+    """Mail a colleague of a CPO user an invitation (24 hours) to choose a password and share
+    that user's feeds, as the portal's Colleagues page does."""
+    from sqlalchemy import select
+
+    from nap.portal.invitations import invite
+    from nap.portal.mail import MailError
+    from nap.portal.users import UserError, normalize_email
+    from nap.store.tables import User
+
+    _require_current_schema()
+    try:
+        with _sessions()() as session:
+            inviter = session.scalar(select(User).where(User.email == normalize_email(inviter_email)))
+            if inviter is None or inviter.role != "cpo":
+                raise click.ClickException(f"no CPO user {inviter_email}")
+            sent = invite(session, load_settings(), inviter, email)
+    except (UserError, MailError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"invitation mailed to {email.strip().lower()}" if sent
+               else f"{email.strip().lower()} was invited less than a minute ago; nothing sent")
 
 
 @main.command("demo-cpo")

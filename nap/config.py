@@ -171,4 +171,7 @@ def load_settings() -> Settings:
         map_tile_attribution=os.environ.get("NAP_MAP_TILE_ATTRIBUTION", ""),
         quality_stale_days=_int("NAP_QUALITY_STALE_DAYS", 365),
         quality_status_silence_hours=_int("NAP_QUALITY_STATUS_SILENCE_HOURS", 24),
+        smtp_url=os.environ.get("NAP_SMTP_URL", ""),
+        mail_from=os.environ.get("NAP_MAIL_FROM", ""),
+        mail_outbox_dir=os.environ.get("NAP_MAIL_OUTBOX_DIR", "var/outbox"),
     )

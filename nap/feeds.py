@@ -7,7 +7,8 @@ from urllib.parse import urlparse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nap.store.tables import Feed, FeedParty, HarvestRun
+from nap.parties import PartyError, claim, claims, verify
+from nap.store.tables import Feed, HarvestRun
 from nap.tokens import new_token, token_hash
 
 
@@ -18,9 +19,11 @@ class FeedError(ValueError):
 def add_feed(session: Session, *, name: str, versions_url: str, token: str,
              interval_minutes: int = 15, licence: str | None = None,
              country_code: str | None = None, party_id: str | None = None,
-             parties: tuple[tuple[str, str], ...] = ()) -> Feed:
-    """Register a feed. Its parties (the country_code/party_id pairs it may publish) are
-    the feed's own identity plus `parties`."""
+             parties: tuple[tuple[str, str], ...] = (), claim_source: str = "admin",
+             user_id: int | None = None) -> Feed:
+    """Register a feed with its party claims: the feed's own identity plus `parties`.
+    Pairs an administrator names (`claim_source` "admin": the CLI) are verified at once;
+    pairs a CPO names ("form": the portal) wait for an administrator (nap/parties.py)."""
     name = name.strip()
     if not name:
         raise FeedError("a feed needs a name")
@@ -42,32 +45,19 @@ def add_feed(session: Session, *, name: str, versions_url: str, token: str,
     session.add(feed)
     session.flush()
     pairs = list(parties) + ([(country_code, party_id)] if country_code and party_id else [])
-    for pair_country, pair_party in dict.fromkeys((c.upper(), p.upper()) for c, p in pairs):
-        add_party(session, feed, pair_country, pair_party)
+    try:
+        for pair_country, pair_party in dict.fromkeys((c.upper(), p.upper()) for c, p in pairs):
+            claim(session, feed, pair_country, pair_party, source=claim_source, user_id=user_id)
+            if claim_source == "admin":
+                verify(session, feed, pair_country, pair_party, user_id=user_id)
+    except PartyError as error:
+        raise FeedError(str(error)) from error
     return feed
 
 
-def add_party(session: Session, feed: Feed, country_code: str, party_id: str,
-              business_details: dict | None = None) -> None:
-    """Let the feed publish under country_code/party_id. `business_details`: the OCPI
-    BusinessDetails the CPO's credentials give for the party (kept as sent, replacing what
-    an earlier handshake gave); None leaves what is kept as it is."""
-    if len(country_code) != 2 or not 1 <= len(party_id) <= 3:
-        raise FeedError(f"not a country_code/party_id pair: {country_code}/{party_id}")
-    owner = session.scalars(select(FeedParty).where(
-        FeedParty.country_code == country_code, FeedParty.party_id == party_id)).first()
-    if owner is not None and owner.feed_id != feed.id:
-        raise FeedError(f"{country_code}/{party_id} belongs to another feed already")
-    if owner is None:
-        owner = FeedParty(feed_id=feed.id, country_code=country_code, party_id=party_id)
-        session.add(owner)
-    if isinstance(business_details, dict):
-        owner.business_details = business_details
-    session.flush()
-
-
-def feed_parties(session: Session, feed_id: int) -> set[tuple[str, str]]:
-    return {(p.country_code, p.party_id) for p in session.scalars(select(FeedParty).where(FeedParty.feed_id == feed_id))}
+def party_labels(session: Session, feed_id: int) -> list[str]:
+    """The feed's live claims as text, e.g. ["DE/ABC (verified)", "NL/XYZ (claimed)"]."""
+    return [f"{c.country_code}/{c.party_id} ({c.state})" for c in claims(session, feed_id)]
 
 
 def issue_push_token(session: Session, feed: Feed) -> str:

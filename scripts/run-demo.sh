@@ -28,8 +28,10 @@ else:
 PY
 if ! $NAP feeds list | grep -q '^demo'; then
   $NAP feeds add --name demo --versions-url "http://127.0.0.1:${DEMO_PORT}/ocpi/versions" \
-    --token demo-token --interval 5 --licence "CC0-1.0 (demo data)"
+    --token demo-token --interval 5 --licence "CC0-1.0 (demo data)" --country-code DE --party-id ABC
 fi
+# The demo CPO publishes as DE/ABC; a database from before party claims has the feed without it.
+$NAP parties verify demo DE/ABC >/dev/null
 $NAP harvest demo
 $NAP worker >var/worker.log 2>&1 &
 pids+=($!)
@@ -42,6 +44,15 @@ NAP is serving the demo CPO's data on http://127.0.0.1:${NAP_PORT}
   DATEX II table:       http://127.0.0.1:${NAP_PORT}/datex2/v3.7/energy-infrastructure/table
   DATEX II AFIR table:  http://127.0.0.1:${NAP_PORT}/datex2/v3.7/energy-infrastructure/table?profile=afir
   DATEX II status:      http://127.0.0.1:${NAP_PORT}/datex2/v3.7/energy-infrastructure/status
+
+The portal:
+  Overview:             http://127.0.0.1:${NAP_PORT}/
+  Map:                  http://127.0.0.1:${NAP_PORT}/map
+  CPO sign-up:          http://127.0.0.1:${NAP_PORT}/signup
+  Administration:       http://127.0.0.1:${NAP_PORT}/admin/
+Create an administrator (in another terminal: type the password, then Enter):
+  read -rs PW && echo "\$PW" | NAP_DATABASE_URL=${NAP_DATABASE_URL} ${NAP} users add --email admin@example.org --password-stdin --admin
+
 The worker re-harvests the demo feed every 5 minutes (logs in var/). Ctrl-C stops everything.
 
 MSG

@@ -103,9 +103,11 @@ def database_url(request, tmp_path):
 
 
 @pytest.fixture
-def settings(database_url) -> Settings:
+def settings(database_url, tmp_path) -> Settings:
     # The demo CPO listens on loopback, which the SSRF guard refuses unless allow-listed.
-    return Settings(database_url=database_url, harvest_page_limit=50, outbound_allow=("127.0.0.0/8",))
+    # Mail goes to the test's own outbox directory (no NAP_SMTP_URL), not to var/outbox.
+    return Settings(database_url=database_url, harvest_page_limit=50, outbound_allow=("127.0.0.0/8",),
+                    mail_outbox_dir=str(tmp_path / "outbox"))
 
 
 @pytest.fixture
@@ -163,5 +165,9 @@ def demo_cpo(live_server):
 @pytest.fixture
 def nap_server(live_server, settings):
     from nap.app import create_app
+    from tests.portal_fixtures import OUTBOXES
 
-    return live_server(create_app(settings))
+    server = live_server(create_app(settings))
+    # So that PortalClient.signup can follow the verification link mailed to the outbox.
+    OUTBOXES[server.url] = Path(settings.mail_outbox_dir)
+    return server

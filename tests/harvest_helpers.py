@@ -12,8 +12,26 @@ from nap.store.tables import Feed, Finding, Location, Tariff
 
 
 def register(sessions, cpo, name="demo", **feed_options):
+    """Register the feed, with the demo CPO's own party (DE/ABC) verified unless the test
+    names the parties: a feed publishes under verified parties only (nap/parties.py)."""
+    if not {"country_code", "party_id", "parties"} & set(feed_options):
+        feed_options.update(country_code="DE", party_id="ABC")
     with sessions.begin() as session:
         add_feed(session, name=name, versions_url=cpo.versions_url, token=cpo.token, **feed_options)
+
+
+def parties_of(kind: str, version: str, objects: list,
+               identity: tuple[str, str] = ("DE", "ABC")) -> tuple[tuple[str, str], ...]:
+    """The country_code/party_id pairs the normalizer gives OCPI objects served to a feed
+    registered as `identity`: what that feed must have verified to publish them."""
+    from harvesters.normalize import FeedIdentity, normalize_object
+
+    pairs = set()
+    for obj in objects:
+        result = normalize_object(kind, obj, version, FeedIdentity(*identity))
+        if result.ok and isinstance(result.data, dict):
+            pairs.add((result.data["country_code"], result.data["party_id"]))
+    return tuple(sorted(pairs))
 
 
 def harvest(sessions, settings, name="demo"):

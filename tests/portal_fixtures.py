@@ -1,10 +1,14 @@
 """Helpers for the portal tests: a browser-like HTTP client that carries cookies and the
-CSRF token of the last page it read, and ready-made users."""
+CSRF token of the last page it read, ready-made users, and the mails of the outbox."""
 from __future__ import annotations
 
 import html
 import re
 import time
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -12,6 +16,26 @@ from nap.portal.users import create_user
 
 PASSWORD = "correct horse battery staple"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_LINK = re.compile(r"https?://\S+")
+# The outbox directory of each running NAP (by base URL), filled by the nap_server fixture.
+OUTBOXES: dict[str, Path] = {}
+
+
+def outbox_mails(directory: Path, to: str | None = None) -> list[EmailMessage]:
+    """The mails written to the outbox (oldest first), those to `to` only if given."""
+    mails = [message_from_bytes(path.read_bytes(), policy=policy.default)
+             for path in sorted(Path(directory).glob("*.eml"))]
+    return [mail for mail in mails if to is None or mail["To"] == to]
+
+
+def link_in(mail: EmailMessage, path: str) -> str:
+    """The path and query of the link to `path` in the mail (the host is NAP's configured
+    public URL, not necessarily the test server's)."""
+    for link in _LINK.findall(mail.get_body(("plain",)).get_content()):
+        parts = urlsplit(link)
+        if parts.path == path:
+            return f"{parts.path}?{parts.query}"
+    raise AssertionError(f"no link to {path} in the mail")
 
 
 def csrf_from(page: str) -> str:
@@ -46,9 +70,18 @@ class PortalClient:
         assert response.status_code in (302, 303), (response.status_code, response.text[:500])
         return self.get(response.headers["location"])
 
-    def signup(self, email: str, password: str = PASSWORD) -> httpx.Response:
+    def signup(self, email: str, password: str = PASSWORD, verify: bool = True) -> httpx.Response:
+        """Sign up; with `verify`, also follow the confirmation link mailed to the outbox,
+        as the user would before registering a feed. Returns the sign-up's answer."""
         self.get("/signup")
-        return self.post("/signup", {"email": email, "password": password, "password_repeat": password})
+        answer = self.post("/signup", {"email": email, "password": password, "password_repeat": password})
+        if verify and answer.status_code == 302:
+            address = email.strip().lower()
+            mails = outbox_mails(OUTBOXES[str(self.http.base_url).rstrip("/")], to=address)
+            assert mails, f"no verification mail to {address} in the outbox"
+            confirmed = self.get(link_in(mails[-1], "/verify"))
+            assert confirmed.status_code == 302, confirmed.text[:500]
+        return answer
 
     def login(self, email: str, password: str = PASSWORD) -> httpx.Response:
         self.get("/login")

@@ -11,18 +11,22 @@ CPOs reach /admin/."""
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from exporters.consumers import add_consumer, parse_publish_token
 from nap.demo_cpo.fleet import generate_fleet
 from nap.demo_cpo.server import DemoOptions, create_app
-from nap.feeds import add_feed, issue_push_token
+from nap.feeds import add_feed, get_feed, issue_push_token
 from nap.ocpi.values import format_datetime
+from nap.parties import PartyError, move, revoke, verify
 from nap.portal.ownership import add_owner
-from tests.harvest_helpers import harvest
+from nap.store.tables import COMPLETED_RUN_STATUSES, Location
+from tests.harvest_helpers import findings, harvest
 from tests.portal_fixtures import PortalClient, add_user
 
 ACTORS = ("anonymous", "consumer", "cpo_a", "cpo_b", "admin")
@@ -136,6 +140,17 @@ def _rows(world):
          {"anonymous": 400, "consumer": 400, "cpo_a": 403, "cpo_b": 403, "admin": 302}),
         ("POST", f"/admin/feeds/{b['id']}/resume", "page", None,
          {"anonymous": 400, "consumer": 400, "cpo_a": 403, "cpo_b": 403, "admin": 302}),
+        ("POST", f"/admin/feeds/{b['id']}/parties/DE/BBB/verify", "page", None,
+         {"anonymous": 400, "consumer": 400, "cpo_a": 403, "cpo_b": 403, "admin": 302}),
+        ("POST", f"/admin/feeds/{a['id']}/parties/DE/AAA/revoke", "page", None,
+         {"anonymous": 400, "consumer": 400, "cpo_a": 403, "cpo_b": 403, "admin": 302}),
+        ("POST", f"/portal/feeds/{a['id']}/connection", "page", {"interval_minutes": "20"},
+         {"anonymous": 400, "consumer": 400, "cpo_a": 302, "cpo_b": 404, "admin": 302}),
+        ("GET", f"/portal/feeds/{a['id']}/withdraw", "page", None,
+         {"anonymous": 302, "consumer": 302, "cpo_a": 200, "cpo_b": 404, "admin": 200}),
+        # Unconfirmed: refused, and the feed stays.
+        ("POST", f"/portal/feeds/{a['id']}/withdraw", "page", None,
+         {"anonymous": 400, "consumer": 400, "cpo_a": 422, "cpo_b": 404, "admin": 422}),
     ]
 
 
@@ -147,3 +162,101 @@ def test_the_authorization_matrix(world):
             if status != expected[actor]:
                 mismatches.append(f"{actor:9} {method:6} {path}: {status}, expected {expected[actor]}")
     assert not mismatches, "\n".join(mismatches)
+
+
+# -- Party claims: who publishes under a pair (nap/parties.py) ----------------------------------
+
+
+def _published(url: str) -> set[tuple[str, str]]:
+    """(party, location id) of every published location."""
+    data = httpx.get(f"{url}/ocpi/2.3.0/locations", params={"limit": 1000}).json()["data"]
+    return {(location["party_id"], location["id"]) for location in data}
+
+
+def _served(sessions, settings, name: str):
+    run = harvest(sessions, settings, name)
+    assert run.status in COMPLETED_RUN_STATUSES, run.error
+    return run
+
+
+def test_only_a_verified_party_publishes_by_harvest_or_push(live_server, nap_server, sessions, settings):
+    xss = generate_fleet(locations=3, party_id="XSS")
+    # A feed registered for DE/INJ that also serves objects under DE/XSS.
+    inj = generate_fleet(locations=2, party_id="INJ")
+    injected = {**xss.locations[0], "id": "INJECTED", "name": "Not XSS's"}
+    injector = live_server(create_app(replace(inj, locations=[*inj.locations, injected]), DemoOptions()))
+    rightful = live_server(create_app(xss, DemoOptions()))
+    with sessions.begin() as session:
+        injector_feed = add_feed(session, name="injector", versions_url=f"{injector.url}/ocpi/versions",
+                                 token="demo-token", country_code="DE", party_id="INJ")
+        # Two claims on DE/XSS, both from the registration form, neither verified.
+        for name, cpo in (("impostor", injector), ("rightful", rightful)):
+            add_feed(session, name=name, versions_url=f"{cpo.url}/ocpi/versions", token="demo-token",
+                     country_code="DE", party_id="XSS", claim_source="form")
+        rightful_push = issue_push_token(session, get_feed(session, "rightful"))
+        injector_push = issue_push_token(session, injector_feed)
+
+    run = _served(sessions, settings, "injector")
+    assert run.objects_new == 2 + len(inj.tariffs)
+    assert any(f.reason.startswith("DE/XSS is not a verified party of this feed") for f in findings(sessions))
+    assert _served(sessions, settings, "rightful").objects_new == 0  # claimed, not verified
+    assert {party for party, _ in _published(nap_server.url)} == {"INJ"}
+
+    # Pushes under an unverified claim or another feed's party change nothing.
+    location = {**xss.locations[1], "last_updated": format_datetime(datetime.now(timezone.utc))}
+    url = f"{nap_server.url}/ocpi/2.3.0/receiver/locations/DE/XSS/{location['id']}"
+    for token, message in ((rightful_push, "not verified yet"), (injector_push, "not a party registered")):
+        answer = httpx.put(url, json=location, headers=_token_header(token))
+        assert answer.status_code == 404 and message in answer.json()["status_message"]
+    assert {party for party, _ in _published(nap_server.url)} == {"INJ"}
+
+    # The administrator verifies the rightful claim: the conflicting claim locked nobody out.
+    with sessions.begin() as session:
+        verify(session, get_feed(session, "rightful"), "DE", "XSS", user_id=None)
+        with pytest.raises(PartyError, match="verified for feed 'rightful'"):
+            verify(session, get_feed(session, "impostor"), "DE", "XSS", user_id=None)
+    assert _served(sessions, settings, "rightful").objects_new == 3 + len(xss.tariffs)
+    answer = httpx.put(url, json={**location, "name": "Pushed by XSS"}, headers=_token_header(rightful_push))
+    assert answer.json()["status_code"] == 1000, answer.text
+    assert _published(nap_server.url) >= {("XSS", loc["id"]) for loc in xss.locations}
+    assert ("XSS", "INJECTED") not in _published(nap_server.url)
+    _served(sessions, settings, "injector")  # still refused after the verification
+    assert ("XSS", "INJECTED") not in _published(nap_server.url)
+
+
+def test_a_moved_party_publishes_only_from_its_new_feed(live_server, nap_server, sessions, settings):
+    fleet = generate_fleet(locations=3, party_id="MOV")
+    old_backend = live_server(create_app(fleet, DemoOptions()))
+    new_backend = live_server(create_app(fleet, DemoOptions()))
+    with sessions.begin() as session:
+        add_feed(session, name="old-backend", versions_url=f"{old_backend.url}/ocpi/versions", token="demo-token",
+                 country_code="DE", party_id="MOV")
+        add_feed(session, name="new-backend", versions_url=f"{new_backend.url}/ocpi/versions", token="demo-token")
+        old_push = issue_push_token(session, get_feed(session, "old-backend"))
+        new_push = issue_push_token(session, get_feed(session, "new-backend"))
+    _served(sessions, settings, "old-backend")
+    ids = {("MOV", loc["id"]) for loc in fleet.locations}
+    assert _published(nap_server.url) == ids
+
+    with sessions.begin() as session:
+        move(session, "DE", "MOV", get_feed(session, "new-backend"), user_id=None, reason="new back end")
+    assert _published(nap_server.url) == ids  # the objects moved with the party, still published
+    evse = fleet.locations[0]["evses"][0]["uid"]
+    url = f"{nap_server.url}/ocpi/2.3.0/receiver/locations/DE/MOV/{fleet.locations[0]['id']}/{evse}"
+    patch = {"status": "OUTOFORDER", "last_updated": format_datetime(datetime.now(timezone.utc))}
+    assert httpx.patch(url, json=patch, headers=_token_header(old_push)).status_code == 404
+    stale = _served(sessions, replace(settings, full_sync_hours=0), "old-backend")  # a full pull
+    assert (stale.objects_new, stale.objects_changed, stale.objects_skipped) == (0, 0, 3 + len(fleet.tariffs))
+    assert _published(nap_server.url) == ids
+    answer = httpx.patch(url, json=patch, headers=_token_header(new_push))
+    assert answer.json()["status_code"] == 1000, answer.text
+    run = _served(sessions, settings, "new-backend")
+    assert run.objects_new == 0  # the locations and tariffs moved with the party
+    with sessions() as session:
+        owners = set(session.scalars(select(Location.feed_id).where(Location.party_id == "MOV")))
+        assert owners == {get_feed(session, "new-backend").id}
+
+    # Revoked: what the feed published under the pair leaves the publication.
+    with sessions.begin() as session:
+        revoke(session, get_feed(session, "new-backend"), "DE", "MOV", user_id=None, reason="contract ended")
+    assert _published(nap_server.url) == set()

@@ -20,7 +20,8 @@ from lxml import etree
 from exporters.bulk import export_snapshot, list_snapshots, prune_snapshots
 from exporters.daily import run_daily_jobs
 from exporters.datex2.validate import validate
-from nap.feeds import add_party, get_feed
+from nap.feeds import get_feed
+from nap.parties import claim
 from nap.store.db import write_session
 from nap.store.leases import Leases
 from tests.harvest_helpers import register_and_harvest
@@ -72,8 +73,8 @@ def test_locations_without_operator_are_operated_by_their_party_in_every_file(de
     assert register_and_harvest(sessions, settings, cpo, name="Ladenetz Nord", country_code="DE",
                                 party_id="ABC").status == "success"
     with write_session(sessions) as session:
-        add_party(session, get_feed(session, "Ladenetz Nord"), "DE", "ABC",
-                  business_details={"name": "ABC Ladenetz Nord GmbH"})
+        claim(session, get_feed(session, "Ladenetz Nord"), "DE", "ABC", source="credentials",
+              business_details={"name": "ABC Ladenetz Nord GmbH"})
     snapshot = export_snapshot(sessions, replace(settings, export_jobs=2), tmp_path,
                                datetime(2026, 11, 28, 3, 0, tzinfo=timezone.utc))
     for profile in ("generic", "afir"):
@@ -179,8 +180,8 @@ def test_hostile_free_texts_of_a_cpo_go_through_every_exporter(demo_cpo, session
     assert register_and_harvest(sessions, settings, cpo, name=feed_name, licence=f"{hostile} licence",
                                 country_code="DE", party_id="ABC").status == "success"
     with write_session(sessions) as session:
-        add_party(session, get_feed(session, feed_name.strip()), "DE", "ABC",
-                  business_details={"name": f"{hostile} GmbH"})
+        claim(session, get_feed(session, feed_name.strip()), "DE", "ABC", source="credentials",
+              business_details={"name": f"{hostile} GmbH"})
     snapshot = export_snapshot(sessions, replace(settings, export_jobs=2), tmp_path,
                                datetime(2026, 11, 28, 3, 0, tzinfo=timezone.utc))
     for name in ("table-generic.xml", "table-afir.xml", "status-generic.xml", "status-afir.xml"):

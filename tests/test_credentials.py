@@ -7,7 +7,8 @@ import json
 import pytest
 
 from harvesters.credentials import handshake, unregister
-from nap.feeds import add_feed, feed_parties, get_feed
+from nap.feeds import add_feed, get_feed
+from nap.parties import claims, verify
 from nap.tokens import token_hash
 from tests.conftest import SHARED
 from tests.harvest_helpers import harvest
@@ -31,8 +32,17 @@ def test_handshake_swaps_token_a_for_token_c_and_registers_parties(version, demo
         feed = get_feed(session, "cpo")
         assert feed.token == token_c and feed.token != "token-a"
         assert feed.inbound_token_hash == token_hash(posted["token"])  # TOKEN_B opens pushes
-        assert feed_parties(session, feed.id) == {("DE", "ABC")}
-    # TOKEN_A is spent; harvesting works with TOKEN_C.
+        # What the credentials name is a claim, not yet a right to publish.
+        assert [(c.country_code, c.party_id, c.state, c.source) for c in claims(session, feed.id)] == [
+            ("DE", "ABC", "claimed", "credentials")]
+    # TOKEN_A is spent; harvesting works with TOKEN_C, but stores nothing of a party that is
+    # not verified: it shows what the feed serves, the evidence for the administrator.
+    run = harvest(sessions, settings, "cpo")
+    assert run.objects_new == 0 and run.objects_skipped >= 6
+    assert run.served_parties["parties"]["DE/ABC"] >= 6
+    assert run.served_parties["evse_operators"]["DE*ABC"] >= 6
+    with sessions.begin() as session:
+        verify(session, get_feed(session, "cpo"), "DE", "ABC", user_id=None)
     run = harvest(sessions, settings, "cpo")
     assert run.status == "success", run.error
     assert run.objects_new >= 6

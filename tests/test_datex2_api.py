@@ -12,7 +12,8 @@ from lxml import etree
 from exporters.datex2.validate import validate
 from harvesters.credentials import handshake
 from nap.demo_cpo.server import touch_location
-from nap.feeds import add_feed, add_party, get_feed
+from nap.feeds import add_feed, get_feed
+from nap.parties import claim, verify
 from nap.ocpi.values import format_datetime
 from nap.store.db import write_session
 from tests.harvest_helpers import harvest, register_and_harvest
@@ -121,8 +122,8 @@ def test_locations_without_operator_are_operated_by_their_party(demo_cpo, nap_se
     # What the CPO's credentials gave for the party (as a handshake keeps it) comes first,
     # and the table's version changes with it.
     with write_session(sessions) as session:
-        add_party(session, get_feed(session, "Ladenetz Nord"), "DE", "ABC",
-                  business_details={"name": "ABC Ladenetz Nord GmbH", "website": "https://abc-laden.example/nord"})
+        claim(session, get_feed(session, "Ladenetz Nord"), "DE", "ABC", source="credentials",
+              business_details={"name": "ABC Ladenetz Nord GmbH", "website": "https://abc-laden.example/nord"})
     for profile in ("generic", "afir"):
         table = httpx.get(url, params={"profile": profile}, headers={"If-None-Match": first.headers["ETag"]})
         assert table.status_code == 200 and validate(table.content) == []
@@ -139,14 +140,16 @@ def test_locations_without_operator_are_operated_by_their_party(demo_cpo, nap_se
             table.content, "energyInfrastructureSite")
 
 
-def test_a_party_nap_knows_nothing_of_gets_no_operator(demo_cpo, nap_server, sessions, settings):
+def test_a_party_registered_by_hand_is_operated_by_its_feeds_name(demo_cpo, nap_server, sessions, settings):
+    # Only verified parties publish, so every published party is one NAP knows: without
+    # business details from credentials, the feed's registered name stands for it.
     cpo = demo_cpo(locations=4)
     orphans = _without_operator(cpo, 2)
-    assert register_and_harvest(sessions, settings, cpo, name="Ladenetz Nord").status == "success"  # no party
+    assert register_and_harvest(sessions, settings, cpo, name="Ladenetz Nord").status == "success"
     table = httpx.get(f"{nap_server.url}{BASE}/table", params={"profile": "afir"})
     assert table.status_code == 200 and validate(table.content) == []
     site = _sites(table.content)[orphans[0]]
-    assert _names(site, "operator") == [] and _names(site, "helpdesk") == ["DE*ABC"]
+    assert _names(site, "operator") == ["Ladenetz Nord"] == _names(site, "helpdesk")
 
 
 def test_a_handshake_keeps_the_business_details_of_the_cpo_roles(demo_cpo, nap_server, sessions, settings):
@@ -155,6 +158,8 @@ def test_a_handshake_keeps_the_business_details_of_the_cpo_roles(demo_cpo, nap_s
     with sessions.begin() as session:
         add_feed(session, name="Ladenetz Nord", versions_url=cpo.versions_url, token="token-a")
     assert handshake(sessions, settings, "Ladenetz Nord").ok
+    with sessions.begin() as session:  # the credentials' party, verified by an administrator
+        verify(session, get_feed(session, "Ladenetz Nord"), "DE", "ABC", user_id=None)
     assert harvest(sessions, settings, "Ladenetz Nord").status == "success"
     table = httpx.get(f"{nap_server.url}{BASE}/table", params={"profile": "afir"})
     assert _names(_sites(table.content)[orphans[0]], "operator") == ["ABC Ladenetz GmbH"]

@@ -30,7 +30,8 @@ def test_nonsense_fails_the_run_with_a_finding_and_keeps_the_data(mode, reason, 
     app = hostile_cpo()
     cpo = live_server(app)
     with sessions.begin() as session:
-        add_feed(session, name="hostile", versions_url=f"{cpo.url}/ocpi/versions", token=app.config["TOKEN"])
+        add_feed(session, name="hostile", versions_url=f"{cpo.url}/ocpi/versions", token=app.config["TOKEN"],
+                 country_code="DE", party_id="ABC")
     settings = replace(settings, harvest_max_page_bytes=5_000_000)
     assert harvest(sessions, settings, "hostile").status == "success"
     before = stored_locations(sessions)
@@ -49,7 +50,8 @@ def test_429_waits_for_retry_after_then_goes_on(live_server, sessions, settings)
     app = hostile_cpo()
     cpo = live_server(app)
     with sessions.begin() as session:
-        add_feed(session, name="hostile", versions_url=f"{cpo.url}/ocpi/versions", token=app.config["TOKEN"])
+        add_feed(session, name="hostile", versions_url=f"{cpo.url}/ocpi/versions", token=app.config["TOKEN"],
+                 country_code="DE", party_id="ABC")
     app.config["MODE"] = "rate_limited_once"
     started = time.monotonic()
     run = harvest(sessions, replace(settings, retry_backoff_seconds=0.01), "hostile")

@@ -70,7 +70,7 @@ def test_a_run_that_skips_no_evse_or_at_most_the_share_ends_as_success(live_serv
     # party's fleet: the first feed's ids are its own).
     broken, _ = fleet_with_flaws(locations=20, drop=2, party_id="XYZ")
     register_and_harvest(sessions, replace(settings, harvest_degraded_evse_share=0.5),
-                         verbatim_cpo(live_server, broken), name="lenient")
+                         verbatim_cpo(live_server, broken), name="lenient", country_code="DE", party_id="XYZ")
     with sessions() as session:
         lenient = session.scalars(select(HarvestRun).join(Feed).where(Feed.name == "lenient")).one()
     assert lenient.status == "success" and lenient.unit_counts["evses"]["skipped"] == 2
@@ -125,15 +125,18 @@ def test_after_a_degraded_run_the_next_is_incremental_and_judged_by_it(live_serv
     assert count_rows(sessions, Evse) == served_units(fleet)[0] - 1
 
 
-def test_locations_another_feed_publishes_are_counted_skipped(live_server, sessions, settings):
+def test_locations_of_a_party_not_verified_for_the_feed_are_counted_skipped(live_server, sessions, settings):
     fleet, _ = fleet_with_flaws(locations=6)
     evses, connectors = served_units(fleet)
     first = register_and_harvest(sessions, settings, verbatim_cpo(live_server, fleet), name="first")
     assert first.status == "success"
-    # A second feed serving the same ids (same country code and party id): the store refuses
-    # them after the normalizer let them through, so the run stored none of its units.
-    second = register_and_harvest(sessions, settings, verbatim_cpo(live_server, copy.deepcopy(fleet)), name="second")
-    assert second.status == "degraded"
+    # A second feed serving the same ids under a party it only claims (DE/ABC is verified for
+    # the first): the store refuses them after the normalizer let them through, so the run
+    # stored none of its units.
+    second = register_and_harvest(sessions, settings, verbatim_cpo(live_server, copy.deepcopy(fleet)), name="second",
+                                  country_code="DE", party_id="ABC", claim_source="form")
+    assert second.objects_skipped == 6, second.unit_counts
+    assert second.status == "degraded", second.unit_counts
     assert second.unit_counts["locations"] | {"repaired": 0} == {"served": 6, "stored": 0, "repaired": 0, "skipped": 6}
     assert (second.unit_counts["evses"]["stored"], second.unit_counts["evses"]["skipped"]) == (0, evses)
     assert second.unit_counts["connectors"]["skipped"] == connectors
@@ -230,7 +233,8 @@ def test_metrics_show_the_degraded_run_and_its_units(live_server, nap_server, se
     evses, _ = served_units(fleet)
     register_and_harvest(sessions, settings, verbatim_cpo(live_server, fleet), name="shaky")
     steady, _ = fleet_with_flaws(locations=5, party_id="XYZ")
-    register_and_harvest(sessions, settings, verbatim_cpo(live_server, steady), name="steady")
+    register_and_harvest(sessions, settings, verbatim_cpo(live_server, steady), name="steady", country_code="DE",
+                         party_id="XYZ")
     text = httpx.get(f"{nap_server.url}/metrics").text
     assert 'nap_harvest_runs_total{feed="shaky",status="degraded"} 1.0' in text
     assert 'nap_harvest_runs_total{feed="shaky",status="success"} 0.0' in text

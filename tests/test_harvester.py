@@ -12,10 +12,11 @@ from sqlalchemy import select
 
 from nap.demo_cpo.fleet import Fleet
 from nap.demo_cpo.server import DemoOptions, create_app, touch_location
+from nap.store.documents import assemble_locations
 from nap.store.tables import COMPLETED_RUN_STATUSES, Feed, HarvestRun, Location
 from tests.conftest import SHARED
 from tests.harvest_helpers import (
-    count_rows, delete_feed, findings, harvest, register_and_harvest, stored_locations, stored_tariffs,
+    count_rows, delete_feed, findings, harvest, parties_of, register_and_harvest, stored_locations, stored_tariffs,
 )
 
 
@@ -95,7 +96,8 @@ def test_every_example_and_real_feed_is_stored_or_explained(kind, live_server, s
         name = f"feed-{number}"
         with sessions.begin() as session:
             from nap.feeds import add_feed
-            add_feed(session, name=name, versions_url=f"{cpo.url}/ocpi/versions", token=options.token)
+            add_feed(session, name=name, versions_url=f"{cpo.url}/ocpi/versions", token=options.token,
+                     country_code="DE", party_id="ABC", parties=parties_of(kind, _version_of(path), objects))
         run = harvest(sessions, settings, name)
         assert run.status in COMPLETED_RUN_STATUSES, f"{path.name}: {run.error}"
         assert run.objects_received == len(objects), path.name
@@ -243,6 +245,37 @@ def test_a_bug_during_a_run_fails_the_run_and_keeps_the_data(demo_cpo, sessions,
     assert stored_locations(sessions) == before
 
 
+def test_ids_that_differ_only_in_case_are_one_object(demo_cpo, live_server, sessions, settings):
+    """OCPI ids are CiStrings. A CPO that changes an id's case between runs updates its
+    object (a full sync does not remove it as unseen); twins within one location are one
+    EVSE (the later skipped, with a finding)."""
+    cpo = demo_cpo(locations=6)
+    register_and_harvest(sessions, settings, cpo)
+    served = cpo.app.config["FLEET"].locations[2]
+    original = served["id"]
+    served.update(id=original.lower(), name="Renamed in lower case",
+                  last_updated=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    run = harvest(sessions, replace(settings, full_sync_hours=0))
+    assert run.full_sync and run.objects_removed == 0 and run.objects_changed == 1 and run.objects_new == 0
+    stored = stored_locations(sessions, include_removed=True)
+    assert len(stored) == 6 and original not in stored
+    assert stored[original.lower()]["name"] == "Renamed in lower case"
+
+    location = {**served, "id": "Twins", "country_code": "NL", "party_id": "TWN"}
+    evse = location["evses"][0]
+    location["evses"] = [evse, {**evse, "uid": evse["uid"].swapcase(), "status": "CHARGING"}]
+    twins = live_server(create_app(Fleet(locations=[location], tariffs=[]), DemoOptions(verbatim=True)))
+    with sessions.begin() as session:
+        from nap.feeds import add_feed
+        add_feed(session, name="twins", versions_url=f"{twins.url}/ocpi/versions", token="demo-token",
+                 country_code="NL", party_id="TWN")
+    assert harvest(sessions, settings, "twins").status in COMPLETED_RUN_STATUSES
+    with sessions() as session:
+        row = session.scalars(select(Location).where(Location.ocpi_id == "Twins")).one()
+        assert [evse["uid"] for evse in assemble_locations(session, [row])[0]["evses"]] == [evse["uid"]]
+    assert any("case-insensitive" in f.reason and f.field == "evses[1].uid" for f in findings(sessions))
+
+
 def test_numbers_beyond_64_bits_in_a_raw_object_are_stored(live_server, sessions, settings):
     """The fast JSON encoder refuses them; the store falls back instead of failing the run.
     (Read back, such a number comes as the nearest float: orjson's parser has no bigints.)"""
@@ -252,7 +285,8 @@ def test_numbers_beyond_64_bits_in_a_raw_object_are_stored(live_server, sessions
     cpo = live_server(create_app(Fleet(locations=[location], tariffs=[]), DemoOptions(verbatim=True)))
     with sessions.begin() as session:
         from nap.feeds import add_feed
-        add_feed(session, name="big", versions_url=f"{cpo.url}/ocpi/versions", token="demo-token")
+        add_feed(session, name="big", versions_url=f"{cpo.url}/ocpi/versions", token="demo-token",
+                 country_code="DE", party_id="ABC")
     run = harvest(sessions, settings, "big")
     assert run.status == "success", run.error
     with sessions() as session:
@@ -271,11 +305,101 @@ def test_the_raw_object_keeps_the_cpos_key_order(live_server, sessions, settings
     cpo = live_server(create_app(Fleet(locations=[reordered], tariffs=[]), DemoOptions(verbatim=True)))
     with sessions.begin() as session:
         from nap.feeds import add_feed
-        add_feed(session, name="order", versions_url=f"{cpo.url}/ocpi/versions", token="demo-token")
+        add_feed(session, name="order", versions_url=f"{cpo.url}/ocpi/versions", token="demo-token",
+                 country_code="DE", party_id="ABC")
     assert harvest(sessions, settings, "order").status == "success"
     with sessions() as session:
         text = session.scalars(select(cast(Location.raw, Text))).one()
     assert [key for key, _ in json.loads(text, object_pairs_hook=list)] == list(reordered)
+
+
+def test_texts_beyond_the_limit_and_ids_beyond_their_column_are_findings_not_stored(live_server, nap_server,
+                                                                                     sessions, settings):
+    """Fails without the limits: a location's 3 MB name was stored and published (issue #15:
+    a 30 MB name made a 34 MB list page), and on PostgreSQL an EVSE uid longer than its
+    column failed the run's write. Longer than OCPI's length but within NAP_MAX_TEXT_LENGTH,
+    a text is kept, with a warning; beyond it, an optional field is left out and a required
+    one costs its smallest part."""
+    import copy
+
+    import httpx
+
+    from nap.demo_cpo.fleet import generate_fleet
+    from nap.feeds import add_feed
+    from nap.ocpi.schemas import MAX_TEXT_LENGTH
+
+    served = [loc for loc in copy.deepcopy(generate_fleet(locations=80, seed=4).locations)
+              if len(loc["evses"]) >= 2 and len(loc["evses"][1]["connectors"]) >= 2][:4]
+    named, long_uid, long_status, refused = served
+    long_address = "Rua Helios Seelinger, 155 - Barra da Tijuca, Rio de Janeiro - RJ"  # a real feed's
+    named.update(name="N" * (3 * 1024 * 1024), address=long_address,
+                 directions=[{"language": "en", "text": "D" * (MAX_TEXT_LENGTH + 1)},
+                             {"language": "de", "text": "Hinten links"}])
+    long_uid["evses"][0]["uid"] = "U" * 5000
+    long_uid["evses"][1]["evse_id"] = "DE*ABC*E" + "9" * 41  # 49 characters, one beyond the column
+    long_status["evses"][0]["status"] = "S" * 1_000_000
+    long_status["evses"][1]["connectors"][0]["id"] = "C" * 37
+    refused["id"] = "L" * 37
+    cpo = live_server(create_app(Fleet(locations=served, tariffs=[]), DemoOptions(verbatim=True)))
+    with sessions.begin() as session:
+        add_feed(session, name="long", versions_url=f"{cpo.url}/ocpi/versions", token="demo-token",
+                 country_code="DE", party_id="ABC")
+    run = harvest(sessions, settings, "long")
+    assert run.error is None and run.status in COMPLETED_RUN_STATUSES, run.error
+
+    stored = stored_locations(sessions)
+    assert set(stored) == {named["id"], long_uid["id"], long_status["id"]}
+    assert "name" not in stored[named["id"]] and stored[named["id"]]["address"] == long_address
+    assert stored[named["id"]]["directions"] == [{"language": "de", "text": "Hinten links"}]
+    assert [evse["uid"] for evse in stored[long_uid["id"]]["evses"]] == [e["uid"] for e in long_uid["evses"][1:]]
+    assert "evse_id" not in stored[long_uid["id"]]["evses"][0]
+    evses = stored[long_status["id"]]["evses"]
+    assert evses[0]["status"] == "UNKNOWN"
+    assert [c["id"] for c in evses[1]["connectors"]] == [c["id"] for c in long_status["evses"][1]["connectors"][1:]]
+
+    found = findings(sessions)
+    by_field = {(f.object_id.split("/")[0], f.field): f for f in found}
+    expected = {
+        (named["id"], "name"): ("warning", "NAP_MAX_TEXT_LENGTH"),
+        (named["id"], "directions[0]"): ("warning", "NAP_MAX_TEXT_LENGTH"),
+        (named["id"], "address"): ("warning", "longer than OCPI's string(45); kept"),
+        (long_uid["id"], "evses[0].uid"): ("error", "longer than OCPI's CiString(36)"),
+        (long_uid["id"], "evses[1].evse_id"): ("warning", "longer than OCPI's CiString(48)"),
+        (long_status["id"], "evses[1].connectors[0].id"): ("error", "longer than OCPI's CiString(36)"),
+        (refused["id"], "id"): ("error", "at most 36 characters"),
+    }
+    for key, (severity, words) in expected.items():
+        assert key in by_field and by_field[key].severity == severity and words in by_field[key].reason, \
+            (key, by_field.get(key))
+    # A finding names the value's problem; it does not keep a megabyte of it.
+    assert max(len(f.reason) for f in found) <= 1000 and any(f.field == "evses[0].status" for f in found)
+
+    page = httpx.get(f"{nap_server.url}/ocpi/2.3.0/locations", params={"limit": 1000})
+    assert page.status_code == 200 and len(page.json()["data"]) == 3
+    assert len(page.content) < 50_000, len(page.content)
+
+
+def test_nap_max_text_length_sets_the_limit_and_never_goes_below_ocpis_lengths():
+    """The schemas read NAP_MAX_TEXT_LENGTH once, when a process imports them."""
+    import os
+    import subprocess
+    import sys
+
+    probe = ("from nap.ocpi.schemas import MAX_TEXT_LENGTH, DisplayText\n"
+             "def kept(n):\n"
+             "    try:\n"
+             "        return DisplayText.model_validate({'language': 'en', 'text': 'x' * n}).text == 'x' * n\n"
+             "    except ValueError:\n"
+             "        return False\n"
+             "print(MAX_TEXT_LENGTH, kept(512), kept(1500), kept(4096), kept(4097))")
+    answers = {}
+    for setting in ("", "1000", "100"):
+        env = {**os.environ, "NAP_MAX_TEXT_LENGTH": setting}
+        answers[setting] = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True,
+                                          check=True).stdout.split()
+    assert answers == {"": ["4096", "True", "True", "True", "False"],
+                       "1000": ["1000", "True", "False", "False", "False"],
+                       "100": ["512", "True", "False", "False", "False"]}
 
 
 def test_bulk_written_rows_read_and_compare_like_orm_written_ones(demo_cpo, sessions, settings):

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from nap.store.tables import Location
-from tests.portal_fixtures import PASSWORD, add_user
+from tests.portal_fixtures import PASSWORD, add_user, link_in, outbox_mails
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -140,7 +140,7 @@ def reload_until(page, locator, timeout: float = 30.0) -> None:
 
 
 def test_a_cpo_registers_an_admin_approves_and_suspends_the_public_sees_the_map(
-        request, browser, demo_cpo, nap_server, sessions):
+        request, browser, demo_cpo, nap_server, sessions, settings):
     cpo = demo_cpo(locations=20, broken_objects=3)
     add_user(sessions, "admin@example.com", role="admin")
     database = request.node.callspec.params["database_url"]
@@ -160,7 +160,15 @@ def test_a_cpo_registers_an_admin_approves_and_suspends_the_public_sees_the_map(
         expect(me.get_by_role("heading", name="My feeds")).to_be_visible()
         pages.check(me, "my-feeds-empty")
 
+        # -- the register page explains and refuses until the address is confirmed; the link
+        # of the mail (the outbox: no mail server configured) leads back to it ------------
         me.get_by_role("link", name="Register a feed").first.click()
+        expect(me.get_by_role("heading", name="Confirm your e-mail address first")).to_be_visible()
+        pages.check(me, "verify-needed")
+        [mail] = outbox_mails(settings.mail_outbox_dir, to="cpo@example.com")
+        me.goto(url + link_in(mail, "/verify"))
+        expect(me.get_by_role("status").first).to_contain_text("Your address cpo@example.com is confirmed")
+        expect(me.get_by_role("heading", name="Register a feed")).to_be_visible()
         me.get_by_label("Operator or feed name").fill("Demo Laden")
         me.get_by_label("OCPI versions URL").fill(cpo.versions_url)
         me.get_by_role("radio", name=re.compile(r"^Static token")).check()
@@ -185,6 +193,9 @@ def test_a_cpo_registers_an_admin_approves_and_suspends_the_public_sees_the_map(
         expect(admin.get_by_role("heading", name="All feeds")).to_be_visible()
         expect(admin.locator('tr[data-feed="Demo Laden"]')).to_contain_text("cpo@example.com")
         pages.check(admin, "admin-pending")
+        # The CPO's claim on DE/ABC first: only under a verified party is anything published.
+        admin.get_by_role("button", name="Verify DE/ABC for Demo Laden").click()
+        expect(admin.get_by_role("status").first).to_contain_text("DE/ABC verified for Demo Laden")
         admin.get_by_role("button", name="Approve Demo Laden").click()
         expect(admin.get_by_role("status").first).to_contain_text("approved")
 
@@ -215,12 +226,15 @@ def test_a_cpo_registers_an_admin_approves_and_suspends_the_public_sees_the_map(
         # -- the admin suspends the feed --------------------------------------------------
         admin.reload()
         expect(admin.locator('tr[data-feed="Demo Laden"]')).to_contain_text(re.compile("success|degraded"))
+        admin.locator('tr[data-feed="Demo Laden"]').get_by_text("Suspend…").click()
+        admin.get_by_label("Reason to suspend Demo Laden (the CPO sees it)").fill("Maintenance of the test")
         admin.get_by_role("button", name="Suspend Demo Laden").click()
         expect(admin.locator('tr[data-feed="Demo Laden"]')).to_contain_text("suspended")
         pages.check(admin, "admin-suspended")
         me.get_by_role("link", name="My feeds").click()
         me.get_by_role("link", name="Demo Laden").click()
         expect(me.get_by_test_id("status-text")).to_contain_text("Suspended by the administrators")
+        expect(me.get_by_test_id("decision-reason")).to_have_text("Maintenance of the test")
         pages.check(me, "feed-suspended")
 
         # -- the public, on a phone: overview, the CPO's page, the map ----------------------

@@ -3,21 +3,22 @@ roles and ownership, registering a feed through approval, harvest and suspension
 credentials handshake, push tokens, and the session key all processes share."""
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from werkzeug.security import check_password_hash
 
 from harvesters.scheduler import due_feed_names
 from nap.app import create_app
 from nap.feeds import get_feed
 from nap.portal.background import wait_for_harvests
-from nap.store.tables import COMPLETED_RUN_STATUSES, Feed, FeedEvent, FeedOwner, HarvestRun, User
+from nap.store.tables import COMPLETED_RUN_STATUSES, Feed, FeedEvent, FeedOwner, HarvestRun, PortalSession, User
 from nap.tokens import token_hash
 from tests.portal_fixtures import PASSWORD, PortalClient, add_user
 
@@ -85,6 +86,112 @@ def test_every_form_needs_the_csrf_token_of_its_own_session(client):
     assert alice.get("/portal/").status_code == 200  # still signed in: the forged posts did nothing
 
 
+def _copy_of(browser: PortalClient, base_url: str) -> httpx.Client:
+    """Another client holding the same cookies: a session cookie copied off the machine."""
+    return httpx.Client(base_url=base_url, cookies=httpx.Cookies(browser.http.cookies), follow_redirects=False)
+
+
+def _sessions_of(sessions, email: str) -> list[PortalSession]:
+    with sessions() as session:
+        return session.scalars(select(PortalSession).join(User, User.id == PortalSession.user_id)
+                               .where(User.email == email).order_by(PortalSession.created_at)).all()
+
+
+def test_signing_out_ends_the_session_on_the_server_so_a_copied_cookie_stops_working(
+        client, sessions, nap_server):
+    add_user(sessions, "alice@example.com")
+    alice = client()
+    assert alice.login("alice@example.com").status_code == 302
+    stolen = _copy_of(alice, nap_server.url)
+    assert stolen.get("/portal/").status_code == 200  # the copy is as good as the original...
+
+    alice.get("/portal/")
+    assert alice.post("/logout").status_code == 302
+    locked = stolen.get("/portal/")  # ...until alice signs out
+    assert locked.status_code == 302 and locked.headers["location"].startswith("/login?next=/portal/")
+    assert stolen.get("/portal/password").status_code == 302
+    [row] = _sessions_of(sessions, "alice@example.com")
+    assert row.revoked_at is not None and len(row.id_hash) == 64
+    # The cookie holds a random id and no user id; the table holds only the id's hash.
+    signer = nap_server.app.session_interface.get_signing_serializer(nap_server.app)
+    content = signer.loads(stolen.cookies["nap_session"])
+    assert "uid" not in content and hashlib.sha256(content["sid"].encode()).hexdigest() == row.id_hash
+    # Signing in again is a new session: the old cookie stays dead.
+    assert alice.login("alice@example.com").status_code == 302
+    assert alice.get("/portal/").status_code == 200 and stolen.get("/portal/").status_code == 302
+    stolen.close()
+
+
+def test_changing_the_password_ends_every_other_session_of_the_user(client, sessions, nap_server):
+    add_user(sessions, "alice@example.com")
+    add_user(sessions, "bob@example.com")
+    laptop, phone, bob = client(), client(), client()
+    for browser, email in ((laptop, "alice@example.com"), (phone, "alice@example.com"), (bob, "bob@example.com")):
+        assert browser.login(email).status_code == 302
+    stolen = _copy_of(phone, nap_server.url)
+    assert stolen.get("/portal/").status_code == 200
+
+    page = laptop.get("/portal/password")
+    assert page.status_code == 200 and 'autocomplete="current-password"' in page.text
+    new_password = "a brand new passphrase"
+    wrong = laptop.post("/portal/password", {"current_password": "not my password", "password": new_password,
+                                             "password_repeat": new_password})
+    assert wrong.status_code == 422 and "not your current password" in wrong.text
+    short = laptop.post("/portal/password", {"current_password": PASSWORD, "password": "short",
+                                             "password_repeat": "short"})
+    assert short.status_code == 422 and "at least 12 characters" in short.text
+    assert stolen.get("/portal/").status_code == 200  # refused changes end nothing
+
+    changed = laptop.post("/portal/password", {"current_password": PASSWORD, "password": new_password,
+                                               "password_repeat": new_password})
+    assert changed.status_code == 302
+    assert "signed out everywhere else" in laptop.follow(changed).text  # this browser stays signed in
+    for other in (phone.http, stolen):
+        refused = other.get("/portal/")
+        assert refused.status_code == 302 and refused.headers["location"].startswith("/login?next=/portal/")
+    assert bob.get("/portal/").status_code == 200  # other users' sessions are not touched
+    rows = _sessions_of(sessions, "alice@example.com")
+    assert [row.revoked_at is None for row in rows] == [False, False, True]  # the laptop's new one lives
+
+    assert client().login("alice@example.com").status_code == 401  # the old password is gone
+    assert client().login("alice@example.com", new_password).status_code == 302
+    stolen.close()
+
+
+def test_cookies_from_before_server_side_sessions_read_as_signed_out(client, sessions, nap_server):
+    """Before migration 0009 the cookie held the user id and a password fingerprint; such a
+    cookie, though validly signed, no longer signs anyone in."""
+    user_id = add_user(sessions, "alice@example.com")
+    client().get("/login")  # resolves the signing key
+    app = nap_server.app
+    with sessions() as session:
+        password_hash = session.get(User, user_id).password_hash
+    signer = app.session_interface.get_signing_serializer(app)
+    old_style = signer.dumps({"uid": user_id, "pw": hashlib.sha256(password_hash.encode()).hexdigest()[:32],
+                              "_permanent": True})
+    made_up = signer.dumps({"sid": "no-such-session", "_permanent": True})
+    for cookie in (old_style, made_up):
+        with httpx.Client(base_url=nap_server.url, cookies={"nap_session": cookie}) as browser:
+            response = browser.get("/portal/")
+            assert response.status_code == 302 and response.headers["location"].startswith("/login")
+
+
+def test_expired_sessions_are_refused_and_deleted_at_the_next_sign_in(client, sessions):
+    add_user(sessions, "alice@example.com")
+    add_user(sessions, "bob@example.com")
+    alice = client()
+    alice.login("alice@example.com")
+    assert alice.get("/portal/").status_code == 200
+    [row] = _sessions_of(sessions, "alice@example.com")
+    assert timedelta(hours=11, minutes=59) < row.expires_at - row.created_at <= timedelta(hours=12)
+    with sessions.begin() as session:
+        session.execute(update(PortalSession).values(expires_at=now() - timedelta(seconds=1)))
+    assert alice.get("/portal/").status_code == 302
+    assert client().login("bob@example.com").status_code == 302  # anyone's sign-in clears them away
+    assert _sessions_of(sessions, "alice@example.com") == []
+    assert len(_sessions_of(sessions, "bob@example.com")) == 1
+
+
 def test_cpos_see_only_their_own_feeds_and_admins_see_all(client, sessions, demo_cpo):
     cpo = demo_cpo(locations=3)
     alice, bob = client(), client()
@@ -132,6 +239,9 @@ def test_a_registered_feed_waits_for_approval_then_is_harvested_suspended_and_re
     admin = client()
     admin.login("admin@example.com")
     admin.get("/admin/")
+    # The CPO's claim on DE/ABC, verified: only then is what it serves published.
+    assert admin.post(f"/admin/feeds/{feed.id}/parties/DE/ABC/verify").status_code == 302
+    admin.get("/admin/")
     approved = admin.post(f"/admin/feeds/{feed.id}/approve")
     assert approved.status_code == 302
     wait_for_harvests(nap_server.app)
@@ -168,7 +278,8 @@ def test_a_registered_feed_waits_for_approval_then_is_harvested_suspended_and_re
     with sessions() as session:
         assert get_feed(session, "demo").status == "active"
         kinds = session.scalars(select(FeedEvent.kind).where(FeedEvent.feed_id == feed.id).order_by(FeedEvent.id)).all()
-        assert kinds == ["registered", "approved", "push_token", "suspended", "resumed"]
+        assert kinds == ["party_claimed", "registered", "party_verified", "approved", "push_token", "suspended",
+                         "resumed"]
         assert len(session.scalars(select(HarvestRun).where(HarvestRun.feed_id == feed.id)).all()) == 2
 
 
@@ -205,8 +316,11 @@ def test_form_errors_are_shown_next_to_their_fields(client, demo_cpo):
         assert f'id="f-{field}-error"' in response.text
     assert 'aria-invalid="true"' in response.text
     assert alice.follow(alice.register_feed(cpo)).status_code == 200
-    taken = alice.register_feed(cpo, name="second")  # DE/ABC belongs to the first feed now
-    assert taken.status_code == 422 and "belongs to another feed" in taken.text
+    taken = alice.register_feed(cpo, name="demo")
+    assert taken.status_code == 422 and "exists already" in taken.text
+    # A pair another feed claims is claimed again, beside it: the admins decide (nap/parties.py).
+    rival = alice.register_feed(cpo, name="second")
+    assert rival.status_code == 302 and "awaiting an administrator" in alice.follow(rival).text
 
 
 def test_all_processes_share_one_session_key(client, sessions, settings, live_server):
@@ -379,7 +493,7 @@ def test_the_feed_page_and_the_admin_page_show_a_degraded_run_its_counts_and_rea
     evses, _ = served_units(fleet)
     register(sessions, verbatim_cpo(live_server, fleet), name="shaky")
     steady_fleet, _ = fleet_with_flaws(locations=4, party_id="XYZ")
-    register(sessions, verbatim_cpo(live_server, steady_fleet), name="steady")
+    register(sessions, verbatim_cpo(live_server, steady_fleet), name="steady", country_code="DE", party_id="XYZ")
     shaky, steady = harvest(sessions, settings, "shaky"), harvest(sessions, settings, "steady")
     assert (shaky.status, steady.status) == ("degraded", "success")
     alice = add_user(sessions, "alice@example.com")
@@ -420,6 +534,6 @@ def test_the_feed_page_and_the_admin_page_show_a_degraded_run_its_counts_and_rea
     assert '<span class="badge warn">degraded</span>' in shaky_row and f"2 of {evses}" in shaky_row
     assert f"{stored} stored, {repaired} repaired" in shaky_row
     assert '<span class="badge ok">success</span>' in steady_row and "degraded" not in steady_row
-    assert f"0 of {served_units(steady_fleet)[0]}" in steady_row and '<td class="num">4</td>' in steady_row
+    assert f"0 of {served_units(steady_fleet)[0]}" in steady_row and 'data-testid="published">4<' in steady_row
     last_runs = overview.split('data-testid="last-runs">', 1)[1].split("</p>", 1)[0]
     assert [count.split("<", 1)[0].strip(" ·\n") for count in last_runs.split("</span>")[1:]] == ["1", "1", "0"]

@@ -16,9 +16,10 @@ from sqlalchemy.engine import make_url
 from exporters.datex2.validate import validate
 from nap.app import create_app
 from nap.feeds import add_feed, get_feed, issue_push_token
+from nap.ocpi.ids import id_key
 from nap.ocpi.values import format_datetime
 from nap.store.status_history import push_freshness
-from nap.store.tables import EvseStatusChange, Finding
+from nap.store.tables import EvseStatusChange, Finding, Location, Tariff
 from tests.harvest_helpers import harvest, register_and_harvest, stored_locations
 from tests.tcp_proxy import TcpProxy
 
@@ -463,6 +464,37 @@ def test_a_body_beyond_the_limit_is_refused_with_an_ocpi_envelope(pushing, setti
                        headers=pushing.headers).status_code == 200
 
 
+def test_a_text_beyond_nap_limit_is_refused_and_one_beyond_ocpi_length_kept(pushing, sessions):
+    """Fails without the limit: a 100 kB name (well within NAP_MAX_REQUEST_BYTES) was stored
+    and published. A value NAP leaves out is refused in a push (2001); one only longer than
+    OCPI's length is stored, with a warning."""
+    location = httpx.get(f"{pushing.base}/{pushing.location_id}", headers=pushing.headers).json()["data"]
+    url = f"{pushing.base}/{pushing.location_id}"
+    answer = httpx.put(url, json={**location, "name": "N" * 100_000, "last_updated": later(5)}, headers=pushing.headers)
+    message = answer.json()["status_message"]
+    assert answer.status_code == 400 and answer.json()["status_code"] == 2001, message[:300]
+    assert message.startswith("invalid object: name: left out") and "NAP_MAX_TEXT_LENGTH" in message, message[:300]
+    assert len(message) < 1000
+    assert stored_locations(sessions)[pushing.location_id]["name"] == location["name"]
+
+    uid = "U" * 40
+    evse = {**location["evses"][0], "uid": uid, "last_updated": later(6)}
+    answer = httpx.put(f"{url}/{uid}", json=evse, headers=pushing.headers)
+    assert answer.status_code == 400 and answer.json()["status_code"] == 2001, answer.text[:300]
+    assert "CiString(36)" in answer.json()["status_message"]
+    assert uid not in [e["uid"] for e in stored_locations(sessions)[pushing.location_id]["evses"]]
+
+    address = "Rua Helios Seelinger, 155 - Barra da Tijuca, Rio de Janeiro - RJ"
+    answer = httpx.put(url, json={**location, "address": address, "last_updated": later(7)}, headers=pushing.headers)
+    assert answer.status_code == 200 and answer.json()["status_code"] == 1000, answer.text[:300]
+    assert stored_locations(sessions)[pushing.location_id]["address"] == address
+    with sessions() as session:
+        found = session.scalars(select(Finding).where(Finding.run_id.is_(None)).order_by(Finding.id)).all()
+    refusals = [f.reason for f in found if f.object_type == "push"]
+    assert len(refusals) == 2 and "NAP_MAX_TEXT_LENGTH" in refusals[0] and "CiString(36)" in refusals[1], refusals
+    assert [f.reason for f in found if f.field == "address"] == ["push: 64 characters, longer than OCPI's string(45); kept"]
+
+
 def test_a_last_updated_in_the_future_is_refused_with_a_finding(pushing, sessions):
     """A push dated 9999-12-31 would make every later, honest push 'older' and ignored."""
     future = "9999-12-31T00:00:00Z"
@@ -492,3 +524,52 @@ def test_a_last_updated_in_the_future_is_refused_with_a_finding(pushing, session
     honest = httpx.patch(evse_url, json={"status": "BLOCKED", "last_updated": later(5)}, headers=pushing.headers)
     assert honest.status_code == 200 and honest.json()["status_message"] == "stored"
     assert pushing.evse()["status"] == "BLOCKED"
+
+
+def _twin(identifier: str) -> str:
+    """The same CiString in another case."""
+    twin = identifier.swapcase()
+    assert twin != identifier
+    return twin
+
+
+def test_a_push_to_a_case_twin_updates_the_one_object(pushing, sessions):
+    # OCPI ids are CiStrings: l1 and L1 name one location, EVSE, connector and tariff.
+    twin_id = _twin(pushing.location_id)
+    location = {**stored_locations(sessions)[pushing.location_id], "id": twin_id, "name": "Twin name",
+                "last_updated": later(5)}
+    answer = httpx.put(f"{pushing.base}/{twin_id}", json=location, headers=pushing.headers)
+    assert answer.json()["status_code"] == 1000
+    with sessions() as session:
+        rows = session.execute(select(Location.ocpi_id, Location.removed_at).where(
+            Location.id_key == id_key(pushing.location_id))).all()
+    assert rows == [(twin_id, None)]  # one object, as the CPO spelled it last
+    assert len(stored_locations(sessions)) == 8
+    for spelling in (pushing.location_id, twin_id):
+        published = httpx.get(f"{pushing.public}/{spelling}").json()["data"]
+        assert (published["id"], published["name"]) == (twin_id, "Twin name")
+
+    # An EVSE named in the other case: the general path finds it (status and an EVSE PUT).
+    twin_uid = _twin(pushing.evse_uid)
+    patched = httpx.patch(f"{pushing.base}/{pushing.location_id}/{twin_uid}",
+                          json={"status": "OUTOFORDER", "last_updated": later(10)}, headers=pushing.headers)
+    assert patched.json()["status_code"] == 1000
+    evses = httpx.get(f"{pushing.public}/{twin_id}").json()["data"]["evses"]
+    assert [e["status"] for e in evses if id_key(e["uid"]) == id_key(pushing.evse_uid)] == ["OUTOFORDER"]
+    connector_id = evses[0]["connectors"][0]["id"]
+    evse = {**evses[0], "uid": twin_uid, "last_updated": later(15)}
+    assert httpx.put(f"{pushing.base}/{twin_id}/{twin_uid}", json=evse,
+                     headers=pushing.headers).json()["status_code"] == 1000
+    evses = httpx.get(f"{pushing.public}/{twin_id}").json()["data"]["evses"]
+    assert len([e for e in evses if id_key(e["uid"]) == id_key(pushing.evse_uid)]) == 1
+    assert httpx.get(f"{pushing.public}/{twin_id}/{pushing.evse_uid}/{connector_id}").status_code == 200
+
+    tariff = {**pushing.demo.app.config["FLEET"].tariffs[0], "id": "Pushed-T", "last_updated": later()}
+    url = f"{pushing.nap.url}/ocpi/2.3.0/receiver/tariffs/DE/ABC"
+    assert httpx.put(f"{url}/Pushed-T", json=tariff, headers=pushing.headers).json()["status_code"] == 1000
+    twin_tariff = {**tariff, "id": "PUSHED-t", "last_updated": later(5)}
+    assert httpx.put(f"{url}/PUSHED-t", json=twin_tariff, headers=pushing.headers).json()["status_code"] == 1000
+    with sessions() as session:
+        assert session.scalars(select(Tariff.ocpi_id).where(Tariff.id_key == "pushed-t")).all() == ["PUSHED-t"]
+    assert httpx.get(f"{pushing.nap.url}/ocpi/2.3.0/tariffs/de/abc/pushed-T").json()["data"]["id"] == "PUSHED-t"
+    assert httpx.delete(f"{url}/pushed-t", headers=pushing.headers).json()["status_code"] == 1000

@@ -20,7 +20,7 @@ from nap.demo_cpo.fleet import Fleet, generate_fleet
 from nap.demo_cpo.server import DemoOptions, create_app
 from nap.feeds import add_feed
 from tests.conftest import SHARED
-from tests.harvest_helpers import delete_feed, findings, harvest, stored_locations
+from tests.harvest_helpers import delete_feed, findings, harvest, parties_of, stored_locations
 
 FEEDS = SHARED / "fixtures" / "real-ocpi-feeds"
 
@@ -97,7 +97,8 @@ def test_every_publishable_evse_of_a_real_feed_is_published(path, live_server, s
     country_code, party_id = _identity(locations)
     with sessions.begin() as session:
         add_feed(session, name="real", versions_url=f"{cpo.url}/ocpi/versions", token=options.token,
-                 country_code=country_code, party_id=party_id)
+                 country_code=country_code, party_id=party_id,
+                 parties=parties_of("location", options.ocpi_version, locations, (country_code, party_id)))
     run = harvest(sessions, settings, "real")
     assert run.error is None, run.error
     published = sum(len(location["evses"]) for location in stored_locations(sessions).values())

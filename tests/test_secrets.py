@@ -29,7 +29,8 @@ def test_cpo_tokens_are_encrypted_at_rest_and_push_tokens_hashed(demo_cpo, sessi
     value is the token itself (checked by swapping the column type)."""
     cpo = demo_cpo(locations=2, token="s3cret-cpo-token")
     with sessions.begin() as session:
-        feed = add_feed(session, name="demo", versions_url=cpo.versions_url, token="s3cret-cpo-token")
+        feed = add_feed(session, name="demo", versions_url=cpo.versions_url, token="s3cret-cpo-token",
+                        country_code="DE", party_id="ABC")
         push_token = issue_push_token(session, feed)
     raw = stored_token(sessions)
     assert raw.startswith("fernet:") and "s3cret" not in raw

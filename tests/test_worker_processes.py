@@ -78,7 +78,8 @@ def test_two_workers_on_one_postgresql_never_harvest_a_feed_twice(live_server, s
         fleet = generate_fleet(locations=4, seed=number, party_id=f"P{number:02d}")
         cpo = live_server(create_app(fleet, DemoOptions(slow_ms=100, page_limit=2, seed=number)))
         with sessions.begin() as session:
-            add_feed(session, name=f"cpo-{number:02d}", versions_url=f"{cpo.url}/ocpi/versions", token="demo-token")
+            add_feed(session, name=f"cpo-{number:02d}", versions_url=f"{cpo.url}/ocpi/versions", token="demo-token",
+                     country_code="DE", party_id=f"P{number:02d}")
     workers = [_nap(["worker", "--tick", "1"], database_url, NAP_WORKER_THREADS=3) for _ in range(2)]
     try:
         def finished() -> int:
@@ -119,7 +120,8 @@ def test_two_api_processes_and_two_workers_share_one_postgresql(live_server, ses
         fleet = generate_fleet(locations=3, seed=number, party_id=f"Q{number:02d}")
         cpo = live_server(create_app(fleet, DemoOptions(slow_ms=50, seed=number)))
         with sessions.begin() as session:
-            add_feed(session, name=f"cpo-{number}", versions_url=f"{cpo.url}/ocpi/versions", token="demo-token")
+            add_feed(session, name=f"cpo-{number}", versions_url=f"{cpo.url}/ocpi/versions", token="demo-token",
+                     country_code="DE", party_id=f"Q{number:02d}")
     exports = tmp_path / "exports"
     env = {"NAP_EXPORT_DIR": str(exports), "NAP_WORKER_THREADS": 2, "NAP_EXPORT_HOUR_UTC": 0}
     ports = [_free_port(), _free_port()]
@@ -173,7 +175,8 @@ def test_a_slow_cpo_does_not_hold_up_the_others(live_server, sessions, settings,
         fleet = generate_fleet(locations=4, seed=number, party_id=f"S{number:02d}")
         cpo = live_server(create_app(fleet, DemoOptions(slow_ms=slow_ms, page_limit=2, seed=number)))
         with sessions.begin() as session:
-            add_feed(session, name=f"cpo-{number}", versions_url=f"{cpo.url}/ocpi/versions", token="demo-token")
+            add_feed(session, name=f"cpo-{number}", versions_url=f"{cpo.url}/ocpi/versions", token="demo-token",
+                     country_code="DE", party_id=f"S{number:02d}")
     assert sorted(run_due_feeds(sessions, settings)) == ["cpo-0", "cpo-1", "cpo-2"]
     with sessions() as session:
         runs = {run.feed_id: run for run in session.scalars(select(HarvestRun))}

@@ -29,6 +29,7 @@ from harvesters.normalize.pruning import field_path, validate_pruned
 from harvesters.normalize.repairs import (ALWAYS, LOCATION_REPAIRS, TARIFF_ALWAYS, TARIFF_REPAIRS, RepairLog, run,
                                           snake_case_keys)
 from nap.jsonutil import dumps_bytes, unreadable_text
+from nap.ocpi.ids import id_key
 from nap.ocpi.schemas import Connector, Evse, Location, Tariff
 from nap.ocpi.values import future_limit
 
@@ -97,10 +98,11 @@ _EVSES = TypeAdapter(list[Evse])
 
 
 def _repeated_ids(evses: list[Evse]) -> bool:
-    """Whether a uid repeats in the location, or a connector id in an EVSE."""
-    if len({evse.uid for evse in evses}) != len(evses):
+    """Whether a uid repeats in the location, or a connector id in an EVSE (ids are
+    CiStrings: `E1` and `e1` are one id)."""
+    if len({id_key(evse.uid) for evse in evses}) != len(evses):
         return True
-    return any(len({c.id for c in evse.connectors}) != len(evse.connectors) for evse in evses)
+    return any(len({id_key(c.id) for c in evse.connectors}) != len(evse.connectors) for evse in evses)
 
 
 def _location_json(both: _LocationAndEvses) -> bytes:
@@ -320,20 +322,22 @@ def _without_repeated_ids(documents: list[tuple[int, dict]], location_id: str | 
     kept, positions, seen_uids = [], [], set()
     for index, document in documents:
         reference = f"{location_id}/{document['uid']}"
-        if document["uid"] in seen_uids:
+        if id_key(document["uid"]) in seen_uids:
             findings.append(ObjectFinding("evse", reference, f"evses[{index}].uid",
-                                          "the same uid appears twice in this location; the later EVSE is skipped"))
+                                          "the same uid appears twice in this location (ids are case-insensitive);"
+                                          " the later EVSE is skipped"))
             continue
-        seen_uids.add(document["uid"])
+        seen_uids.add(id_key(document["uid"]))
         connector_ids, connectors, connector_positions = set(), [], []
         for number, connector in enumerate(document["connectors"]):
             position = connector.pop("_position", number)
-            if connector["id"] in connector_ids:
+            if id_key(connector["id"]) in connector_ids:
                 findings.append(ObjectFinding("connector", f"{reference}/{connector['id']}",
                                               f"evses[{index}].connectors[{position}].id",
-                                              "the same connector id appears twice in this EVSE; the later one is skipped"))
+                                              "the same connector id appears twice in this EVSE (ids are"
+                                              " case-insensitive); the later one is skipped"))
                 continue
-            connector_ids.add(connector["id"])
+            connector_ids.add(id_key(connector["id"]))
             connectors.append(connector)
             connector_positions.append(position)
         document["connectors"] = connectors

@@ -18,6 +18,7 @@ from nap.portal.secret import PortalSessionInterface
 
 def register_portal(app: Flask) -> None:
     """Blueprints, session cookies and their signing key."""
+    from nap.portal.views_accounts import blueprint as accounts_blueprint
     from nap.portal.views_admin import blueprint as admin_blueprint
     from nap.portal.views_auth import blueprint as auth_blueprint
     from nap.portal.views_cpo import blueprint as cpo_blueprint
@@ -34,7 +35,7 @@ def register_portal(app: Flask) -> None:
         SESSION_COOKIE_SECURE=settings.public_base_url.startswith("https://"),
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
     )
-    for blueprint in (public_blueprint, auth_blueprint, cpo_blueprint, admin_blueprint):
+    for blueprint in (public_blueprint, auth_blueprint, accounts_blueprint, cpo_blueprint, admin_blueprint):
         app.register_blueprint(blueprint)
     from nap.portal.throttle import install_login_throttle
 

@@ -23,6 +23,9 @@ STATUS_TEXT = {
     "active": "Harvested on schedule and published.",
     "suspended": "Suspended by the administrators: not harvested, pushes refused. The data already published stays.",
     "needs_credentials": "The CPO refused NAP's token. Give new credentials below; harvesting resumes then.",
+    "rejected": "Rejected by the administrators: not harvested, nothing published. Their reason is below.",
+    "withdrawn": "Withdrawn: not harvested, pushes refused, and its data has left the publication "
+                 "(the history is kept).",
 }
 
 
@@ -30,6 +33,11 @@ STATUS_TEXT = {
 class Verdict:
     met: bool | None  # None: cannot tell yet
     summary: str
+
+
+# Freshness means nothing for a feed whose data nobody can read: a feed that publishes
+# nothing never shows "met".
+NOTHING_PUBLISHED = Verdict(None, "nothing published: no current location under a verified party")
 
 
 @dataclass
@@ -97,7 +105,9 @@ def feed_health(session: Session, feed: Feed, now: datetime) -> FeedHealth:
         latest_errors = session.scalar(select(func.count()).select_from(Finding).where(
             Finding.run_id == last_run.id, Finding.severity == "error"))
     return FeedHealth(
-        feed=feed, last_run=last_run, static=static_verdict(feed, now), dynamic=dynamic_verdict(session, feed, now),
+        feed=feed, last_run=last_run,
+        static=static_verdict(feed, now) if published else NOTHING_PUBLISHED,
+        dynamic=dynamic_verdict(session, feed, now) if published else NOTHING_PUBLISHED,
         failed_runs_24h=failed_24h, published_locations=published,
         last_errors=[run for run in runs if run.status == "failed"][:5], latest_run_errors=latest_errors,
         last_finished=next((run for run in runs if run.status != "running"), None),

@@ -1,13 +1,21 @@
-"""What admins do with feeds: approve a pending registration, suspend a feed (the worker
-stops harvesting it and its pushes are refused), resume it. Each change is a feed event."""
+"""What admins do with feeds: approve a pending registration or reject it, suspend a
+running feed (the worker stops harvesting it and its pushes are refused), resume it.
+Each change is a feed event; a rejection or a suspension carries the admin's reason,
+which the CPO reads on its feed page (`decision`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nap.portal.events import record_event
-from nap.store.tables import Feed, User
+from nap.parties import claims, revoke
+from nap.store.feed_events import record_event
+from nap.store.tables import Feed, FeedEvent, User
+
+# Written between who decided and why, so the reason can be read back from the message.
+REASON_MARK = ". Reason: "
+REASON_MAX = 500
 
 
 @dataclass(frozen=True)
@@ -17,12 +25,18 @@ class Action:
     allowed_from: frozenset[str]
     new_status: str
     event: str
+    # The CPO is told why: the admin must say it.
+    needs_reason: bool = False
 
 
 ACTIONS = {
     action.name: action for action in (
         Action("approve", "Approve", frozenset({"pending"}), "active", "approved"),
-        Action("suspend", "Suspend", frozenset({"pending", "active", "needs_credentials"}), "suspended", "suspended"),
+        Action("reject", "Reject", frozenset({"pending"}), "rejected", "rejected", needs_reason=True),
+        # Not for pending feeds: they are not harvested yet, and a registration that should
+        # not run is rejected, with a reason.
+        Action("suspend", "Suspend", frozenset({"active", "needs_credentials"}), "suspended", "suspended",
+               needs_reason=True),
         Action("resume", "Resume", frozenset({"suspended"}), "active", "resumed"),
     )
 }
@@ -36,15 +50,53 @@ def available_actions(feed: Feed) -> list[Action]:
     return [action for action in ACTIONS.values() if feed.status in action.allowed_from]
 
 
+def clean_reason(text: str | None) -> str:
+    """One line of at most REASON_MAX characters, without control characters or lone
+    surrogates (no database text column takes a NUL, no UTF-8 a surrogate)."""
+    kept = "".join(ch for ch in (text or "") if ch.isprintable() or ch.isspace())
+    kept = kept.encode("utf-8", "replace").decode("utf-8")
+    return " ".join(kept.split())[:REASON_MAX]
+
+
 def apply_action(session: Session, feed: Feed, action_name: str, admin: User, reason: str = "") -> Action:
     action = ACTIONS.get(action_name)
     if action is None:
         raise TransitionError(f"no such action: {action_name}")
     if feed.status not in action.allowed_from:
-        raise TransitionError(f"a feed that is {feed.status} cannot be {action.event}")
+        raise TransitionError(f"a feed that is {feed.status.replace('_', ' ')} cannot be {action.event}")
+    reason = clean_reason(reason)
+    if action.needs_reason and not reason:
+        raise TransitionError(f"Give a reason to {action.label.lower()} {feed.name}: the CPO sees it.")
     old = feed.status
     feed.status = action.new_status
-    note = f": {reason}" if reason else ""
+    note = f"{REASON_MARK}{reason}" if reason else ""
     record_event(session, feed.id, action.event, f"{action.event} by {admin.email} (was {old}){note}",
-                 ok=True, user_id=admin.id)
+                 ok=action.event in ("approved", "resumed"), user_id=admin.id)
+    if action.name == "reject":
+        # A rejected registration publishes nothing: its claims are decided too, and no
+        # longer stand beside other feeds' claims on the same pairs.
+        for row in claims(session, feed.id):
+            revoke(session, feed, row.country_code, row.party_id, user_id=admin.id,
+                   reason="registration rejected")
     return action
+
+
+def reason_of(event: FeedEvent | None) -> str:
+    """The reason an admin gave in a decision's event ("" when none)."""
+    if event is None or REASON_MARK not in event.message:
+        return ""
+    return event.message.split(REASON_MARK, 1)[1]
+
+
+# The event that explains each status a CPO did not choose.
+_EXPLAINED_BY = {"rejected": "rejected", "suspended": "suspended", "withdrawn": "withdrawn"}
+
+
+def decision(session: Session, feed: Feed) -> FeedEvent | None:
+    """The event that put the feed in its current status, when that status needs
+    explaining (rejected, suspended, withdrawn)."""
+    kind = _EXPLAINED_BY.get(feed.status)
+    if kind is None:
+        return None
+    return session.scalar(select(FeedEvent).where(FeedEvent.feed_id == feed.id, FeedEvent.kind == kind)
+                          .order_by(FeedEvent.id.desc()).limit(1))

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from nap.config import Settings
 from nap.feeds import FeedError, add_feed
-from nap.portal.events import record_event
+from nap.store.feed_events import record_event
 from nap.portal.ownership import add_owner
 from nap.store.tables import Feed, User
 
@@ -59,10 +59,11 @@ def parse_feed_form(form) -> tuple[FeedForm, dict[str, str]]:
 
 
 def register_feed(session: Session, user: User, form: FeedForm, settings: Settings) -> Feed:
-    """Create the feed, pending approval. Raises FeedError (name taken, party taken...)."""
+    """Create the feed, pending approval, with its claim on the pair the CPO named (an
+    administrator verifies it). Raises FeedError (name taken, not a pair...)."""
     feed = add_feed(session, name=form.name, versions_url=form.versions_url, token=form.token,
                     interval_minutes=settings.default_harvest_interval_minutes, licence=form.licence or None,
-                    country_code=form.country_code, party_id=form.party_id)
+                    country_code=form.country_code, party_id=form.party_id, claim_source="form", user_id=user.id)
     # Same transaction as the insert: no worker ever sees this feed "active".
     feed.status = "pending"
     add_owner(session, feed.id, user.id)
@@ -95,6 +96,10 @@ def replace_token(session: Session, feed: Feed, token: str, user: User, handshak
     if not token or len(token) > 512 or any(ch.isspace() for ch in token):
         raise FeedError("Give the token (1 to 512 characters, no spaces).")
     feed.token = token
+    if handshake:
+        # A TOKEN_A opens a new registration (POST); the PUT of a re-registration would
+        # present it as the TOKEN_C it is not.
+        feed.registered_at = None
     if feed.status == "needs_credentials":
         feed.status = "active"
     record_event(session, feed.id, "credentials",

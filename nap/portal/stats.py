@@ -1,5 +1,6 @@
-"""The national picture for the public pages: how many CPOs, locations and EVSEs NAP
-publishes, their power classes and the share available right now.
+"""The national picture for the public pages: how many operators (verified OCPI parties
+that publish something), locations and EVSEs NAP publishes, their power classes and the
+share available right now.
 
 Counts follow the publication rules for an anonymous reader, so the overview agrees with
 the public API: current locations with `publish: true`, and their EVSEs except REMOVED
@@ -9,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from nap.store.tables import Connector, Evse, Location
+from nap.parties import VERIFIED
+from nap.store.tables import Connector, Evse, FeedParty, Location
 
 # Power classes by the EVSE's maximum power (the highest of its connectors), after the
 # categories of AFIR Annex III; upper bounds exclusive, in watts.
@@ -29,7 +31,7 @@ UNKNOWN_POWER = ("unknown", "Maximum power not given")
 
 @dataclass
 class NetworkStats:
-    cpos: int
+    cpos: int  # operators: verified parties with published locations
     locations: int
     evses: int
     available: int
@@ -70,8 +72,15 @@ def _evse_power_watts():
 
 def network_stats(session: Session, feed_id: int | None = None) -> NetworkStats:
     published = _published_locations(feed_id)
-    locations, cpos = session.execute(
-        select(func.count(), func.count(func.distinct(Location.feed_id))).where(*published)).one()
+    locations = session.scalar(select(func.count()).select_from(Location).where(*published))
+    # Operators, not feeds: one feed may publish for several parties (a back-end provider),
+    # and only under a verified claim does a party count.
+    operators = (select(Location.country_code, Location.party_id)
+                 .join(FeedParty, and_(FeedParty.feed_id == Location.feed_id,
+                                       FeedParty.country_code == Location.country_code,
+                                       FeedParty.party_id == Location.party_id, FeedParty.state == VERIFIED))
+                 .where(*published).distinct().subquery())
+    cpos = session.scalar(select(func.count()).select_from(operators))
     statuses = dict(session.execute(
         select(Evse.status, func.count()).join(Location, Location.id == Evse.location_pk)
         .where(*published, Evse.status != "REMOVED").group_by(Evse.status)).all())

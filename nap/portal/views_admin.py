@@ -1,22 +1,50 @@
-"""The administrators' page: every feed's health at once, and approving, suspending,
-resuming and harvesting feeds."""
+"""The administrators' page: every feed's health and connection at once, filtered by
+status; approving, rejecting, suspending, resuming and harvesting feeds; and deciding
+the feeds' party claims from their evidence (verify, revoke, move)."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
 
+from nap.parties import VERIFIED, PartyError, claim_of, claims, move, revoke, verify
 from nap.portal.auth import admin_required, current_user
 from nap.portal.background import start_harvest
-from nap.portal.events import record_event
+from nap.portal.claims_board import CLOSED_FEED_STATUSES, claims_board
 from nap.portal.health import feed_health
-from nap.portal.lifecycle import ACTIONS, TransitionError, apply_action, available_actions
+from nap.portal.lifecycle import ACTIONS, TransitionError, apply_action, available_actions, clean_reason, decision
 from nap.portal.ownership import owner_emails, visible_feeds
 from nap.portal.pages import portal_blueprint
-from nap.store.tables import Feed
+from nap.store.feed_events import record_event
+from nap.store.tables import Feed, FeedEvent
 from nap.web import db_session
 
 blueprint = portal_blueprint("portal_admin", url_prefix="/admin")
+
+STATUSES = ("pending", "active", "needs_credentials", "suspended", "rejected", "withdrawn")
+CLAIM_ACTIONS = ("verify", "revoke", "move")
+
+
+def _status_filter() -> str | None:
+    """The ?status= filter, when it names a status (anything else shows every feed)."""
+    wanted = request.args.get("status", "")
+    return wanted if wanted in STATUSES else None
+
+
+def _back():
+    """The admin page, with the filter the admin was looking at."""
+    return redirect(url_for(".feeds", status=_status_filter()))
+
+
+def _latest_handshakes(session, feed_ids: list[int]) -> dict[int, FeedEvent]:
+    latest: dict[int, FeedEvent] = {}
+    if feed_ids:
+        for event in session.scalars(select(FeedEvent).where(FeedEvent.feed_id.in_(feed_ids),
+                                                             FeedEvent.kind == "handshake").order_by(FeedEvent.id)):
+            latest[event.feed_id] = event
+    return latest
 
 
 @blueprint.get("/")
@@ -24,47 +52,100 @@ blueprint = portal_blueprint("portal_admin", url_prefix="/admin")
 def feeds():
     session = db_session()
     now = datetime.now(timezone.utc)
-    all_feeds = visible_feeds(session, current_user())
-    health = [feed_health(session, feed, now) for feed in all_feeds]
-    counts = {status: sum(1 for h in health if h.feed.status == status)
-              for status in ("pending", "active", "needs_credentials", "suspended")}
+    everyone = visible_feeds(session, current_user())
+    status = _status_filter()
+    shown = [feed for feed in everyone if status is None or feed.status == status]
+    health = [feed_health(session, feed, now) for feed in shown]
+    counts = {name: sum(1 for feed in everyone if feed.status == name) for name in STATUSES}
     # How each feed's latest finished run ended: degraded ones stored their data, but
     # skipped more of the EVSEs served than NAP_HARVEST_DEGRADED_EVSE_SHARE.
-    last_runs = {status: sum(1 for h in health if h.last_finished is not None and h.last_finished.status == status)
-                 for status in ("success", "degraded", "failed")}
-    return render_template("portal/admin.html", health=health, counts=counts, last_runs=last_runs,
-                           owners=owner_emails(session, [feed.id for feed in all_feeds]),
-                           actions={feed.id: available_actions(feed) for feed in all_feeds})
+    last_runs = {name: sum(1 for h in health if h.last_finished is not None and h.last_finished.status == name)
+                 for name in ("success", "degraded", "failed")}
+    ids = [feed.id for feed in shown]
+    return render_template(
+        "portal/admin.html", health=health, counts=counts, total=len(everyone), status=status,
+        last_runs=last_runs, owners=owner_emails(session, ids), handshakes=_latest_handshakes(session, ids),
+        parties={feed.id: claims(session, feed.id) for feed in shown},
+        decisions={feed.id: decision(session, feed) for feed in shown},
+        actions={feed.id: available_actions(feed) for feed in shown}, board=claims_board(session, ids))
+
+
+def _feed_or_404(session, feed_id: int) -> Feed:
+    feed = session.get(Feed, feed_id)
+    if feed is None:
+        abort(404, description="No such feed.")
+    return feed
 
 
 @blueprint.post("/feeds/<int:feed_id>/<action>")
 @admin_required
 def feed_action(feed_id: int, action: str):
     session = db_session()
-    feed = session.get(Feed, feed_id)
-    if feed is None:
-        abort(404, description="No such feed.")
+    feed = _feed_or_404(session, feed_id)
     admin = current_user()
     if action == "harvest":
         if feed.status != "active":
             flash(f"{feed.name} is {feed.status}; only active feeds are harvested.", "error")
-            return redirect(url_for(".feeds"))
+            return _back()
         record_event(session, feed.id, "harvest_requested", f"harvest requested by {admin.email}", user_id=admin.id)
         session.commit()
         start_harvest(current_app._get_current_object(), feed.name)
         flash(f"Harvesting {feed.name} now; its run appears in the feed's history when done.", "success")
-        return redirect(url_for(".feeds"))
+        return _back()
     if action not in ACTIONS:
         abort(404, description="No such action.")
     try:
-        done = apply_action(session, feed, action, admin, request.form.get("reason", "").strip()[:500])
+        done = apply_action(session, feed, action, admin, request.form.get("reason", ""))
         session.commit()
-    except TransitionError as error:
+    except (TransitionError, PartyError) as error:
         session.rollback()
         flash(str(error), "error")
-        return redirect(url_for(".feeds"))
+        return _back()
     flash(f"{feed.name}: {done.event}.", "success")
     if feed.status == "active":
         # Approved or resumed: harvest at once rather than at the worker's next tick.
         start_harvest(current_app._get_current_object(), feed.name)
-    return redirect(url_for(".feeds"))
+    return _back()
+
+
+@blueprint.post("/feeds/<int:feed_id>/parties/<country_code>/<party_id>/<action>")
+@admin_required
+def claim_action(feed_id: int, country_code: str, party_id: str, action: str):
+    """Verify the feed's claim on the pair, revoke it, or move the verified pair to it."""
+    if action not in CLAIM_ACTIONS:
+        abort(404, description="No such action.")
+    session = db_session()
+    feed = _feed_or_404(session, feed_id)
+    if not (re.fullmatch(r"[A-Za-z]{2}", country_code) and re.fullmatch(r"[A-Za-z0-9]{1,3}", party_id)):
+        # Not echoed: the address may carry anything, and the message is kept in the session.
+        flash("That is not a country code and party id.", "error")
+        return _back()
+    admin, reason = current_user(), clean_reason(request.form.get("reason", ""))
+    label = f"{country_code.upper()}/{party_id.upper()}"
+    before = claim_of(session, feed.id, country_code.upper(), party_id.upper())
+    # A decision that gives the feed a pair it did not hold yet: what it serves under it is
+    # published from its next harvest, started at once below.
+    gains = action != "revoke" and (before is None or before.state != VERIFIED)
+    try:
+        if action != "revoke" and feed.status in CLOSED_FEED_STATUSES:
+            raise PartyError(f"{feed.name} is {feed.status}: it publishes nothing, so it cannot be given {label}.")
+        if action == "verify":
+            verify(session, feed, country_code, party_id, user_id=admin.id, note=reason)
+            done = f"{label} verified for {feed.name}"
+        elif action == "revoke":
+            revoke(session, feed, country_code, party_id, user_id=admin.id, reason=reason)
+            done = f"{feed.name}'s claim on {label} revoked"
+        else:
+            move(session, country_code, party_id, feed, user_id=admin.id, reason=reason)
+            done = f"{label} moved to {feed.name}"
+        session.commit()
+    except PartyError as error:
+        session.rollback()
+        flash(str(error), "error")
+        return _back()
+    if gains and feed.status == "active":
+        # What the feed serves under the pair is published from its next harvest: now.
+        start_harvest(current_app._get_current_object(), feed.name)
+        done += "; harvesting it now"
+    flash(done + ".", "success")
+    return _back()

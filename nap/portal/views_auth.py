@@ -1,14 +1,20 @@
-"""Signing up (as a CPO), signing in and out."""
+"""Signing up (as a CPO), signing in and out, changing one's password."""
 from __future__ import annotations
+
+import logging
 
 from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash
 
-from nap.portal.auth import current_user, safe_next, sign_in, sign_out
+from nap.portal.auth import current_user, login_required, safe_next, sign_in, sign_out
+from nap.portal.mail import MailError
 from nap.portal.pages import portal_blueprint
-from nap.portal.users import MIN_PASSWORD_LENGTH, UserError, create_user, verify_login
-from nap.web import db_session
+from nap.portal.users import MIN_PASSWORD_LENGTH, UserError, change_password, create_user, verify_login
+from nap.portal.verification import send_verification_mail
+from nap.web import db_session, settings
 
+log = logging.getLogger(__name__)
 blueprint = portal_blueprint("portal_auth")
 
 
@@ -23,7 +29,9 @@ def signup():
         else:
             session = db_session()
             try:
-                user = create_user(session, email, password, role="cpo")
+                # Unverified until the mailed link is followed: signing in works at once,
+                # registering a feed only after (nap/portal/verification.py).
+                user = create_user(session, email, password, role="cpo", verified=False)
                 sign_in(user)
                 session.commit()
             except UserError as error:
@@ -33,7 +41,15 @@ def signup():
                 session.rollback()
                 errors["email"] = "An account with this e-mail address exists already. Sign in instead."
             else:
-                flash("Welcome. Register your first feed to start publishing.", "success")
+                try:
+                    send_verification_mail(session, settings(), user)
+                except MailError as error:
+                    log.error("verification mail to %s not sent: %s", user.email, error)
+                    flash("Welcome. The mail to confirm your address could not be sent just now; "
+                          "ask for a new one on the page to register a feed.", "error")
+                else:
+                    flash(f"Welcome. We sent a link to {user.email}: follow it to confirm your address, "
+                          "then register your first feed.", "success")
                 return redirect(url_for("portal_cpo.my_feeds"))
     return render_template("portal/signup.html", errors=errors, email=email,
                            min_length=MIN_PASSWORD_LENGTH), 422 if errors else 200
@@ -62,5 +78,36 @@ def login():
 @blueprint.post("/logout")
 def logout():
     sign_out()
+    # The revocation must be stored: clearing the browser's cookie alone would leave any
+    # copy of it working until it expires.
+    db_session().commit()
     flash("You are signed out.", "success")
     return redirect(url_for("portal_public.overview"))
+
+
+@blueprint.route("/portal/password", methods=["GET", "POST"])
+@login_required
+def password():
+    errors = {}
+    if request.method == "POST":
+        user = current_user()
+        new = request.form.get("password", "")
+        if not check_password_hash(user.password_hash, request.form.get("current_password", "")):
+            errors["current_password"] = "This is not your current password."
+        elif new != request.form.get("password_repeat", ""):
+            errors["password_repeat"] = "The two passwords differ."
+        else:
+            session = db_session()
+            try:
+                change_password(session, user, new)
+            except UserError as error:
+                errors[error.field] = str(error)
+            else:
+                # Every session of the user has ended, this one too; this browser gets a new
+                # one, so whoever changed the password stays signed in here and only here.
+                sign_in(user)
+                session.commit()
+                flash("Your password is changed, and you are signed out everywhere else.", "success")
+                return redirect(url_for("portal_cpo.my_feeds"))
+    return render_template("portal/password.html", errors=errors,
+                           min_length=MIN_PASSWORD_LENGTH), 422 if errors else 200

@@ -1,5 +1,6 @@
-"""The CPO's pages: its feeds, registering one, a feed's health and history, its quality
-report, and "where did my charger go?". Admins may open every feed's pages."""
+"""The CPO's pages: its feeds, registering one, a feed's health and history, changing how
+NAP reaches it, withdrawing it, its quality report, and "where did my charger go?".
+Admins may open every feed's pages."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -7,15 +8,20 @@ from datetime import datetime, timedelta, timezone
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import func
 
-from nap.feeds import FeedError, feed_parties, issue_push_token, recent_runs
+from nap.feeds import FeedError, issue_push_token, recent_runs
+from nap.parties import claims
 from nap.portal.auth import current_user, login_required
-from nap.portal.events import latest_event, record_event, recent_events
+from nap.store.feed_events import latest_event, record_event, recent_events
+from nap.portal.feed_edit import EDITABLE, INTERVAL_RANGE, apply_connection, parse_connection_form
 from nap.portal.findings import count_current_findings, current_findings
 from nap.portal.health import STATUS_TEXT, feed_health
+from nap.portal.lifecycle import decision, reason_of
 from nap.portal.lookup import Lookup
 from nap.portal.ownership import visible_feed, visible_feeds
 from nap.portal.pages import portal_blueprint
+from nap.portal.views_accounts import verified_required
 from nap.portal.registration import AUTH_MODES, FeedForm, parse_feed_form, register_feed, replace_token, run_handshake
+from nap.portal.withdrawal import WITHDRAWABLE, WithdrawError, withdraw
 from nap.quality import cached_report
 from nap.store.availability import feed_availability
 from nap.store.run_report import latest_run_report
@@ -49,6 +55,7 @@ def my_feeds():
 
 @blueprint.route("/feeds/new", methods=["GET", "POST"])
 @login_required
+@verified_required  # nobody publishes under an address they have not proven to read
 def new_feed():
     form, errors = FeedForm(), {}
     if request.method == "POST":
@@ -70,6 +77,15 @@ def new_feed():
     return render_template("portal/feed_new.html", form=form, errors=errors, modes=AUTH_MODES), 422 if errors else 200
 
 
+def _closed(feed: Feed) -> bool:
+    """A withdrawn or rejected feed talks to its CPO no more: a handshake would claim its
+    parties again. Says so when it is."""
+    if feed.status in EDITABLE:
+        return False
+    flash(f"{feed.name} is {feed.status}: NAP no longer connects to it.", "error")
+    return True
+
+
 def _handshake_and_tell(feed_id: int) -> None:
     sessions = current_app.extensions["nap.sessions"]
     result = run_handshake(sessions, settings(), feed_id, current_user().id)
@@ -81,16 +97,26 @@ def _handshake_and_tell(feed_id: int) -> None:
 @login_required
 def feed_page(feed_id: int):
     feed = _feed_or_404(feed_id)
+    return _render_feed_page(feed)
+
+
+def _render_feed_page(feed: Feed, form=None, form_errors: dict | None = None, status: int = 200):
     session = db_session()
     errors = current_findings(session, [feed.id], Finding.severity == "error", limit=20)
+    why = decision(session, feed)
     return render_template(
         "portal/feed.html", feed=feed, health=feed_health(session, feed, _now()), status_text=STATUS_TEXT,
+        decision=why, decision_reason=reason_of(why), editable=feed.status in EDITABLE,
+        withdrawable=feed.status in WITHDRAWABLE, form=form, form_errors=form_errors or {},
+        interval_range=INTERVAL_RANGE,
         runs=recent_runs(session, feed.id, 20), events=recent_events(session, feed.id),
         handshake=latest_event(session, feed.id, "handshake"),
-        parties=sorted(feed_parties(session, feed.id)), errors=errors,
+        # Revoked ones too: the CPO learns that a claim ended (the events say why).
+        parties=[(c.country_code, c.party_id, c.state) for c in claims(session, feed.id, with_revoked=True)],
+        errors=errors,
         error_count=count_current_findings(session, [feed.id], Finding.severity == "error"),
         modes=AUTH_MODES, availability=_availability(session, feed.id), report=latest_run_report(session, feed.id),
-        degraded_share=settings().harvest_degraded_evse_share)
+        degraded_share=settings().harvest_degraded_evse_share), status
 
 
 def _availability(session, feed_id: int) -> list[tuple[str, object]]:
@@ -104,6 +130,8 @@ def _availability(session, feed_id: int) -> list[tuple[str, object]]:
 @login_required
 def new_credentials(feed_id: int):
     feed = _feed_or_404(feed_id)
+    if _closed(feed):
+        return redirect(url_for(".feed_page", feed_id=feed.id))
     session = db_session()
     mode = request.form.get("auth_mode", "static")
     try:
@@ -119,10 +147,62 @@ def new_credentials(feed_id: int):
     return redirect(url_for(".feed_page", feed_id=feed.id))
 
 
+@blueprint.post("/feeds/<int:feed_id>/connection")
+@login_required
+def edit_connection(feed_id: int):
+    """New versions URL, interval or token; blank fields keep what the feed has."""
+    feed = _feed_or_404(feed_id)
+    form, errors = parse_connection_form(request.form, feed)
+    if errors:
+        return _render_feed_page(feed, form, errors, 422)
+    session = db_session()
+    try:
+        edited = apply_connection(session, feed, form, current_user())
+        session.commit()
+    except FeedError as error:
+        session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for(".feed_page", feed_id=feed.id))
+    flash(f"Saved: {', '.join(edited.changes)}." if edited.changes else "Nothing changed.", "success")
+    if edited.handshake:
+        _handshake_and_tell(feed.id)
+    return redirect(url_for(".feed_page", feed_id=feed.id))
+
+
+@blueprint.route("/feeds/<int:feed_id>/withdraw", methods=["GET", "POST"])
+@login_required
+def withdraw_feed(feed_id: int):
+    """Withdrawing takes the feed's data out of the publication: the GET page says so and
+    asks for a confirmation, which the POST must carry."""
+    feed = _feed_or_404(feed_id)
+    if feed.status not in WITHDRAWABLE:
+        flash(f"{feed.name} is {feed.status}: there is nothing to withdraw.", "error")
+        return redirect(url_for(".feed_page", feed_id=feed.id))
+    session = db_session()
+    if request.method == "GET" or request.form.get("confirm") != "withdraw":
+        published = feed_health(session, feed, _now()).published_locations
+        code = 200 if request.method == "GET" else 422
+        return render_template("portal/feed_withdraw.html", feed=feed, published=published,
+                               unconfirmed=request.method == "POST"), code
+    try:
+        # Runs older than a harvest may last were abandoned (a crashed worker): they block nothing.
+        unpublished = withdraw(session, feed, current_user(), request.form.get("reason", ""),
+                               running_since=_now() - timedelta(seconds=settings().harvest_max_seconds))
+        session.commit()
+    except WithdrawError as error:
+        session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for(".feed_page", feed_id=feed.id))
+    flash(f"{feed.name} is withdrawn: {unpublished} published objects left the publication.", "success")
+    return redirect(url_for(".feed_page", feed_id=feed.id))
+
+
 @blueprint.post("/feeds/<int:feed_id>/handshake")
 @login_required
 def handshake_again(feed_id: int):
     feed = _feed_or_404(feed_id)
+    if _closed(feed):
+        return redirect(url_for(".feed_page", feed_id=feed.id))
     _handshake_and_tell(feed.id)
     return redirect(url_for(".feed_page", feed_id=feed.id))
 

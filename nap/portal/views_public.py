@@ -7,28 +7,32 @@ from flask import abort, render_template
 from sqlalchemy import func, select
 
 from nap.ocpi.places import alpha3_of
+from nap.parties import verified_parties
 from nap.portal.pages import install_template_helpers, portal_blueprint
 from nap.portal.stats import network_stats, published_bounds
 from nap.quality import cached_report
 from nap.quality.geography import country_box
-from nap.store.tables import Evse, Feed, FeedParty, Location
+from nap.store.tables import Evse, Feed, Location
 from nap.web import db_session, settings
 
 blueprint = portal_blueprint("portal_public", static_folder="static", static_url_path="/portal/static")
 install_template_helpers(blueprint)
 
 
-def public_cpos(session) -> list[tuple[Feed, int, int]]:
-    """Approved feeds that have delivered data, with their published locations and EVSEs."""
-    feeds = list(session.scalars(select(Feed).where(Feed.status != "pending",
-                                                    Feed.last_success_started_at.is_not(None)).order_by(Feed.name)))
+def public_cpos(session) -> list[tuple[Feed, int, int, list[tuple[str, str]]]]:
+    """The feeds that publish something (a feed with no current published location, be it
+    pending, withdrawn or not yet verified, is no operator of this access point), with
+    their published locations and EVSEs and the parties they publish under."""
     published = [Location.removed_at.is_(None), Location.publish.is_(True)]
     locations = dict(session.execute(select(Location.feed_id, func.count()).where(*published)
                                      .group_by(Location.feed_id)).all())
     evses = dict(session.execute(
         select(Location.feed_id, func.count()).select_from(Evse).join(Location, Location.id == Evse.location_pk)
         .where(*published, Evse.status != "REMOVED").group_by(Location.feed_id)).all())
-    return [(feed, locations.get(feed.id, 0), evses.get(feed.id, 0)) for feed in feeds]
+    feeds = session.scalars(select(Feed).where(Feed.id.in_(list(locations)), Feed.status != "pending")
+                            .order_by(Feed.name)) if locations else []
+    return [(feed, locations[feed.id], evses.get(feed.id, 0), sorted(verified_parties(session, feed.id)))
+            for feed in feeds]
 
 
 @blueprint.get("/")
@@ -50,11 +54,12 @@ def map_page():
 def cpo_page(name: str):
     session = db_session()
     feed = session.scalar(select(Feed).where(Feed.name == name))
-    if feed is None or feed.status == "pending" or feed.last_success_started_at is None:
+    stats = network_stats(session, feed.id) if feed is not None and feed.status != "pending" else None
+    # Only a feed whose data is out there has a public page (not a pending, withdrawn or
+    # unverified one): the page is about that data.
+    if stats is None or not stats.locations:
         abort(404, description="No CPO of that name publishes through this access point.")
-    parties = session.execute(select(FeedParty.country_code, FeedParty.party_id)
-                              .where(FeedParty.feed_id == feed.id).order_by(FeedParty.country_code,
-                                                                            FeedParty.party_id)).all()
+    parties = sorted(verified_parties(session, feed.id))  # only what it publishes under
     report = cached_report(session, feed.id, settings(), datetime.now(timezone.utc))
     return render_template("portal/cpo_public.html", feed=feed, parties=parties,
-                           stats=network_stats(session, feed.id), coverage=report.coverage)
+                           stats=stats, coverage=report.coverage)

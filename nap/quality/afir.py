@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from nap.ocpi.ids import id_key
 from nap.quality.snapshot import EvseView, FeedSnapshot, LocationView
 
 POWER_TYPES = {"AC_1_PHASE", "AC_2_PHASE", "AC_2_PHASE_SPLIT", "AC_3_PHASE", "DC"}
@@ -89,7 +90,7 @@ def _has_max_power(connector: dict, location, snapshot) -> bool:
 
 def _has_ad_hoc_price(connector: dict, location: LocationView, snapshot: FeedSnapshot) -> bool:
     for tariff_id in connector.get("tariff_ids") or []:
-        key = (location.country_code, location.party_id, tariff_id)
+        key = (location.country_code, location.party_id, id_key(tariff_id))
         if key in snapshot.tariffs and snapshot.tariffs[key] in AD_HOC_TYPES:
             return True
     return False

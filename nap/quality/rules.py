@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Callable, Iterable
 
+from nap.ocpi.ids import id_key
 from nap.ocpi.schemas import EVSE_ID_RE
 from nap.quality.afir import AFIR_FIELDS, AfirField
 from nap.quality.geography import inside_country
@@ -106,7 +107,7 @@ def _unknown_tariffs(snapshot: FeedSnapshot) -> Iterable[Flag]:
     for location, evse in snapshot.evses():
         for n, connector in enumerate(evse.connectors):
             unknown = [t for t in connector.get("tariff_ids") or []
-                       if (location.country_code, location.party_id, t) not in snapshot.tariffs]
+                       if (location.country_code, location.party_id, id_key(t)) not in snapshot.tariffs]
             if unknown:
                 yield Flag("evse", _evse_ref(location, evse), f"connectors[{n}].tariff_ids",
                            f"no tariff {', '.join(map(repr, unknown))} among the "

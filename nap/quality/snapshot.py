@@ -54,7 +54,7 @@ class FeedSnapshot:
     stale_days: int
     status_silence_hours: int
     locations: list[LocationView] = field(default_factory=list)
-    # (country_code, party_id, tariff id) -> the tariff's type (None: applies to every type).
+    # (country_code, party_id, folded tariff id) -> the tariff's type (None: every type).
     tariffs: dict[tuple[str, str, str], str | None] = field(default_factory=dict)
     # Normalized EVSE id -> names of the other feeds that publish it too.
     evse_ids_elsewhere: dict[str, list[str]] = field(default_factory=dict)
@@ -93,10 +93,11 @@ def load_snapshot(session: Session, feed_id: int, now: datetime, stale_days: int
     snapshot.locations = list(by_pk.values())
     _load_evses(session, snapshot, by_pk)
     _load_status_history(session, feed_id, by_pk)
+    # By folded id (nap.ocpi.ids): a connector's tariff_ids name tariffs case-insensitively.
     snapshot.tariffs = {
-        (cc, pid, ocpi_id): tariff_type
-        for cc, pid, ocpi_id, tariff_type in session.execute(
-            select(Tariff.country_code, Tariff.party_id, Tariff.ocpi_id, Tariff.data["type"].as_string())
+        (cc, pid, key): tariff_type
+        for cc, pid, key, tariff_type in session.execute(
+            select(Tariff.country_code, Tariff.party_id, Tariff.id_key, Tariff.data["type"].as_string())
             .where(Tariff.feed_id == feed_id, Tariff.removed_at.is_(None)))
     }
     snapshot.evse_ids_elsewhere = _evse_ids_elsewhere(session, snapshot)

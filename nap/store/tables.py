@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -95,6 +96,10 @@ class HarvestRun(Base):
     # "stored": .., "repaired": .., "skipped": ..}, ...}); None for a failed run, and for
     # runs from before migration 0006.
     unit_counts: Mapped[dict | None] = mapped_column(JsonDocument, nullable=True)
+    # Whom the objects served belong to, refused ones included: {"parties": {"DE/ABC":
+    # objects}, "evse_operators": {"DE*ABC": EVSEs}}, the evidence an administrator weighs
+    # for the feed's party claims (nap.parties.evidence). None for a failed run.
+    served_parties: Mapped[dict | None] = mapped_column(JsonDocument, nullable=True)
 
 
 class Finding(Base):
@@ -119,7 +124,8 @@ class Finding(Base):
 class Location(Base):
     __tablename__ = "locations"
     __table_args__ = (
-        UniqueConstraint("country_code", "party_id", "ocpi_id", name="uq_location_key"),
+        # OCPI ids are case-insensitive: the key is the folded id (nap.ocpi.ids.id_key).
+        Index("uq_location_id_key", "country_code", "party_id", "id_key", unique=True),
         Index("ix_locations_last_updated", "last_updated", "id"),
         Index("ix_locations_lat_lon", "latitude", "longitude"),
         # Covers the publication's count pass and page ids (in id order, with what the filter
@@ -134,7 +140,9 @@ class Location(Base):
     feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
     country_code: Mapped[str] = mapped_column(String(2))
     party_id: Mapped[str] = mapped_column(String(3))
+    # The id as the CPO last spelled it; `id_key` is what lookups compare (nap.ocpi.ids).
     ocpi_id: Mapped[str] = mapped_column(String(36))
+    id_key: Mapped[str] = mapped_column(String(80))
     publish: Mapped[bool] = mapped_column(Boolean)
     latitude: Mapped[float] = mapped_column(Float)
     longitude: Mapped[float] = mapped_column(Float)
@@ -169,10 +177,18 @@ class Evse(Base):
 
 
 class FeedParty(Base):
-    """A country_code/party_id pair a feed may publish; a CPO writes nothing outside them."""
+    """A feed's claim to publish under a country_code/party_id pair (nap/parties.py).
+
+    Any number of feeds may claim a pair; a claim is `claimed` until an admin verifies it,
+    and only under a `verified` claim does a feed publish. At most one claim per pair is
+    verified. A `revoked` claim stays as the record of what was decided."""
 
     __tablename__ = "feed_parties"
-    __table_args__ = (UniqueConstraint("country_code", "party_id", name="uq_feed_party"),)
+    __table_args__ = (
+        UniqueConstraint("feed_id", "country_code", "party_id", name="uq_feed_party_claim"),
+        Index("uq_feed_party_verified", "country_code", "party_id", unique=True,
+              sqlite_where=text("state = 'verified'"), postgresql_where=text("state = 'verified'")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
@@ -182,6 +198,14 @@ class FeedParty(Base):
     # business_details; 2.1.1: the credentials' own), as sent; None when registered by hand.
     # OCPI: they are the operator of the party's locations that name none (DATEX II uses them).
     business_details: Mapped[dict | None] = mapped_column(JsonDocument, nullable=True)
+    state: Mapped[str] = mapped_column(String(10), default="claimed")  # claimed, verified, revoked
+    # Where the claim came from: "form" (portal registration), "credentials" (a role in the
+    # CPO's credentials), "admin" (named by an administrator). None before migration 0010.
+    source: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL",
+                                                              name="fk_feed_parties_decided_by"), nullable=True)
 
 
 class EvseStatusChange(Base):
@@ -222,7 +246,7 @@ class Connector(Base):
 class Tariff(Base):
     __tablename__ = "tariffs"
     __table_args__ = (
-        UniqueConstraint("country_code", "party_id", "ocpi_id", name="uq_tariff_key"),
+        Index("uq_tariff_id_key", "country_code", "party_id", "id_key", unique=True),
         Index("ix_tariffs_last_updated", "last_updated", "id"),
     )
 
@@ -231,6 +255,7 @@ class Tariff(Base):
     country_code: Mapped[str] = mapped_column(String(2))
     party_id: Mapped[str] = mapped_column(String(3))
     ocpi_id: Mapped[str] = mapped_column(String(36))
+    id_key: Mapped[str] = mapped_column(String(80))
     last_updated: Mapped[datetime] = mapped_column(UtcDateTime)
     data: Mapped[dict] = mapped_column(JsonDocument)
     raw: Mapped[dict] = mapped_column(TextJsonDocument)
@@ -286,6 +311,15 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(10))  # "cpo" or "admin"
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # None until the user follows the link mailed at sign-up; a feed can be registered only
+    # after. Users made with `nap users add`, by an invitation (its link proves the address)
+    # or before migration 0011 count as verified.
+    email_verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # Colleagues who see and manage the same feeds (nap/portal/ownership.py). None: a user on
+    # their own, which every user is until they invite someone or accept an invitation.
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL", name="fk_users_organisation_id"),
+        nullable=True, index=True)
 
 
 class FeedOwner(Base):
@@ -322,3 +356,60 @@ class AppSecret(Base):
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PortalSession(Base):
+    """A signed-in portal session (nap/portal/session_store.py). The cookie carries a random
+    id; only its SHA-256 is kept, so a copy of this table does not sign anyone in. Signing
+    out or changing the password sets revoked_at; the cookie is then worth nothing, wherever
+    it was copied to. Rows are deleted once expired (at the next sign-in of anyone)."""
+
+    __tablename__ = "portal_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # hex SHA-256 of the id
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The user's password hash as it was at sign-in (a fingerprint of it): a password changed
+    # by any route, even a plain UPDATE, ends the session although nothing revoked it.
+    password_fingerprint: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Fixed at sign-in (the portal's session lifetime): not moved by use, so that no request
+    # has to write, and a stolen cookie is worth at most that long even if nobody revokes it.
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class Organisation(Base):
+    """Users who work for the same CPO: each member sees and manages every feed a member owns
+    (feed_owners). Made when a user first invites a colleague."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AccountToken(Base):
+    """A link mailed by the portal (nap/portal/account_tokens.py): verify an address ("verify"),
+    set a new password ("reset"), or join an organisation ("invite"). Only the SHA-256 of the
+    random token is kept, so reading this table opens nothing; each is used once (used_at)
+    and expires."""
+
+    __tablename__ = "account_tokens"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # hex SHA-256 of the token
+    purpose: Mapped[str] = mapped_column(String(10))
+    # The address the link was mailed to: a verification counts only while the user still has it.
+    email: Mapped[str] = mapped_column(String(254))
+    # The user it is for; None for an invitation (the account does not exist yet).
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True)
+    # An invitation: the organisation joined, and who invited.
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"),
+                                                        nullable=True)
+    invited_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL", name="fk_account_tokens_invited_by"), nullable=True)
+    # A reset link: the password hash's fingerprint when it was mailed, so the link dies once
+    # the password changes by any route.
+    password_fingerprint: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

@@ -2,15 +2,17 @@
 transaction, and counts what was new, changed or unchanged."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Sequence
+from typing import Collection, Sequence
 
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from harvesters.findings import ObjectFinding
 from nap.jsonutil import JsonText
+from nap.ocpi.ids import id_key
 from nap.ocpi.values import parse_datetime
 from nap.store.rows import PreparedLocation, content_hash, raw_text
 from nap.store.status_history import STATUS_CHANGE_COLUMNS, StatusChange, status_change_values
@@ -122,24 +124,38 @@ class _BulkInsert:
             cursor.close()
 
 
-_LOCATION_COLUMNS = ("id", "feed_id", "country_code", "party_id", "ocpi_id", "publish", "latitude", "longitude",
+_LOCATION_COLUMNS = ("id", "feed_id", "country_code", "party_id", "ocpi_id", "id_key", "publish", "latitude", "longitude",
                      "last_updated", "data", "raw", "content_hash", "first_seen_at", "changed_at", "removed_at")
 _EVSE_COLUMNS = ("id", "location_pk", "position", "uid", "evse_id", "status", "status_changed_at", "last_updated",
                  "data")
 _CONNECTOR_COLUMNS = ("evse_pk", "position", "ocpi_id", "standard", "power_type", "max_electric_power", "data")
 
 
+def _folded(key: tuple[str, str, str]) -> tuple[str, str, str]:
+    return key[0], key[1], id_key(key[2])
+
+
 class FeedWriter:
-    def __init__(self, session: Session, feed_id: int, now: datetime, via: str = "pull"):
+    def __init__(self, session: Session, feed_id: int, now: datetime, parties: Collection[tuple[str, str]],
+                 via: str = "pull"):
+        """`parties`: the country_code/party_id pairs verified for the feed (nap.parties);
+        an object under any other pair is refused with a finding."""
         self.session = session
         self.feed_id = feed_id
         self.now = now
+        self.parties = frozenset(parties)
         self.via = via  # "pull" or "push", for the status history
         self.findings: list[ObjectFinding] = []
         self.stale = 0  # objects older than what the store holds (a newer push won)
-        # The units of the locations refused because another feed publishes them (each with
-        # an error finding): the normalizer counted them stored, the run counts them skipped.
+        # The units of the locations refused because their party is not verified for the
+        # feed (each with an error finding): the normalizer counted them stored, the run
+        # counts them skipped.
         self.refused_units = {"locations": 0, "evses": 0, "connectors": 0}
+        self.refused_objects = 0  # locations and tariffs
+        # What the feed served, refused or not: evidence for an administrator deciding on
+        # its party claims (nap.parties.evidence). Objects per pair, EVSEs per eMI3 operator.
+        self.parties_served: Counter[str] = Counter()
+        self.evse_operators: Counter[str] = Counter()
 
     # -- shared --------------------------------------------------------------------------
 
@@ -153,9 +169,9 @@ class FeedWriter:
         if not keys:
             return {}
         by_party: dict[tuple[str, str], list[str]] = {}
-        for country_code, party_id, ocpi_id in keys:
-            by_party.setdefault((country_code, party_id), []).append(ocpi_id)
-        columns = (table.id, table.feed_id, table.country_code, table.party_id, table.ocpi_id,
+        for country_code, party_id, key in keys:
+            by_party.setdefault((country_code, party_id), []).append(key)
+        columns = (table.id, table.feed_id, table.country_code, table.party_id, table.id_key,
                    table.content_hash, table.removed_at, table.last_updated)
         postgres = self.session.get_bind().dialect.name == "postgresql"
         found = {}
@@ -166,38 +182,43 @@ class FeedWriter:
                 # LIMIT 1 (the key is unique) cannot be flattened into a hash join, which
                 # scanned every row of the party.
                 query = text(
-                    f"SELECT t.id, t.feed_id, t.country_code, t.party_id, t.ocpi_id, t.content_hash, t.removed_at,"
-                    f" t.last_updated FROM unnest(CAST(:ids AS text[])) AS k(ocpi_id) CROSS JOIN LATERAL"
+                    f"SELECT t.id, t.feed_id, t.country_code, t.party_id, t.id_key, t.content_hash, t.removed_at,"
+                    f" t.last_updated FROM unnest(CAST(:ids AS text[])) AS k(id_key) CROSS JOIN LATERAL"
                     f" (SELECT * FROM {table.__tablename__} s WHERE s.country_code = :country_code"
-                    f" AND s.party_id = :party_id AND s.ocpi_id = k.ocpi_id LIMIT 1) AS t"
+                    f" AND s.party_id = :party_id AND s.id_key = k.id_key LIMIT 1) AS t"
                 ).columns(*columns).bindparams(ids=ids, country_code=country_code, party_id=party_id)
             else:
                 query = select(*columns).where(table.country_code == country_code, table.party_id == party_id,
-                                               table.ocpi_id.in_(ids))
-            found.update({(r.country_code, r.party_id, r.ocpi_id): r for r in self.session.execute(query)})
+                                               table.id_key.in_(ids))
+            found.update({(r.country_code, r.party_id, r.id_key): r for r in self.session.execute(query)})
         return found
 
     def _plan(self, kind: str, table, items: Sequence[tuple[tuple[str, str, str], str, datetime, object]]):
         """Sort a page's objects, each given as (key, content hash, last_updated, what to
-        write), into new, changed and unchanged; refuse objects that another feed already
-        publishes (two CPOs cannot both own one id)."""
-        latest = {item[0]: item for item in items}  # last one wins within a page
+        write), into new, changed and unchanged; refuse objects under a party that is not
+        verified for the feed. Ids match case-insensitively."""
+        latest = {}
+        for item in items:
+            key = item[0]
+            self.parties_served[f"{key[0]}/{key[1]}"] += 1
+            if isinstance(item[3], PreparedLocation):
+                self._tally_operators(item[3])
+            if key[:2] in self.parties:
+                latest[_folded(key)] = item  # last one wins within a page
+            else:
+                self._refuse(kind, key, item[3])
         existing = self._existing(table, list(latest))
         new, changed, counts = [], [], WriteCounts()
-        for key, digest, last_updated, item in latest.values():
-            row = existing.get(key)
+        for folded, (key, digest, last_updated, item) in latest.items():
+            row = existing.get(folded)
             if row is None:
                 new.append(item)
                 counts.new += 1
             elif row.feed_id != self.feed_id:
-                self.findings.append(ObjectFinding(
-                    kind, key[2], "id",
-                    f"{'/'.join(key)} is already published by another feed; object skipped",
-                ))
-                if isinstance(item, PreparedLocation):
-                    self.refused_units["locations"] += 1
-                    self.refused_units["evses"] += len(item.evses)
-                    self.refused_units["connectors"] += sum(len(evse.connectors) for evse in item.evses)
+                # Stored by another feed before the pair was verified for this one (or moved
+                # here): the verified party's copy replaces it.
+                changed.append((row.id, item))
+                counts.changed += 1
             elif row.content_hash == digest and row.removed_at is None:
                 counts.unchanged += 1
             elif row.removed_at is None and row.last_updated > last_updated:
@@ -210,6 +231,24 @@ class FeedWriter:
                 counts.changed += 1
         return new, changed, counts
 
+    def _refuse(self, kind: str, key: tuple[str, str, str], item: object) -> None:
+        self.refused_objects += 1
+        self.findings.append(ObjectFinding(
+            kind, key[2], "party_id",
+            f"{key[0]}/{key[1]} is not a verified party of this feed; object skipped (an administrator of the"
+            " access point verifies the parties a feed claims)"))
+        if isinstance(item, PreparedLocation):
+            self.refused_units["locations"] += 1
+            self.refused_units["evses"] += len(item.evses)
+            self.refused_units["connectors"] += sum(len(evse.connectors) for evse in item.evses)
+
+    def _tally_operators(self, location: PreparedLocation) -> None:
+        for evse in location.evses:
+            if evse.evse_id:
+                compact = evse.evse_id.replace("*", "").replace("-", "").upper()
+                if len(compact) >= 5:
+                    self.evse_operators[f"{compact[:2]}*{compact[2:5]}"] += 1
+
     # -- locations -----------------------------------------------------------------------
 
     def _location_columns(self, location: PreparedLocation) -> dict:
@@ -220,6 +259,7 @@ class FeedWriter:
             "country_code": country_code,
             "party_id": party_id,
             "ocpi_id": ocpi_id,
+            "id_key": id_key(ocpi_id),
             "publish": location.publish,
             "latitude": location.latitude,
             "longitude": location.longitude,
@@ -312,6 +352,7 @@ class FeedWriter:
                 "country_code": document["country_code"],
                 "party_id": document["party_id"],
                 "ocpi_id": document["id"],
+                "id_key": id_key(document["id"]),
                 "last_updated": parse_datetime(document["last_updated"]),
                 "data": document,
                 "raw": JsonText(raw_text(raw)),
@@ -348,10 +389,11 @@ class FeedWriter:
         after the run started (pushed meanwhile) are not the run's to judge."""
         removed = 0
         rows = self.session.execute(
-            select(table.id, table.ocpi_id)
+            select(table.id, table.id_key)
             .where(table.feed_id == self.feed_id, table.removed_at.is_(None), table.changed_at < changed_before)
         ).all()
-        gone = [r.id for r in rows if r.ocpi_id not in seen_ids]
+        seen_keys = {id_key(object_id) for object_id in seen_ids}
+        gone = [r.id for r in rows if r.id_key not in seen_keys]
         for start in range(0, len(gone), 1000):
             chunk = gone[start : start + 1000]
             self.session.execute(

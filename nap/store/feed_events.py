@@ -1,5 +1,6 @@
 """The feed's log of what happened outside harvest runs (registration, handshakes,
-approval, suspension, new credentials): shown to the CPO, kept for the admins."""
+approval or rejection, suspension, new credentials or connection settings, withdrawal,
+party claims): shown to the CPO, kept for the admins."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -10,7 +11,8 @@ from sqlalchemy.orm import Session
 from nap.store.tables import FeedEvent
 
 KINDS = ("registered", "handshake", "approved", "suspended", "resumed", "credentials", "push_token",
-         "harvest_requested")
+         "harvest_requested", "party_claimed", "party_verified", "party_revoked", "party_moved",
+         "rejected", "withdrawn", "connection")
 
 
 def record_event(session: Session, feed_id: int, kind: str, message: str, ok: bool | None = None,
