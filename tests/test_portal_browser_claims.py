@@ -1,6 +1,7 @@
 """Issue #16 in headless Chromium, on SQLite and PostgreSQL: an admin rejects a
 registration with a reason the CPO then reads; an admin compares a claim's evidence and
-verifies the party, the harvest publishes, the CPO changes the versions URL and withdraws
+verifies the party (the CPO signed up and confirmed its address from the outbox first),
+the harvest publishes, the CPO changes the versions URL and withdraws
 the feed, and its data is gone from the public OCPI API.
 
 The admin page is checked at 1280 px: no sideways scrolling of the page nor of its feeds
@@ -11,7 +12,7 @@ import httpx
 from playwright.sync_api import expect
 
 from nap.portal.background import wait_for_harvests
-from tests.portal_fixtures import PASSWORD, add_user, wait_until
+from tests.portal_fixtures import PASSWORD, add_user, link_in, outbox_mails, wait_until
 from tests.test_portal_browser import Pages, browser  # noqa: F401 (browser: a fixture)
 
 # The feeds table fits its box: nothing to scroll sideways inside it either.
@@ -25,6 +26,23 @@ def sign_in(pages: Pages, url: str, email: str):
     page.get_by_label("E-mail address").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    return page
+
+
+def sign_up_and_confirm(pages: Pages, url: str, email: str, outbox: str):
+    """A new CPO signs up, and confirms its address with the link the mail (written to the
+    outbox: no mail server configured) carries."""
+    page = pages.context().new_page()
+    page.goto(url + "/signup")
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat the password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="My feeds")).to_be_visible()
+    [mail] = outbox_mails(outbox, to=email)
+    page.goto(url + link_in(mail, "/verify"))
+    expect(page.get_by_role("status").first).to_contain_text(f"Your address {email} is confirmed")
+    page.goto(url + "/portal/")
     return page
 
 
@@ -92,14 +110,13 @@ def test_the_admin_rejects_a_registration_and_the_cpo_reads_why(request, browser
 
 
 def test_the_admin_verifies_from_the_evidence_then_the_cpo_edits_and_withdraws(
-        request, browser, demo_cpo, nap_server, sessions):
+        request, browser, demo_cpo, nap_server, sessions, settings):
     first, second = demo_cpo(locations=6), demo_cpo(locations=4, seed=2)
     add_user(sessions, "admin@example.com", role="admin")
-    add_user(sessions, "cpo@example.com")
     url = nap_server.url
     pages = Pages(browser, url, prefix=f"portal-claims-{request.node.callspec.params['database_url']}-")
     try:
-        me = sign_in(pages, url, "cpo@example.com")
+        me = sign_up_and_confirm(pages, url, "cpo@example.com", settings.mail_outbox_dir)
         register(me, first)
 
         # -- approved and harvested, nothing published yet: the claim is not verified ---------
