@@ -73,7 +73,7 @@ def _write_files(sessions: sessionmaker[Session], session: Session, settings: Se
                  generated_at: datetime, feeds: list[dict], progress) -> None:
     generated = format_datetime(generated_at)
     preamble = _preamble(settings, generated, feeds)
-    _, version = table_state(session)
+    _, version = table_state(session, generated_at)
     common = dict(publication_time=generated_at, table_version=version, preamble=preamble,
                   country=settings.country_code.lower(), national_identifier=settings.party_id)
     lookup = tariff_lookup(session)

@@ -80,13 +80,14 @@ def table():
     if profile is None:
         return _plain(f"unknown profile; use one of {', '.join(PROFILES)}", 400)
     session = db_session()
-    last_change, version = table_state(session)
+    now = datetime.now(timezone.utc)  # one moment: it decides the sites' UTC offsets and the version
+    last_change, version = table_state(session, now)
     validators = Validators(Fingerprint("table", profile, version).etag(), last_change)
     if validators.client_is_current():
         return not_modified(validators, private=False, max_age=MAX_AGE)
     spool, written, gzipped = _spooled(lambda out: write_table(
         out, iter_location_documents(session, published_locations()), profile=profile,
-        publication_time=datetime.now(timezone.utc), table_version=version,
+        publication_time=now, table_version=version,
         country=settings().country_code.lower(), national_identifier=settings().party_id,
         tariffs_by_key=tariff_lookup(session), party_operators=party_operators(session)))
     if not written:
@@ -107,7 +108,8 @@ def status():
         except ValueError as error:
             return _plain(f"since: {error}", 400)
     session = db_session()
-    last_change, version = table_state(session)
+    now = datetime.now(timezone.utc)
+    last_change, version = table_state(session, now)
     last_status = session.scalar(select(func.max(EvseStatusChange.received_at)))
     moments = [m for m in (last_change, last_status) if m is not None]
     validators = Validators(Fingerprint("status", profile, version, last_status, since).etag(),
@@ -117,7 +119,7 @@ def status():
     documents = (changed_status_documents(session, since) if since
                  else iter_location_documents(session, published_locations()))
     spool, written, gzipped = _spooled(lambda out: write_status(
-        out, documents, profile=profile, publication_time=datetime.now(timezone.utc), table_version=version,
+        out, documents, profile=profile, publication_time=now, table_version=version,
         country=settings().country_code.lower(), national_identifier=settings().party_id,
         party_operators=party_operators(session)))
     if not written:

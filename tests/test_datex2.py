@@ -352,7 +352,8 @@ def test_connector_mapping_values(documents, profile):
         dc_point = table.xpath(f"//{e}:refillPoint[{e}:connector/{e}:connectorType='iec62196T2COMBO']",
                                namespaces=NS)[0]
         assert texts(dc_point, f"{e}:currentType") == ["dc"] and texts(dc_point, f"{e}:chargingMode") == ["mode4DC"]
-        assert texts(dc_point, f"{e}:smartRechargingServices") == ["plugAndCharge"]
+        # CHARGING_PREFERENCES_CAPABLE and Plug & Charge (docs/datex2-mapping.md, B9).
+        assert texts(dc_point, f"{e}:smartRechargingServices") == ["powerOptimisationByUser", "plugAndCharge"]
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -371,7 +372,7 @@ def test_site_and_charging_point_mapping_values(documents, fleet, profile):
     assert texts(site, f"{f}:owner/{f}:name/com:values/com:value") == ["Stadtwerke Example"]
     phone = f"{f}:helpdesk" if profile == "afir" else f"{f}:operator"
     assert texts(site, f"{phone}/{f}:organisationUnit/{f}:contactInformation/{f}:telephoneNumber") == [
-        "+49 30 1234567"]
+        "+49301234567"]  # sent as +49 30 1234567: E.164 (nap/phone.py)
     hours = site.xpath(f"{f}:operatingHours", namespaces=NS)[0]
     assert hours.get(XSI_TYPE) == f"{f}:OperatingHoursSpecification"
     assert texts(hours, ".//com:startTimeOfPeriod") == ["07:00:00", "22:00:00"]
@@ -598,7 +599,7 @@ def test_a_location_without_operator_is_operated_by_its_party(profile):
     helpdesk = f"{f}:helpdesk" if profile == "afir" else f"{f}:operator"
     assert _operator_name(site, profile, helpdesk.split(":")[1]) == ["NAP Ladenetz GmbH"]
     assert texts(site, f"{helpdesk}/{f}:organisationUnit/{f}:contactInformation/{f}:telephoneNumber") == [
-        "+49 30 1234567"]
+        "+49301234567"]  # sent as +49 30 1234567: E.164 (nap/phone.py)
     assert _operator_name(sites["DE*NAP*LOC-004"], profile) == ["Example CPO"]  # its own operator wins
     # A party NAP knows nothing of: as without the fallback, no operator; the AFIR helpdesk
     # is named by the party's id.

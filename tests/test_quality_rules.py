@@ -41,6 +41,7 @@ def plant(fleet) -> dict[str, str]:
     loc[8]["evses"][0]["evse_id"] = "DE*XYZ*E999999*1"  # someone else's operator id
     loc[11]["coordinates"] = {"latitude": "0.000000", "longitude": "0.000000"}
     del loc[12]["city"]  # kept by the harvest, with the city empty
+    loc[9]["help_phone"] = "+49 12"  # too short for any German number
     return {
         "afir-opening-hours-missing": loc[0]["id"],
         "afir-operator-missing": loc[1]["id"],
@@ -55,6 +56,7 @@ def plant(fleet) -> dict[str, str]:
         "evse-id-duplicate": ref(9),
         "afir-coordinates-missing": loc[11]["id"],
         "afir-address-missing": loc[12]["id"],
+        "help-phone-malformed": loc[9]["id"],
     }
 
 

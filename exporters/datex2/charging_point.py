@@ -11,7 +11,7 @@ from exporters.datex2.namespaces import Profile
 from exporters.datex2.parking import write_parking_space
 from exporters.datex2.selection import PublishedEvse
 from exporters.datex2.tariff_products import append_products
-from exporters.datex2.tariffs import TariffSource
+from exporters.datex2.tariffs import PublishedRate, TariffSource
 from exporters.datex2.xmlbuild import Element, multilingual, single_language, sub, typed, url_link, write_in_order
 
 
@@ -47,7 +47,9 @@ def _write_external_identifier(parent: Element, profile: Profile, evse_id: str) 
 
 def write_charging_point(parent: Element, profile: Profile, published: PublishedEvse, *, site_id: str,
                          parking_places: dict[str, dict], mix: EnergyMix, tariffs: TariffSource | None,
-                         at: datetime) -> Element:
+                         at: datetime, rates: list[PublishedRate] | None = None) -> Element:
+    """`rates`: tariffs.rates(evse), when the caller needed them first (the station's
+    renewableSources); asking twice would count each dropped tariff twice."""
     evse, connectors = published.evse, published.connectors
     element = typed(parent, profile.e("refillPoint"), profile.etype("ElectricChargingPoint"),
                     {"id": published.id, "version": published.version})
@@ -60,7 +62,8 @@ def write_charging_point(parent: Element, profile: Profile, published: Published
     last_updated = ocpi.xml_timestamp(evse.get("last_updated"))
     reservation = next((mapping.RESERVATION[c] for c in capabilities if c in mapping.RESERVATION), None)
     parking = [(key, parking_places[key]) for key in ocpi.evse_parking_ids(evse) if key in parking_places]
-    rates = tariffs.rates(evse) if tariffs is not None else []
+    if rates is None:
+        rates = tariffs.rates(evse) if tariffs is not None else []
 
     slots = {
         **facility_slots(profile, ocpi.text(evse.get("physical_reference")), last_updated, evse),
@@ -94,9 +97,12 @@ def write_charging_point(parent: Element, profile: Profile, published: Published
         slots["numberOfConnectors"] = [lambda e: sub(e, profile.e("numberOfConnectors"), str(len(connectors)))]
         if mode:
             slots["chargingMode"] = [lambda e: sub(e, profile.e("chargingMode"), mode)]
+        services = [mapping.SMART_RECHARGING[c] for c in capabilities if c in mapping.SMART_RECHARGING]
         if plug_and_charge:
-            slots["smartRechargingServices"] = [
-                lambda e: sub(e, profile.e("smartRechargingServices"), mapping.SMART_RECHARGING_PLUG_AND_CHARGE)]
+            services.append(mapping.SMART_RECHARGING_PLUG_AND_CHARGE)
+        slots["smartRechargingServices"] = [
+            lambda e, service=service: sub(e, profile.e("smartRechargingServices"), service)
+            for service in dict.fromkeys(services)]
         providers = ocpi.strings(evse.get("accepted_service_providers"))
         # One product per published tariff (tariff_products.py); without any, the location's.
         slots["energyProduct"] = [

@@ -73,12 +73,14 @@ def fingerprint(value: Any) -> str:
     return hashlib.sha256(canonical_bytes(value)).hexdigest()[:16]
 
 
-def site_version(location: dict) -> str:
-    """Site and synthesized station: the whole location, EVSEs and parking included."""
+def site_version(location: dict, utc_offset: str | None = None) -> str:
+    """Site and synthesized station: the whole location, EVSEs and parking included, and the
+    UTC offset its time zone has at the publication time (time_zones.py): the site's
+    timeZone changes with daylight saving time while the OCPI object does not."""
     static = _without_dynamic(location)
     if isinstance(static.get("evses"), list):
         static["evses"] = [_static_evse(evse) if isinstance(evse, dict) else evse for evse in static["evses"]]
-    return fingerprint(static)
+    return fingerprint(static if utc_offset is None else {"location": static, "utc_offset": utc_offset})
 
 
 def refill_point_version(location: dict, evse: dict, parking: dict[str, dict]) -> str:

@@ -62,20 +62,28 @@ def _write_coordinates(parent: Element, tag: str, point: tuple[float, float]) ->
     sub(element, q(LOC, "longitude"), ocpi.xml_number(point[1]))
 
 
-def write_point_location(parent: Element, tag: str, profile: Profile,
-                         point: tuple[float, float] | None, address: Address) -> Element | None:
+def write_point_location(parent: Element, tag: str, profile: Profile, point: tuple[float, float] | None,
+                         address: Address, time_zone: str | None = None) -> Element | None:
+    """`time_zone`: a UTC offset ("+01:00", see time_zones.py); it shares the address's
+    extension, before it."""
     if point is None and not address:
         return None
     element = typed(parent, tag, "loc:PointLocation")
     if profile.is_afir:
         if point is not None:
             _write_coordinates(element, q(LOC, "coordinatesForDisplay"), point)
-        if address:
+        if address or time_zone:
             extension = sub(sub(element, q(LOC, "_locationExtension")), q(LOC, "afirFacilityLocation"))
-            _write_address(extension, profile.f("address"), address)
-    elif address:
+            if time_zone:
+                sub(extension, profile.f("timeZone"), time_zone)
+            if address:
+                _write_address(extension, profile.f("address"), address)
+    elif address or time_zone:
         extension = sub(sub(element, q(LOC, "_locationReferenceExtension")), q(LOC, "facilityLocation"))
-        _write_address(extension, q(LOCX, "address"), address)
+        if time_zone:
+            sub(extension, q(LOCX, "timeZone"), time_zone)
+        if address:
+            _write_address(extension, q(LOCX, "address"), address)
     if point is not None:
         _write_coordinates(sub(element, q(LOC, "pointByCoordinates")), q(LOC, "pointCoordinates"), point)
     return element

@@ -121,6 +121,18 @@ PLUG_AND_CHARGE = frozenset({"ISO_15118_2_PLUG_AND_CHARGE", "ISO_15118_20_PLUG_A
 AUTHENTICATION_PLUG_AND_CHARGE = "plc"
 V2G_COMMUNICATION_PLUG_AND_CHARGE = "iso15118"
 SMART_RECHARGING_PLUG_AND_CHARGE = "plugAndCharge"  # AFIR only
+# OCPI Capability -> aegi:SmartRechargingServicesEnum (AFIR only), read with the enum's
+# definitions in the DATEX II dictionary. Charging profiles (OCPI ChargingProfiles module)
+# let the driver's eMSP set and read the power of the session from its app: "remote
+# monitoring and control of recharging (e.g. by app)". Charging preferences (departure
+# time, energy needed, FAST/CHEAP/GREEN) are "user preference configuration for recharging
+# power optimisation". REMOTE_START_STOP_CAPABLE is not smart recharging: starting and
+# stopping does not adjust the power. Nothing in OCPI says an EVSE can discharge
+# (bidirectionalRecharging): a preference's discharge_allowed is the driver's wish.
+SMART_RECHARGING = {
+    "CHARGING_PROFILE_CAPABLE": "remoteMonitoring",
+    "CHARGING_PREFERENCES_CAPABLE": "powerOptimisationByUser",
+}
 
 # OCPI Capability -> afac:MeansOfPaymentEnum, for ad hoc energy rates (AFIR model only).
 PAYMENT_MEANS_AFIR = {

@@ -21,6 +21,9 @@ class Organisation:
     logo: str | None = None
     phone: str | None = None
     sub_organisation: Organisation | None = None
+    # AFIR Annex A1 asks for the operator's name; OCPI BusinessDetails has one name, which
+    # is the operator's legal name as well as the one it trades under (set for operators).
+    legal_name: str | None = None
 
 
 def business(details: object, *, phone: str | None = None) -> Organisation | None:
@@ -43,6 +46,7 @@ def write_organisation(parent: Element, tag: str, profile: Profile, organisation
         element = typed(parent, tag, profile.ftype("OrganisationSpecification"),
                         {"id": scope, "version": identity.fingerprint(organisation.__dict__)})
     single_language(element, profile.f("name"), organisation.name)
+    single_language(element, profile.f("legalName"), organisation.legal_name)
     if organisation.website:
         sub(element, profile.f("linkToGeneralInformation"), organisation.website)
     if organisation.logo:

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
-from exporters.datex2 import identity, ocpi
+from exporters.datex2 import identity, ocpi, time_zones
 from exporters.datex2.namespaces import Profile
 
 # The operator of a CPO party's locations that name none: OCPI BusinessDetails by (COUNTRY,
@@ -32,6 +33,7 @@ class PublishedSite:
     version: str
     station_id: str
     evses: list[PublishedEvse]
+    utc_offset: str | None = None  # of the location's time zone at the publication time
 
 
 def published_connectors(evse: dict) -> list[tuple[dict, float]]:
@@ -67,12 +69,13 @@ def with_party_operator(location: dict, party_operators: PartyOperators | None) 
     return location if details is None else {**location, "operator": details}
 
 
-def published_site(location: object, profile: Profile,
-                   party_operators: PartyOperators | None = None) -> PublishedSite | None:
+def published_site(location: object, profile: Profile, party_operators: PartyOperators | None = None,
+                   at: datetime | None = None) -> PublishedSite | None:
     """The site to publish for an OCPI Location, or None when it cannot be written validly:
     not a dict, no country_code/party_id/id, or no usable coordinates (a charging site
     without a position is useless to every consumer). A location without operator gets its
-    party's from `party_operators` (see with_party_operator)."""
+    party's from `party_operators` (see with_party_operator). `at`: the publication time,
+    which decides the UTC offset of the location's time zone (time_zones.py)."""
     if not isinstance(location, dict):
         return None
     site = identity.site_id(location)
@@ -94,5 +97,6 @@ def published_site(location: object, profile: Profile,
             evse=evse, id=identity.refill_point_id(site, evse),
             version=identity.refill_point_version(location, evse, parking),
             connectors=connectors, current_type=current))
-    return PublishedSite(location=location, id=site, version=identity.site_version(location),
-                         station_id=identity.station_id(site), evses=evses)
+    offset = time_zones.utc_offset(location.get("time_zone"), at) if at is not None else None
+    return PublishedSite(location=location, id=site, version=identity.site_version(location, offset),
+                         station_id=identity.station_id(site), evses=evses, utc_offset=offset)

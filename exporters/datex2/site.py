@@ -23,8 +23,9 @@ from exporters.datex2.opening_hours import write_operating_hours
 from exporters.datex2.organisation import Organisation, business, write_organisation
 from exporters.datex2.parking import write_parking_space
 from exporters.datex2.selection import PublishedSite
-from exporters.datex2.tariffs import TariffCatalogue, TariffSource
+from exporters.datex2.tariffs import PublishedRate, TariffCatalogue, TariffSource
 from exporters.datex2.xmlbuild import Element, bool_text, sub, typed, write_in_order
+from nap import phone
 
 
 def _authentication_methods(published: PublishedSite) -> list[str]:
@@ -45,6 +46,19 @@ def _exclusive_users(published: PublishedSite) -> list[str]:
     per_evse = [set(ocpi.strings(cp.evse.get("parking_restrictions"))) for cp in published.evses]
     common = set.intersection(*per_evse)
     return [user for restriction, user in mapping.PARKING_RESTRICTION_USER.items() if restriction in common]
+
+
+def _renewable_sources(mix: EnergyMix, rates: list[list[PublishedRate]]) -> bool | None:
+    """AFIR Annex B10, "100 % renewable", for the station: what the energy products of its
+    charging points say, so that the two never disagree. A point's products are those of its
+    tariffs (each with the tariff's own energy mix, else the location's), without tariffs the
+    location's. True when every product is green energy (OCPI is_green_energy: 100 %
+    renewable), False when any is not (some session gets energy that is not), else unknown."""
+    green = [(rate.mix or mix).green for point in rates for rate in point]
+    green += [mix.green for point in rates if not point]
+    if False in green:
+        return False
+    return True if green and all(green) else None
 
 
 def _write_facility(parent: Element, profile: Profile, site_id: str, version: str, facility: str) -> None:
@@ -71,19 +85,21 @@ def _write_station(parent: Element, profile: Profile, published: PublishedSite, 
                   attrib={"id": published.station_id, "version": published.version})
     last_updated = ocpi.xml_timestamp(location.get("last_updated"))
     parking_places = ocpi.parking_places(location)
+    rates = [tariffs.rates(cp.evse) if tariffs is not None else [] for cp in published.evses]
     slots = {
         "lastUpdated": [lambda e: sub(e, profile.f("lastUpdated"), last_updated)] if last_updated else [],
         "authenticationAndIdentificationMethods": [
             lambda e, m=m: sub(e, profile.e("authenticationAndIdentificationMethods"), m)
             for m in _authentication_methods(published)],
         "numberOfRefillPoints": [lambda e: sub(e, profile.e("numberOfRefillPoints"), str(len(published.evses)))],
-        "refillPoint": [lambda e, cp=cp: write_charging_point(
-            e, profile, cp, site_id=published.id, parking_places=parking_places, mix=mix, tariffs=tariffs, at=at)
-            for cp in published.evses],
+        "refillPoint": [lambda e, cp=cp, r=r: write_charging_point(
+            e, profile, cp, site_id=published.id, parking_places=parking_places, mix=mix, tariffs=tariffs, at=at,
+            rates=r)
+            for cp, r in zip(published.evses, rates)],
     }
-    if profile.is_afir and mix.green:
-        # is_green_energy means 100 % renewable; False does not mean "no renewable sources".
-        slots["renewableSources"] = [lambda e: sub(e, profile.e("renewableSources"), bool_text(True))]
+    renewable = _renewable_sources(mix, rates)
+    if profile.is_afir and renewable is not None:
+        slots["renewableSources"] = [lambda e: sub(e, profile.e("renewableSources"), bool_text(renewable))]
     write_in_order(station, sequences.STATION[profile.name], slots)
     return station
 
@@ -96,8 +112,14 @@ def build_site(published: PublishedSite, profile: Profile, *, catalogue: TariffC
                          id=published.id, version=published.version)
     last_updated = ocpi.xml_timestamp(location.get("last_updated"))
     help_phone = ocpi.text(location.get("help_phone"))
+    if help_phone:
+        # AFIR Annex: "+CC number". One the library cannot read goes out as the CPO sent it
+        # (the quality rule help-phone-malformed tells the CPO): a doubtful number still
+        # beats none.
+        help_phone = phone.help_phone(help_phone, location.get("country")) or help_phone
     operator = business(location.get("operator"), phone=None if profile.is_afir else help_phone)
     if operator is not None:
+        operator.legal_name = operator.name  # see Organisation.legal_name
         operator.sub_organisation = business(location.get("suboperator"))
     owner = business(location.get("owner"))
     mapped = mapping.FACILITY_ASSOCIATED.keys() | mapping.FACILITY_SERVICE.keys() | mapping.FACILITY_EQUIPMENT.keys()
@@ -111,7 +133,7 @@ def build_site(published: PublishedSite, profile: Profile, *, catalogue: TariffC
             version=published.version, valid_since=last_updated)],
         "locationReference": [lambda e: write_point_location(
             e, profile.f("locationReference"), profile, ocpi.coordinates(location.get("coordinates")),
-            location_address(location))],
+            location_address(location), published.utc_offset)],
         "associatedFacility": [lambda e, f=f: _write_facility(e, profile, published.id, published.version, f)
                                for f in facilities if f in mapping.FACILITY_ASSOCIATED],
         "supplementalFacility": [lambda e, f=f: _write_facility(e, profile, published.id, published.version, f)

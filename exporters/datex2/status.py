@@ -111,4 +111,4 @@ def write_status(out: BinaryIO, locations: Iterable[dict], *, profile: str = "ge
                         id=table_id, version=table_version):
             pass  # an empty element: all its information is in the attributes
         return write_sites(locations, chosen, lambda site: build_site_status(site, chosen, at), "status", xf.write,
-                           party_operators)
+                           party_operators, at)

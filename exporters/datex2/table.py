@@ -47,7 +47,7 @@ def write_table_sites(write: Callable[[etree._Element | bytes], object], locatio
     at = utc(publication_time)
     catalogue = tariffs.TariffCatalogue(tariffs_by_key, chosen, at) if tariffs_by_key is not None else None
     return write_sites(locations, chosen, lambda site: _site_bytes(site, chosen, catalogue, at), "table", write,
-                       party_operators)
+                       party_operators, at)
 
 
 def write_table(out: BinaryIO, locations: Iterable[dict], *, profile: str = "generic", publication_time: datetime,

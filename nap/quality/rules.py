@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Callable, Iterable
 
 from nap.ocpi.ids import id_key
+from nap.phone import help_phone
 from nap.ocpi.schemas import EVSE_ID_RE
 from nap.quality.afir import AFIR_FIELDS, AfirField
 from nap.quality.geography import inside_country
@@ -140,6 +141,15 @@ def _status_never_updated(snapshot: FeedSnapshot) -> Iterable[Flag]:
                        f"status {evse.status} has not changed since NAP first saw it on {seen:%Y-%m-%d %H:%M} UTC")
 
 
+def _help_phone_malformed(snapshot: FeedSnapshot) -> Iterable[Flag]:
+    for location in snapshot.locations:
+        number = location.data.get("help_phone")
+        if isinstance(number, str) and number.strip() and help_phone(number, location.data.get("country")) is None:
+            yield Flag("location", location.ocpi_id, "help_phone",
+                       f"{number!r} is no valid telephone number (read as one of {location.data.get('country')} "
+                       f"when it has no country code); it is published as given, not as +CC number")
+
+
 def _afir_rule(afir: AfirField) -> Rule:
     return Rule(f"afir-{afir.key.replace('_', '-')}-missing", "error",
                 f"AFIR Art. 20(2): every recharging point needs its {afir.noun}; in OCPI: {afir.ocpi_fields}.",
@@ -166,6 +176,9 @@ RULES: tuple[Rule, ...] = (
     Rule("evse-id-duplicate", "error",
          "Another CPO publishes the same EVSE id; an EVSE id must identify one charging point.",
          _evse_id_elsewhere),
+    Rule("help-phone-malformed", "error",
+         "The helpdesk number is no valid telephone number, so it cannot be published as +CC number (AFIR Annex).",
+         _help_phone_malformed),
     Rule("last-updated-stale", "warning",
          "The location's last_updated is older than the configured limit; check that changes reach NAP.",
          _stale),
