@@ -15,7 +15,7 @@ from sqlalchemy import Text, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from nap.portal.findings import current_findings
-from nap.quality.snapshot import normalized_evse_id
+from nap.ocpi.ids import normalized_evse_id
 from nap.store.tables import COMPLETED_RUN_STATUSES, Evse, Feed, Finding, HarvestRun, Location
 
 MAX_RESULTS = 20

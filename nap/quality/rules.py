@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Callable, Iterable
 
-from nap.ocpi.ids import id_key
+from nap.ocpi.ids import id_key, normalized_evse_id
 from nap.phone import help_phone
 from nap.ocpi.schemas import EVSE_ID_RE
 from nap.quality.afir import AFIR_FIELDS, AfirField
 from nap.quality.geography import inside_country
-from nap.quality.snapshot import FeedSnapshot, normalized_evse_id
+from nap.quality.snapshot import FeedSnapshot
 
 
 @dataclass(frozen=True)

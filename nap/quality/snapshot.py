@@ -14,6 +14,7 @@ from typing import Iterator
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from nap.ocpi.ids import normalized_evse_id
 from nap.store.tables import Connector, Evse, EvseStatusChange, Feed, Location, Tariff
 
 CHUNK = 2000
@@ -67,11 +68,6 @@ class FeedSnapshot:
     @property
     def evse_count(self) -> int:
         return sum(len(location.evses) for location in self.locations)
-
-
-def normalized_evse_id(evse_id: str) -> str:
-    """eMI3 EVSE ids are the same id with or without their '*' separators, in any case."""
-    return evse_id.replace("*", "").upper()
 
 
 def _chunks(values: list) -> Iterator[list]:

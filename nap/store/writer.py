@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from harvesters.findings import ObjectFinding
 from nap.jsonutil import JsonText
-from nap.ocpi.ids import id_key
+from nap.ocpi.ids import evse_operator, id_key
 from nap.ocpi.values import parse_datetime
 from nap.store.rows import PreparedLocation, content_hash, raw_text
 from nap.store.status_history import STATUS_CHANGE_COLUMNS, StatusChange, status_change_values
@@ -244,10 +244,9 @@ class FeedWriter:
 
     def _tally_operators(self, location: PreparedLocation) -> None:
         for evse in location.evses:
-            if evse.evse_id:
-                compact = evse.evse_id.replace("*", "").replace("-", "").upper()
-                if len(compact) >= 5:
-                    self.evse_operators[f"{compact[:2]}*{compact[2:5]}"] += 1
+            operator = evse.evse_id and evse_operator(evse.evse_id)
+            if operator:
+                self.evse_operators[operator] += 1
 
     # -- locations -----------------------------------------------------------------------
 
