@@ -20,20 +20,7 @@ from nap.portal.ownership import add_owner
 from nap.store.tables import COMPLETED_RUN_STATUSES, FeedEvent, FeedParty, HarvestRun, Location
 from tests.harvest_helpers import fleet_with_flaws, harvest, verbatim_cpo
 from tests.portal_fixtures import PortalClient, add_user
-
-
-@pytest.fixture
-def client(nap_server):
-    clients = []
-
-    def make() -> PortalClient:
-        clients.append(PortalClient(nap_server.url))
-        return clients[-1]
-
-    yield make
-    wait_for_harvests(nap_server.app)
-    for c in clients:
-        c.close()
+from tests.test_portal_http import client  # noqa: F401 (a fixture)
 
 
 @pytest.fixture

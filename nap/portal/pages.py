@@ -55,3 +55,12 @@ def install_template_helpers(blueprint: Blueprint) -> None:
     # A global, not a context variable: imported macros (forms) see globals only.
     blueprint.add_app_template_global(csrf_token, "csrf_token")
     blueprint.add_app_template_filter(utc, "utc")
+
+
+def repeated_password(form) -> tuple[str, dict[str, str]]:
+    """The new password of a form that asks for it twice, and the error when the two differ
+    (sign-up, password change, reset, accepting an invitation)."""
+    password = form.get("password", "")
+    if password != form.get("password_repeat", ""):
+        return password, {"password_repeat": "The two passwords differ."}
+    return password, {}

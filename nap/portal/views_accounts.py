@@ -13,7 +13,7 @@ from nap.portal import account_tokens
 from nap.portal.auth import current_user, login_required, sign_in
 from nap.portal.invitations import accept, colleagues, invitation, invite, pending_invitations
 from nap.portal.mail import MailError
-from nap.portal.pages import portal_blueprint
+from nap.portal.pages import portal_blueprint, repeated_password
 from nap.portal.password_reset import request_reset, reset_password
 from nap.portal.users import MIN_PASSWORD_LENGTH, UserError
 from nap.portal.verification import is_verified, send_verification_mail, verify_address
@@ -98,10 +98,8 @@ def reset():
     token, errors = _token(), {}
     session = db_session()
     if request.method == "POST":
-        password = request.form.get("password", "")
-        if password != request.form.get("password_repeat", ""):
-            errors["password_repeat"] = "The two passwords differ."
-        else:
+        password, errors = repeated_password(request.form)
+        if not errors:
             try:
                 user = reset_password(session, token, password)
             except UserError as error:
@@ -154,10 +152,8 @@ def accept_invitation():
     token, errors = _token(), {}
     session = db_session()
     if request.method == "POST":
-        password = request.form.get("password", "")
-        if password != request.form.get("password_repeat", ""):
-            errors["password_repeat"] = "The two passwords differ."
-        else:
+        password, errors = repeated_password(request.form)
+        if not errors:
             try:
                 user = accept(session, token, password)
                 if user is not None:

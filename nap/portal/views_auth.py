@@ -9,7 +9,7 @@ from werkzeug.security import check_password_hash
 
 from nap.portal.auth import current_user, login_required, safe_next, sign_in, sign_out
 from nap.portal.mail import MailError
-from nap.portal.pages import portal_blueprint
+from nap.portal.pages import portal_blueprint, repeated_password
 from nap.portal.users import MIN_PASSWORD_LENGTH, UserError, change_password, create_user, verify_login
 from nap.portal.verification import send_verification_mail
 from nap.web import db_session, settings
@@ -23,10 +23,8 @@ def signup():
     errors, email = {}, ""
     if request.method == "POST":
         email = request.form.get("email", "").strip()
-        password = request.form.get("password", "")
-        if password != request.form.get("password_repeat", ""):
-            errors["password_repeat"] = "The two passwords differ."
-        else:
+        password, errors = repeated_password(request.form)
+        if not errors:
             session = db_session()
             try:
                 # Unverified until the mailed link is followed: signing in works at once,
@@ -91,12 +89,10 @@ def password():
     errors = {}
     if request.method == "POST":
         user = current_user()
-        new = request.form.get("password", "")
+        new, errors = repeated_password(request.form)
         if not check_password_hash(user.password_hash, request.form.get("current_password", "")):
-            errors["current_password"] = "This is not your current password."
-        elif new != request.form.get("password_repeat", ""):
-            errors["password_repeat"] = "The two passwords differ."
-        else:
+            errors = {"current_password": "This is not your current password."}
+        elif not errors:
             session = db_session()
             try:
                 change_password(session, user, new)
