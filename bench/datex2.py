@@ -22,11 +22,11 @@ from bench.common import PYTHON, WORK, bench_env, check, log, run_measured
 
 def child_write(url: str, profile: str, out: str, jobs: int) -> dict:
     """The table as `nap export` writes it: in `jobs` processes (the others
-    are children of this one, spawned by exporters/datex2_parallel.py)."""
+    are children of this one, spawned by exporters/datex2/parallel.py)."""
     import resource
     from datetime import datetime, timezone
 
-    from exporters.datex2_parallel import write_table_in_parallel
+    from exporters.datex2.parallel import write_table_in_parallel
     from nap.store.db import session_factory
 
     started = time.monotonic()

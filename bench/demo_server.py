@@ -2,7 +2,7 @@
 
     python -m bench.demo_server --port P --evses 100000 [--page-limit 1000] [--seed 1]
 
-It generates the fleet with nap.demo_cpo.fleet.generate_fleet, keeps the shortest prefix
+It generates the fleet with demo_cpo.fleet.generate_fleet, keeps the shortest prefix
 of locations holding at least --evses EVSEs (location i does not depend on the fleet size,
 so that prefix is exactly generate_fleet(locations=k)), and serves it with werkzeug's
 threaded server on loopback. One JSON line on stdout says how big the fleet is.
@@ -17,8 +17,8 @@ import sys
 
 from werkzeug.serving import make_server
 
-from nap.demo_cpo.fleet import generate_fleet
-from nap.demo_cpo.server import DemoOptions, create_app
+from demo_cpo.fleet import generate_fleet
+from demo_cpo.server import DemoOptions, create_app
 
 # A demo location holds about 3.2 EVSEs (seed 1); ask for a little more and cut.
 SAMPLE_EVSES_PER_LOCATION = 3.0

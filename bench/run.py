@@ -70,7 +70,7 @@ def start_demo(evses: int) -> tuple[Service, str, dict]:
                 versions_url = f"http://127.0.0.1:{port}/ocpi/versions"
                 wait_http(versions_url, 60, service.proc)
                 # One pass over every page, not measured: the demo CPO caches the timestamps
-                # it compares (nap.demo_cpo.server._epoch), so its first pass is slower than
+                # it compares (demo_cpo.server._epoch), so its first pass is slower than
                 # any later one. Without it the first engine's harvest baseline met a cold
                 # server and its harvest a warm one (4.1 s against 3.5 s at 100k EVSEs).
                 harvest.fetch_baseline(versions_url, 600)

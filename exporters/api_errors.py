@@ -12,7 +12,7 @@ import logging
 from flask import Blueprint, Flask, Response, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from exporters.ocpi_envelope import json_response, ocpi_error
+from nap.ocpi.envelope import json_response, ocpi_error
 from nap.observability.outages import is_database_outage, outage_response
 
 log = logging.getLogger(__name__)

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from exporters.afir_csv import write_afir_csv
 from exporters.datex2.status import write_status
-from exporters.datex2_parallel import default_jobs, write_table_in_parallel
-from exporters.datex2_source import party_operators, published_locations, table_state, tariff_lookup
+from exporters.datex2.parallel import default_jobs, write_table_in_parallel
+from exporters.datex2.source import party_operators, published_locations, table_state, tariff_lookup
 from nap.config import Settings
 from nap.ocpi.values import format_datetime
 from nap.store.documents import iter_location_documents, iter_location_rows

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from exporters.access import current_audience, install_access_control
 from exporters.api_errors import catch_crashes, json_error
 from exporters.http_caching import Fingerprint, Validators, not_modified
-from exporters.ocpi_envelope import json_response
+from nap.ocpi.envelope import json_response
 from exporters.publication import Publication
 from nap.store.tables import Connector, Evse, Location
 from nap.web import db_session, settings

@@ -13,8 +13,8 @@ from flask import Blueprint, Response, request
 from pydantic.json_schema import models_json_schema
 
 from exporters.api_docs import render_docs_page
-from exporters.ocpi_envelope import json_response
-from exporters.ocpi_views import VERSIONS
+from nap.ocpi.envelope import json_response
+from nap.ocpi.versions import PUBLISHED
 from nap.ocpi import schemas
 
 blueprint = Blueprint("openapi", __name__)
@@ -242,12 +242,12 @@ def _map_paths() -> dict:
 def _document_template() -> dict:
     paths = {"/ocpi/versions": {"get": {
         "tags": ["OCPI versions"], "summary": "OCPI versions", "description": "The OCPI versions served: "
-        + ", ".join(VERSIONS) + ".",
+        + ", ".join(PUBLISHED) + ".",
         "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": _envelope(
             {"type": "array", "items": {"type": "object", "properties": {
                 "version": {"type": "string"}, "url": {"type": "string"}}}}, "Versions")}}}},
     }}}
-    for version in VERSIONS:
+    for version in PUBLISHED:
         paths.update(_ocpi_paths(version))
     paths.update(_map_paths())
     paths["/openapi.json"] = {"get": {"tags": ["Documentation"], "summary": "This OpenAPI document",

@@ -21,7 +21,7 @@ from typing import Callable, Iterator
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from harvesters.findings import ObjectFinding, UnitCounts
+from nap.ocpi.findings import ObjectFinding, UnitCounts
 from harvesters.normalize import FeedIdentity
 from harvesters.ocpi_client import ClientLimits, CredentialsRejected, HarvestError, OcpiClient
 from harvesters.page_process import PageJob, PageProcess

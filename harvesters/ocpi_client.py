@@ -14,12 +14,12 @@ import httpx
 
 from harvesters.json_limits import nesting_exceeds
 from nap.jsonutil import parse_lenient
+from nap.ocpi.versions import HARVESTED
 from harvesters.url_guard import GuardedTransport, OutboundPolicy, UrlRefused
 
 log = logging.getLogger(__name__)
 
 # Newest first: we take the highest version both sides speak.
-OUR_VERSIONS = ("2.3.0", "2.2.1", "2.2", "2.1.1")
 
 
 class HarvestError(Exception):
@@ -184,9 +184,9 @@ class OcpiClient:
         if not isinstance(versions, list):
             raise HarvestError(f"{versions_url} did not list OCPI versions")
         offered = {str(v.get("version")): v.get("url") for v in versions if isinstance(v, dict)}
-        chosen = next((v for v in OUR_VERSIONS if v in offered and offered[v]), None)
+        chosen = next((v for v in HARVESTED if v in offered and offered[v]), None)
         if chosen is None:
-            raise HarvestError(f"no common OCPI version: the CPO offers {sorted(offered)}, NAP speaks {list(OUR_VERSIONS)}")
+            raise HarvestError(f"no common OCPI version: the CPO offers {sorted(offered)}, NAP speaks {list(HARVESTED)}")
         self.version = chosen
         details, *_ = self.get_payload(offered[chosen])
         endpoints = details.get("endpoints", []) if isinstance(details, dict) else []

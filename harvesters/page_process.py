@@ -33,7 +33,7 @@ from typing import BinaryIO, Iterator
 
 import orjson
 
-from harvesters.findings import ObjectFinding, UnitCounts
+from nap.ocpi.findings import ObjectFinding, UnitCounts
 from harvesters.normalize.common import FeedIdentity
 from harvesters.ocpi_client import ClientLimits, CredentialsRejected, HarvestError, OcpiClient
 from harvesters.pages import NormalizedPage, normalize_page

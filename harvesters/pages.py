@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
-from harvesters.findings import ObjectFinding, UnitCounts
+from nap.ocpi.findings import ObjectFinding, UnitCounts
 from harvesters.normalize import FeedIdentity, normalize_object
 from harvesters.ocpi_client import Page
 from nap.store.rows import prepare_location

@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from harvesters.evse_patch import fast_patchable, patch_evse_fast
-from harvesters.findings import ObjectFinding
+from nap.ocpi.findings import ObjectFinding
 from harvesters.normalize import FeedIdentity, normalize_object
 from nap.parties import CLAIMED, claim_of, verified_parties
 from nap.ocpi.ids import id_key, same_id

@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from exporters.ocpi_envelope import ocpi_error, ocpi_response
+from nap.ocpi.envelope import ocpi_error, ocpi_response
 from harvesters.evse_patch import fast_patchable, patch_evse_one_statement, validated_fields
 from harvesters.json_limits import nesting_exceeds
 from harvesters.receiver import PushingFeed, PushRejected, Receiver, ignored
@@ -28,11 +28,11 @@ from nap.ocpi.values import parse_datetime
 from nap.store.db import write_session
 from nap.parties import VERIFIED
 from nap.store.tables import Feed, FeedParty
+from nap.ocpi.versions import RECEIVED
 from nap.tokens import token_hash, tokens_in_header
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("ocpi_receiver", __name__)
-RECEIVER_VERSIONS = ("2.3.0", "2.2.1")
 ATTEMPTS = 5
 
 
@@ -43,7 +43,7 @@ def _sessions():
 @blueprint.before_request
 def check_version():
     version = (request.view_args or {}).get("version")
-    if version not in RECEIVER_VERSIONS:
+    if version not in RECEIVED:
         return ocpi_error(2000, f"OCPI version {version} has no receiver interface here", 404)
 
 

@@ -19,10 +19,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.teardown_appcontext(close_db_session)
 
     from exporters.api_errors import register_api_errors
-    from exporters.compression import gzip_response
-    from exporters.datex2_api import blueprint as datex2_blueprint
+    from nap.compression import gzip_response
+    from exporters.datex2.api import blueprint as datex2_blueprint
     from exporters.map_api import blueprint as map_blueprint
-    from exporters.ocpi_api import blueprint as ocpi_blueprint
+    from exporters.ocpi.api import blueprint as ocpi_blueprint
     from exporters.openapi import blueprint as openapi_blueprint
     from exporters.downloads_api import blueprint as downloads_blueprint
     from harvesters.receiver_api import blueprint as receiver_blueprint

@@ -420,7 +420,7 @@ def harvest(name: str | None) -> None:
 @click.option("--tick", default=30, show_default=True, help="Seconds between checks for due feeds.")
 def worker(tick: int) -> None:
     """Harvest feeds on their schedule until stopped."""
-    from harvesters.scheduler import run_worker
+    from nap.worker import run_worker
 
     _require_current_schema()
     run_worker(_sessions(), load_settings(), tick_seconds=tick)
@@ -531,36 +531,6 @@ def users_invite(email: str, inviter_email: str) -> None:
         raise click.ClickException(str(error)) from None
     click.echo(f"invitation mailed to {email.strip().lower()}" if sent
                else f"{email.strip().lower()} was invited less than a minute ago; nothing sent")
-
-
-@main.command("demo-cpo")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8081, show_default=True)
-@click.option("--locations", default=200, show_default=True)
-@click.option("--ocpi-version", default="2.3.0", type=click.Choice(["2.3.0", "2.2.1", "2.1.1"]), show_default=True)
-@click.option("--seed", default=1, show_default=True)
-@click.option("--token", default="demo-token", show_default=True)
-@click.option("--page-limit", default=100, show_default=True)
-@click.option("--fail-rate", default=0.0, show_default=True, help="Fraction of list requests answered 503.")
-@click.option("--slow-ms", default=0, show_default=True, help="Delay per list request.")
-@click.option("--broken-objects", default=0, show_default=True, help="Locations served deliberately invalid.")
-@click.option("--grow-while-paging", default=0, show_default=True, help="Locations appearing after the first page.")
-def demo_cpo(host, port, locations, ocpi_version, seed, token, page_limit, fail_rate, slow_ms,
-             broken_objects, grow_while_paging) -> None:
-    """Run the built-in demo CPO: a real OCPI server with generated data."""
-    from werkzeug.serving import run_simple
-
-    from nap.demo_cpo.fleet import generate_fleet
-    from nap.demo_cpo.server import DemoOptions, create_app
-
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        raise click.ClickException("the demo CPO only listens on loopback")
-    options = DemoOptions(ocpi_version=ocpi_version, token=token, page_limit=page_limit, fail_rate=fail_rate,
-                          slow_ms=slow_ms, broken_objects=broken_objects, grow_while_paging=grow_while_paging,
-                          seed=seed)
-    app = create_app(generate_fleet(locations=locations, seed=seed), options)
-    click.echo(f"demo CPO (OCPI {ocpi_version}, {locations} locations) on http://{host}:{port}/ocpi/versions")
-    run_simple(host, port, app, threaded=True)
 
 
 def run() -> None:

@@ -13,7 +13,7 @@ trap cleanup EXIT INT TERM
 mkdir -p var
 export NAP_OUTBOUND_ALLOW="${NAP_OUTBOUND_ALLOW:-127.0.0.0/8}"  # the demo CPO is on loopback
 $NAP db upgrade
-$NAP demo-cpo --port "$DEMO_PORT" --locations 200 --ocpi-version 2.3.0 --seed 1 >var/demo-cpo.log 2>&1 &
+.venv/bin/python -m demo_cpo --port "$DEMO_PORT" --locations 200 --ocpi-version 2.3.0 --seed 1 >var/demo-cpo.log 2>&1 &
 pids+=($!)
 .venv/bin/python - "$DEMO_PORT" <<'PY'
 import sys, time, httpx

@@ -149,8 +149,8 @@ def live_server():
 @pytest.fixture
 def demo_cpo(live_server):
     """Start a demo CPO: demo_cpo(locations=20, ocpi_version="2.3.0", **options)."""
-    from nap.demo_cpo.fleet import generate_fleet
-    from nap.demo_cpo.server import DemoOptions, create_app
+    from demo_cpo.fleet import generate_fleet
+    from demo_cpo.server import DemoOptions, create_app
 
     def start(locations: int = 20, seed: int = 1, **options) -> LiveServer:
         options = DemoOptions(seed=seed, **options)

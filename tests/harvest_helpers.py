@@ -81,7 +81,7 @@ def fleet_with_flaws(locations: int = 20, drop: int = 0, voltages_as_text: int =
     connector in each of `voltages_as_text` other locations with its max_voltage as text,
     a different value each (repaired, with a warning). Returns the fleet and the refs
     (location id/EVSE uid, as findings name them) of the dropped EVSEs."""
-    from nap.demo_cpo.fleet import Fleet, generate_fleet
+    from demo_cpo.fleet import Fleet, generate_fleet
 
     generated = generate_fleet(locations=locations, seed=seed, party_id=party_id)
     fleet = Fleet(locations=copy.deepcopy(generated.locations), tariffs=[])
@@ -103,7 +103,7 @@ def served_units(fleet) -> tuple[int, int]:
 
 def verbatim_cpo(live_server, fleet, page_limit: int = 7):
     """The demo CPO serving `fleet` as it is (OCPI 2.3.0), with .token and .versions_url."""
-    from nap.demo_cpo.server import DemoOptions, create_app
+    from demo_cpo.server import DemoOptions, create_app
 
     options = DemoOptions(verbatim=True, page_limit=page_limit)
     cpo = live_server(create_app(fleet, options))

@@ -8,7 +8,7 @@ import json
 
 from flask import Flask, Response, request
 
-from nap.demo_cpo.fleet import generate_fleet
+from demo_cpo.fleet import generate_fleet
 
 
 def _envelope(data) -> bytes:

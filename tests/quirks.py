@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from harvesters.normalize import FeedIdentity, normalize_object
-from nap.demo_cpo.fleet import generate_fleet
+from demo_cpo.fleet import generate_fleet
 from nap.ocpi.downgrade import to_version
 from nap.ocpi.schemas import MAX_TEXT_LENGTH, Location, Tariff
 from tests.conftest import SHARED

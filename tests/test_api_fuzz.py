@@ -2,7 +2,7 @@
 never answers 5xx and always answers what the document says.
 
 Fails without the protection: it found that a huge `offset` overflowed the database's
-integer and answered 500; without the MAX_OFFSET cap in exporters/ocpi_paging.py it fails
+integer and answered 500; without the MAX_OFFSET cap in nap/ocpi/paging.py it fails
 again (checked)."""
 from __future__ import annotations
 

@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import select
 
 from exporters.consumers import add_consumer, parse_publish_token
-from nap.demo_cpo.fleet import generate_fleet
-from nap.demo_cpo.server import DemoOptions, create_app
+from demo_cpo.fleet import generate_fleet
+from demo_cpo.server import DemoOptions, create_app
 from nap.feeds import add_feed, get_feed, issue_push_token
 from nap.ocpi.values import format_datetime
 from nap.parties import PartyError, move, revoke, verify

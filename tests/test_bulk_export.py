@@ -63,7 +63,7 @@ def test_a_snapshot_holds_every_file_valid_checksummed_and_attributed(demo_cpo, 
 
 def test_locations_without_operator_are_operated_by_their_party_in_every_file(demo_cpo, sessions, settings,
                                                                               tmp_path):
-    """The tables are written by two processes (exporters/datex2_parallel.py): a location
+    """The tables are written by two processes (exporters/datex2/parallel.py): a location
     in either part gets its party's operator, and the status files reference its version."""
     cpo = demo_cpo(locations=12)
     locations = cpo.app.config["FLEET"].locations

@@ -1,4 +1,4 @@
-"""gzip of bodies produced in parts (exporters.compression.chunked_response): one standard
+"""gzip of bodies produced in parts (nap.compression.chunked_response): one standard
 gzip member, compressed piece by piece in background threads, given exactly when the
 after_request hook would have given it; and the OCPI envelope built around JSON texts."""
 from __future__ import annotations
@@ -11,9 +11,9 @@ import zlib
 import pytest
 from flask import Flask
 
-from exporters import compression
-from exporters.compression import GzipPieces, chunked_response
-from exporters.ocpi_envelope import ocpi_response_of_json
+from nap import compression
+from nap.compression import GzipPieces, chunked_response
+from nap.ocpi.envelope import ocpi_response_of_json
 
 
 def _text(size: int, seed: int = 1) -> bytes:

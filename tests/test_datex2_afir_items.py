@@ -13,7 +13,7 @@ from lxml import etree
 
 from exporters.datex2.status import write_status
 from exporters.datex2.table import write_table
-from nap.demo_cpo.fleet import generate_fleet
+from demo_cpo.fleet import generate_fleet
 from tests.test_datex2 import NS, PROFILES, assert_valid, egi, fac, synthetic_location, tariff_lookup, texts
 
 BEFORE_DST = datetime(2026, 3, 29, 0, 59, tzinfo=timezone.utc)  # Europe/Berlin: 01:59 CET
@@ -102,7 +102,7 @@ def test_offset_since_names_the_change():
 
 
 def test_table_version_and_last_change_follow_the_offsets(demo_cpo, sessions, settings):
-    from exporters.datex2_source import table_state
+    from exporters.datex2.source import table_state
     from tests.harvest_helpers import register_and_harvest
 
     assert register_and_harvest(sessions, settings, demo_cpo(locations=3)).status == "success"

@@ -11,7 +11,7 @@ from lxml import etree
 
 from exporters.datex2.validate import validate
 from harvesters.credentials import handshake
-from nap.demo_cpo.server import touch_location
+from demo_cpo.server import touch_location
 from nap.feeds import add_feed, get_feed
 from nap.parties import claim, verify
 from nap.ocpi.values import format_datetime

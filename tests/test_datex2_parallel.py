@@ -1,5 +1,5 @@
 """The DATEX II table written by several processes from one snapshot
-(exporters/datex2_parallel.py): the same bytes as one process writes, and a commit made
+(exporters/datex2/parallel.py): the same bytes as one process writes, and a commit made
 meanwhile is in all of the table or in none of it, on PostgreSQL and on SQLite."""
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from sqlalchemy import select, text
 
 from exporters.datex2.table import write_table
 from exporters.datex2.validate import validate
-from exporters.datex2_parallel import _write_part, write_table_in_parallel
-from exporters.datex2_source import published_locations, tariff_lookup
+from exporters.datex2.parallel import _write_part, write_table_in_parallel
+from exporters.datex2.source import published_locations, tariff_lookup
 from nap.store.db import repeatable_read, write_session
 from nap.store.documents import iter_location_documents
 from nap.store.tables import Location

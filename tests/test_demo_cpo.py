@@ -1,7 +1,7 @@
 """The demo CPO over real HTTP on loopback: fleet realism, pagination, filters, auth, versions, handshake.
 
 The spec knowledge used to check the output (enum values, required fields, regexes) is written out here on
-purpose instead of being imported from nap.demo_cpo, so that the tests are an independent reading of the
+purpose instead of being imported from demo_cpo, so that the tests are an independent reading of the
 OCPI 2.3.0 / 2.2.1 / 2.1.1 texts in shared/spec.
 """
 
@@ -19,7 +19,7 @@ import httpx
 import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from nap.demo_cpo import DemoOptions, Fleet, create_app, generate_fleet, to_version, touch_location
+from demo_cpo import DemoOptions, Fleet, create_app, generate_fleet, to_version, touch_location
 
 VERSIONS = ["2.3.0", "2.2.1", "2.1.1"]
 EVSE_ID = re.compile(r"^[A-Z]{2}\*?[A-Z0-9]{3}\*?E[A-Z0-9\*]{1,30}$")

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from harvesters.json_limits import nesting_exceeds
 from harvesters.normalize import FeedIdentity, normalize_object
-from nap.demo_cpo.fleet import generate_fleet
+from demo_cpo.fleet import generate_fleet
 from nap.ocpi.schemas import Location, Tariff
 
 FLEET = generate_fleet(locations=3)

@@ -23,7 +23,7 @@ from alembic import command
 from click.testing import CliRunner
 from sqlalchemy import func, inspect, select, update
 
-from harvesters.findings import UnitCounts
+from nap.ocpi.findings import UnitCounts
 from harvesters.harvest import Harvester, completed_status
 from nap.cli import main
 from nap.feeds import add_feed, get_feed

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from nap.demo_cpo.fleet import Fleet
-from nap.demo_cpo.server import DemoOptions, create_app, touch_location
+from demo_cpo.fleet import Fleet
+from demo_cpo.server import DemoOptions, create_app, touch_location
 from nap.store.documents import assemble_locations
 from nap.store.tables import COMPLETED_RUN_STATUSES, Feed, HarvestRun, Location
 from tests.conftest import SHARED
@@ -282,7 +282,7 @@ def test_ids_that_differ_only_in_case_are_one_object(demo_cpo, live_server, sess
 def test_numbers_beyond_64_bits_in_a_raw_object_are_stored(live_server, sessions, settings):
     """The fast JSON encoder refuses them; the store falls back instead of failing the run.
     (Read back, such a number comes as the nearest float: orjson's parser has no bigints.)"""
-    from nap.demo_cpo.fleet import generate_fleet
+    from demo_cpo.fleet import generate_fleet
 
     location = {**generate_fleet(locations=1).locations[0], "x_vendor_counter": 10**30}
     cpo = live_server(create_app(Fleet(locations=[location], tariffs=[]), DemoOptions(verbatim=True)))
@@ -301,7 +301,7 @@ def test_the_raw_object_keeps_the_cpos_key_order(live_server, sessions, settings
     jsonb would sort them; the raw column is json there, migration 0005)."""
     from sqlalchemy import Text, cast
 
-    from nap.demo_cpo.fleet import generate_fleet
+    from demo_cpo.fleet import generate_fleet
 
     served = generate_fleet(locations=1).locations[0]
     reordered = dict(reversed(list(served.items())))  # "evses" first, "country_code" last
@@ -327,7 +327,7 @@ def test_texts_beyond_the_limit_and_ids_beyond_their_column_are_findings_not_sto
 
     import httpx
 
-    from nap.demo_cpo.fleet import generate_fleet
+    from demo_cpo.fleet import generate_fleet
     from nap.feeds import add_feed
     from nap.ocpi.schemas import MAX_TEXT_LENGTH
 

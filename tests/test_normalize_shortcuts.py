@@ -87,7 +87,7 @@ def test_the_camel_case_prescan_sees_every_key_the_exact_rule_renames(obj):
 def _objects_to_normalize():
     import json
 
-    from nap.demo_cpo.fleet import generate_fleet
+    from demo_cpo.fleet import generate_fleet
     from tests.conftest import SHARED
 
     for kind in ("location", "tariff"):

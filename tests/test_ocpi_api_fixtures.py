@@ -25,8 +25,8 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from exporters.consumers import add_consumer
 from nap.config import Settings
-from nap.demo_cpo.fleet import generate_fleet
-from nap.demo_cpo.server import DemoOptions, create_app as create_demo_app
+from demo_cpo.fleet import generate_fleet
+from demo_cpo.server import DemoOptions, create_app as create_demo_app
 from nap.store.db import get_engine, session_factory
 from nap.store.migrate import upgrade
 from nap.store.tables import Evse, Location

@@ -13,7 +13,7 @@ import pytest
 from harvesters.harvest import Harvester
 from nap.app import create_app
 from nap.config import Settings
-from nap.demo_cpo import touch_location
+from demo_cpo import touch_location
 from tests.harvest_helpers import register_and_harvest
 from tests.test_ocpi_api_fixtures import CC, PARTY, location_id, token_header
 

@@ -1,4 +1,4 @@
-"""Location pages served as the stored JSON text (exporters.ocpi_sources.document_jsons):
+"""Location pages served as the stored JSON text (exporters.ocpi.sources.document_jsons):
 the text splicing, the one-parameter id lists, that every page equals the decoded documents
 with the publication rules applied, and that the ETag still follows each EVSE row."""
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from exporters.consumers import ANONYMOUS, Audience
-from exporters.ocpi_paging import Window
-from exporters.ocpi_sources import LocationSource
+from nap.ocpi.paging import Window
+from exporters.ocpi.sources import LocationSource
 from exporters.publication import Publication
 from nap.app import create_app
 from nap.jsonutil import loads

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select
 
 import harvesters.harvest
-from harvesters.findings import ObjectFinding
+from nap.ocpi.findings import ObjectFinding
 from harvesters.page_process import PageJob, PageProcess, PageProcessError, _PlainUnpickler
 from nap.store.tables import COMPLETED_RUN_STATUSES, Feed, Finding, HarvestRun, Location
 from tests.harvest_helpers import delete_feed, harvest, register_and_harvest, stored_locations

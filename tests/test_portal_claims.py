@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from harvesters.scheduler import due_feed_names
+from nap.worker import due_feed_names
 from nap.feeds import add_feed, get_feed, issue_push_token
 from nap.ocpi.values import format_datetime
 from nap.portal.background import wait_for_harvests

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select, update
 from werkzeug.security import check_password_hash
 
-from harvesters.scheduler import due_feed_names
+from nap.worker import due_feed_names
 from nap.app import create_app
 from nap.feeds import get_feed
 from nap.portal.background import wait_for_harvests

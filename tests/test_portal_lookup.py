@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from nap.demo_cpo.fleet import ocpi_timestamp
+from demo_cpo.fleet import ocpi_timestamp
 from nap.feeds import get_feed
 from nap.portal.ownership import add_owner
 from nap.store.tables import COMPLETED_RUN_STATUSES

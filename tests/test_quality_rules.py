@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from nap.demo_cpo.fleet import generate_fleet
-from nap.demo_cpo.server import DemoOptions, create_app, touch_location
+from demo_cpo.fleet import generate_fleet
+from demo_cpo.server import DemoOptions, create_app, touch_location
 from nap.quality import RULES, build_report, cached_report
 from nap.quality.rules import _coordinates_swapped
 from nap.quality.snapshot import EvseView, FeedSnapshot, LocationView

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from nap.demo_cpo.fleet import Fleet, generate_fleet
-from nap.demo_cpo.server import DemoOptions, create_app
+from demo_cpo.fleet import Fleet, generate_fleet
+from demo_cpo.server import DemoOptions, create_app
 from nap.feeds import add_feed
 from tests.conftest import SHARED
 from tests.harvest_helpers import delete_feed, findings, harvest, parties_of, stored_locations

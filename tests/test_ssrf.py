@@ -150,8 +150,8 @@ def test_an_https_cpo_named_by_host_is_paged_by_its_name(tmp_path):
 
     from werkzeug.serving import make_server
 
-    from nap.demo_cpo.fleet import generate_fleet
-    from nap.demo_cpo.server import DemoOptions, create_app
+    from demo_cpo.fleet import generate_fleet
+    from demo_cpo.server import DemoOptions, create_app
 
     cert_file, key_file = _self_signed_certificate(tmp_path, "cpo.test")
     server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

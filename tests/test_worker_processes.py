@@ -12,8 +12,8 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from nap.demo_cpo.fleet import generate_fleet
-from nap.demo_cpo.server import DemoOptions, create_app, touch_location
+from demo_cpo.fleet import generate_fleet
+from demo_cpo.server import DemoOptions, create_app, touch_location
 from nap.feeds import add_feed
 from nap.store.tables import HarvestRun
 from tests.harvest_helpers import harvest, register_and_harvest, stored_locations
@@ -169,7 +169,7 @@ def _ready(httpx, port: int) -> bool:
 def test_a_slow_cpo_does_not_hold_up_the_others(live_server, sessions, settings, database_url):
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite has one writer at a time: one worker harvests one feed at a time there")
-    from harvesters.scheduler import run_due_feeds
+    from nap.worker import run_due_feeds
 
     for number, slow_ms in enumerate((1500, 0, 0)):
         fleet = generate_fleet(locations=4, seed=number, party_id=f"S{number:02d}")

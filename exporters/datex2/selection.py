@@ -13,7 +13,7 @@ from exporters.datex2 import identity, ocpi, time_zones
 from exporters.datex2.namespaces import Profile
 
 # The operator of a CPO party's locations that name none: OCPI BusinessDetails by (COUNTRY,
-# PARTY), upper-case (exporters/datex2_source.party_operators).
+# PARTY), upper-case (exporters/datex2/source.party_operators).
 PartyOperators = Mapping[tuple[str, str], dict]
 
 

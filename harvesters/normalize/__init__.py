@@ -22,7 +22,7 @@ from typing import Any, Callable
 import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from harvesters.findings import ObjectFinding, UnitCounts
+from nap.ocpi.findings import ObjectFinding, UnitCounts
 from harvesters.normalize import v211, v221
 from harvesters.normalize.common import FeedIdentity
 from harvesters.normalize.pruning import field_path, validate_pruned
@@ -32,8 +32,6 @@ from nap.jsonutil import dumps_bytes, unreadable_text
 from nap.ocpi.ids import id_key
 from nap.ocpi.schemas import Connector, Evse, Location, Tariff
 from nap.ocpi.values import future_limit
-
-SUPPORTED_VERSIONS = ("2.3.0", "2.2.1", "2.2", "2.1.1")
 
 _Upgrade = Callable[[dict, FeedIdentity], dict]
 

@@ -27,7 +27,7 @@ def outage_response(error: BaseException):
     log.error("database unavailable on %s: %s", request.path,
               (str(getattr(error, "orig", None) or error).splitlines() or [""])[0])
     if request.path.startswith("/ocpi/"):
-        from exporters.ocpi_envelope import ocpi_error
+        from nap.ocpi.envelope import ocpi_error
 
         response = ocpi_error(3000, MESSAGE, 503)
     else:

@@ -60,7 +60,8 @@ demo CPO (to serve as an older CPO would) and by the 2.2.1 view of the publicati
 
 from __future__ import annotations
 
-SUPPORTED_VERSIONS = ("2.3.0", "2.2.1", "2.1.1")
+from nap.ocpi.versions import CONVERTIBLE
+
 KINDS = ("location", "evse", "connector", "tariff")
 
 # --- enum value sets of the older versions (for dropping extension values) ---
@@ -113,7 +114,7 @@ TARIFF_FIELDS_211 = ("id", "currency", "tariff_alt_text", "tariff_alt_url", "ele
 def to_version(obj: dict, kind: str, version: str) -> dict | None:
     """Convert a 2.3.0 object to ``version``; None if it cannot exist there (an EVSE or connector that only
     had connector types the older version lacks)."""
-    if version not in SUPPORTED_VERSIONS:
+    if version not in CONVERTIBLE:
         raise ValueError(f"unsupported OCPI version {version!r}")
     if kind not in KINDS:
         raise ValueError(f"unknown object kind {kind!r}")

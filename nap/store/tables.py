@@ -92,7 +92,7 @@ class HarvestRun(Base):
     findings: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     # What became of the locations, EVSEs and connectors the CPO served, in a run that
-    # completed (harvesters.findings.UnitCounts.as_dict(): {"evses": {"served": ..,
+    # completed (nap.ocpi.findings.UnitCounts.as_dict(): {"evses": {"served": ..,
     # "stored": .., "repaired": .., "skipped": ..}, ...}); None for a failed run, and for
     # runs from before migration 0006.
     unit_counts: Mapped[dict | None] = mapped_column(JsonDocument, nullable=True)

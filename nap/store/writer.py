@@ -10,7 +10,7 @@ from typing import Collection, Sequence
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from harvesters.findings import ObjectFinding
+from nap.ocpi.findings import ObjectFinding
 from nap.jsonutil import JsonText
 from nap.ocpi.ids import evse_operator, id_key
 from nap.ocpi.values import parse_datetime

@@ -21,10 +21,11 @@ from flask import Blueprint, Response, request
 from exporters.access import current_audience, install_access_control
 from exporters.api_errors import catch_crashes
 from exporters.http_caching import Validators, not_modified
-from exporters.ocpi_envelope import OcpiError, ocpi_error, ocpi_response, ocpi_response_of_json
-from exporters.ocpi_paging import paging_headers, parse_window
-from exporters.ocpi_sources import LocationSource, Snapshot, TariffSource
-from exporters.ocpi_views import STORED_VERSION, VERSIONS, render, render_all
+from nap.ocpi.envelope import OcpiError, ocpi_error, ocpi_response, ocpi_response_of_json
+from nap.ocpi.paging import paging_headers, parse_window
+from exporters.ocpi.sources import LocationSource, Snapshot, TariffSource
+from exporters.ocpi.views import render, render_all
+from nap.ocpi.versions import PUBLISHED, STORED
 from exporters.publication import Publication
 from nap.gc_pause import paused_gc
 from nap.jsonutil import unreadable_text
@@ -74,7 +75,7 @@ def _finish(response: Response, validators: Validators, headers: dict | None = N
 
 
 def versions():
-    return ocpi_response([{"version": version, "url": f"{_base_url()}/ocpi/{version}"} for version in VERSIONS])
+    return ocpi_response([{"version": version, "url": f"{_base_url()}/ocpi/{version}"} for version in PUBLISHED])
 
 
 def version_details(version: str):
@@ -102,7 +103,7 @@ def _list(source_class, kind: str, version: str):
     validators, unchanged = _conditional(snapshot, version, headers)
     if unchanged is not None:
         return unchanged
-    if kind == "location" and version == STORED_VERSION:
+    if kind == "location" and version == STORED:
         # Served as stored: the JSON text goes out without being decoded and encoded again.
         return _finish(ocpi_response_of_json(source.document_jsons(snapshot)), validators, headers)
     data = render_all(source.documents(snapshot), kind, version)
@@ -200,7 +201,7 @@ def _route(path: str, endpoint: str, view, version: str | None = None) -> None:
 
 
 _route("/ocpi/versions", "versions", versions)
-for _version in VERSIONS:
+for _version in PUBLISHED:
     _tag = _version.replace(".", "")
     _base = f"/ocpi/{_version}"
     _route(_base, f"details_{_tag}", version_details, _version)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
-from exporters.ocpi_envelope import OcpiError
+from nap.ocpi.envelope import OcpiError
 from nap.ocpi.values import format_datetime, parse_datetime
 
 

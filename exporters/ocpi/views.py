@@ -7,15 +7,14 @@ Parking objects, no 2.3.0-only fields or enum values).
 from __future__ import annotations
 
 from nap.ocpi.downgrade import to_version
+from nap.ocpi.versions import STORED
 
-VERSIONS = ("2.3.0", "2.2.1")  # newest first, as /ocpi/versions lists them
-STORED_VERSION = "2.3.0"
 
 
 def render(obj: dict, kind: str, version: str) -> dict | None:
     """`obj` (2.3.0) in `version`; None when it cannot exist there (an EVSE or connector
     whose only connector types 2.2.1 lacks, such as MCS)."""
-    if version == STORED_VERSION:
+    if version == STORED:
         return obj
     return to_version(obj, kind, version)
 

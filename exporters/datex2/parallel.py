@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from exporters.datex2 import tariffs
 from exporters.datex2.table import write_table, write_table_sites
 from exporters.datex2.selection import PartyOperators
-from exporters.datex2_source import party_operators, published_locations, tariff_lookup
+from exporters.datex2.source import party_operators, published_locations, tariff_lookup
 from nap.store.db import repeatable_read, session_factory
 from nap.store.documents import iter_location_documents
 from nap.store.tables import Location

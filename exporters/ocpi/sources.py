@@ -23,7 +23,7 @@ from sqlalchemy import DateTime, Text, and_, case, cast, func, select, type_coer
 from sqlalchemy.orm import Session
 
 from exporters.http_caching import Fingerprint
-from exporters.ocpi_paging import Window
+from nap.ocpi.paging import Window
 from exporters.publication import Publication
 from nap.jsonutil import dumps_text, loads
 from nap.ocpi.ids import id_key

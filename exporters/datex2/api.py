@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from exporters.datex2.status import write_status
 from exporters.datex2.table import write_table
-from exporters.datex2_source import (changed_status_documents, party_operators, published_locations, table_state,
+from exporters.datex2.source import (changed_status_documents, party_operators, published_locations, table_state,
                                      tariff_lookup)
 from exporters.http_caching import Fingerprint, Validators, not_modified
 from nap.ocpi.values import parse_datetime

@@ -45,7 +45,8 @@ import httpx
 from flask import Flask, Response, request
 
 from .fleet import FLEET_END, Fleet, make_location, ocpi_timestamp, restamp, touch_evse_status
-from nap.ocpi.downgrade import SUPPORTED_VERSIONS, to_version
+from nap.ocpi.downgrade import to_version
+from nap.ocpi.versions import CONVERTIBLE
 
 MODULES = ("credentials", "locations", "tariffs")
 ROLES_221 = {"CPO", "EMSP", "HUB", "NAP", "NSP", "OTHER", "SCSP"}
@@ -79,8 +80,8 @@ class DemoOptions:
 
 
 def create_app(fleet: Fleet, options: DemoOptions) -> Flask:
-    if options.ocpi_version not in SUPPORTED_VERSIONS:
-        raise ValueError(f"ocpi_version must be one of {SUPPORTED_VERSIONS}, not {options.ocpi_version!r}")
+    if options.ocpi_version not in CONVERTIBLE:
+        raise ValueError(f"ocpi_version must be one of {CONVERTIBLE}, not {options.ocpi_version!r}")
     if options.page_limit < 1:
         raise ValueError("page_limit must be at least 1")
 

@@ -11,7 +11,7 @@ from typing import Iterable, Iterator
 
 from flask import Response
 
-from exporters.compression import chunked_response
+from nap.compression import chunked_response
 from nap.jsonutil import dumps_bytes
 from nap.ocpi.values import format_datetime
 
@@ -53,7 +53,7 @@ def ocpi_response(data, status_code: int = 1000, http_status: int = 200, message
 
 def ocpi_response_of_json(items: Iterable[str], chunk_size: int = 256 * 1024) -> Response:
     """A success envelope whose data is the array of the already encoded JSON `items`
-    (exporters.ocpi_sources: documents served as stored, never decoded). The body is handed
+    (exporters.ocpi.sources: documents served as stored, never decoded). The body is handed
     on in chunks as the items come, so that it is compressed while it is produced."""
     head = dumps_bytes(envelope([]))  # ... ,"data":[]}
     assert head.endswith(b"[]}")
