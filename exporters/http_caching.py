@@ -37,7 +37,7 @@ class Fingerprint:
     def add_rows(self, rows: Iterable[Sequence]) -> "Fingerprint":
         """`add(*row)` for every row, in one update of the hash: the same digest, without a
         call per value (a page fingerprints thousands of EVSE rows)."""
-        # _text() inlined: a call per value was most of the time.
+        # Each value's text is built inline: a call per value would be most of the time.
         self._hash.update("".join([
             "\x1f" + (part.isoformat() if isinstance(part, datetime) else "" if part is None else str(part))
             for row in rows for part in row]).encode())
@@ -45,12 +45,6 @@ class Fingerprint:
 
     def etag(self) -> str:
         return self._hash.hexdigest()[:32]
-
-
-def _text(value) -> str:  # inlined in Fingerprint.add_rows
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return "" if value is None else str(value)
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from harvesters.ocpi_client import ClientLimits, HarvestError, OcpiClient
 from nap.store.db import write_session
 from nap.config import Settings
-from nap.feeds import FeedError, get_feed
+from nap.feeds import FeedError, credentials_accepted, get_feed
 from nap.parties import PartyError, claim
+from nap.store.states import ClaimSource, FeedStatus
 from nap.tokens import new_token, token_hash
 
 log = logging.getLogger(__name__)
@@ -45,11 +46,6 @@ def nap_credentials(settings: Settings, token_b: str, version: str) -> dict:
          "country_code": settings.country_code}]}
 
 
-def cpo_parties(credentials: dict, version: str) -> list[tuple[str, str]]:
-    """The country_code/party_id pairs the CPO's credentials declare."""
-    return [(country, party) for country, party, _ in cpo_roles(credentials, version)]
-
-
 def cpo_roles(credentials: dict, version: str) -> list[tuple[str, str, dict | None]]:
     """The country_code/party_id pairs the CPO's credentials declare, each with the
     BusinessDetails given for it (2.1.1: the credentials' own)."""
@@ -67,8 +63,7 @@ def cpo_roles(credentials: dict, version: str) -> list[tuple[str, str, dict | No
 
 
 def _limits(settings: Settings) -> ClientLimits:
-    return ClientLimits(timeout_seconds=settings.http_timeout_seconds, attempts=settings.retry_attempts,
-                        backoff_seconds=settings.retry_backoff_seconds, allowed_networks=settings.outbound_allow)
+    return ClientLimits.from_settings(settings)
 
 
 def handshake(sessions: sessionmaker[Session], settings: Settings, feed_name: str) -> HandshakeResult:
@@ -99,11 +94,10 @@ def handshake(sessions: sessionmaker[Session], settings: Settings, feed_name: st
             feed.registered_at = datetime.now(timezone.utc)
             feed.credentials_url = endpoints.credentials_url
             feed.ocpi_version = endpoints.version
-            if feed.status == "needs_credentials":
-                feed.status = "active"
+            credentials_accepted(session, feed.id)
             for country, party, details in roles:
                 # A claim, no more: an administrator verifies it (nap/parties.py).
-                claim(session, feed, country, party, source="credentials", business_details=details)
+                claim(session, feed, country, party, source=ClaimSource.CREDENTIALS, business_details=details)
             if parties and not feed.country_code:
                 # 2.1.1 objects carry no country_code/party_id: the CPO's own come from here.
                 feed.country_code, feed.party_id = parties[0]
@@ -130,5 +124,5 @@ def unregister(sessions: sessionmaker[Session], settings: Settings, feed_name: s
         feed = get_feed(session, feed_name)
         feed.registered_at = None
         feed.inbound_token_hash = None  # the CPO's TOKEN_B no longer opens anything
-        feed.status = "needs_credentials"
+        feed.status = FeedStatus.NEEDS_CREDENTIALS
     return HandshakeResult(True, "unregistered", version)

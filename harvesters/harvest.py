@@ -7,13 +7,10 @@ failed or killed run leaves the last good data untouched.
 """
 from __future__ import annotations
 
-import gc
 import logging
-import sys
-import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import closing, contextmanager
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterator
@@ -29,10 +26,13 @@ from harvesters.pages import NormalizedPage, normalized_pages
 from harvesters.prefetch import prefetched
 from nap.store.db import write_session
 from nap.config import Settings
+from nap.feeds import credentials_accepted
 from nap.ocpi.values import format_datetime
 from nap.parties import verified_parties
+from nap.runtime import fewer_collections, short_switch_interval
 from nap.store.leases import Leases
-from nap.store.tables import COMPLETED_RUN_STATUSES, Feed, Finding, HarvestRun, Location, Tariff
+from nap.store.states import COMPLETED_RUN_STATUSES, FeedStatus, ObjectKind, RunStatus
+from nap.store.tables import Feed, Finding, HarvestRun, Location, Tariff
 from nap.store.writer import FeedWriter, WriteCounts
 
 log = logging.getLogger(__name__)
@@ -53,13 +53,13 @@ class RunTally:
     evse_operators: dict[str, int] = field(default_factory=dict)
 
 
-def completed_status(units: UnitCounts, degraded_evse_share: float) -> str:
-    """How a run that completed ends: "degraded" when it skipped more than the share of
-    the EVSEs served (NAP_HARVEST_DEGRADED_EVSE_SHARE), else "success". Either way its data
-    is stored."""
+def completed_status(units: UnitCounts, degraded_evse_share: float) -> RunStatus:
+    """How a run that completed ends: degraded when it skipped more than the share of the
+    EVSEs served (NAP_HARVEST_DEGRADED_EVSE_SHARE), else success. Either way its data is
+    stored."""
     if units.evses_served and units.evses_skipped > degraded_evse_share * units.evses_served:
-        return "degraded"
-    return "success"
+        return RunStatus.DEGRADED
+    return RunStatus.SUCCESS
 
 
 def _count_refused_as_skipped(units: UnitCounts, refused: dict[str, int]) -> None:
@@ -107,73 +107,20 @@ class _StoreBehind:
             self._pool.shutdown(wait=True)
 
 
-_tuning_lock = threading.Lock()
-_tuning_runs = 0
-_tuning_saved: tuple[tuple[int, int, int], float] | None = None
-
-# How long a thread may hold the GIL while another waits for it (Python's default: 5 ms).
-HARVEST_SWITCH_INTERVAL = 0.0005
-
-
-@contextmanager
-def _tuned_for_harvest() -> Iterator[None]:
-    """Interpreter settings for the duration of a run, restored when the last concurrent
-    run ends (they are process-wide).
-
-    - Fewer cyclic collections. A page of 1,000 locations allocates a few hundred thousand
-      dicts and lists, and every burst triggered collections that walked the whole heap
-      (ORM, schemas, the page): about a third of a harvest's CPU time. The objects alive
-      before the run (modules, the ORM's registries) are frozen out of the collector, and a
-      collection waits for 10,000 allocations instead of 700. The collector stays on, so
-      whatever cycles a run makes are still freed and memory stays flat.
-    - A shorter GIL switch interval. The store thread talks to the database in many short
-      exchanges (COPY chunks, queries); after each it waited up to 5 ms for the validating
-      thread to let go of the GIL. On PostgreSQL, where the store thread sets the pace, 0.5
-      ms took a 100k-EVSE harvest from about 30 to 22 s; on SQLite it changes nothing."""
-    global _tuning_runs, _tuning_saved
-    with _tuning_lock:
-        if _tuning_runs == 0:
-            _tuning_saved = (gc.get_threshold(), sys.getswitchinterval())
-            thresholds = _tuning_saved[0]
-            gc.freeze()
-            gc.set_threshold(max(thresholds[0], 10_000), thresholds[1], thresholds[2])
-            sys.setswitchinterval(min(_tuning_saved[1], HARVEST_SWITCH_INTERVAL))
-        _tuning_runs += 1
-    try:
-        yield
-    finally:
-        with _tuning_lock:
-            _tuning_runs -= 1
-            if _tuning_runs == 0 and _tuning_saved is not None:
-                gc.set_threshold(*_tuning_saved[0])
-                sys.setswitchinterval(_tuning_saved[1])
-                gc.unfreeze()
-
-
 class Harvester:
-    def __init__(self, sessions: sessionmaker[Session], settings: Settings, transport=None,
+    def __init__(self, sessions: sessionmaker[Session], settings: Settings,
                  leases: Leases | None = None, progress: Callable[[str, int, int | None], None] | None = None):
         self.sessions = sessions
         self.settings = settings
-        self.transport = transport  # tests may inject an httpx transport
         self.leases = leases or Leases(sessions)
         self.progress = progress  # progress(kind, objects received so far, total or None)
 
     def _limits(self) -> ClientLimits:
-        return ClientLimits(
-            timeout_seconds=self.settings.http_timeout_seconds,
-            max_page_bytes=self.settings.harvest_max_page_bytes,
-            max_pages=self.settings.harvest_max_pages,
-            attempts=self.settings.retry_attempts,
-            allowed_networks=self.settings.outbound_allow,
-            max_json_depth=self.settings.harvest_max_json_depth,
-            max_objects_per_page=self.settings.harvest_max_objects_per_page,
-            backoff_seconds=self.settings.retry_backoff_seconds,
-        )
+        return ClientLimits.from_settings(self.settings)
 
     def _start_run(self, feed_id: int) -> int:
         with write_session(self.sessions) as session:
-            run = HarvestRun(feed_id=feed_id, started_at=_utcnow(), status="running", full_sync=True,
+            run = HarvestRun(feed_id=feed_id, started_at=_utcnow(), status=RunStatus.RUNNING, full_sync=True,
                              worker=self.leases.holder)
             session.add(run)
             session.flush()
@@ -195,7 +142,8 @@ class Harvester:
             if only_if_due and not self._is_due(feed):
                 return None
             self._close_abandoned_runs(feed.id)
-            with _tuned_for_harvest():
+            # Process-wide, restored when the last concurrent run ends (nap/runtime.py).
+            with fewer_collections(), short_switch_interval():
                 return self._harvest_locked(feed)
         finally:
             self.leases.release(lease)
@@ -211,8 +159,8 @@ class Harvester:
         with write_session(self.sessions) as session:
             session.execute(
                 update(HarvestRun)
-                .where(HarvestRun.feed_id == feed_id, HarvestRun.status == "running")
-                .values(status="failed", finished_at=_utcnow(),
+                .where(HarvestRun.feed_id == feed_id, HarvestRun.status == RunStatus.RUNNING)
+                .values(status=RunStatus.FAILED, finished_at=_utcnow(),
                         error="abandoned: the worker stopped during the run; no data of it was kept")
             )
 
@@ -229,14 +177,14 @@ class Harvester:
             # on another core; started first, its start overlaps the discovery.
             if self._may_be_large(feed, full_sync=date_from is None):
                 page_process = PageProcess()
-            with OcpiClient(feed.token, self._limits(), self.transport) as client:
+            with OcpiClient(feed.token, self._limits()) as client:
                 endpoints = client.discover(feed.versions_url)
                 version = endpoints.version
                 with write_session(self.sessions) as session:
                     self._pull_and_store(session, client, feed, run_id, endpoints, tally, deadline, now, date_from,
                                          page_process)
         except CredentialsRejected as error:
-            return self._fail(run_id, feed.id, version, tally, str(error), feed_status="needs_credentials")
+            return self._fail(run_id, feed.id, version, tally, str(error), feed_status=FeedStatus.NEEDS_CREDENTIALS)
         except HarvestError as error:
             return self._fail(run_id, feed.id, version, tally, str(error))
         except Exception as error:  # a bug must not leave the run "running" forever
@@ -290,11 +238,11 @@ class Harvester:
                         tally.byte_count += page.byte_count
                         if page.bare_list:
                             tally.findings.append(ObjectFinding(
-                                "page", None, None,
+                                ObjectKind.PAGE, None, None,
                                 "the response is a bare JSON list, not an OCPI response envelope", "warning"))
                         if page.offset_paging:
                             tally.findings.append(ObjectFinding(
-                                "page", None, "Link",
+                                ObjectKind.PAGE, None, "Link",
                                 "no Link header although X-Total-Count says more objects remain; paged on by offset",
                                 "warning"))
                         tally.received += page.received
@@ -332,13 +280,10 @@ class Harvester:
         if full_sync:
             feed_changes["last_full_sync_at"] = run.started_at
         session.execute(update(Feed).where(Feed.id == feed.id).values(**feed_changes))
-        # Working credentials clear "needs_credentials"; a suspension or a pending
-        # approval decided meanwhile by an administrator stays as it is.
-        session.execute(update(Feed).where(Feed.id == feed.id, Feed.status == "needs_credentials")
-                        .values(status="active"))
+        credentials_accepted(session, feed.id)
         self._record_findings(session, feed.id, run_id, tally.findings, now)
         status = completed_status(tally.units, self.settings.harvest_degraded_evse_share)
-        if status == "degraded":
+        if status == RunStatus.DEGRADED:
             log.warning("harvest run %s of %s degraded: %d of %d EVSEs served were skipped", run_id, feed.name,
                         tally.units.evses_skipped, tally.units.evses_served)
         self._finish(session, run_id, endpoints.version, tally, status, None)
@@ -362,8 +307,8 @@ class Harvester:
         (success or degraded) of the same kind (full, or incremental: those of a large feed
         are small) received fewer than NAP_HARVEST_PAGE_PROCESS_MIN_OBJECTS objects
         (starting one takes 0.2 s)."""
-        if self.settings.harvest_page_process_min_objects <= 0 or self.transport is not None:
-            return False  # an injected transport (tests) lives in this process only
+        if self.settings.harvest_page_process_min_objects <= 0:
+            return False
         with self.sessions() as session:
             last = session.scalar(select(HarvestRun.objects_received)
                                   .where(HarvestRun.feed_id == feed.id,
@@ -408,10 +353,10 @@ class Harvester:
         # The data transaction was rolled back; nothing of this run is visible but its record.
         tally.counts = WriteCounts()
         with write_session(self.sessions) as session:
-            self._finish(session, run_id, version, tally, "failed", error)
+            self._finish(session, run_id, version, tally, RunStatus.FAILED, error)
             # The CPO's report shows it beside the object findings.
             self._record_findings(session, feed_id, run_id,
-                                  [ObjectFinding("feed", None, None, f"harvest failed: {error}")], _utcnow())
+                                  [ObjectFinding(ObjectKind.FEED, None, None, f"harvest failed: {error}")], _utcnow())
             if feed_status:
                 session.get(Feed, feed_id).status = feed_status
         with self.sessions() as session:

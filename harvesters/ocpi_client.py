@@ -5,16 +5,16 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import random
-import time
 from dataclasses import dataclass
 from typing import Any, Iterator
 
 import httpx
 
 from harvesters.json_limits import nesting_exceeds
+from nap.config import Settings
 from nap.jsonutil import parse_lenient
 from nap.ocpi.versions import HARVESTED
+from nap.retry import doubling, with_retries
 from harvesters.url_guard import GuardedTransport, OutboundPolicy, UrlRefused
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,15 @@ class HarvestError(Exception):
 
 class CredentialsRejected(HarvestError):
     """The CPO answered 401/403: the feed needs new credentials."""
+
+
+class _Retryable(Exception):
+    """A try that may go better later: a network error, a timeout, 429 (with the wait its
+    Retry-After asks for, if any) or 5xx."""
+
+    def __init__(self, problem: str, wait: float | None = None):
+        super().__init__(problem)
+        self.wait = wait
 
 
 @dataclass(frozen=True)
@@ -47,18 +56,32 @@ class Page:
     offset_paging: bool = False  # no Link header although objects remained: we paged by offset
 
 
+def _setting(name: str) -> Any:
+    return Settings.model_fields[name].get_default(call_default_factory=True)
+
+
 @dataclass
 class ClientLimits:
-    timeout_seconds: float = 30.0
-    max_page_bytes: int = 50 * 1024 * 1024
-    max_pages: int = 10_000
-    attempts: int = 4
-    backoff_seconds: float = 0.5
+    """What one client may spend on one CPO. The settings' limits, from_settings(); a
+    client built without settings gets their defaults."""
+    timeout_seconds: float = _setting("http_timeout_seconds")
+    max_page_bytes: int = _setting("harvest_max_page_bytes")
+    max_pages: int = _setting("harvest_max_pages")
+    attempts: int = _setting("retry_attempts")
+    backoff_seconds: float = _setting("retry_backoff_seconds")
     max_retry_after_seconds: float = 60.0
     max_redirects: int = 5
-    max_json_depth: int = 32  # OCPI objects nest about 8 deep
-    max_objects_per_page: int = 10_000
-    allowed_networks: tuple[str, ...] = ()  # loopback/private networks an administrator allows
+    max_json_depth: int = _setting("harvest_max_json_depth")  # OCPI objects nest about 8 deep
+    max_objects_per_page: int = _setting("harvest_max_objects_per_page")
+    allowed_networks: tuple[str, ...] = _setting("outbound_allow")  # loopback/private networks an administrator allows
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "ClientLimits":
+        return cls(timeout_seconds=settings.http_timeout_seconds, max_page_bytes=settings.harvest_max_page_bytes,
+                   max_pages=settings.harvest_max_pages, attempts=settings.retry_attempts,
+                   backoff_seconds=settings.retry_backoff_seconds, max_json_depth=settings.harvest_max_json_depth,
+                   max_objects_per_page=settings.harvest_max_objects_per_page,
+                   allowed_networks=settings.outbound_allow)
 
 
 def authorization_header(token: str, version: str | None) -> str:
@@ -108,40 +131,40 @@ class OcpiClient:
 
     def request(self, method: str, url: str, params: dict | None = None,
                 body: Any = None) -> tuple[httpx.Response, bytes]:
-        """A request with retries: network errors, timeouts and 5xx back off exponentially
-        with jitter, 429 waits for Retry-After; nothing retries forever."""
-        last_problem = ""
-        for attempt in range(1, self.limits.attempts + 1):
-            try:
-                response, body_bytes = self._send(url, params, method, body)
-            except UrlRefused as error:
-                raise HarvestError(str(error)) from None
-            except httpx.TooManyRedirects:
-                raise HarvestError(f"{url} redirects more than {self.limits.max_redirects} times") from None
-            except httpx.TransportError as error:
-                last_problem = f"{type(error).__name__}: {error}"
-                delay = self._backoff(attempt)
-            else:
-                if response.status_code in (401, 403):
-                    raise CredentialsRejected(f"{url} answered HTTP {response.status_code}: credentials rejected")
-                if response.status_code == 429:
-                    last_problem = "HTTP 429 Too Many Requests"
-                    delay = self._retry_after(response) or self._backoff(attempt)
-                elif response.status_code >= 500:
-                    last_problem = f"HTTP {response.status_code}"
-                    delay = self._backoff(attempt)
-                elif response.status_code >= 400:
-                    raise HarvestError(f"{url} answered HTTP {response.status_code}{_ocpi_message(body_bytes)}")
-                else:
-                    return response, body_bytes
-            if attempt < self.limits.attempts:
-                log.info("retrying %s in %.2fs after %s", url, delay, last_problem)
-                time.sleep(delay)
-        raise HarvestError(f"{url} failed after {self.limits.attempts} attempts: {last_problem}")
+        """A request with retries (nap/retry.py): network errors, timeouts and 5xx back off
+        exponentially with jitter, 429 waits for Retry-After; nothing retries forever."""
+        try:
+            return with_retries(
+                lambda: self._attempt(method, url, params, body), attempts=self.limits.attempts,
+                retry_on=_Retryable, backoff=self._delay,
+                on_retry=lambda attempt, problem, delay: log.info("retrying %s in %.2fs after %s", url, delay, problem))
+        except _Retryable as problem:
+            raise HarvestError(f"{url} failed after {self.limits.attempts} attempts: {problem}") from None
 
-    def _backoff(self, attempt: int) -> float:
-        base = self.limits.backoff_seconds * (2 ** (attempt - 1))
-        return base / 2 + random.uniform(0, base / 2)
+    def _attempt(self, method: str, url: str, params: dict | None, body: Any) -> tuple[httpx.Response, bytes]:
+        """One try: the answer, a refusal (raised as HarvestError or CredentialsRejected), or
+        a _Retryable problem."""
+        try:
+            response, body_bytes = self._send(url, params, method, body)
+        except UrlRefused as error:
+            raise HarvestError(str(error)) from None
+        except httpx.TooManyRedirects:
+            raise HarvestError(f"{url} redirects more than {self.limits.max_redirects} times") from None
+        except httpx.TransportError as error:
+            raise _Retryable(f"{type(error).__name__}: {error}") from None
+        if response.status_code in (401, 403):
+            raise CredentialsRejected(f"{url} answered HTTP {response.status_code}: credentials rejected")
+        if response.status_code == 429:
+            raise _Retryable("HTTP 429 Too Many Requests", self._retry_after(response))
+        if response.status_code >= 500:
+            raise _Retryable(f"HTTP {response.status_code}")
+        if response.status_code >= 400:
+            raise HarvestError(f"{url} answered HTTP {response.status_code}{_ocpi_message(body_bytes)}")
+        return response, body_bytes
+
+    def _delay(self, attempt: int, problem: BaseException) -> float:
+        wait = problem.wait if isinstance(problem, _Retryable) else None
+        return wait or doubling(self.limits.backoff_seconds, jitter=True)(attempt, problem)
 
     def _retry_after(self, response: httpx.Response) -> float | None:
         value = response.headers.get("Retry-After", "")

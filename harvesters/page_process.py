@@ -20,7 +20,6 @@ The child has no state worth keeping: a run that ends kills it.
 """
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import pickle
@@ -39,6 +38,7 @@ from harvesters.ocpi_client import ClientLimits, CredentialsRejected, HarvestErr
 from harvesters.pages import NormalizedPage, normalize_page
 from harvesters.prefetch import prefetched
 from nap.observability.logs import JsonFormatter, configure_logging
+from nap.runtime import fewer_collections
 from nap.store.rows import prepare_location
 
 log = logging.getLogger(__name__)
@@ -157,12 +157,11 @@ def _child_main() -> None:
         job = pickle.load(sys.stdin.buffer)
     except EOFError:
         return  # started ahead, and the run ended before its Locations
+    configure_logging(job.log_level, job.json_logs)
     # As in the harvest process: the imported modules out of the collector's way, fewer
     # collections (a page allocates a few hundred thousand containers, none of them cyclic).
-    gc.freeze()
-    gc.set_threshold(10_000, *gc.get_threshold()[1:])
-    configure_logging(job.log_level, job.json_logs)
-    _produce(job, out)
+    with fewer_collections():
+        _produce(job, out)
 
 
 # -- the parent --------------------------------------------------------------------------

@@ -71,7 +71,7 @@ def normalize_page(kind: str, page: Page, version: str, identity: FeedIdentity,
 
 def _summed(counts: list[UnitCounts]) -> UnitCounts:
     """The objects' counts added up field by field in one pass: UnitCounts.add per object
-    took 7 µs, 0.2 s of a 100,000-EVSE harvest in the page process; this, 1 µs. A
+    takes 7 µs, 0.2 s of a 100,000-EVSE harvest in the page process; this, 1 µs. A
     dataclass's __dict__ holds its fields in their declared order."""
     return UnitCounts(*map(sum, zip(*[vars(each).values() for each in counts]))) if counts else UnitCounts()
 

@@ -9,7 +9,10 @@ Semantics (OCPI 2.2.1/2.3.0 mod_locations, mod_tariffs, transport_and_format):
   converge by `last_updated`.
 - EVSEs are never deleted; a CPO sets their status to REMOVED.
 Every change is validated as a whole 2.3.0 Location (the same normalizer as the harvester)
-before it is written; a rejected push changes nothing and becomes a finding.
+before it is written; a rejected push changes nothing and becomes a finding. This is the
+general path; the commonest push, an EVSE status PATCH, is written by
+nap/store/evse_status.py before it gets here, and only what that path leaves (a refusal
+to explain, an unknown object, an invalid field) comes this way.
 """
 from __future__ import annotations
 
@@ -22,7 +25,6 @@ from typing import Any, Callable
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from harvesters.evse_patch import fast_patchable, patch_evse_fast
 from nap.ocpi.findings import ObjectFinding
 from harvesters.normalize import FeedIdentity, normalize_object
 from nap.parties import CLAIMED, claim_of, verified_parties
@@ -142,13 +144,6 @@ class Receiver:
     def patch_location(self, country_code, party_id, location_id, evse_uid, connector_id, body) -> PushOutcome:
         if not isinstance(body, dict) or "last_updated" not in body:
             raise PushRejected(2001, 400, "a PATCH must contain last_updated")
-        if evse_uid is not None and connector_id is None and fast_patchable(body):
-            pair = self._authorize(country_code, party_id)
-            outcome = patch_evse_fast(self.session, self.feed.id, pair, location_id, evse_uid, body, self.now)
-            if outcome == "stored":
-                return PushOutcome(True, "stored")
-            if outcome == "ignored":
-                return self._ignored("evse", location_id, "a later update", body)
         return self._change_location("PATCH", country_code, party_id, location_id, evse_uid, connector_id, body)
 
     def _change_location(self, method, country_code, party_id, location_id, evse_uid, connector_id, body):

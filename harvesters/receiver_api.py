@@ -6,12 +6,13 @@ Endpoints (listed with role RECEIVER in NAP's version details):
   /ocpi/{version}/receiver/tariffs/{country_code}/{party_id}/{tariff_id}   GET, PUT, DELETE
 for version 2.3.0 and 2.2.1. Every request carries the feed's push token
 (`Authorization: Token <base64(token)>`); each push is one transaction, retried when
-concurrent pushes collide.
+concurrent pushes collide. An EVSE PATCH goes the fast way first
+(nap/store/evse_status.py); whatever that does not store or ignore goes the general way
+(harvesters/receiver.py).
 """
 from __future__ import annotations
 
 import logging
-import time
 from datetime import datetime, timezone
 
 from flask import Blueprint, current_app, g, request
@@ -20,13 +21,15 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from nap.ocpi.envelope import ocpi_error, ocpi_response
-from harvesters.evse_patch import fast_patchable, patch_evse_one_statement, validated_fields
 from harvesters.json_limits import nesting_exceeds
 from harvesters.receiver import PushingFeed, PushRejected, Receiver, ignored
 from nap import jsonutil
 from nap.ocpi.values import parse_datetime
+from nap.retry import doubling, with_retries
 from nap.store.db import write_session
+from nap.store.evse_status import fast_patchable, patch_evse_status, validated_fields
 from nap.parties import VERIFIED
+from nap.store.states import PUSH_REFUSED_FEED_STATUSES, FeedStatus, ObjectKind
 from nap.store.tables import Feed, FeedParty
 from nap.ocpi.versions import RECEIVED
 from nap.tokens import token_hash, tokens_in_header
@@ -34,6 +37,9 @@ from nap.tokens import token_hash, tokens_in_header
 log = logging.getLogger(__name__)
 blueprint = Blueprint("ocpi_receiver", __name__)
 ATTEMPTS = 5
+# Concurrent pushes to one object may collide (a unique index, a lock timeout, SQLite's
+# single writer): such a push is tried again, up to ATTEMPTS times.
+_COLLISIONS = (IntegrityError, OperationalError, DBAPIError)
 
 
 def _sessions():
@@ -73,35 +79,43 @@ def _pushing_feed(session):
     feed = PushingFeed(*rows[0][:3]) if rows else None
     if feed is None:
         raise _Refused(ocpi_error(2000, "invalid or missing token", 401))
-    if feed.status in ("suspended", "pending", "rejected", "withdrawn"):
-        reason = "awaiting approval by the access point" if feed.status == "pending" else feed.status
+    if feed.status in PUSH_REFUSED_FEED_STATUSES:
+        reason = "awaiting approval by the access point" if feed.status == FeedStatus.PENDING else feed.status
         raise _Refused(ocpi_error(2000, f"your feed is {reason}; pushes are not accepted", 403))
     g.push_feed_id = feed.id
     # The feed's parties come with the token lookup: one round trip less per push.
     return feed, {(country, party) for _, _, _, country, party in rows if country}
 
 
+def _retried(action):
+    """action(), tried again while it collides with a concurrent push (nap/retry.py)."""
+    return with_retries(action, attempts=ATTEMPTS, retry_on=_COLLISIONS, backoff=doubling(0.02))
+
+
+def _not_stored(error: Exception):
+    log.error("push failed after %s attempts: %s", ATTEMPTS, error)
+    return ocpi_error(3000, "the push could not be stored, please retry", 503)
+
+
 def _in_transaction(action):
-    """Run one push in its own transaction; concurrent pushes to one object may collide
-    (a unique index, a lock timeout, SQLite's single writer): retry a few times."""
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            with write_session(_sessions()) as session:
-                feed, parties = _pushing_feed(session)
-                receiver = Receiver(session, feed, request.view_args["version"], datetime.now(timezone.utc),
-                                    parties=parties)
-                return action(receiver)
-        except _Refused as refused:
-            return refused.response
-        except PushRejected as rejected:
-            if rejected.status_code == 2001:
-                _record_rejection(rejected)
-            return ocpi_error(rejected.status_code, rejected.message, rejected.http_status)
-        except (IntegrityError, OperationalError, DBAPIError) as error:
-            if attempt == ATTEMPTS:
-                log.error("push failed after %s attempts: %s", ATTEMPTS, error)
-                return ocpi_error(3000, "the push could not be stored, please retry", 503)
-            time.sleep(0.01 * 2 ** attempt)
+    """Run one push in its own transaction, retried when it collides."""
+    def attempt():
+        with write_session(_sessions()) as session:
+            feed, parties = _pushing_feed(session)
+            receiver = Receiver(session, feed, request.view_args["version"], datetime.now(timezone.utc),
+                                parties=parties)
+            return action(receiver)
+
+    try:
+        return _retried(attempt)
+    except _Refused as refused:
+        return refused.response
+    except PushRejected as rejected:
+        if rejected.status_code == 2001:
+            _record_rejection(rejected)
+        return ocpi_error(rejected.status_code, rejected.message, rejected.http_status)
+    except _COLLISIONS as error:
+        return _not_stored(error)
 
 
 def _record_rejection(rejected: PushRejected) -> None:
@@ -109,7 +123,7 @@ def _record_rejection(rejected: PushRejected) -> None:
     from nap.store.tables import Finding
 
     with write_session(_sessions()) as session:
-        session.add(Finding(feed_id=g.push_feed_id, run_id=None, object_type="push",
+        session.add(Finding(feed_id=g.push_feed_id, run_id=None, object_type=ObjectKind.PUSH,
                             object_id=_storable(request.path.rsplit("/receiver/", 1)[-1])[:200], field=None,
                             severity="error", reason=_storable(f"{request.method} rejected: {rejected.message}")[:2000],
                             created_at=datetime.now(timezone.utc)))
@@ -158,19 +172,16 @@ LOCATION_PATHS = (
 )
 
 
-def _evse_patch_in_one_statement(country_code, party_id, location_id, evse_uid):
-    """PostgreSQL's fast path for the commonest push, an EVSE status PATCH: one statement
-    (harvesters/evse_patch.py) authenticates, authorizes and writes. It answers only what
-    it stored or ignored; None sends the request the general way, which refuses,
-    explains or handles everything else exactly as before (nothing was written)."""
-    engine = _sessions().kw.get("bind")
-    if engine is None or engine.dialect.name != "postgresql":
-        return None
+def _evse_status_patch(country_code, party_id, location_id, evse_uid):
+    """The fast path of the commonest push, an EVSE status PATCH: nap/store/evse_status.py
+    authenticates, authorizes and writes in one transaction (one statement on PostgreSQL).
+    It answers only what it stored or ignored; None sends the request the general way,
+    which refuses, explains or handles everything else (nothing was written)."""
     try:  # orjson: a few times faster than Flask's json; anything it refuses goes the general way
         body = jsonutil.loads(request.get_data(cache=True)) if request.is_json else None
     except (ValueError, RequestEntityTooLarge):
         return None
-    if not isinstance(body, dict) or "last_updated" not in body or not fast_patchable(body):
+    if not fast_patchable(body):
         return None
     try:  # anything unusual (odd text, a date beyond reach) goes the general way, which explains it
         _check_ids((country_code, party_id, location_id, evse_uid))
@@ -184,16 +195,11 @@ def _evse_patch_in_one_statement(country_code, party_id, location_id, evse_uid):
     if fields is None or "last_updated" not in fields:
         return None
     pair = (country_code.upper(), party_id.upper())
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            done = patch_evse_one_statement(engine, hashes, pair, location_id, evse_uid, fields,
-                                            datetime.now(timezone.utc))
-            break
-        except (IntegrityError, OperationalError, DBAPIError) as error:
-            if attempt == ATTEMPTS:
-                log.error("push failed after %s attempts: %s", ATTEMPTS, error)
-                return ocpi_error(3000, "the push could not be stored, please retry", 503)
-            time.sleep(0.01 * 2 ** attempt)
+    try:
+        done = _retried(lambda: patch_evse_status(_sessions(), hashes, pair, location_id, evse_uid, fields,
+                                                  datetime.now(timezone.utc)))
+    except _COLLISIONS as error:
+        return _not_stored(error)
     if done is None:
         return None
     if done.outcome == "ignored":
@@ -205,7 +211,7 @@ def _evse_patch_in_one_statement(country_code, party_id, location_id, evse_uid):
 def location_endpoint(version, country_code, party_id, location_id, evse_uid=None, connector_id=None):
     ids = (country_code, party_id, location_id, evse_uid, connector_id)
     if request.method == "PATCH" and evse_uid is not None and connector_id is None:
-        answer = _evse_patch_in_one_statement(country_code, party_id, location_id, evse_uid)
+        answer = _evse_status_patch(country_code, party_id, location_id, evse_uid)
         if answer is not None:
             return answer
     if request.method == "GET":

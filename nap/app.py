@@ -1,4 +1,4 @@
-"""The Flask application factory: the public API, exports and (later) the portal."""
+"""The Flask application factory: the public API, the exports, the OCPI receiver and the portal."""
 from __future__ import annotations
 
 from flask import Flask

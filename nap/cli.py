@@ -6,8 +6,9 @@ import sys
 
 import click
 
-from nap.config import load_settings
+from nap.config import SettingsError, load_settings
 from nap.store.db import session_factory
+from nap.store.states import COMPLETED_RUN_STATUSES, ClaimState, FeedStatus, RunStatus, UserRole
 
 
 def _sessions():
@@ -38,13 +39,15 @@ def _require_current_schema() -> None:
 @click.option("--verbose", "-v", is_flag=True, help="Log debug messages.")
 def main(verbose: bool) -> None:
     """NAP: National Access Point for EV charging data."""
-    import os
-
     from nap.observability.logs import configure_logging
 
+    try:
+        log_format = load_settings().log_format
+    except SettingsError as error:  # every command needs the settings: say which one is wrong, once
+        raise click.ClickException(str(error)) from None
     # JSON lines for machines (NAP_LOG_FORMAT=json, the default for serve and worker under
     # systemd); plain text is easier on a terminal.
-    json_lines = os.environ.get("NAP_LOG_FORMAT", "json" if not sys.stderr.isatty() else "text") == "json"
+    json_lines = (log_format or ("text" if sys.stderr.isatty() else "json")) == "json"
     configure_logging(logging.DEBUG if verbose else logging.INFO, json_lines)
 
 
@@ -156,6 +159,21 @@ def feeds_push_token(name: str) -> None:
     click.echo(token)
 
 
+@feeds.command("request-harvest")
+@click.argument("name")
+def feeds_request_harvest(name: str) -> None:
+    """Ask the worker to harvest a feed at its next tick (`nap harvest` runs one here)."""
+    from nap.feeds import FeedError, get_feed, request_harvest
+
+    _require_current_schema()
+    try:
+        with _sessions().begin() as session:
+            requested_at = request_harvest(session, get_feed(session, name))
+    except FeedError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"harvest of {name} requested at {requested_at:%Y-%m-%d %H:%M:%S} UTC; the worker runs it at its next tick")
+
+
 @feeds.command("list")
 def feeds_list() -> None:
     """List feeds."""
@@ -226,7 +244,7 @@ def _echo_latest_run(session, feed_id: int) -> None:
         for row in report.units:
             skipped = f" ({100 * row.skipped_share:.1f} %)" if row.skipped_share else ""
             click.echo(f"{row.unit:<11} {row.served:>8} {row.stored:>8} {row.repaired:>8} {row.skipped:>8}{skipped}")
-        if run.status == "degraded":
+        if run.status == RunStatus.DEGRADED:
             click.echo(f"degraded: more than {100 * share:g} % of the EVSEs served were skipped "
                        "(NAP_HARVEST_DEGRADED_EVSE_SHARE); the rest was stored")
     for title, groups, total in (("errors (skipped)", report.errors, report.error_count),
@@ -272,7 +290,7 @@ def parties_list(feed_name: str | None) -> None:
     _require_current_schema()
     with _sessions()() as session:
         query = (select(FeedParty.country_code, FeedParty.party_id, Feed.name, FeedParty.state, FeedParty.source)
-                 .join(Feed, Feed.id == FeedParty.feed_id).where(FeedParty.state != "revoked")
+                 .join(Feed, Feed.id == FeedParty.feed_id).where(FeedParty.state != ClaimState.REVOKED)
                  .order_by(FeedParty.country_code, FeedParty.party_id, Feed.name))
         if feed_name:
             query = query.where(Feed.name == feed_name)
@@ -381,7 +399,7 @@ def harvest(name: str | None) -> None:
     from sqlalchemy import select
 
     from harvesters.harvest import Harvester
-    from nap.store.tables import COMPLETED_RUN_STATUSES, Feed
+    from nap.store.tables import Feed
 
     _require_current_schema()
     sessions = _sessions()
@@ -389,7 +407,7 @@ def harvest(name: str | None) -> None:
         names = [name]
     else:
         with sessions() as session:
-            names = list(session.scalars(select(Feed.name).where(Feed.status == "active").order_by(Feed.name)))
+            names = list(session.scalars(select(Feed.name).where(Feed.status == FeedStatus.ACTIVE).order_by(Feed.name)))
     from nap.progress import Progress
 
     failed = False
@@ -405,7 +423,7 @@ def harvest(name: str | None) -> None:
             click.echo(f"{feed_name}: OCPI {run.ocpi_version}, {run.pages} pages, {run.objects_received} objects "
                        f"({run.objects_new} new, {run.objects_changed} changed, {run.objects_unchanged} unchanged, "
                        f"{run.objects_removed} removed), {run.findings} findings")
-            if run.status == "degraded":
+            if run.status == RunStatus.DEGRADED:
                 evses = (run.unit_counts or {}).get("evses") or {}
                 click.echo(f"{feed_name}: DEGRADED: {evses.get('skipped', 0)} of {evses.get('served', 0)} EVSEs served "
                            f"were skipped; `nap feeds show {feed_name}` gives the reasons", err=True)
@@ -427,15 +445,22 @@ def worker(tick: int) -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True)
-@click.option("--workers", default=2, show_default=True)
-def serve(host: str, port: int, workers: int) -> None:
-    """Serve the public API and exports with gunicorn."""
-    from nap.server import serve_with_gunicorn
+@click.option("--host", default=None, help="Listen on this address (default: that of NAP_BIND).")
+@click.option("--port", default=None, type=int, help="Listen on this port (default: that of NAP_BIND).")
+@click.option("--workers", default=None, type=int, help="Worker processes (default: NAP_WORKERS).")
+@click.option("--config", "config", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="The gunicorn configuration (default: the checkout's deploy/gunicorn.conf.py).")
+def serve(host: str | None, port: int | None, workers: int | None, config: str | None) -> None:
+    """Serve the public API and exports with gunicorn, configured by deploy/gunicorn.conf.py."""
+    from pathlib import Path
 
+    from nap.server import DEFAULT_CONFIG, serve_with_gunicorn
+
+    if config is None and not DEFAULT_CONFIG.is_file():
+        raise click.ClickException(f"no gunicorn configuration at {DEFAULT_CONFIG} (NAP installed, not run from "
+                                   "its checkout): pass --config with the path of deploy/gunicorn.conf.py")
     _require_current_schema()
-    serve_with_gunicorn(host, port, workers)
+    serve_with_gunicorn(host, port, workers, Path(config) if config else DEFAULT_CONFIG)
 
 
 @main.command()
@@ -500,7 +525,7 @@ def users_add(email: str, password_stdin: bool, admin: bool) -> None:
     password = sys.stdin.readline().rstrip("\r\n")
     try:
         with _sessions().begin() as session:
-            user = create_user(session, email, password, role="admin" if admin else "cpo")
+            user = create_user(session, email, password, role=UserRole.ADMIN if admin else UserRole.CPO)
             added = f"user {user.email} added ({user.role})"
     except UserError as error:
         raise click.ClickException(str(error)) from None
@@ -524,7 +549,7 @@ def users_invite(email: str, inviter_email: str) -> None:
     try:
         with _sessions()() as session:
             inviter = session.scalar(select(User).where(User.email == normalize_email(inviter_email)))
-            if inviter is None or inviter.role != "cpo":
+            if inviter is None or inviter.role != UserRole.CPO:
                 raise click.ClickException(f"no CPO user {inviter_email}")
             sent = invite(session, load_settings(), inviter, email)
     except (UserError, MailError) as error:

@@ -120,7 +120,7 @@ class GzipPieces:
         self._buffer, self._buffered = [], 0
         deflating, checksumming = _executors_here()
         # The checksum too is left to a thread: in the writing thread, getting the GIL back
-        # after each crc32 took longer than the crc32 itself while the pieces were deflated.
+        # after each crc32 takes longer than the crc32 itself while the pieces are deflated.
         self._crc = checksumming.submit(_crc_after, self._crc, data)
         self._pieces.append(deflating.submit(_deflate, data, self._history, last))
         self._history = (self._history + data)[-WINDOW:]

@@ -1,31 +1,39 @@
-"""Runtime settings, read from the environment so that every process (API, worker, CLI)
-of one deployment agrees on them without a shared config file."""
+"""Runtime settings, read from the environment so that every process (API, worker, CLI,
+the gunicorn master) of one deployment agrees on them without a shared config file.
+
+Every setting is one field of Settings, with its default; its environment variable is NAP_
+and the field's name in capitals (a field whose documented variable differs names both in
+its validation_alias). An empty variable counts as unset. docs/settings.md lists them all.
+Code and tests build Settings(field=value, ...) directly; load_settings() is the
+environment's entry point, with errors that name the variable."""
 from __future__ import annotations
 
+import multiprocessing
 import os
-from dataclasses import dataclass
-from pathlib import Path
+from typing import Annotated, Any, Literal
 
-DEFAULT_SQLITE_PATH = Path("var") / "nap.sqlite3"
-# The longest text NAP keeps from a CPO's object (characters), and the least it may be set
-# to: DisplayText.text, OCPI's longest limited text, is string(512).
-DEFAULT_MAX_TEXT_LENGTH = 4096
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# The least NAP_MAX_TEXT_LENGTH may be set to: DisplayText.text, OCPI's longest limited
+# text, is string(512).
 MIN_MAX_TEXT_LENGTH = 512
 
-
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    return int(raw) if raw else default
+# A list in one variable, comma-separated ("10.0.0.0/8, 192.168.0.0/16"), not JSON.
+CommaSeparated = Annotated[tuple[str, ...], NoDecode]
 
 
-def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    return float(raw) if raw else default
+class SettingsError(ValueError):
+    """The environment holds a value NAP cannot use; the message names the variable."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    database_url: str
+class Settings(BaseSettings):
+    # validate_by_name: code names a field whose variable differs (validation_alias) by the
+    # field's name, as every other.
+    model_config = SettingsConfigDict(env_prefix="NAP_", env_ignore_empty=True, frozen=True, extra="forbid",
+                                      validate_by_name=True)
+
+    database_url: str = "sqlite:///var/nap.sqlite3"
     # Publication identity, used in DATEX II headers and the OCPI credentials we present.
     country_code: str = "DE"
     party_id: str = "NAP"
@@ -51,7 +59,10 @@ class Settings:
     max_request_bytes: int = 5 * 1024 * 1024
     # Most features one map API answer carries; a bigger bounding box is cut off (truncated).
     map_max_features: int = 5000
-    default_harvest_interval_minutes: int = 15
+    # Minutes between harvests of a feed registered without its own interval. Its variable
+    # is NAP_HARVEST_INTERVAL_MINUTES; NAP_DEFAULT_HARVEST_INTERVAL_MINUTES works too.
+    default_harvest_interval_minutes: int = Field(15, validation_alias=AliasChoices(
+        "NAP_HARVEST_INTERVAL_MINUTES", "NAP_DEFAULT_HARVEST_INTERVAL_MINUTES"))
     # Harvester safety limits: a runaway CPO must not exhaust memory or time.
     harvest_max_pages: int = 10_000
     harvest_max_page_bytes: int = 50 * 1024 * 1024
@@ -92,10 +103,14 @@ class Settings:
     # EVSE status history is kept this long (DATEX II deltas, availability, freshness).
     status_history_days: int = 90
     # Networks outbound requests may reach although they are loopback/private (SSRF guard).
-    outbound_allow: tuple[str, ...] = ()
+    outbound_allow: CommaSeparated = ()
+    # Fernet keys of the CPO tokens at rest, the first encrypts, all decrypt
+    # (nap/store/secrets.py). Empty: a development key next to a SQLite database.
+    # repr=False here and below: secrets stay out of logs and tracebacks that show settings.
+    token_keys: CommaSeparated = Field((), repr=False)
     # The portal (nap/portal). Session cookies are signed with secret_key; without it, one
     # key is generated once and kept in the database, so all processes share it.
-    secret_key: str | None = None
+    secret_key: str | None = Field(None, repr=False)
     # Sign-in throttling (nap/portal/throttle.py): after this many failed sign-ins within the
     # window, per account (e-mail address) and per client address, every sign-in there is
     # refused (429) until the window has passed. 0: no limit of that kind.
@@ -114,64 +129,79 @@ class Settings:
     # smtp://user:pass@host:587 (STARTTLS, required unless ?starttls=off) or smtps://host:465
     # (TLS from the start). Empty: each mail is written as an .eml file to mail_outbox_dir,
     # so a development machine needs no mail server.
-    smtp_url: str = ""
+    smtp_url: str = Field("", repr=False)
     # The From address; empty: "<operator name> <noreply@host of public_base_url>".
     mail_from: str = ""
     mail_outbox_dir: str = "var/outbox"
+    # The longest text NAP keeps from a CPO's object (characters); less than 512 counts as
+    # 512. The OCPI schemas read it once per process, when first imported
+    # (max_text_length() below), so a Settings built later in code does not change it.
+    max_text_length: int = 4096
+    # Log lines of the `nap` command: "json" (for machines: systemd, docker) or "text";
+    # unset: text on a terminal, JSON otherwise.
+    log_format: Literal["json", "text"] | None = None
+    # gunicorn (deploy/gunicorn.conf.py, loaded by `nap serve` too, says why these values):
+    # the address it listens on, its worker processes (one per core) and threads in each.
+    bind: str = "127.0.0.1:8080"
+    workers: int = Field(default_factory=multiprocessing.cpu_count)
+    threads: int = 4
+
+    @field_validator("outbound_allow", "token_keys", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _without_trailing_slash(cls, value: str) -> str:
+        # Links are made by appending paths, each starting with "/".
+        return value.rstrip("/")
+
+    @field_validator("secret_key")
+    @classmethod
+    def _empty_is_unset(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("max_text_length")
+    @classmethod
+    def _at_least_ocpis_longest_text(cls, value: int) -> int:
+        return max(value, MIN_MAX_TEXT_LENGTH)
+
+
+def environment_names(field: str) -> tuple[str, ...]:
+    """The environment variables a field is read from, the documented one first."""
+    alias = Settings.model_fields[field].validation_alias
+    if isinstance(alias, AliasChoices):
+        return tuple(name for name in alias.choices if isinstance(name, str) and name.startswith("NAP_"))
+    return (f"NAP_{field.upper()}",)
 
 
 def max_text_length() -> int:
     """NAP_MAX_TEXT_LENGTH: a text longer than this (or, where OCPI sets a longer length,
     than that) is not stored: an optional field is left out with a warning, a required one
     makes its object invalid. Fields with a spec length are kept up to it silently, and up
-    to this limit with a warning (nap/ocpi/schemas.py). It is not in Settings: the OCPI
-    schemas are built once per process, when first imported, with the value read then."""
-    return max(_int("NAP_MAX_TEXT_LENGTH", DEFAULT_MAX_TEXT_LENGTH), MIN_MAX_TEXT_LENGTH)
+    to this limit with a warning (nap/ocpi/schemas.py). The OCPI schemas are built once
+    per process, when first imported, with the value read then."""
+    return load_settings().max_text_length
 
 
 def load_settings() -> Settings:
-    url = os.environ.get("NAP_DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE_PATH}"
-    return Settings(
-        database_url=url,
-        country_code=os.environ.get("NAP_COUNTRY_CODE", "DE"),
-        party_id=os.environ.get("NAP_PARTY_ID", "NAP"),
-        public_base_url=os.environ.get("NAP_PUBLIC_BASE_URL", "http://127.0.0.1:8080").rstrip("/"),
-        operator_name=os.environ.get("NAP_OPERATOR_NAME", "National Access Point"),
-        export_dir=os.environ.get("NAP_EXPORT_DIR", "var/exports"),
-        export_keep_days=_int("NAP_EXPORT_KEEP_DAYS", 7),
-        export_jobs=_int("NAP_EXPORT_JOBS", 0),
-        export_hour_utc=_int("NAP_EXPORT_HOUR_UTC", 2),
-        status_history_days=_int("NAP_STATUS_HISTORY_DAYS", 90),
-        outbound_allow=tuple(n.strip() for n in os.environ.get("NAP_OUTBOUND_ALLOW", "").split(",") if n.strip()),
-        api_max_limit=_int("NAP_API_MAX_LIMIT", 1000),
-        removed_evse_visible_hours=_int("NAP_REMOVED_EVSE_VISIBLE_HOURS", 48),
-        api_rate_limit_per_minute=_int("NAP_API_RATE_LIMIT_PER_MINUTE", 120),
-        api_consumer_rate_limit_per_minute=_int("NAP_API_CONSUMER_RATE_LIMIT_PER_MINUTE", 1200),
-        api_trusted_proxies=_int("NAP_API_TRUSTED_PROXIES", 0),
-        api_cache_max_age_seconds=_int("NAP_API_CACHE_MAX_AGE_SECONDS", 60),
-        max_request_bytes=_int("NAP_MAX_REQUEST_BYTES", 5 * 1024 * 1024),
-        map_max_features=_int("NAP_MAP_MAX_FEATURES", 5000),
-        default_harvest_interval_minutes=_int("NAP_HARVEST_INTERVAL_MINUTES", 15),
-        harvest_max_pages=_int("NAP_HARVEST_MAX_PAGES", 10_000),
-        harvest_max_page_bytes=_int("NAP_HARVEST_MAX_PAGE_BYTES", 50 * 1024 * 1024),
-        harvest_page_limit=_int("NAP_HARVEST_PAGE_LIMIT", 1000),
-        harvest_max_json_depth=_int("NAP_HARVEST_MAX_JSON_DEPTH", 32),
-        harvest_max_objects_per_page=_int("NAP_HARVEST_MAX_OBJECTS_PER_PAGE", 10_000),
-        harvest_page_process_min_objects=_int("NAP_HARVEST_PAGE_PROCESS_MIN_OBJECTS", 2000),
-        harvest_max_seconds=_int("NAP_HARVEST_MAX_SECONDS", 1800),
-        worker_threads=_int("NAP_WORKER_THREADS", 4),
-        incremental_overlap_seconds=_int("NAP_INCREMENTAL_OVERLAP_SECONDS", 300),
-        full_sync_hours=_int("NAP_FULL_SYNC_HOURS", 24),
-        harvest_degraded_evse_share=_float("NAP_HARVEST_DEGRADED_EVSE_SHARE", 0.01),
-        secret_key=os.environ.get("NAP_SECRET_KEY") or None,
-        login_max_failures_per_account=_int("NAP_LOGIN_MAX_FAILURES_PER_ACCOUNT", 10),
-        login_max_failures_per_address=_int("NAP_LOGIN_MAX_FAILURES_PER_ADDRESS", 30),
-        login_failure_window_seconds=_int("NAP_LOGIN_FAILURE_WINDOW_SECONDS", 900),
-        map_tile_url=os.environ.get("NAP_MAP_TILE_URL", ""),
-        map_tile_attribution=os.environ.get("NAP_MAP_TILE_ATTRIBUTION", ""),
-        quality_stale_days=_int("NAP_QUALITY_STALE_DAYS", 365),
-        quality_status_silence_hours=_int("NAP_QUALITY_STATUS_SILENCE_HOURS", 24),
-        smtp_url=os.environ.get("NAP_SMTP_URL", ""),
-        mail_from=os.environ.get("NAP_MAIL_FROM", ""),
-        mail_outbox_dir=os.environ.get("NAP_MAIL_OUTBOX_DIR", "var/outbox"),
-    )
+    """The settings of this process, from its environment. A value that does not fit its
+    setting raises SettingsError naming the variable, not a field of a model."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError("; ".join(_explain(problem) for problem in error.errors())) from None
+
+
+def _explain(problem: dict) -> str:
+    key = str(problem["loc"][0]) if problem["loc"] else ""
+    field = next((name for name in Settings.model_fields if key == name or key in environment_names(name)), None)
+    if field is None:
+        return problem["msg"]
+    names = environment_names(field)
+    variable = next((name for name in names if name in os.environ), names[0])
+    shown = f" (got {problem['input']!r})" if Settings.model_fields[field].repr else ""
+    return f"{variable}: {problem['msg']}{shown}"

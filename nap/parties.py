@@ -25,10 +25,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from nap.store.feed_events import record_event
+from nap.store.states import ClaimSource, ClaimState
 from nap.store.tables import Feed, FeedParty, HarvestRun, Location, Tariff
 
-CLAIMED, VERIFIED, REVOKED = "claimed", "verified", "revoked"
-SOURCES = ("form", "credentials", "admin")
+CLAIMED, VERIFIED, REVOKED = ClaimState.CLAIMED, ClaimState.VERIFIED, ClaimState.REVOKED
+SOURCES = tuple(ClaimSource)
 
 
 class PartyError(ValueError):
@@ -87,8 +88,9 @@ def claim(session: Session, feed: Feed, country_code: str, party_id: str, *, sou
     return existing
 
 
-_SOURCE_TEXT = {"form": "named in the registration form", "credentials": "named in the CPO's OCPI credentials",
-                "admin": "named by an administrator"}
+_SOURCE_TEXT = {ClaimSource.FORM: "named in the registration form",
+                ClaimSource.CREDENTIALS: "named in the CPO's OCPI credentials",
+                ClaimSource.ADMIN: "named by an administrator"}
 
 
 def verify(session: Session, feed: Feed, country_code: str, party_id: str, *, user_id: int | None,
@@ -103,7 +105,7 @@ def verify(session: Session, feed: Feed, country_code: str, party_id: str, *, us
         other = session.get(Feed, holder.feed_id)
         raise PartyError(f"{country_code}/{party_id} is verified for feed {other.name!r}: move it instead")
     target = claim_of(session, feed.id, country_code, party_id) or claim(
-        session, feed, country_code, party_id, source="admin", user_id=user_id)
+        session, feed, country_code, party_id, source=ClaimSource.ADMIN, user_id=user_id)
     if target.state == VERIFIED:
         return target
     target.state, target.decided_at, target.decided_by = VERIFIED, _now(), user_id
@@ -155,7 +157,7 @@ def move(session: Session, country_code: str, party_id: str, to_feed: Feed, *, u
     holder.state, holder.decided_at, holder.decided_by = REVOKED, _now(), user_id
     session.flush()
     target = claim_of(session, to_feed.id, country_code, party_id) or claim(
-        session, to_feed, country_code, party_id, source="admin", user_id=user_id)
+        session, to_feed, country_code, party_id, source=ClaimSource.ADMIN, user_id=user_id)
     target.state, target.decided_at, target.decided_by = VERIFIED, _now(), user_id
     to_feed.last_full_sync_at = None  # as in verify: the next harvest pulls everything
     if holder.business_details and not target.business_details:

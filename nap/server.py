@@ -1,29 +1,51 @@
-"""Running the app under gunicorn from `nap serve`, with the same settings as wsgi.py."""
+"""`nap serve`: the app under gunicorn with deploy/gunicorn.conf.py, the one gunicorn
+configuration (production runs `gunicorn -c deploy/gunicorn.conf.py wsgi:app`, and the
+benchmarks start it so too); the command line only overrides the address and workers."""
 from __future__ import annotations
 
-from gunicorn.app.base import BaseApplication
+from pathlib import Path
+
+from gunicorn.app.base import Application
 
 from nap.app import create_app
+from nap.config import load_settings
+
+# The checkout's deploy/gunicorn.conf.py. An installed wheel holds no deploy/: there,
+# `nap serve --config` names the file.
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "gunicorn.conf.py"
 
 
-class _NapGunicorn(BaseApplication):
-    def __init__(self, options: dict):
-        self.options = options
+class NapGunicorn(Application):
+    """gunicorn with one configuration file, then the overrides; no command line of its own."""
+
+    def __init__(self, config: Path, overrides: dict):
+        self.config = config
+        self.overrides = overrides
         super().__init__()
 
     def load_config(self):
-        for key, value in self.options.items():
+        self.load_config_from_file(str(self.config))
+        for key, value in self.overrides.items():
             self.cfg.set(key, value)
 
     def load(self):
+        # Called in each worker after the fork (preload_app is off): each gets its own pool.
         return create_app()
 
 
-def serve_with_gunicorn(host: str, port: int, workers: int) -> None:
-    # NAP logs each request itself (JSON, with its request id): no gunicorn access log.
-    # Threaded workers, as deploy/gunicorn.conf.py explains: requests waiting on the
-    # database leave the core to another (4 threads stay below the pool size of 5). The
-    # worker answers a request beyond gunicorn's header limits with an OCPI envelope.
-    _NapGunicorn({"bind": f"{host}:{port}", "workers": workers,
-                  "worker_class": "nap.gunicorn_worker.OcpiThreadWorker", "threads": 4,
-                  "timeout": 120, "graceful_timeout": 10}).run()
+def gunicorn_application(host: str | None, port: int | None, workers: int | None,
+                         config: Path = DEFAULT_CONFIG) -> NapGunicorn:
+    """The application `nap serve` runs: the configuration file, with a given host or port
+    replacing that part of its bind address (NAP_BIND) and given workers its count."""
+    overrides: dict = {}
+    if host is not None or port is not None:
+        configured_host, _, configured_port = load_settings().bind.rpartition(":")
+        overrides["bind"] = [f"{host or configured_host}:{port or configured_port}"]
+    if workers is not None:
+        overrides["workers"] = workers
+    return NapGunicorn(config, overrides)
+
+
+def serve_with_gunicorn(host: str | None, port: int | None, workers: int | None,
+                        config: Path = DEFAULT_CONFIG) -> None:
+    gunicorn_application(host, port, workers, config).run()

@@ -2,12 +2,15 @@
 
 APScheduler only triggers; which feed runs is decided from the run history in the database,
 so a feed added or suspended takes effect at the next tick without restarting the worker.
+A harvest someone asked for (the portal's "harvest now", an approval) is due at once: the
+web process records the request (nap.feeds.request_harvest) and the tick runs it here.
 """
 from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
+from typing import NamedTuple
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import func, select
@@ -15,51 +18,89 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from harvesters.harvest import Harvester
 from nap.config import Settings
+from nap.feeds import close_harvest_request, request_waits, waiting_harvest_request
+from nap.store.db import write_session
+from nap.store.states import FeedStatus
 from nap.store.tables import Feed, HarvestRun
 
 log = logging.getLogger(__name__)
 
 
-def due_feed_names(session: Session, now: datetime) -> list[str]:
+class DueFeed(NamedTuple):
+    id: int
+    name: str
+    requested: bool  # someone asked for this harvest: it runs whatever the interval
+
+
+def due_feeds(session: Session, now: datetime) -> list[DueFeed]:
     last_start = (
         select(HarvestRun.feed_id, func.max(HarvestRun.started_at).label("started"))
         .group_by(HarvestRun.feed_id).subquery()
     )
     rows = session.execute(
-        select(Feed.name, Feed.interval_minutes, last_start.c.started)
+        select(Feed.id, Feed.name, Feed.interval_minutes, Feed.harvest_requested_at, last_start.c.started)
         .outerjoin(last_start, last_start.c.feed_id == Feed.id)
-        .where(Feed.status == "active")
+        .where(Feed.status == FeedStatus.ACTIVE)
         .order_by(Feed.id)
     ).all()
-    return [
-        name for name, interval, started in rows
-        if started is None or started + timedelta(minutes=interval) <= now
-    ]
+    due = []
+    for feed_id, name, interval, requested_at, started in rows:
+        requested = request_waits(requested_at, started)
+        if requested or started is None or started + timedelta(minutes=interval) <= now:
+            due.append(DueFeed(feed_id, name, requested))
+    return due
 
 
-def _harvest_one(harvester: Harvester, name: str) -> str | None:
+def _answer_request(harvester: Harvester, feed: DueFeed) -> HarvestRun | None:
+    """Run the harvest someone asked for, unless another worker has answered it meanwhile.
+    Whether the request still waits is checked under the request's lease, and the run starts
+    before the lease is let go, so of several workers that saw the request one runs it. The
+    harvester's own lease keeps the run apart from a scheduled one of the same feed: when
+    that one holds the feed, this returns None and the request waits for the next tick."""
+    lease = f"harvest-request:feed:{feed.id}"
+    if not harvester.leases.acquire(lease, timedelta(seconds=harvester.settings.harvest_max_seconds + 60)):
+        return None
     try:
-        run = harvester.harvest(name, only_if_due=True)
+        with harvester.sessions() as session:
+            row = session.get(Feed, feed.id)
+            if row is None or waiting_harvest_request(session, row) is None:
+                return None
+        run = harvester.harvest(feed.name)
+        if run is not None:
+            with write_session(harvester.sessions) as session:
+                close_harvest_request(session, feed.id, run.started_at)
+        return run
+    finally:
+        harvester.leases.release(lease)
+
+
+def _harvest_one(harvester: Harvester, feed: DueFeed) -> str | None:
+    try:
+        if feed.requested:
+            run = _answer_request(harvester, feed)
+        else:
+            run = harvester.harvest(feed.name, only_if_due=True)
     except Exception:  # one feed's trouble must not stop the others
-        log.exception("harvest of %s crashed", name)
+        log.exception("harvest of %s crashed", feed.name)
         return None
     if run is None:
         return None
-    log.info("harvested %s: %s (%s)", name, run.status, run.error or f"{run.objects_received} objects")
-    return name
+    log.info("harvested %s%s: %s (%s)", feed.name, " as requested" if feed.requested else "", run.status,
+             run.error or f"{run.objects_received} objects")
+    return feed.name
 
 
 def run_due_feeds(sessions: sessionmaker[Session], settings: Settings) -> list[str]:
     """Harvest every due feed that no other process is harvesting; returns those run here.
     Feeds run in parallel threads so a slow CPO does not hold up the others."""
     with sessions() as session:
-        names = due_feed_names(session, datetime.now(timezone.utc))
-    if not names:
+        due = due_feeds(session, datetime.now(timezone.utc))
+    if not due:
         return []
     harvester = Harvester(sessions, settings)
     threads = 1 if sessions.kw["bind"].dialect.name == "sqlite" else settings.worker_threads
     with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="harvest") as pool:
-        ran = list(pool.map(lambda name: _harvest_one(harvester, name), names))
+        ran = list(pool.map(lambda feed: _harvest_one(harvester, feed), due))
     return [name for name in ran if name]
 
 

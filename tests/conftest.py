@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import time
 import threading
 import uuid
 from contextlib import contextmanager
@@ -10,32 +9,57 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 from werkzeug.serving import make_server
 
 from nap.config import Settings
 from nap.store.db import get_engine, session_factory
 from nap.store.migrate import upgrade
+from tests.waiting import wait_until
 
 REPO = Path(__file__).resolve().parent.parent
 # A session key for the encrypted CPO tokens (subprocesses inherit it), so tests never
 # create the development key file.
 os.environ.setdefault("NAP_TOKEN_KEYS", __import__("cryptography.fernet", fromlist=["Fernet"]).Fernet.generate_key().decode())
-SHARED = Path(os.environ.get("NAP_SHARED_DIR", REPO.parent / "shared"))
+# The reference specs and fixtures outside the repository: NAP_SHARED_DIR, else the clone's
+# sibling ../shared. Every path the tests read from it is derived here.
+SHARED = Path(os.environ.get("NAP_SHARED_DIR") or REPO.parent / "shared")
+OCPI_SPEC = SHARED / "spec"  # ocpi-<version>/examples/*.json
+DATEX2_XSD_DIR = SHARED / "spec" / "datex2-3.7"  # DATEXII_3_D2Payload.xsd and examples/*.xml
+DATEX2_DE_AFIR_DIR = SHARED / "spec" / "datex2-de-afir-01-00-00"  # Germany's AFIR profile (Mobilithek)
+REAL_FEEDS = SHARED / "fixtures" / "real-ocpi-feeds"
+
+
+def pytest_configure(config):
+    # Without the specs, tests parametrized over their examples would collect nothing and pass.
+    if not (DATEX2_XSD_DIR / "DATEXII_3_D2Payload.xsd").is_file() or not REAL_FEEDS.is_dir():
+        raise pytest.UsageError(f"no reference specs and fixtures in {SHARED}: set NAP_SHARED_DIR "
+                                "to the shared/ folder that holds spec/ and fixtures/")
+
 
 _template_ready = False
 
 
 def _postgres_admin_url() -> str:
+    """The admin URL from NAP_TEST_POSTGRES_URL. Unset: the PostgreSQL items skip, so that
+    `pytest` runs without a server. Set but empty (`make test` when scripts/test-postgres.sh
+    failed): they fail, so that CI cannot lose them quietly."""
     url = os.environ.get("NAP_TEST_POSTGRES_URL")
-    if not url:
-        pytest.fail("NAP_TEST_POSTGRES_URL is not set: run the suite with `make test`, which starts PostgreSQL")
-    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+    if url is None:
+        pytest.skip("no PostgreSQL: NAP_TEST_POSTGRES_URL is not set (`make test` starts a server and sets it)")
+    if not url.strip():
+        pytest.fail("NAP_TEST_POSTGRES_URL is empty: scripts/test-postgres.sh printed no server URL")
+    return url.strip().replace("postgresql://", "postgresql+psycopg://", 1)
 
 
 def _admin_execute(statement: str) -> None:
     engine = create_engine(_postgres_admin_url(), isolation_level="AUTOCOMMIT")
     try:
-        with engine.connect() as connection:
+        try:
+            connection = engine.connect()
+        except OperationalError as error:
+            pytest.fail(f"NAP_TEST_POSTGRES_URL is set, but its server does not answer: {error}")
+        with connection:
             connection.execute(text(statement))
     finally:
         engine.dispose()
@@ -82,12 +106,17 @@ def postgres_database():
 def _drop_database(name: str) -> None:
     """Cleanup must not fail a test: an autovacuum worker on the fresh database can make
     the drop fail for a moment; retry, and leave the database behind if it still fails."""
-    for attempt in range(5):
+    def dropped() -> bool:
         try:
             _admin_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-            return
+            return True
         except Exception:  # noqa: BLE001 - any failure here is only a leftover database
-            time.sleep(0.2 * (attempt + 1))
+            return False
+
+    try:
+        wait_until(dropped, timeout=3, what=f"database {name} to be dropped", interval=0.2)
+    except AssertionError:
+        pass
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

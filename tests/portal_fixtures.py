@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-import time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -103,12 +102,9 @@ def add_user(sessions, email: str, role: str = "cpo", password: str = PASSWORD) 
         return create_user(session, email, password, role=role).id
 
 
-def wait_until(condition, timeout: float = 20.0, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for a condition")
-        time.sleep(interval)
+def worker_tick(server) -> list[str]:
+    """Once, what `nap worker` does at every tick: harvest the feeds due, the harvests the
+    portal asked for among them. Returns the names of the feeds harvested."""
+    from nap.worker import run_due_feeds
+
+    return run_due_feeds(server.app.extensions["nap.sessions"], server.app.extensions["nap.settings"])

@@ -37,7 +37,7 @@ from harvesters.normalize import FeedIdentity, normalize_object
 from demo_cpo.fleet import generate_fleet
 from nap.ocpi.downgrade import to_version
 from nap.ocpi.schemas import MAX_TEXT_LENGTH, Location, Tariff
-from tests.conftest import SHARED
+from tests.conftest import OCPI_SPEC, REAL_FEEDS
 from tests.test_harvester import _objects
 
 DEMO_LOCATIONS = 24
@@ -724,7 +724,7 @@ def sources() -> tuple[Source, ...]:
     found: list[Source] = []
     for version in ("2.3.0", "2.2.1"):
         for kind in ("location", "tariff"):
-            for path in sorted((SHARED / "spec" / f"ocpi-{version}" / "examples").glob(f"{kind}*.json")):
+            for path in sorted((OCPI_SPEC / f"ocpi-{version}" / "examples").glob(f"{kind}*.json")):
                 for n, obj in enumerate(_objects(path, kind)):
                     if isinstance(obj, dict) and obj.get("country_code") and obj.get("party_id"):
                         found.append(Source(f"spec {version} {path.name}#{n}", f"spec-{version}", kind, version, obj,
@@ -739,7 +739,7 @@ def sources() -> tuple[Source, ...]:
                     found.append(Source(f"demo {version} {kind} {obj['id']}", f"demo-{version}", kind, version,
                                         converted, demo_identity))
     rng = random.Random(f"quirks/real/{DEMO_SEED}")
-    for path in sorted((SHARED / "fixtures" / "real-ocpi-feeds").glob("*.json")):
+    for path in sorted(REAL_FEEDS.glob("*.json")):
         version = _real_version(path)
         if version is None:
             continue

@@ -28,6 +28,7 @@ from nap.portal.ownership import add_owner
 from nap.store.tables import COMPLETED_RUN_STATUSES, Location
 from tests.harvest_helpers import findings, harvest
 from tests.portal_fixtures import PortalClient, add_user
+from tests.settings_helpers import replace as replace_settings
 
 ACTORS = ("anonymous", "consumer", "cpo_a", "cpo_b", "admin")
 
@@ -245,7 +246,7 @@ def test_a_moved_party_publishes_only_from_its_new_feed(live_server, nap_server,
     url = f"{nap_server.url}/ocpi/2.3.0/receiver/locations/DE/MOV/{fleet.locations[0]['id']}/{evse}"
     patch = {"status": "OUTOFORDER", "last_updated": format_datetime(datetime.now(timezone.utc))}
     assert httpx.patch(url, json=patch, headers=_token_header(old_push)).status_code == 404
-    stale = _served(sessions, replace(settings, full_sync_hours=0), "old-backend")  # a full pull
+    stale = _served(sessions, replace_settings(settings, full_sync_hours=0), "old-backend")  # a full pull
     assert (stale.objects_new, stale.objects_changed, stale.objects_skipped) == (0, 0, 3 + len(fleet.tariffs))
     assert _published(nap_server.url) == ids
     answer = httpx.patch(url, json=patch, headers=_token_header(new_push))

@@ -10,7 +10,6 @@ import resource
 import signal
 import subprocess
 import sys
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -19,12 +18,13 @@ from lxml import etree
 
 from exporters.bulk import export_snapshot, list_snapshots, prune_snapshots
 from exporters.daily import run_daily_jobs
-from exporters.datex2.validate import validate
 from nap.feeds import get_feed
 from nap.parties import claim
 from nap.store.db import write_session
 from nap.store.leases import Leases
 from tests.harvest_helpers import register_and_harvest
+from tests.settings_helpers import replace
+from tests.xsd import validate
 
 FILES = {"table-generic.xml", "table-afir.xml", "status-generic.xml", "status-afir.xml", "afir-fields.csv",
          "SHA256SUMS", "manifest.json"}

@@ -10,7 +10,7 @@ from harvesters.credentials import handshake, unregister
 from nap.feeds import add_feed, get_feed
 from nap.parties import claims, verify
 from nap.tokens import token_hash
-from tests.conftest import SHARED
+from tests.conftest import OCPI_SPEC
 from tests.harvest_helpers import harvest
 
 
@@ -75,7 +75,7 @@ def test_a_wrong_token_a_fails_the_handshake_with_a_reason(demo_cpo, sessions, s
 # The spec's two version-details examples: the credentials endpoint as SENDER, and as
 # RECEIVER (how a third-party OCPI 2.2.1 server lists it). Either role is the module NAP
 # registers with.
-SPEC_EXAMPLES = SHARED / "spec" / "ocpi-2.3.0" / "examples"
+SPEC_EXAMPLES = OCPI_SPEC / "ocpi-2.3.0" / "examples"
 
 
 @pytest.mark.parametrize("example", ["version_details_example.json", "version_details_example2.json"])

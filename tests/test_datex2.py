@@ -11,12 +11,11 @@ import logging
 import copy
 import io
 import json
-import os
 import re
+import threading
 import tracemalloc
 from datetime import datetime, timezone
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -26,12 +25,11 @@ from exporters.datex2.namespaces import AEGI, AFAC, COM, EGI, FAC, LOC, LOCX, XS
 from exporters.datex2.status import write_status
 from exporters.datex2.table import write_table
 from exporters.datex2.tariff_fit import OMITTED_NEVER, OMITTED_RESERVATION, OMITTED_SHADOWED
-from exporters.datex2.tariffs import DROPPED, OMITTED
-from exporters.datex2.validate import load_schema, validate, xsd_dir
+from exporters.datex2.tariffs import TariffCounts
+from tests.conftest import DATEX2_XSD_DIR, OCPI_SPEC
+from tests.xsd import load_schema, validate
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("NAP_SHARED_DIR", REPO.parent / "shared"))
-OCPI = SHARED / "spec" / "ocpi-2.3.0"
+OCPI = OCPI_SPEC / "ocpi-2.3.0"
 NOW = datetime(2025, 1, 1, 12, 0, tzinfo=timezone.utc)
 PROFILES = ("generic", "afir")
 NS = {"egi": EGI, "fac": FAC, "aegi": AEGI, "afac": AFAC, "com": COM, "loc": LOC, "locx": LOCX}
@@ -221,23 +219,18 @@ def tariff_lookup():
 # --- schema and examples ---------------------------------------------------------------------
 
 def test_schema_compiles_offline_and_accepts_the_reference_examples():
-    assert (xsd_dir() / "DATEXII_3_D2Payload.xsd").is_file()
+    assert (DATEX2_XSD_DIR / "DATEXII_3_D2Payload.xsd").is_file()
     assert load_schema() is load_schema()  # cached
-    for path in sorted((xsd_dir() / "examples").glob("*.xml")):
+    for path in sorted((DATEX2_XSD_DIR / "examples").glob("*.xml")):
         assert validate(path) == [], path.name
         assert validate(path.read_bytes()) == [], path.name
 
 
 def test_validate_reports_errors():
-    broken = (xsd_dir() / "examples" / "table_min.xml").read_bytes().replace(
+    broken = (DATEX2_XSD_DIR / "examples" / "table_min.xml").read_bytes().replace(
         b"<egi:connectorType>iec62196T2</egi:connectorType>", b"<egi:connectorType>type2</egi:connectorType>")
     assert any("connectorType" in error for error in validate(broken))
     assert validate(b"<not-closed>")[0].startswith("not well-formed")
-
-
-def test_xsd_dir_can_be_configured(monkeypatch, tmp_path):
-    monkeypatch.setenv("NAP_DATEX2_XSD_DIR", str(tmp_path))
-    assert xsd_dir() == tmp_path
 
 
 def test_spec_examples_have_whole_locations():
@@ -470,7 +463,7 @@ def test_evse_status_table_is_complete_and_schema_spelled():
         "AVAILABLE": "available", "CHARGING": "charging", "BLOCKED": "blocked", "RESERVED": "reserved",
         "OUTOFORDER": "outOfOrder", "INOPERATIVE": "inoperative", "PLANNED": "planned", "REMOVED": "removed",
         "UNKNOWN": "unknown"}
-    xsd = (xsd_dir() / "DATEXII_3_EnergyInfrastructure.xsd").read_text(encoding="utf-8")
+    xsd = (DATEX2_XSD_DIR / "DATEXII_3_EnergyInfrastructure.xsd").read_text(encoding="utf-8")
     section = xsd.split('name="RefillPointStatusEnum"', 1)[1].split("</xs:simpleType>", 1)[0]
     assert set(mapping.EVSE_STATUS.values()) <= set(re.findall(r'value="([^"]+)"', section))
     assert len(mapping.COUNTRY_ALPHA2) >= 249 and mapping.COUNTRY_ALPHA2["DEU"] == "DE"
@@ -774,12 +767,25 @@ def tariff_example(name: str) -> dict:
 
 
 def render_tariffs(tariffs: list[dict], profile: str, *, connector_template: dict = SMALL_AC,
-                   at: datetime = EARLY) -> tuple[etree._Element, list[etree._Element]]:
+                   at: datetime = EARLY, counts: TariffCounts | None = None,
+                   ) -> tuple[etree._Element, list[etree._Element]]:
     """One location whose single connector uses every given tariff (same CPO); returns the
-    validated document and the rates written (aegi:energyRate / egi:rates)."""
-    first = tariffs[0]
+    validated document and the rates written (aegi:energyRate / egi:rates). What the
+    publication left out is counted into `counts`."""
     by_key = {(t["country_code"], t["party_id"], t["id"]): t for t in tariffs}
-    location = {
+    out = io.BytesIO()
+    write_table(out, [tariff_location(tariffs, connector_template)], profile=profile, publication_time=at,
+                tariffs_by_key=lambda country, party, tariff_id: by_key.get((country, party, tariff_id)),
+                tariff_counts=counts)
+    root = assert_valid(out.getvalue())
+    rate_path = "//aegi:energyRate" if profile == "afir" else "//egi:electricEnergyMix/egi:rates"
+    return root, root.xpath(rate_path, namespaces=NS)
+
+
+def tariff_location(tariffs: list[dict], connector_template: dict = SMALL_AC) -> dict:
+    """A location of the tariffs' CPO whose single connector uses every given tariff."""
+    first = tariffs[0]
+    return {
         "country_code": first["country_code"], "party_id": first["party_id"], "id": "TARIFF-LOC",
         "address": "Teststraße 1", "city": "Berlin", "country": "DEU", "time_zone": "Europe/Berlin",
         "coordinates": {"latitude": "52.52", "longitude": "13.40"}, "last_updated": STAMP,
@@ -787,12 +793,6 @@ def render_tariffs(tariffs: list[dict], profile: str, *, connector_template: dic
                    "last_updated": STAMP,
                    "connectors": [{"id": "1", **connector_template, "tariff_ids": [t["id"] for t in tariffs]}]}],
     }
-    out = io.BytesIO()
-    write_table(out, [location], profile=profile, publication_time=at,
-                tariffs_by_key=lambda country, party, tariff_id: by_key.get((country, party, tariff_id)))
-    root = assert_valid(out.getvalue())
-    rate_path = "//aegi:energyRate" if profile == "afir" else "//egi:electricEnergyMix/egi:rates"
-    return root, root.xpath(rate_path, namespaces=NS)
 
 
 def one(node: etree._Element, xpath: str) -> str | None:
@@ -943,8 +943,8 @@ def test_spec_tariff_examples(name, profile, caplog):
     tariff = tariff_example(name)
     omitted = EXAMPLE_OMISSIONS.get(name, {})
     reasons = {"never": OMITTED_NEVER, "reservation": OMITTED_RESERVATION, "shadowed": OMITTED_SHADOWED}
-    before = {why: OMITTED[profile, reasons[why]] for why in reasons}
-    _, rates = render_tariffs([tariff], profile)
+    counts = TariffCounts()
+    _, rates = render_tariffs([tariff], profile, counts=counts)
     drop = EXAMPLE_DROPS.get((name, profile))
     if drop:
         assert rates == []
@@ -953,7 +953,7 @@ def test_spec_tariff_examples(name, profile, caplog):
         return
     assert len(rates) == 1, caplog.text
     for why, reason in reasons.items():  # counted, never silent
-        assert OMITTED[profile, reason] - before[why] == list(omitted.values()).count(why)
+        assert counts.omitted[profile, reason] == list(omitted.values()).count(why)
     elements = {index: element for index, element in enumerate(tariff["elements"], start=1) if index not in omitted}
     if profile == "afir":
         check_afir_rate(rates[0], tariff, elements)
@@ -1010,10 +1010,10 @@ def test_several_elements_keep_every_price_not_the_highest(profile):
 def test_power_and_current_restrictions_that_cannot_be_decided_drop_the_tariff(
         profile, name, connector_template, field, reach, caplog):
     caplog.set_level(logging.DEBUG, logger="exporters.datex2")
-    before = DROPPED[profile, field]
-    _, rates = render_tariffs([tariff_example(name)], profile, connector_template=connector_template)
+    counts = TariffCounts()
+    _, rates = render_tariffs([tariff_example(name)], profile, connector_template=connector_template, counts=counts)
     assert rates == []
-    assert DROPPED[profile, field] == before + 1
+    assert counts.dropped == {(profile, field): 1}
     assert f": {field}: " in caplog.text and reach in caplog.text
 
 
@@ -1050,18 +1050,46 @@ def energy_element(price: float = 0.30, **restrictions) -> dict:
 def test_a_tariff_is_dropped_only_with_a_logged_reason(tariff, drops, profile, caplog):
     caplog.set_level(logging.DEBUG, logger="exporters.datex2")  # per-tariff lines are DEBUG
     field = drops.get(profile)
-    before = DROPPED[profile, field] if field else None
-    _, rates = render_tariffs([tariff], profile)
+    counts = TariffCounts()
+    _, rates = render_tariffs([tariff], profile, counts=counts)
     if field is None:
         assert len(rates) == 1, caplog.text
         return
     assert rates == []
-    assert DROPPED[profile, field] == before + 1
+    assert counts.dropped == {(profile, field): 1}
     assert "tariff DE*NAP*T not published at 1 charging point(s) of DE*NAP*TARIFF-LOC" in caplog.text
     assert f": {field}: " in caplog.text
     # and one WARNING summary per publication, by reason
     assert any(r.levelname == "WARNING" and "tariffs not published at 1 charging point(s)" in r.getMessage()
                and field in r.getMessage() for r in caplog.records)
+
+
+def test_concurrent_publications_count_only_their_own_drops(caplog):
+    """Two tables written at once, each reading its tariff while the other reads its own:
+    each counts and reports its own drop. Fails with a process-wide tally that each
+    publication reads before and after."""
+    tariffs = {"price": synthetic_tariff([energy_element(0.305)]),
+               "weather": synthetic_tariff([energy_element(weather="SUNNY")])}
+    both_reading = threading.Barrier(2, timeout=10)
+    counts = {reason: TariffCounts() for reason in tariffs}
+
+    def publish(reason: str) -> None:
+        def lookup(country, party, tariff_id):
+            both_reading.wait()
+            return tariffs[reason]
+        write_table(io.BytesIO(), [tariff_location([tariffs[reason]])], profile="generic", publication_time=EARLY,
+                    tariffs_by_key=lookup, tariff_counts=counts[reason])
+
+    threads = [threading.Thread(target=publish, args=(reason,)) for reason in tariffs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert {reason: dict(c.dropped) for reason, c in counts.items()} == {
+        "price": {("generic", "price"): 1}, "weather": {("generic", "weather"): 1}}
+    summaries = sorted(r.getMessage() for r in caplog.records if "tariffs not published" in r.getMessage())
+    summary = "DATEX II generic table: tariffs not published at 1 charging point(s), by reason: "
+    assert summaries == [summary + "{'price': 1}", summary + "{'weather': 1}"]
 
 
 @pytest.mark.parametrize("profile", PROFILES)

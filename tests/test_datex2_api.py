@@ -2,14 +2,12 @@
 deltas holding exactly the EVSEs that changed, conditional GETs, gzip, nothing to say."""
 from __future__ import annotations
 
-import time
 from datetime import datetime, timezone
 
 import httpx
 import pytest
 from lxml import etree
 
-from exporters.datex2.validate import validate
 from harvesters.credentials import handshake
 from demo_cpo.server import touch_location
 from nap.feeds import add_feed, get_feed
@@ -17,6 +15,8 @@ from nap.parties import claim, verify
 from nap.ocpi.values import format_datetime
 from nap.store.db import write_session
 from tests.harvest_helpers import harvest, register_and_harvest
+from tests.waiting import clock_past, with_last_modified
+from tests.xsd import validate
 
 BASE = "/datex2/v3.7/energy-infrastructure"
 
@@ -32,10 +32,9 @@ def refill_point_statuses(content: bytes) -> dict[str, str]:
 def test_status_snapshot_and_delta_in_both_profiles(demo_cpo, nap_server, sessions, settings):
     cpo = demo_cpo(locations=15)
     assert register_and_harvest(sessions, settings, cpo).status == "success"
-    time.sleep(0.01)
-    since = format_datetime(datetime.now(timezone.utc))
-    time.sleep(0.01)
-    changed = [touch_location(cpo.app, i, datetime.now(timezone.utc)) for i in (2, 9)]
+    since_moment = clock_past(datetime.now(timezone.utc))
+    since = format_datetime(since_moment)
+    changed = [touch_location(cpo.app, i, clock_past(since_moment)) for i in (2, 9)]
     assert harvest(sessions, settings).status == "success"
     for profile in ("generic", "afir"):
         snapshot = httpx.get(f"{nap_server.url}{BASE}/status", params={"profile": profile})
@@ -57,8 +56,7 @@ def test_conditional_gets_and_gzip(demo_cpo, nap_server, sessions, settings):
     cpo = demo_cpo(locations=5)
     assert register_and_harvest(sessions, settings, cpo).status == "success"
     url = f"{nap_server.url}{BASE}/table"
-    time.sleep(1.1)  # Last-Modified is sent once the second of the last change has passed
-    first = httpx.get(url, headers={"Accept-Encoding": "gzip"})
+    first = with_last_modified(lambda: httpx.get(url, headers={"Accept-Encoding": "gzip"}))
     assert first.status_code == 200 and first.headers["Content-Encoding"] == "gzip"
     assert validate(first.content) == []  # httpx inflated it
     etag, modified = first.headers["ETag"], first.headers["Last-Modified"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import re
 import threading
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -20,6 +19,7 @@ import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from demo_cpo import DemoOptions, Fleet, create_app, generate_fleet, to_version, touch_location
+from tests.waiting import record_sleeps
 
 VERSIONS = ["2.3.0", "2.2.1", "2.1.1"]
 EVSE_ID = re.compile(r"^[A-Z]{2}\*?[A-Z0-9]{3}\*?E[A-Z0-9\*]{1,30}$")
@@ -273,9 +273,7 @@ def test_fleet_is_deterministic_for_a_seed():
 
 
 def test_fleet_scales_to_25000_locations_with_unique_ids():
-    started = time.perf_counter()
     fleet = generate_fleet(25000, seed=3)
-    assert time.perf_counter() - started < 10  # typically 1-2 s
     assert len({loc["id"] for loc in fleet.locations}) == 25000
     evses = [evse for loc in fleet.locations for evse in loc["evses"]]
     assert len({evse["uid"] for evse in evses}) == len(evses)
@@ -661,11 +659,11 @@ def test_fail_rate_is_deterministic_and_retries_get_through():
     assert harvested == 30
 
 
-def test_slow_ms_delays_list_requests():
+def test_slow_ms_delays_list_requests(monkeypatch):
+    slept = record_sleeps(monkeypatch)
     with running(generate_fleet(5), slow_ms=250) as demo:
-        started = time.perf_counter()
-        httpx.get(demo.url("/locations"), headers=auth("demo-token", "2.3.0"))
-        assert time.perf_counter() - started >= 0.25
+        assert httpx.get(demo.url("/locations"), headers=auth("demo-token", "2.3.0")).status_code == 200
+    assert 0.25 in slept
 
 
 def test_request_ids_are_echoed():

@@ -14,7 +14,6 @@ fields with their indices fails the reasons tests.
 from __future__ import annotations
 
 import copy
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -34,6 +33,7 @@ from nap.store.tables import Evse, Feed, Finding, HarvestRun, Location
 from tests.harvest_helpers import (
     count_rows, fleet_with_flaws, harvest, register_and_harvest, served_units, verbatim_cpo,
 )
+from tests.settings_helpers import replace
 
 
 def test_a_run_that_skips_more_than_1_percent_of_the_evses_ends_degraded_with_its_counts(

@@ -3,7 +3,6 @@ over real HTTP, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -14,10 +13,11 @@ from demo_cpo.fleet import Fleet
 from demo_cpo.server import DemoOptions, create_app, touch_location
 from nap.store.documents import assemble_locations
 from nap.store.tables import COMPLETED_RUN_STATUSES, Feed, HarvestRun, Location
-from tests.conftest import SHARED
+from tests.conftest import OCPI_SPEC, REAL_FEEDS
 from tests.harvest_helpers import (
     count_rows, delete_feed, findings, harvest, parties_of, register_and_harvest, stored_locations, stored_tariffs,
 )
+from tests.settings_helpers import replace
 
 
 def _core(location: dict) -> dict:
@@ -62,8 +62,8 @@ def test_the_same_fleet_in_every_ocpi_version_harvests_to_the_same_data(demo_cpo
 
 
 def _files_with(kind: str) -> list[Path]:
-    spec = sorted((SHARED / "spec").glob(f"ocpi-*/examples/{kind}*.json"))
-    real = sorted((SHARED / "fixtures" / "real-ocpi-feeds").glob("*.json")) if kind == "location" else []
+    spec = sorted(OCPI_SPEC.glob(f"ocpi-*/examples/{kind}*.json"))
+    real = sorted(REAL_FEEDS.glob("*.json")) if kind == "location" else []
     return spec + real
 
 

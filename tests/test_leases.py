@@ -1,10 +1,10 @@
 """Leases keep a job from running twice across processes sharing one database."""
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 from nap.store.leases import Leases
+from tests.waiting import wait_until
 
 
 def test_only_one_holder_until_release(sessions):
@@ -22,8 +22,8 @@ def test_an_expired_lease_is_taken_over(sessions):
     dead, alive = Leases(sessions, "killed-worker"), Leases(sessions, "worker-b")
     assert dead.acquire("job", timedelta(milliseconds=200))
     assert not alive.acquire("job", timedelta(minutes=5))
-    time.sleep(0.3)
-    assert alive.acquire("job", timedelta(minutes=5))
+    wait_until(lambda: alive.acquire("job", timedelta(minutes=5)), timeout=10,
+               what="the expired lease to be taken over")
     assert not dead.acquire("job", timedelta(minutes=5))
 
 
@@ -46,17 +46,22 @@ def test_a_busy_lease_is_skipped_at_once_not_waited_for(sessions):
     session = harvest.__enter__()
     session.execute(delete(Lease).where(Lease.name == "harvest:feed:1"))
 
+    # The harvest ends when the second command has answered, or after a while if the
+    # command waits for it: then it takes the lease just released and the asserts fail.
+    answered, ended = threading.Event(), threading.Event()
+
     def finish():
-        time.sleep(1.0)
+        answered.wait(timeout=10)
         harvest.__exit__(None, None, None)
+        ended.set()
 
     finisher = threading.Thread(target=finish)
     finisher.start()
     try:
-        started = time.monotonic()
         acquired = Leases(sessions, "second-command").acquire("harvest:feed:1", timedelta(minutes=5))
-        waited = time.monotonic() - started
+        answered_while_running = not ended.is_set()
     finally:
+        answered.set()
         finisher.join()
     assert not acquired, "the second command ran the harvest again"
-    assert waited < 0.5
+    assert answered_while_running, "the second command waited for the running harvest"

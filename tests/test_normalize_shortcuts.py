@@ -88,11 +88,11 @@ def _objects_to_normalize():
     import json
 
     from demo_cpo.fleet import generate_fleet
-    from tests.conftest import SHARED
+    from tests.conftest import OCPI_SPEC, REAL_FEEDS
 
     for kind in ("location", "tariff"):
-        spec = sorted((SHARED / "spec").glob(f"ocpi-*/examples/{kind}*.json"))
-        real = sorted((SHARED / "fixtures" / "real-ocpi-feeds").glob("*.json")) if kind == "location" else []
+        spec = sorted(OCPI_SPEC.glob(f"ocpi-*/examples/{kind}*.json"))
+        real = sorted(REAL_FEEDS.glob("*.json")) if kind == "location" else []
         for path in spec + real:
             document = json.loads(path.read_bytes())
             data = document["data"] if isinstance(document, dict) and "data" in document else document

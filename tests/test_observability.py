@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import time
-from dataclasses import replace
 
 import httpx
 import pytest
@@ -15,7 +13,9 @@ from sqlalchemy.engine import make_url
 from nap.app import create_app
 from nap.observability.logs import JsonFormatter, RequestIdFilter
 from tests.harvest_helpers import register_and_harvest
+from tests.settings_helpers import replace
 from tests.tcp_proxy import TcpProxy
+from tests.waiting import wait_until
 
 
 def test_health_and_readiness(nap_server, live_server, tmp_path):
@@ -108,9 +108,7 @@ def test_database_down_gives_503_and_the_api_recovers_by_itself(database_url, de
     assert datex.status_code == 503 and datex.json()["error"].startswith("the database is unavailable")
 
     proxy.start()  # same port: the database is back
-    deadline = time.monotonic() + 10
-    while httpx.get(locations).status_code != 200:
-        assert time.monotonic() < deadline, "the API did not recover"
-        time.sleep(0.2)
+    wait_until(lambda: httpx.get(locations).status_code == 200, timeout=10, what="the API to recover",
+               interval=0.2)
     assert len(httpx.get(locations).json()["data"]) == 3
     proxy.cut()

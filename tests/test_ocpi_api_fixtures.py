@@ -13,7 +13,6 @@ import base64
 import copy
 import re
 import threading
-import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -207,6 +206,4 @@ def published(request, tmp_path_factory):
         data = Published(url, settings, sessions, nap, cpo, consumer_token, stranger_token,
                          stored_locations(sessions), stored_tariffs(sessions), _raw_from_cpo(cpo, options.token))
         stack.callback(lambda: [server.stop() for server in data._extra])
-        # Last-Modified is only sent once the second of the last change has passed.
-        time.sleep(1 - datetime.now(timezone.utc).microsecond / 1e6)
         yield data

@@ -3,8 +3,6 @@ OpenAPI document and docs page that must describe every public endpoint."""
 from __future__ import annotations
 
 import re
-import time
-from datetime import datetime, timezone
 from email.utils import format_datetime as http_date
 from email.utils import parsedate_to_datetime
 
@@ -16,6 +14,7 @@ from nap.config import Settings
 from demo_cpo import touch_location
 from tests.harvest_helpers import register_and_harvest
 from tests.test_ocpi_api_fixtures import CC, PARTY, location_id, token_header
+from tests.waiting import with_last_modified
 
 # The shared data set (fixture `published`): one harvest per database for the whole session.
 pytest_plugins = ["tests.test_ocpi_api_fixtures"]
@@ -39,7 +38,7 @@ PUBLIC_PATHS = [
 
 @pytest.mark.parametrize("path", PUBLIC_PATHS)
 def test_every_data_endpoint_answers_304_to_a_current_etag_or_date(published, path):
-    first = httpx.get(published.url(path))
+    first = with_last_modified(lambda: httpx.get(published.url(path)))
     assert first.status_code == 200
     etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
     assert etag.startswith('W/"')
@@ -111,8 +110,7 @@ def test_a_change_makes_the_old_validators_stale(demo_cpo, live_server, sessions
         "changed location": f"/ocpi/2.3.0/locations/{CC}/{PARTY}/{changed}",
         "untouched location": f"/ocpi/2.3.0/locations/{CC}/{PARTY}/{untouched}",
     }
-    time.sleep(1 - datetime.now(timezone.utc).microsecond / 1e6)  # Last-Modified: the second has passed
-    before = {name: httpx.get(nap.url + path) for name, path in paths.items()}
+    before = {name: with_last_modified(lambda path=path: httpx.get(nap.url + path)) for name, path in paths.items()}
 
     touch_location(cpo.app, 8, "2030-01-01T00:00:00Z")
     del fleet.locations[1]  # no longer served: the full sync marks it removed

@@ -14,7 +14,6 @@ import os
 import pickle
 import signal
 import threading
-from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
@@ -24,6 +23,7 @@ from nap.ocpi.findings import ObjectFinding
 from harvesters.page_process import PageJob, PageProcess, PageProcessError, _PlainUnpickler
 from nap.store.tables import COMPLETED_RUN_STATUSES, Feed, Finding, HarvestRun, Location
 from tests.harvest_helpers import delete_feed, harvest, register_and_harvest, stored_locations
+from tests.settings_helpers import replace
 
 
 @pytest.fixture

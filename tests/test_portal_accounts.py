@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
@@ -20,11 +19,11 @@ from werkzeug.security import check_password_hash
 from nap.app import create_app
 from nap.cli import main
 from nap.portal import account_tokens
-from nap.portal.background import wait_for_harvests
 from nap.portal.mail import MailError, build_message, parse_smtp_url, send, sender
 from nap.portal.users import UserError, change_password, create_user
 from nap.store.tables import AccountToken, Feed, User
 from tests.portal_fixtures import OUTBOXES, PASSWORD, PortalClient, add_user, link_in, outbox_mails
+from tests.settings_helpers import replace
 from tests.smtp_fixtures import PASSWORD as SMTP_PASSWORD, USER as SMTP_USER, SmtpServer
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -225,7 +224,6 @@ def test_an_invited_colleague_sets_a_password_and_manages_the_same_feeds(
         assert users["bob@example.com"].email_verified_at is not None
         assert users["bob@example.com"].organisation_id == users["alice@example.com"].organisation_id is not None
         assert users["carol@example.com"].organisation_id is None
-    wait_for_harvests(nap.app)
 
 
 def test_a_feed_is_registered_only_after_the_address_is_verified(clients, nap_server, sessions, settings, demo_cpo):
@@ -266,7 +264,6 @@ def test_a_feed_is_registered_only_after_the_address_is_verified(clients, nap_se
     answer = clients(nap_server).get(link_in(mail, "/verify"))
     assert answer.status_code == 302 and answer.headers["location"] == "/login"
     assert erin.get("/portal/feeds/new").status_code == 200
-    wait_for_harvests(nap_server.app)
 
 
 @pytest.mark.parametrize("path", ["/verify", "/reset", "/invite"])

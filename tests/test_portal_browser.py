@@ -10,7 +10,6 @@ tests/artifacts/ on every run (tests/artifacts/portal-<database>-<page>.png), on
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -18,7 +17,8 @@ import pytest
 from sqlalchemy import func, select
 
 from nap.store.tables import Location
-from tests.portal_fixtures import PASSWORD, add_user, link_in, outbox_mails
+from tests.portal_fixtures import PASSWORD, add_user, link_in, outbox_mails, worker_tick
+from tests.waiting import wait_until
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -132,11 +132,12 @@ class Pages:
 
 
 def reload_until(page, locator, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not locator.count():
-        assert time.monotonic() < deadline, "timed out waiting for the page to show it"
-        time.sleep(0.3)
+    def shown() -> bool:
+        if locator.count():
+            return True
         page.reload()
+        return False
+    wait_until(shown, timeout=timeout, what=f"{page.url} to show {locator}", interval=0.3)
 
 
 def test_a_cpo_registers_an_admin_approves_and_suspends_the_public_sees_the_map(
@@ -183,7 +184,7 @@ def test_a_cpo_registers_an_admin_approves_and_suspends_the_public_sees_the_map(
         expect(me.get_by_test_id("no-runs")).to_be_visible()
         pages.check(me, "feed-pending")
 
-        # -- an admin approves it: the first harvest starts -------------------------------
+        # -- an admin approves it: the first harvest is requested --------------------------
         admin = pages.context().new_page()
         admin.goto(url + "/login")
         pages.check(admin, "login")
@@ -197,9 +198,13 @@ def test_a_cpo_registers_an_admin_approves_and_suspends_the_public_sees_the_map(
         admin.get_by_role("button", name="Verify DE/ABC for Demo Laden").click()
         expect(admin.get_by_role("status").first).to_contain_text("DE/ABC verified for Demo Laden")
         admin.get_by_role("button", name="Approve Demo Laden").click()
-        expect(admin.get_by_role("status").first).to_contain_text("approved")
+        expect(admin.get_by_role("status").first).to_contain_text("approved; harvest requested")
+        me.reload()
+        expect(me.get_by_test_id("harvest-requested")).to_be_visible()
+        pages.check(me, "feed-harvest-requested")
 
-        # -- the CPO sees the harvest appear, and the planted finding ----------------------
+        # -- the worker's tick harvests it; the CPO sees the run, and the planted finding --
+        assert worker_tick(nap_server) == ["Demo Laden"]
         # Completed; degraded when the broken objects cost more than 1 % of the EVSEs.
         reload_until(me, me.get_by_test_id("runs").get_by_text(COMPLETED))
         expect(me.get_by_test_id("static-freshness")).to_contain_text("met")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.portal_fixtures import PASSWORD, add_user, link_in, outbox_mails, wait_until
+from tests.portal_fixtures import PASSWORD, add_user, link_in, outbox_mails
+from tests.waiting import wait_until
 from tests.test_portal_browser import Pages, browser  # noqa: F401 (browser: a fixture)
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -27,7 +28,8 @@ def test_forgot_password_and_inviting_a_colleague_in_a_browser(request, browser,
         pages.check(me, "forgot-sent")
 
         # The mail leaves from a background thread: wait for the outbox.
-        mails = wait_until(lambda: outbox_mails(settings.mail_outbox_dir, to="alice@example.com"))
+        mails = wait_until(lambda: outbox_mails(settings.mail_outbox_dir, to="alice@example.com"),
+                           what="the verification mail to alice@example.com")
         me.goto(url + link_in(mails[-1], "/reset"))
         me.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
         me.get_by_label("Repeat the new password").fill(NEW_PASSWORD)

@@ -11,8 +11,7 @@ from __future__ import annotations
 import httpx
 from playwright.sync_api import expect
 
-from nap.portal.background import wait_for_harvests
-from tests.portal_fixtures import PASSWORD, add_user, link_in, outbox_mails, wait_until
+from tests.portal_fixtures import PASSWORD, add_user, link_in, outbox_mails, worker_tick
 from tests.test_portal_browser import Pages, browser  # noqa: F401 (browser: a fixture)
 
 # The feeds table fits its box: nothing to scroll sideways inside it either.
@@ -122,7 +121,8 @@ def test_the_admin_verifies_from_the_evidence_then_the_cpo_edits_and_withdraws(
         # -- approved and harvested, nothing published yet: the claim is not verified ---------
         admin = sign_in(pages, url, "admin@example.com")
         admin.get_by_role("button", name="Approve Demo Laden").click()
-        wait_for_harvests(nap_server.app)
+        expect(admin.get_by_role("status").first).to_contain_text("approved; harvest requested")
+        assert worker_tick(nap_server) == ["Demo Laden"]
         assert published(url) == set()
         admin.reload()
         row = admin.locator('tr[data-feed="Demo Laden"]')
@@ -136,8 +136,8 @@ def test_the_admin_verifies_from_the_evidence_then_the_cpo_edits_and_withdraws(
         expect(claim.get_by_test_id("evse-operators")).to_contain_text("carries DE*ABC")
         check_admin(pages, admin, "admin-evidence")
         claim.get_by_role("button", name="Verify DE/ABC for Demo Laden").click()
-        expect(admin.get_by_role("status").first).to_contain_text("DE/ABC verified for Demo Laden; harvesting it now")
-        wait_for_harvests(nap_server.app)
+        expect(admin.get_by_role("status").first).to_contain_text("DE/ABC verified for Demo Laden; harvest requested")
+        assert worker_tick(nap_server) == ["Demo Laden"]
         assert published(url) == {loc["id"] for loc in first.app.config["FLEET"].locations}
         admin.reload()
         expect(admin.locator('tr[data-feed="Demo Laden"]').get_by_test_id("published")).to_have_text("6")
@@ -159,8 +159,10 @@ def test_the_admin_verifies_from_the_evidence_then_the_cpo_edits_and_withdraws(
         expect(admin.locator('tr[data-feed="Demo Laden"]').get_by_test_id("versions-url")).to_have_text(
             second.versions_url)
         admin.get_by_role("button", name="Harvest Demo Laden now").click()
-        wait_for_harvests(nap_server.app)
-        wait_until(lambda: published(url) == {loc["id"] for loc in second.app.config["FLEET"].locations})
+        expect(admin.get_by_role("status").first).to_contain_text("Harvest of Demo Laden requested")
+        expect(admin.locator('tr[data-feed="Demo Laden"]').get_by_test_id("harvest-requested")).to_be_visible()
+        assert worker_tick(nap_server) == ["Demo Laden"]
+        assert published(url) == {loc["id"] for loc in second.app.config["FLEET"].locations}
 
         # -- and withdraws it: its data leaves the publication ---------------------------------
         me.get_by_role("link", name="Withdraw Demo Laden…").click()

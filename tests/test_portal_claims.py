@@ -12,14 +12,13 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from nap.worker import due_feed_names
+from nap.worker import due_feeds
 from nap.feeds import add_feed, get_feed, issue_push_token
 from nap.ocpi.values import format_datetime
-from nap.portal.background import wait_for_harvests
 from nap.portal.ownership import add_owner
 from nap.store.tables import COMPLETED_RUN_STATUSES, FeedEvent, FeedParty, HarvestRun, Location
 from tests.harvest_helpers import fleet_with_flaws, harvest, verbatim_cpo
-from tests.portal_fixtures import PortalClient, add_user
+from tests.portal_fixtures import PortalClient, add_user, worker_tick
 from tests.test_portal_http import client  # noqa: F401 (a fixture)
 
 
@@ -77,7 +76,7 @@ def test_an_admin_verifies_a_claim_from_its_evidence_and_the_next_harvest_publis
     alice, feed_id = cpo_registers(client, cpo, "alice@example.com")
     assert claim_state(sessions, feed_id) == "claimed"
     post_admin(admin, f"/admin/feeds/{feed_id}/approve")
-    wait_for_harvests(nap_server.app)
+    worker_tick(nap_server)
     # Approved and harvested, but nothing is published under an unverified claim...
     with sessions() as session:
         assert session.scalar(select(HarvestRun.status).where(HarvestRun.feed_id == feed_id)) \
@@ -97,8 +96,8 @@ def test_an_admin_verifies_a_claim_from_its_evidence_and_the_next_harvest_publis
     assert "<code>DE*ABC</code> × " in evidence and "carries DE*ABC" in evidence
 
     verified = post_admin(admin, f"/admin/feeds/{feed_id}/parties/DE/ABC/verify")
-    assert "DE/ABC verified for demo; harvesting it now." in verified
-    wait_for_harvests(nap_server.app)
+    assert "DE/ABC verified for demo; harvest requested, the worker starts it within half a minute." in verified
+    worker_tick(nap_server)
     assert claim_state(sessions, feed_id) == "verified"
     assert published_ids(nap_server) == {location["id"] for location in cpo.app.config["FLEET"].locations}
     assert "party_verified" in event_kinds(sessions, feed_id)
@@ -124,7 +123,7 @@ def two_feeds_on_one_pair(client, admin, sessions, demo_cpo, nap_server):
     mallory, impostor = cpo_registers(client, impostor_cpo, "mallory@example.com", name="impostor")
     for feed_id in (rightful, impostor):
         post_admin(admin, f"/admin/feeds/{feed_id}/approve")
-    wait_for_harvests(nap_server.app)
+    worker_tick(nap_server)
     return (alice, rightful, rightful_cpo), (mallory, impostor, impostor_cpo)
 
 
@@ -141,7 +140,7 @@ def test_two_feeds_claim_one_pair_side_by_side_and_the_admin_verifies_the_rightf
         assert "Verify DE/ABC for " + feed in card(page, "DE/ABC", feed)
 
     post_admin(admin, f"/admin/feeds/{rightful}/parties/DE/ABC/verify")
-    wait_for_harvests(nap_server.app)
+    worker_tick(nap_server)
     assert (claim_state(sessions, rightful), claim_state(sessions, impostor)) == ("verified", "claimed")
     assert published_ids(nap_server) == {loc["id"] for loc in rightful_cpo.app.config["FLEET"].locations}
     # The impostor's claim can no longer be verified, only moved to: the page offers that,
@@ -163,12 +162,12 @@ def test_two_feeds_claim_one_pair_side_by_side_and_the_admin_verifies_the_rightf
 def test_the_admin_moves_a_verified_pair_to_another_feed(client, admin, sessions, demo_cpo, nap_server):
     (alice, old, old_cpo), (_, new, new_cpo) = two_feeds_on_one_pair(client, admin, sessions, demo_cpo, nap_server)
     post_admin(admin, f"/admin/feeds/{old}/parties/DE/ABC/verify")
-    wait_for_harvests(nap_server.app)
+    worker_tick(nap_server)
     before = published_ids(nap_server)
 
     moved = post_admin(admin, f"/admin/feeds/{new}/parties/DE/ABC/move", {"reason": "changed back-end provider"})
-    assert "DE/ABC moved to impostor; harvesting it now." in moved
-    wait_for_harvests(nap_server.app)
+    assert "DE/ABC moved to impostor; harvest requested, the worker starts it within half a minute." in moved
+    worker_tick(nap_server)
     assert (claim_state(sessions, old), claim_state(sessions, new)) == ("revoked", "verified")
     # The new feed's full harvest publishes what it serves, and what it does not serve
     # (of the old feed's) is no longer published.
@@ -201,7 +200,7 @@ def test_the_admin_rejects_a_registration_with_a_reason_the_cpo_reads(client, ad
     assert rejected.headers["location"] == "/admin/?status=pending"
     with sessions() as session:
         assert get_feed(session, "demo").status == "rejected"
-        assert due_feed_names(session, datetime.now(timezone.utc)) == []
+        assert [feed.name for feed in due_feeds(session, datetime.now(timezone.utc))] == []
     assert claim_state(sessions, feed_id) == "revoked"
     assert event_kinds(sessions, feed_id)[-2:] == ["rejected", "party_revoked"]
 
@@ -226,7 +225,7 @@ def test_suspending_needs_a_reason_the_cpo_reads(client, admin, sessions, demo_c
     cpo = demo_cpo(locations=2)
     alice, feed_id = cpo_registers(client, cpo, "alice@example.com")
     post_admin(admin, f"/admin/feeds/{feed_id}/approve")
-    wait_for_harvests(nap_server.app)
+    worker_tick(nap_server)
     assert "Give a reason to suspend demo" in post_admin(admin, f"/admin/feeds/{feed_id}/suspend")
     # A NUL, which no database text column takes, is dropped rather than answered with a 500.
     post_admin(admin, f"/admin/feeds/{feed_id}/suspend", {"reason": "Your data shows chargers\x00 in the sea."})
@@ -239,7 +238,7 @@ def verified_and_harvested(client, admin, sessions, cpo, nap_server, email="alic
     alice, feed_id = cpo_registers(client, cpo, email)
     post_admin(admin, f"/admin/feeds/{feed_id}/parties/DE/ABC/verify")
     post_admin(admin, f"/admin/feeds/{feed_id}/approve")
-    wait_for_harvests(nap_server.app)
+    worker_tick(nap_server)
     assert published_ids(nap_server) == {loc["id"] for loc in cpo.app.config["FLEET"].locations}
     return alice, feed_id
 
@@ -278,7 +277,7 @@ def test_the_cpo_withdraws_its_feed_and_its_data_leaves_the_publication(
     assert published_ids(nap_server) == set()
     with sessions() as session:
         assert get_feed(session, "demo").status == "withdrawn"
-        assert due_feed_names(session, datetime.now(timezone.utc)) == []
+        assert [feed.name for feed in due_feeds(session, datetime.now(timezone.utc))] == []
         # The history stays: the rows are there, marked removed.
         assert session.scalar(select(func.count()).select_from(Location).where(
             Location.feed_id == feed_id, Location.removed_at.is_not(None))) == 4

@@ -4,7 +4,6 @@ received), looked up by location id, EVSE uid and EVSE id."""
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
@@ -15,6 +14,7 @@ from nap.portal.ownership import add_owner
 from nap.store.tables import COMPLETED_RUN_STATUSES
 from tests.harvest_helpers import harvest, register_and_harvest
 from tests.portal_fixtures import PortalClient, add_user
+from tests.settings_helpers import replace
 
 
 def states(page: str) -> list[str]:

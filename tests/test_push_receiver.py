@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -13,7 +12,6 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from exporters.datex2.validate import validate
 from nap.app import create_app
 from nap.feeds import add_feed, get_feed, issue_push_token
 from nap.ocpi.ids import id_key
@@ -21,7 +19,9 @@ from nap.ocpi.values import format_datetime
 from nap.store.status_history import push_freshness
 from nap.store.tables import EvseStatusChange, Finding, Location, Tariff
 from tests.harvest_helpers import harvest, register_and_harvest, stored_locations
+from tests.settings_helpers import replace
 from tests.tcp_proxy import TcpProxy
+from tests.xsd import validate
 
 
 def auth(token: str) -> dict:
@@ -197,7 +197,8 @@ def test_an_invalid_status_patch_is_refused_with_the_reason(pushing):
     assert pushing.evse()["connectors"][0]["max_voltage"] == 123
 
 
-# -- the EVSE PATCH fast path (one statement on PostgreSQL): what it must keep --------------
+# -- the EVSE PATCH fast path (nap/store/evse_status.py: one statement on PostgreSQL, one
+# -- transaction elsewhere): what it must keep -------------------------------------------
 
 
 def _set_feed_status(sessions, status: str) -> None:
@@ -332,6 +333,9 @@ def test_a_status_push_is_recorded_whole_in_the_history(pushing, sessions):
         assert before <= change.received_at <= after
         # changed_at moves with the push: ETags and the DATEX II deltas see it.
         assert before <= location.changed_at <= after and location.last_updated == pushed
+        # Written by the fast path, which leaves the location's document as it is (the general
+        # path, which rewrites the location, stores its content hash instead).
+        assert location.content_hash == "pushed"
 
 
 # -- hostile input: always an OCPI error envelope, never a 500 ------------------------------

@@ -19,10 +19,10 @@ import pytest
 from demo_cpo.fleet import Fleet, generate_fleet
 from demo_cpo.server import DemoOptions, create_app
 from nap.feeds import add_feed
-from tests.conftest import SHARED
+from tests.conftest import REAL_FEEDS
 from tests.harvest_helpers import delete_feed, findings, harvest, parties_of, stored_locations
 
-FEEDS = SHARED / "fixtures" / "real-ocpi-feeds"
+FEEDS = REAL_FEEDS
 
 
 def _locations(path: Path) -> list:

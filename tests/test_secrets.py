@@ -10,13 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from dataclasses import replace
 from cryptography.fernet import Fernet
 from sqlalchemy import text
 
 from nap.feeds import add_feed, get_feed, issue_push_token
 from nap.store import secrets
 from tests.harvest_helpers import harvest
+from tests.settings_helpers import replace
 
 
 def stored_token(sessions) -> str:
@@ -63,18 +63,16 @@ def test_key_rotation_and_a_missing_key(sessions, database_url, monkeypatch):
     done = subprocess.run([sys.executable, "-m", "nap.cli", "tokens", "rotate"], env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+    # The process loads its keys once; forgetting them makes it read NAP_TOKEN_KEYS again.
+    # At the end monkeypatch puts the session's key and keyring back.
     monkeypatch.setenv("NAP_TOKEN_KEYS", new_key)  # the old key is gone now
-    secrets.reset_keyring()
-    try:
-        with sessions() as session:
-            assert get_feed(session, "demo").token == "rotate-me"
-        monkeypatch.setenv("NAP_TOKEN_KEYS", Fernet.generate_key().decode())
-        secrets.reset_keyring()
-        with sessions() as session, pytest.raises(secrets.TokenKeyError, match="cannot be decrypted"):
-            get_feed(session, "demo").token
-    finally:
-        monkeypatch.setenv("NAP_TOKEN_KEYS", old_key)
-        secrets.reset_keyring()
+    monkeypatch.setattr(secrets, "_keyring", None)
+    with sessions() as session:
+        assert get_feed(session, "demo").token == "rotate-me"
+    monkeypatch.setenv("NAP_TOKEN_KEYS", Fernet.generate_key().decode())
+    monkeypatch.setattr(secrets, "_keyring", None)
+    with sessions() as session, pytest.raises(secrets.TokenKeyError, match="cannot be decrypted"):
+        get_feed(session, "demo").token
 
 
 def _nap(args, cwd, env, stdin=None):

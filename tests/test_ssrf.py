@@ -7,7 +7,6 @@ fetched without the guard (the error would not name the link-local address) or i
 connection resolved the name again (cpo.invalid has no DNS entry)."""
 from __future__ import annotations
 
-from dataclasses import replace
 
 import httpx
 import pytest
@@ -16,6 +15,7 @@ from flask import Flask, redirect
 from harvesters.ocpi_client import ClientLimits, HarvestError, OcpiClient
 from harvesters.url_guard import GuardedTransport, OutboundPolicy, UrlRefused
 from tests.harvest_helpers import register_and_harvest, stored_locations
+from tests.settings_helpers import replace
 
 
 @pytest.mark.parametrize("url, reason", [

@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 from lxml import etree
 
-from exporters.datex2.validate import validate
 from harvesters.harvest import Harvester
 from tests.harvest_helpers import register_and_harvest
+from tests.xsd import validate
 
 
 def fetch_all(url: str, token: str | None = None) -> list[dict]:

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import datetime, timezone
 
 import pytest
@@ -17,6 +16,7 @@ from demo_cpo.server import DemoOptions, create_app, touch_location
 from nap.feeds import add_feed
 from nap.store.tables import HarvestRun
 from tests.harvest_helpers import harvest, register_and_harvest, stored_locations
+from tests.waiting import wait_until
 
 
 def _nap(args: list[str], database_url: str, **env) -> subprocess.Popen:
@@ -26,13 +26,28 @@ def _nap(args: list[str], database_url: str, **env) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def _wait_for(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+def _a_later_tick_of_each_worker(live_server, sessions, workers: int) -> int:
+    """Add feeds one at a time, each once the one before is harvested, until every worker
+    process has harvested one; return how many. A worker runs one tick at a time, so each
+    of these harvests comes from a tick that began after that worker's earlier ticks had
+    ended: whatever those ticks did twice is in the database by then."""
+    seen: set[str] = set()
+    for number in range(20):
+        fleet = generate_fleet(locations=1, seed=100 + number, party_id=f"Z{number:02d}")
+        cpo = live_server(create_app(fleet, DemoOptions(seed=100 + number)))
+        with sessions.begin() as session:
+            feed = add_feed(session, name=f"later-{number:02d}", versions_url=f"{cpo.url}/ocpi/versions",
+                            token="demo-token", country_code="DE", party_id=f"Z{number:02d}")
+            feed_id = feed.id
+
+        def harvested_by() -> str | None:
+            with sessions() as session:
+                return session.scalar(select(HarvestRun.worker).where(HarvestRun.feed_id == feed_id,
+                                                                      HarvestRun.status != "running"))
+        seen.add(wait_until(harvested_by, 30, f"feed later-{number:02d} to be harvested").rsplit(":", 1)[0])
+        if len(seen) == workers:
+            return number + 1
+    raise AssertionError(f"20 feeds added later were harvested by {len(seen)} of the {workers} workers only")
 
 
 def test_a_worker_killed_mid_harvest_leaves_the_previous_data_and_the_next_run_completes(
@@ -51,7 +66,7 @@ def test_a_worker_killed_mid_harvest_leaves_the_previous_data_and_the_next_run_c
 
     process = _nap(["harvest", "demo"], database_url, NAP_HARVEST_PAGE_LIMIT=10, NAP_FULL_SYNC_HOURS=0)
     location_pages = lambda: sum(1 for r in log if r["path"].endswith("/locations"))
-    _wait_for(lambda: location_pages() >= 5, 30, "the harvest to store a few pages")
+    wait_until(lambda: location_pages() >= 5, 30, "the harvest to store a few pages")
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
 
@@ -85,8 +100,8 @@ def test_two_workers_on_one_postgresql_never_harvest_a_feed_twice(live_server, s
         def finished() -> int:
             with sessions() as session:
                 return len(session.scalars(select(HarvestRun).where(HarvestRun.status != "running")).all())
-        _wait_for(lambda: finished() >= feeds, 90, "every feed to be harvested")
-        time.sleep(3)  # several more ticks: a feed harvested twice would show up now
+        wait_until(lambda: finished() >= feeds, 90, "every feed to be harvested")
+        feeds += _a_later_tick_of_each_worker(live_server, sessions, len(workers))
     finally:
         for worker in workers:
             worker.send_signal(signal.SIGTERM)
@@ -131,17 +146,17 @@ def test_two_api_processes_and_two_workers_share_one_postgresql(live_server, ses
         def finished() -> int:
             with sessions() as session:
                 return len(session.scalars(select(HarvestRun).where(HarvestRun.status != "running")).all())
-        _wait_for(lambda: finished() >= feeds, 60, "every feed to be harvested")
-        time.sleep(3)
+        wait_until(lambda: finished() >= feeds, 60, "every feed to be harvested")
+        later_feeds = _a_later_tick_of_each_worker(live_server, sessions, len(workers))
         # The first daily export ran on a tick before the harvests ended; tomorrow's would
         # be another lease. Exactly one snapshot of today exists.
         snapshots = [p for p in exports.iterdir() if not p.name.startswith(".")]
         assert len(snapshots) == 1
         bodies = []
         for port in ports:
-            _wait_for(lambda: _ready(httpx, port), 30, "the API process to be ready")
+            wait_until(lambda: _ready(httpx, port), 30, "the API process to be ready")
             bodies.append(httpx.get(f"http://127.0.0.1:{port}/ocpi/2.3.0/locations").json()["data"])
-        assert len(bodies[0]) == feeds * 3 and bodies[0] == bodies[1]
+        assert len(bodies[0]) == feeds * 3 + later_feeds and bodies[0] == bodies[1]
         metrics = httpx.get(f"http://127.0.0.1:{ports[1]}/metrics").text
         # Each feed harvested once, successfully (every status is listed per feed, from 0).
         assert all(f'nap_harvest_runs_total{{feed="cpo-{number}",status="success"}} 1.0' in metrics
@@ -155,7 +170,7 @@ def test_two_api_processes_and_two_workers_share_one_postgresql(live_server, ses
         runs = session.scalars(select(HarvestRun)).all()
         from nap.store.tables import Lease
         export_leases = session.scalars(select(Lease).where(Lease.name.like("daily-export:%"))).all()
-    assert len(runs) == feeds and len({r.feed_id for r in runs}) == feeds
+    assert len(runs) == feeds + later_feeds and len({r.feed_id for r in runs}) == feeds + later_feeds
     assert len(export_leases) == 1
 
 

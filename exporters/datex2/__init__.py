@@ -10,6 +10,6 @@ Module map: namespaces (profiles), mapping (value tables), ocpi (defensive input
 identity (ids/versions), selection (what is published), site/charging_point/connector/
 parking/organisation/opening_hours/energy/tariffs/location_reference (element builders),
 sequences (xs:sequence orders), xmlbuild (lxml helpers), publication (streamed envelope and
-the per-location loop), validate (XSD check).
+the per-location loop). The tests check every document against the XSD (tests/xsd.py).
 The OCPI -> DATEX II mapping is documented in docs/datex2-mapping.md.
 """

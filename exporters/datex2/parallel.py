@@ -26,7 +26,6 @@ import re
 import shutil
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -40,8 +39,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from exporters.datex2 import tariffs
 from exporters.datex2.table import write_table, write_table_sites
+from exporters.datex2.tariffs import TariffCounts
 from exporters.datex2.selection import PartyOperators
 from exporters.datex2.source import party_operators, published_locations, tariff_lookup
 from nap.store.db import repeatable_read, session_factory
@@ -90,11 +89,12 @@ def _remember(semaphore) -> None:
 
 
 def _write_part(url: str, snapshot: str | None, low: int, high: int | None, profile: str,
-                publication_time: datetime, path: str, operators: PartyOperators | None = None) -> tuple[int, dict]:
-    """In a child process: the sites of one range, as bytes, into `path`. `snapshot`: the
-    PostgreSQL snapshot to read; None on SQLite, where the parent holds writers off.
-    `operators`: the parties' operators, as the parent read them."""
-    before = Counter(tariffs.DROPPED)
+                publication_time: datetime, path: str,
+                operators: PartyOperators | None = None) -> tuple[int, TariffCounts]:
+    """In a child process: the sites of one range, as bytes, into `path`, and what their
+    tariffs left out. `snapshot`: the PostgreSQL snapshot to read; None on SQLite, where
+    the parent holds writers off. `operators`: the parties' operators, as the parent read them."""
+    counts = TariffCounts()
     with session_factory(url)() as session, open(path, "wb") as out:
         if snapshot is not None:
             repeatable_read(session).exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
@@ -107,10 +107,8 @@ def _write_part(url: str, snapshot: str | None, low: int, high: int | None, prof
             out.write(element if isinstance(element, bytes) else etree.tostring(element, encoding="UTF-8"))
         written = write_table_sites(write, iter_location_documents(session, _in_range(low, high)), profile=profile,
                                     publication_time=publication_time, tariffs_by_key=tariff_lookup(session),
-                                    party_operators=operators)
-    dropped = Counter(tariffs.DROPPED)
-    dropped.subtract(before)
-    return written, dict(+dropped)
+                                    party_operators=operators, tariff_counts=counts)
+    return written, counts
 
 
 class _Snapshot:
@@ -166,9 +164,12 @@ def _wait_for_snapshots(semaphore, parts: list[Future]) -> None:
 
 
 def write_table_in_parallel(out: BinaryIO, sessions: sessionmaker[Session], *, jobs: int, profile: str,
-                            publication_time: datetime, temp_dir: str | Path | None = None, **options) -> int:
+                            publication_time: datetime, temp_dir: str | Path | None = None,
+                            tariff_counts: TariffCounts | None = None, **options) -> int:
     """Write the table of all published locations to `out`; `options` as for write_table
-    (the parties' operators are read here, from the table's snapshot)."""
+    (the parties' operators are read here, from the table's snapshot). `tariff_counts`
+    gets what the tariffs of all parts left out, as for write_table."""
+    counts = tariff_counts if tariff_counts is not None else TariffCounts()
     with sessions() as session:
         snapshot = _Snapshot(session)
         with snapshot.taken() as shared:
@@ -178,7 +179,7 @@ def write_table_in_parallel(out: BinaryIO, sessions: sessionmaker[Session], *, j
                 snapshot.release_writers()
                 return write_table(out, iter_location_documents(session, published_locations()), profile=profile,
                                    publication_time=publication_time, tariffs_by_key=tariff_lookup(session),
-                                   party_operators=operators, **options)
+                                   party_operators=operators, tariff_counts=counts, **options)
             url = session.get_bind().url.render_as_string(hide_password=False)
             ranges = list(zip(starts, [*starts[1:], None]))
             directory = temp_dir or (os.path.dirname(os.path.abspath(out.name)) if hasattr(out, "name") else None)
@@ -202,9 +203,9 @@ def write_table_in_parallel(out: BinaryIO, sessions: sessionmaker[Session], *, j
                     def append_parts(write) -> int:
                         written = 0
                         for part, path in zip(parts, paths):
-                            count, dropped = part.result()
+                            count, part_counts = part.result()
                             written += count
-                            tariffs.DROPPED.update(dropped)
+                            counts.add(part_counts)
                             write(b"")  # let the payload writer put out what it holds first
                             with open(path, "rb") as handle:
                                 shutil.copyfileobj(handle, out, 1 << 20)
@@ -213,7 +214,7 @@ def write_table_in_parallel(out: BinaryIO, sessions: sessionmaker[Session], *, j
                     return write_table(out, iter_location_documents(session, _in_range(None, starts[0])),
                                        profile=profile, publication_time=publication_time,
                                        tariffs_by_key=tariff_lookup(session), more_sites=append_parts,
-                                       party_operators=operators, **options)
+                                       party_operators=operators, tariff_counts=counts, **options)
             finally:
                 for path in paths:
                     Path(path).unlink(missing_ok=True)

@@ -14,6 +14,7 @@ from exporters.datex2.identity import fingerprint
 from nap.ocpi.ids import id_key
 from nap.store.documents import assemble_locations
 from nap.store.status_history import changed_evses_since
+from nap.store.states import ClaimState
 from nap.store.tables import Feed, FeedParty, Location, Tariff
 
 
@@ -38,7 +39,7 @@ def party_operators(session: Session) -> dict[tuple[str, str], dict]:
     operators = {}
     for country, party, details, feed_name in session.execute(
             select(FeedParty.country_code, FeedParty.party_id, FeedParty.business_details, Feed.name)
-            .join(Feed, Feed.id == FeedParty.feed_id).where(FeedParty.state == "verified")):
+            .join(Feed, Feed.id == FeedParty.feed_id).where(FeedParty.state == ClaimState.VERIFIED)):
         details = details if isinstance(details, dict) else {}
         if ocpi.text(details.get("name")) is None:
             details = {**details, "name": feed_name}  # website, logo: still the CPO's
@@ -91,7 +92,7 @@ def table_state(session: Session, at: datetime | None = None) -> tuple[datetime 
 
 def tariff_lookup(session: Session):
     """Tariffs by key, each read once per publication: thousands of charging points share
-    a handful of tariffs, and a query per reference was a third of an export's time."""
+    a handful of tariffs, and a query per reference would be a third of an export's time."""
     cache: dict[tuple[str, str, str], dict | None] = {}
 
     def lookup(country_code: str, party_id: str, tariff_id: str):

@@ -1,10 +1,11 @@
 """OCPI Tariffs of a charging point -> the DATEX II rates to publish, and the account of
 those that cannot be published.
 
-    catalogue = TariffCatalogue(tariffs_by_key, profile, at)   # per publication
-    source = TariffSource(catalogue, location, site_id)        # per location
-    rates = source.rates(evse)                                 # per EVSE: list[PublishedRate]
-    source.report()                                            # after the site: log what was dropped
+    counts = TariffCounts()                                           # per publication
+    catalogue = TariffCatalogue(tariffs_by_key, profile, at, counts)  # per publication
+    source = TariffSource(catalogue, location, site_id)               # per location
+    rates = source.rates(evse)                                        # per EVSE: list[PublishedRate]
+    source.report()                                                   # after the site: log what was dropped
 
 The steps live in their own modules: tariff_model.py reads and checks a tariff, tariff_fit.py
 decides per charging point and model what is written, tariff_afir.py / tariff_generic.py
@@ -13,16 +14,18 @@ repeats a few tariffs at thousands of charging points, so the catalogue reads ea
 once per publication and fits it once per connector limits (memo.py bounds what it keeps).
 
 A tariff is dropped only when writing it would change its meaning. Every drop is counted in
-DROPPED ((profile, OCPI field) -> charging points) and logged once per location, tariff and
-reason; elements left out without changing the price (reservation prices, elements that
-never apply at the point, shadowed components) are counted in OMITTED and logged at INFO.
+the publication's TariffCounts.dropped ((profile, OCPI field) -> charging points) and logged
+once per location, tariff and reason; elements left out without changing the price
+(reservation prices, elements that never apply at the point, shadowed components) are
+counted in its TariffCounts.omitted and logged too. The counts belong to one publication:
+exports written at the same time, in threads or processes, never mix them.
 """
 from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -40,12 +43,21 @@ log = logging.getLogger("exporters.datex2")
 
 TariffsByKey = Callable[[str, str, str], "dict | None"]
 
-# Process-wide tallies, for operators (and tests): (profile, OCPI field or reason) -> count
-# of (tariff, charging point) pairs. The log says which tariff and location.
-DROPPED: Counter[tuple[str, str]] = Counter()
-OMITTED: Counter[tuple[str, str]] = Counter()
-
 _UNKNOWN = Drop("tariff_ids", "no such tariff")
+
+
+@dataclass
+class TariffCounts:
+    """What one publication left out: (profile, OCPI field or reason) -> count of (tariff,
+    charging point) pairs. The log says which tariff and location."""
+
+    dropped: Counter[tuple[str, str]] = field(default_factory=Counter)
+    omitted: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def add(self, other: TariffCounts) -> None:
+        """Fold in the counts of a part of the same publication (a table written in parallel)."""
+        self.dropped.update(other.dropped)
+        self.omitted.update(other.omitted)
 
 
 @dataclass(frozen=True)
@@ -86,8 +98,10 @@ class TariffCatalogue:
     fitted once per connector limits; `products` keeps the XML tariff_products.py writes,
     `splices` what the site being written needs of it."""
 
-    def __init__(self, lookup: TariffsByKey, profile: Profile, at: datetime, capacity: int = 4096) -> None:
+    def __init__(self, lookup: TariffsByKey, profile: Profile, at: datetime, counts: TariffCounts | None = None,
+                 capacity: int = 4096) -> None:
         self.lookup, self.profile, self.at = lookup, profile, at
+        self.counts = counts if counts is not None else TariffCounts()
         self._read: BoundedMemo[Tariff | Drop] = BoundedMemo(capacity)
         self._fitted: BoundedMemo[tuple[Fitted | Drop, str]] = BoundedMemo(capacity)
         self._mixes: BoundedMemo[EnergyMix | None] = BoundedMemo(capacity)
@@ -133,6 +147,7 @@ class TariffSource:
     def rates(self, evse: dict) -> list[PublishedRate]:
         """The rates of an EVSE, in first-seen tariff order."""
         catalogue = self._catalogue
+        counts = catalogue.counts
         capabilities = ocpi.strings(evse.get("capabilities"))
         result = []
         for tariff_id, connectors in tariff_ids(evse).items():
@@ -141,11 +156,11 @@ class TariffSource:
             fitted, version = (tariff, "") if isinstance(tariff, Drop) else catalogue.fitted(tariff, limits)
             if isinstance(fitted, Drop):
                 self._dropped[tariff_id, fitted.field, fitted.detail] += 1
-                DROPPED[self._profile.name, fitted.field] += 1
+                counts.dropped[self._profile.name, fitted.field] += 1
                 continue
             for why, _ in fitted.omitted:
                 self._omitted[tariff_id, why] += 1
-                OMITTED[self._profile.name, why] += 1
+                counts.omitted[self._profile.name, why] += 1
             result.append(PublishedRate(
                 fitted=fitted, tariff_id=tariff_id,
                 version=version,

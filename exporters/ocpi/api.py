@@ -27,7 +27,7 @@ from exporters.ocpi.sources import LocationSource, Snapshot, TariffSource
 from exporters.ocpi.views import render, render_all
 from nap.ocpi.versions import PUBLISHED, STORED
 from exporters.publication import Publication
-from nap.gc_pause import paused_gc
+from nap.runtime import paused_gc
 from nap.jsonutil import unreadable_text
 from nap.ocpi.ids import same_id
 from nap.web import db_session, settings
@@ -111,7 +111,7 @@ def _list(source_class, kind: str, version: str):
 
 
 def list_locations(version: str):
-    with paused_gc():  # see nap/gc_pause.py: about a third of a 1,000-location page's time
+    with paused_gc():  # see nap/runtime.py: about a third of a 1,000-location page's time
         return _list(LocationSource, "location", version)
 
 

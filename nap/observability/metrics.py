@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from nap.store.run_report import unit_rows
 from nap.store.status_history import push_freshness
+from nap.store.states import RunStatus
 from nap.store.tables import Evse, EvseStatusChange, Feed, HarvestRun, Location
 
 # Run outcomes every feed reports, 0 until it has one: a series that appears only with its
 # first degraded run would hide that run from increase() and rate().
-RUN_STATUSES = ("success", "degraded", "failed")
+RUN_STATUSES = (RunStatus.SUCCESS, RunStatus.DEGRADED, RunStatus.FAILED)
 
 REQUEST_SECONDS = Histogram(
     "nap_http_request_duration_seconds", "API request latency", ["method", "endpoint", "status"],
@@ -63,7 +64,7 @@ class StoreCollector:
 
     def _last_runs(self, session: Session):
         latest = select(HarvestRun.feed_id, func.max(HarvestRun.id).label("run_id")).where(
-            HarvestRun.status != "running").group_by(HarvestRun.feed_id).subquery()
+            HarvestRun.status != RunStatus.RUNNING).group_by(HarvestRun.feed_id).subquery()
         objects = GaugeMetricFamily("nap_harvest_last_objects", "Objects in the feed's last finished run",
                                     labels=["feed", "outcome"])
         duration = GaugeMetricFamily("nap_harvest_last_duration_seconds", "Duration of the last finished run",
@@ -87,7 +88,7 @@ class StoreCollector:
             for row in unit_rows(run.unit_counts):
                 for outcome in ("served", "stored", "repaired", "skipped"):
                     units.add_metric([feed, row.unit, outcome], getattr(row, outcome))
-            degraded.add_metric([feed], 1 if run.status == "degraded" else 0)
+            degraded.add_metric([feed], 1 if run.status == RunStatus.DEGRADED else 0)
         yield from (objects, duration, finished, units, degraded)
 
     def _pushes(self, session: Session, now: datetime):
@@ -110,6 +111,8 @@ class StoreCollector:
 
 def render_metrics(sessions: sessionmaker[Session]) -> tuple[bytes, str]:
     registry = CollectorRegistry()
+    # prometheus_client's own variable, not a NAP setting: the library reads it itself when
+    # it creates each metric, so Settings could only mirror it, never set it.
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 

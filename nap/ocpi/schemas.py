@@ -32,7 +32,7 @@ def _warn(info: ValidationInfo, message: str) -> None:
 # as text) validate the common case in pydantic-core alone: a union tried left to right,
 # whose first branch (the known values; a number of the right type) calls no Python. Only
 # what it refuses reaches the Python function that warns. A Python validator on every value
-# (a million calls in a 100,000-EVSE harvest) was a third of the validation time. When
+# (a million calls in a 100,000-EVSE harvest) would be a third of the validation time. When
 # both branches refuse a value, the errors of the lenient branch are the ones that explain
 # it: `validation_problems` drops the fast branch's and the branch labels.
 FAST_BRANCH, LENIENT_BRANCH = "(fast branch)", "(lenient branch)"

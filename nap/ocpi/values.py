@@ -59,7 +59,7 @@ def format_datetime(value: datetime) -> str:
 
 # Text already in the canonical form: UTC with 'Z', milliseconds only when not zero (and
 # a four-digit year: strftime does not pad smaller ones). Nearly every timestamp a feed
-# sends; parsing it only to format it again was half of the time spent on timestamps.
+# sends; parsing it only to format it again would double the time spent on timestamps.
 _CANONICAL_DATETIME = re.compile(r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{3})?Z")
 
 
@@ -84,7 +84,7 @@ def normalize_datetime_noting_zone(value: object) -> tuple[str, bool]:
 @lru_cache(maxsize=4096)
 def _normalize_datetime_text(value: str) -> tuple[str, bool]:
     # A harvest validates a few timestamps per EVSE, and feeds repeat them (an EVSE's
-    # connectors, a batch of updates): parsing and formatting was ~10% of validation.
+    # connectors, a batch of updates): parsing and formatting each would be ~10% of validation.
     # Only results are cached; an invalid text raises every time, as before.
     parsed, zoneless = _parse_datetime(value)
     return format_datetime(parsed), zoneless

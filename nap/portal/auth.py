@@ -12,6 +12,7 @@ from flask import abort, current_app, g, redirect, request, session, url_for
 
 from nap.portal.csrf import rotate_csrf_token
 from nap.portal.session_store import open_session, revoke_session, session_user
+from nap.store.states import UserRole
 from nap.store.tables import User
 from nap.web import db_session
 
@@ -71,7 +72,7 @@ def admin_required(view):
         user = current_user()
         if user is None:
             return redirect(url_for("portal_auth.login", next=request.full_path.rstrip("?")))
-        if user.role != "admin":
+        if user.role != UserRole.ADMIN:
             abort(403, description="This page is for the access point's administrators.")
         return view(*args, **kwargs)
     return wrapper

@@ -9,10 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nap.parties import CLAIMED, REVOKED, VERIFIED, Evidence, evidence
+from nap.store.states import FeedStatus
 from nap.store.tables import FeedParty
 
 # Feeds that publish nothing any more: a claim of theirs cannot be verified.
-CLOSED_FEED_STATUSES = frozenset({"rejected", "withdrawn"})
+CLOSED_FEED_STATUSES = frozenset({FeedStatus.REJECTED, FeedStatus.WITHDRAWN})
 
 
 @dataclass

@@ -12,12 +12,13 @@ from nap.feeds import FeedError
 from nap.jsonutil import unreadable_text
 from nap.portal.registration import AUTH_MODES, replace_token
 from nap.store.feed_events import record_event
+from nap.store.states import FeedStatus
 from nap.store.tables import Feed, User
 
 # A day at most: AFIR wants static data no older than 24 hours.
 INTERVAL_RANGE = (1, 1440)
 # Feeds the CPO has given up, or the admins turned down, are not changed any more.
-EDITABLE = frozenset({"pending", "active", "needs_credentials", "suspended"})
+EDITABLE = frozenset({FeedStatus.PENDING, FeedStatus.ACTIVE, FeedStatus.NEEDS_CREDENTIALS, FeedStatus.SUSPENDED})
 
 
 @dataclass

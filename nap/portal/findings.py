@@ -7,7 +7,8 @@ from __future__ import annotations
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from nap.store.tables import COMPLETED_RUN_STATUSES, Finding, HarvestRun
+from nap.store.states import COMPLETED_RUN_STATUSES
+from nap.store.tables import Finding, HarvestRun
 
 
 def current_findings_condition(session: Session, feed_ids: list[int]):

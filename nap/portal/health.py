@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from nap.store.run_report import UnitRow, unit_rows
 from nap.store.status_history import push_freshness
+from nap.store.states import FeedStatus, RunStatus
 from nap.store.tables import Feed, Finding, HarvestRun, Location
 
 STATIC_LIMIT = timedelta(hours=24)
@@ -19,12 +20,13 @@ DYNAMIC_LIMIT_SECONDS = 60
 DYNAMIC_WINDOW = timedelta(hours=24)
 
 STATUS_TEXT = {
-    "pending": "Waiting for approval by the access point's administrators. NAP does not harvest it yet.",
-    "active": "Harvested on schedule and published.",
-    "suspended": "Suspended by the administrators: not harvested, pushes refused. The data already published stays.",
-    "needs_credentials": "The CPO refused NAP's token. Give new credentials below; harvesting resumes then.",
-    "rejected": "Rejected by the administrators: not harvested, nothing published. Their reason is below.",
-    "withdrawn": "Withdrawn: not harvested, pushes refused, and its data has left the publication "
+    FeedStatus.PENDING: "Waiting for approval by the access point's administrators. NAP does not harvest it yet.",
+    FeedStatus.ACTIVE: "Harvested on schedule and published.",
+    FeedStatus.SUSPENDED: "Suspended by the administrators: not harvested, pushes refused. "
+                          "The data already published stays.",
+    FeedStatus.NEEDS_CREDENTIALS: "The CPO refused NAP's token. Give new credentials below; harvesting resumes then.",
+    FeedStatus.REJECTED: "Rejected by the administrators: not harvested, nothing published. Their reason is below.",
+    FeedStatus.WITHDRAWN: "Withdrawn: not harvested, pushes refused, and its data has left the publication "
                  "(the history is kept).",
 }
 
@@ -97,7 +99,8 @@ def feed_health(session: Session, feed: Feed, now: datetime) -> FeedHealth:
                                 .order_by(HarvestRun.id.desc()).limit(50)))
     last_run = runs[0] if runs else None
     failed_24h = session.scalar(select(func.count()).select_from(HarvestRun).where(
-        HarvestRun.feed_id == feed.id, HarvestRun.status == "failed", HarvestRun.started_at >= now - timedelta(days=1)))
+        HarvestRun.feed_id == feed.id, HarvestRun.status == RunStatus.FAILED,
+        HarvestRun.started_at >= now - timedelta(days=1)))
     published = session.scalar(select(func.count()).select_from(Location).where(
         Location.feed_id == feed.id, Location.removed_at.is_(None), Location.publish.is_(True)))
     latest_errors = 0
@@ -109,6 +112,6 @@ def feed_health(session: Session, feed: Feed, now: datetime) -> FeedHealth:
         static=static_verdict(feed, now) if published else NOTHING_PUBLISHED,
         dynamic=dynamic_verdict(session, feed, now) if published else NOTHING_PUBLISHED,
         failed_runs_24h=failed_24h, published_locations=published,
-        last_errors=[run for run in runs if run.status == "failed"][:5], latest_run_errors=latest_errors,
-        last_finished=next((run for run in runs if run.status != "running"), None),
+        last_errors=[run for run in runs if run.status == RunStatus.FAILED][:5], latest_run_errors=latest_errors,
+        last_finished=next((run for run in runs if run.status != RunStatus.RUNNING), None),
     )

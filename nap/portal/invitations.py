@@ -16,6 +16,7 @@ from nap.config import Settings
 from nap.portal import account_tokens
 from nap.portal.mail import build_message, send
 from nap.portal.users import UserError, create_user, normalize_email
+from nap.store.states import UserRole
 from nap.store.tables import AccountToken, Organisation, User
 
 # One invitation per address this often: the form must not flood anyone's mailbox.
@@ -99,7 +100,8 @@ def accept(session: Session, token: object, password: str) -> User | None:
     if row is None:
         return None
     email = row[0].email
-    user = create_user(session, email, password, role="cpo", verified=True, organisation_id=row[0].organisation_id)
+    user = create_user(session, email, password, role=UserRole.CPO, verified=True,
+                       organisation_id=row[0].organisation_id)
     if account_tokens.consume(session, account_tokens.INVITE, token) is None:
         session.rollback()  # a concurrent click won: no second account
         return None

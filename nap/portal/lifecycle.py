@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from nap.parties import claims, revoke
 from nap.store.feed_events import record_event
+from nap.store.states import FeedStatus
 from nap.store.tables import Feed, FeedEvent, User
 
 # Written between who decided and why, so the reason can be read back from the message.
@@ -22,8 +23,8 @@ REASON_MAX = 500
 class Action:
     name: str
     label: str
-    allowed_from: frozenset[str]
-    new_status: str
+    allowed_from: frozenset[FeedStatus]
+    new_status: FeedStatus
     event: str
     # The CPO is told why: the admin must say it.
     needs_reason: bool = False
@@ -31,13 +32,14 @@ class Action:
 
 ACTIONS = {
     action.name: action for action in (
-        Action("approve", "Approve", frozenset({"pending"}), "active", "approved"),
-        Action("reject", "Reject", frozenset({"pending"}), "rejected", "rejected", needs_reason=True),
+        Action("approve", "Approve", frozenset({FeedStatus.PENDING}), FeedStatus.ACTIVE, "approved"),
+        Action("reject", "Reject", frozenset({FeedStatus.PENDING}), FeedStatus.REJECTED, "rejected",
+               needs_reason=True),
         # Not for pending feeds: they are not harvested yet, and a registration that should
         # not run is rejected, with a reason.
-        Action("suspend", "Suspend", frozenset({"active", "needs_credentials"}), "suspended", "suspended",
-               needs_reason=True),
-        Action("resume", "Resume", frozenset({"suspended"}), "active", "resumed"),
+        Action("suspend", "Suspend", frozenset({FeedStatus.ACTIVE, FeedStatus.NEEDS_CREDENTIALS}),
+               FeedStatus.SUSPENDED, "suspended", needs_reason=True),
+        Action("resume", "Resume", frozenset({FeedStatus.SUSPENDED}), FeedStatus.ACTIVE, "resumed"),
     )
 }
 
@@ -89,7 +91,8 @@ def reason_of(event: FeedEvent | None) -> str:
 
 
 # The event that explains each status a CPO did not choose.
-_EXPLAINED_BY = {"rejected": "rejected", "suspended": "suspended", "withdrawn": "withdrawn"}
+_EXPLAINED_BY = {FeedStatus.REJECTED: "rejected", FeedStatus.SUSPENDED: "suspended",
+                 FeedStatus.WITHDRAWN: "withdrawn"}
 
 
 def decision(session: Session, feed: Feed) -> FeedEvent | None:

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from nap.portal.findings import current_findings
 from nap.ocpi.ids import normalized_evse_id
-from nap.store.tables import COMPLETED_RUN_STATUSES, Evse, Feed, Finding, HarvestRun, Location
+from nap.store.states import COMPLETED_RUN_STATUSES, ObjectKind
+from nap.store.tables import Evse, Feed, Finding, HarvestRun, Location
 
 MAX_RESULTS = 20
 
@@ -52,7 +53,8 @@ class Lookup:
 
     def _findings(self, *conditions) -> list[Finding]:
         return current_findings(self.session, list(self.feeds),
-                                Finding.object_type.in_(("location", "evse", "push")), *conditions)
+                                Finding.object_type.in_((ObjectKind.LOCATION, ObjectKind.EVSE, ObjectKind.PUSH)),
+                                *conditions)
 
     def findings_about(self, object_id: str, with_children: bool = False) -> list[Finding]:
         folded = func.lower(Finding.object_id)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from nap.store.states import UserRole
 from nap.store.tables import Feed, FeedOwner, User
 
 
@@ -33,14 +34,14 @@ def _owned_by_the_users_organisation(user: User):
 
 def visible_feeds(session: Session, user: User) -> list[Feed]:
     query = select(Feed).order_by(Feed.name)
-    if user.role != "admin":
+    if user.role != UserRole.ADMIN:
         query = query.where(_owned_by_the_users_organisation(user))
     return list(session.scalars(query))
 
 
 def visible_feed(session: Session, user: User, feed_id: int) -> Feed | None:
     feed = session.get(Feed, feed_id)
-    if feed is None or user.role == "admin":
+    if feed is None or user.role == UserRole.ADMIN:
         return feed
     return session.scalar(select(Feed).where(Feed.id == feed_id, _owned_by_the_users_organisation(user)))
 

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from nap.config import Settings
-from nap.feeds import FeedError, add_feed
+from nap.feeds import FeedError, add_feed, credentials_accepted
 from nap.store.feed_events import record_event
 from nap.portal.ownership import add_owner
+from nap.store.states import ClaimSource, FeedStatus
 from nap.store.tables import Feed, User
 
 log = logging.getLogger(__name__)
@@ -63,9 +64,10 @@ def register_feed(session: Session, user: User, form: FeedForm, settings: Settin
     administrator verifies it). Raises FeedError (name taken, not a pair...)."""
     feed = add_feed(session, name=form.name, versions_url=form.versions_url, token=form.token,
                     interval_minutes=settings.default_harvest_interval_minutes, licence=form.licence or None,
-                    country_code=form.country_code, party_id=form.party_id, claim_source="form", user_id=user.id)
-    # Same transaction as the insert: no worker ever sees this feed "active".
-    feed.status = "pending"
+                    country_code=form.country_code, party_id=form.party_id, claim_source=ClaimSource.FORM,
+                    user_id=user.id)
+    # Same transaction as the insert: no worker ever sees this feed active.
+    feed.status = FeedStatus.PENDING
     add_owner(session, feed.id, user.id)
     record_event(session, feed.id, "registered",
                  f"registered by {user.email} ({'credentials handshake' if form.auth_mode == 'handshake' else 'static token'}); "
@@ -100,8 +102,7 @@ def replace_token(session: Session, feed: Feed, token: str, user: User, handshak
         # A TOKEN_A opens a new registration (POST); the PUT of a re-registration would
         # present it as the TOKEN_C it is not.
         feed.registered_at = None
-    if feed.status == "needs_credentials":
-        feed.status = "active"
+    credentials_accepted(session, feed.id)
     record_event(session, feed.id, "credentials",
                  f"new {'TOKEN_A for a handshake' if handshake else 'static token'} given by {user.email}",
                  user_id=user.id)

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from nap.portal.session_store import revoke_user_sessions
+from nap.store.states import UserRole
 from nap.store.tables import User
 
-ROLES = ("cpo", "admin")
+ROLES = tuple(UserRole)
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024  # hashing megabytes of "password" would be a cheap denial of service
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -49,7 +50,7 @@ def check_password_rules(password: str) -> None:
         raise UserError(f"Choose a password of at most {MAX_PASSWORD_LENGTH} characters.", "password")
 
 
-def create_user(session: Session, email: str, password: str, role: str = "cpo", *,
+def create_user(session: Session, email: str, password: str, role: str = UserRole.CPO, *,
                 verified: bool = True, organisation_id: int | None = None) -> User:
     """A new user. `verified`: whether the address counts as proven; sign-up passes False
     (the user follows a mailed link first), while `nap users add` (an operator vouches) and

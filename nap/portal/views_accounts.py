@@ -17,6 +17,7 @@ from nap.portal.pages import portal_blueprint, repeated_password
 from nap.portal.password_reset import request_reset, reset_password
 from nap.portal.users import MIN_PASSWORD_LENGTH, UserError
 from nap.portal.verification import is_verified, send_verification_mail, verify_address
+from nap.store.states import UserRole
 from nap.web import db_session, settings
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,7 @@ def reset():
 @verified_required
 def colleagues_page():
     user = current_user()
-    if user.role != "cpo":
+    if user.role != UserRole.CPO:
         abort(403, description="Administrators are added with `nap users add`, not invited.")
     errors, email = {}, ""
     session = db_session()

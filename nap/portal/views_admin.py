@@ -6,24 +6,27 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from nap.feeds import request_harvest, waiting_harvest_request
 from nap.parties import VERIFIED, PartyError, claim_of, claims, move, revoke, verify
 from nap.portal.auth import admin_required, current_user
-from nap.portal.background import start_harvest
 from nap.portal.claims_board import CLOSED_FEED_STATUSES, claims_board
 from nap.portal.health import feed_health
 from nap.portal.lifecycle import ACTIONS, TransitionError, apply_action, available_actions, clean_reason, decision
 from nap.portal.ownership import owner_emails, visible_feeds
 from nap.portal.pages import portal_blueprint
 from nap.store.feed_events import record_event
+from nap.store.states import FeedStatus, RunStatus
 from nap.store.tables import Feed, FeedEvent
 from nap.web import db_session
 
 blueprint = portal_blueprint("portal_admin", url_prefix="/admin")
 
-STATUSES = ("pending", "active", "needs_credentials", "suspended", "rejected", "withdrawn")
+# How soon the worker (`nap worker`, a tick every 30 s) starts a harvest asked for here.
+WORKER_TICK_TEXT = "half a minute"
+STATUSES = tuple(FeedStatus)
 CLAIM_ACTIONS = ("verify", "revoke", "move")
 
 
@@ -60,14 +63,15 @@ def feeds():
     # How each feed's latest finished run ended: degraded ones stored their data, but
     # skipped more of the EVSEs served than NAP_HARVEST_DEGRADED_EVSE_SHARE.
     last_runs = {name: sum(1 for h in health if h.last_finished is not None and h.last_finished.status == name)
-                 for name in ("success", "degraded", "failed")}
+                 for name in (RunStatus.SUCCESS, RunStatus.DEGRADED, RunStatus.FAILED)}
     ids = [feed.id for feed in shown]
     return render_template(
         "portal/admin.html", health=health, counts=counts, total=len(everyone), status=status,
         last_runs=last_runs, owners=owner_emails(session, ids), handshakes=_latest_handshakes(session, ids),
         parties={feed.id: claims(session, feed.id) for feed in shown},
         decisions={feed.id: decision(session, feed) for feed in shown},
-        actions={feed.id: available_actions(feed) for feed in shown}, board=claims_board(session, ids))
+        actions={feed.id: available_actions(feed) for feed in shown}, board=claims_board(session, ids),
+        requested={feed.id: waiting_harvest_request(session, feed) for feed in shown})
 
 
 def _feed_or_404(session, feed_id: int) -> Feed:
@@ -84,27 +88,30 @@ def feed_action(feed_id: int, action: str):
     feed = _feed_or_404(session, feed_id)
     admin = current_user()
     if action == "harvest":
-        if feed.status != "active":
+        if feed.status != FeedStatus.ACTIVE:
             flash(f"{feed.name} is {feed.status}; only active feeds are harvested.", "error")
             return _back()
+        request_harvest(session, feed)
         record_event(session, feed.id, "harvest_requested", f"harvest requested by {admin.email}", user_id=admin.id)
         session.commit()
-        start_harvest(current_app._get_current_object(), feed.name)
-        flash(f"Harvesting {feed.name} now; its run appears in the feed's history when done.", "success")
+        flash(f"Harvest of {feed.name} requested: the worker starts it within {WORKER_TICK_TEXT}, and its run "
+              "appears in the feed's history when done.", "success")
         return _back()
     if action not in ACTIONS:
         abort(404, description="No such action.")
     try:
         done = apply_action(session, feed, action, admin, request.form.get("reason", ""))
+        if feed.status == FeedStatus.ACTIVE:
+            # Approved or resumed: harvested at the worker's next tick, not at the interval's end.
+            request_harvest(session, feed)
         session.commit()
     except (TransitionError, PartyError) as error:
         session.rollback()
         flash(str(error), "error")
         return _back()
-    flash(f"{feed.name}: {done.event}.", "success")
-    if feed.status == "active":
-        # Approved or resumed: harvest at once rather than at the worker's next tick.
-        start_harvest(current_app._get_current_object(), feed.name)
+    harvest = (f"; harvest requested, the worker starts it within {WORKER_TICK_TEXT}"
+               if feed.status == FeedStatus.ACTIVE else "")
+    flash(f"{feed.name}: {done.event}{harvest}.", "success")
     return _back()
 
 
@@ -124,7 +131,7 @@ def claim_action(feed_id: int, country_code: str, party_id: str, action: str):
     label = f"{country_code.upper()}/{party_id.upper()}"
     before = claim_of(session, feed.id, country_code.upper(), party_id.upper())
     # A decision that gives the feed a pair it did not hold yet: what it serves under it is
-    # published from its next harvest, started at once below.
+    # published from its next harvest, requested below.
     gains = action != "revoke" and (before is None or before.state != VERIFIED)
     try:
         if action != "revoke" and feed.status in CLOSED_FEED_STATUSES:
@@ -138,14 +145,14 @@ def claim_action(feed_id: int, country_code: str, party_id: str, action: str):
         else:
             move(session, country_code, party_id, feed, user_id=admin.id, reason=reason)
             done = f"{label} moved to {feed.name}"
+        if gains and feed.status == FeedStatus.ACTIVE:
+            # What the feed serves under the pair is published from its next harvest: now.
+            request_harvest(session, feed)
+            done += f"; harvest requested, the worker starts it within {WORKER_TICK_TEXT}"
         session.commit()
     except PartyError as error:
         session.rollback()
         flash(str(error), "error")
         return _back()
-    if gains and feed.status == "active":
-        # What the feed serves under the pair is published from its next harvest: now.
-        start_harvest(current_app._get_current_object(), feed.name)
-        done += "; harvesting it now"
     flash(done + ".", "success")
     return _back()

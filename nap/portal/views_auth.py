@@ -12,6 +12,7 @@ from nap.portal.mail import MailError
 from nap.portal.pages import portal_blueprint, repeated_password
 from nap.portal.users import MIN_PASSWORD_LENGTH, UserError, change_password, create_user, verify_login
 from nap.portal.verification import send_verification_mail
+from nap.store.states import UserRole
 from nap.web import db_session, settings
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ def signup():
             try:
                 # Unverified until the mailed link is followed: signing in works at once,
                 # registering a feed only after (nap/portal/verification.py).
-                user = create_user(session, email, password, role="cpo", verified=False)
+                user = create_user(session, email, password, role=UserRole.CPO, verified=False)
                 sign_in(user)
                 session.commit()
             except UserError as error:
@@ -64,7 +65,7 @@ def login():
         if user is not None:
             sign_in(user)
             session.commit()
-            if user.role == "admin" and target == url_for("portal_cpo.my_feeds"):
+            if user.role == UserRole.ADMIN and target == url_for("portal_cpo.my_feeds"):
                 target = url_for("portal_admin.feeds")
             return redirect(target)
         error = "Wrong e-mail address or password."

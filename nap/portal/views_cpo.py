@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import func
 
-from nap.feeds import FeedError, issue_push_token, recent_runs
+from nap.feeds import FeedError, issue_push_token, recent_runs, waiting_harvest_request
 from nap.parties import claims
 from nap.portal.auth import current_user, login_required
 from nap.store.feed_events import latest_event, record_event, recent_events
@@ -25,6 +25,7 @@ from nap.portal.withdrawal import WITHDRAWABLE, WithdrawError, withdraw
 from nap.quality import cached_report
 from nap.store.availability import feed_availability
 from nap.store.run_report import latest_run_report
+from nap.store.states import PUSH_REFUSED_FEED_STATUSES
 from nap.store.tables import Feed, Finding
 from nap.web import db_session, settings
 
@@ -110,6 +111,7 @@ def _render_feed_page(feed: Feed, form=None, form_errors: dict | None = None, st
         withdrawable=feed.status in WITHDRAWABLE, form=form, form_errors=form_errors or {},
         interval_range=INTERVAL_RANGE,
         runs=recent_runs(session, feed.id, 20), events=recent_events(session, feed.id),
+        harvest_requested=waiting_harvest_request(session, feed),
         handshake=latest_event(session, feed.id, "handshake"),
         # Revoked ones too: the CPO learns that a claim ended (the events say why).
         parties=[(c.country_code, c.party_id, c.state) for c in claims(session, feed.id, with_revoked=True)],
@@ -211,7 +213,7 @@ def handshake_again(feed_id: int):
 @login_required
 def push_token(feed_id: int):
     feed = _feed_or_404(feed_id)
-    if feed.status not in ("active", "needs_credentials"):
+    if feed.status in PUSH_REFUSED_FEED_STATUSES:
         # A pending or suspended feed must not be able to write to NAP by pushing.
         abort(409, description=f"A {feed.status} feed cannot push; push tokens are issued to approved, active feeds.")
     session = db_session()

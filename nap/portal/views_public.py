@@ -12,6 +12,7 @@ from nap.portal.pages import install_template_helpers, portal_blueprint
 from nap.portal.stats import network_stats, published_bounds
 from nap.quality import cached_report
 from nap.quality.geography import country_box
+from nap.store.states import FeedStatus
 from nap.store.tables import Evse, Feed, Location
 from nap.web import db_session, settings
 
@@ -29,7 +30,7 @@ def public_cpos(session) -> list[tuple[Feed, int, int, list[tuple[str, str]]]]:
     evses = dict(session.execute(
         select(Location.feed_id, func.count()).select_from(Evse).join(Location, Location.id == Evse.location_pk)
         .where(*published, Evse.status != "REMOVED").group_by(Location.feed_id)).all())
-    feeds = session.scalars(select(Feed).where(Feed.id.in_(list(locations)), Feed.status != "pending")
+    feeds = session.scalars(select(Feed).where(Feed.id.in_(list(locations)), Feed.status != FeedStatus.PENDING)
                             .order_by(Feed.name)) if locations else []
     return [(feed, locations[feed.id], evses.get(feed.id, 0), sorted(verified_parties(session, feed.id)))
             for feed in feeds]
@@ -54,7 +55,7 @@ def map_page():
 def cpo_page(name: str):
     session = db_session()
     feed = session.scalar(select(Feed).where(Feed.name == name))
-    stats = network_stats(session, feed.id) if feed is not None and feed.status != "pending" else None
+    stats = network_stats(session, feed.id) if feed is not None and feed.status != FeedStatus.PENDING else None
     # Only a feed whose data is out there has a public page (not a pending, withdrawn or
     # unverified one): the page is about that data.
     if stats is None or not stats.locations:

@@ -12,11 +12,12 @@ from sqlalchemy.orm import Session
 from nap.parties import claims, revoke
 from nap.portal.lifecycle import REASON_MARK, clean_reason
 from nap.store.feed_events import record_event
+from nap.store.states import FeedStatus, RunStatus
 from nap.store.tables import Feed, HarvestRun, Location, Tariff, User
 
-WITHDRAWN = "withdrawn"
+WITHDRAWN = FeedStatus.WITHDRAWN
 # A rejected registration never published; a withdrawn feed is withdrawn already.
-WITHDRAWABLE = frozenset({"pending", "active", "needs_credentials", "suspended"})
+WITHDRAWABLE = frozenset({FeedStatus.PENDING, FeedStatus.ACTIVE, FeedStatus.NEEDS_CREDENTIALS, FeedStatus.SUSPENDED})
 
 
 class WithdrawError(ValueError):
@@ -31,7 +32,7 @@ def withdraw(session: Session, feed: Feed, user: User, reason: str = "", *,
     if feed.status not in WITHDRAWABLE:
         raise WithdrawError(f"{feed.name} is {feed.status}: there is nothing to withdraw.")
     if running_since is not None and session.scalar(select(HarvestRun.id).where(
-            HarvestRun.feed_id == feed.id, HarvestRun.status == "running",
+            HarvestRun.feed_id == feed.id, HarvestRun.status == RunStatus.RUNNING,
             HarvestRun.started_at >= running_since).limit(1)) is not None:
         raise WithdrawError(f"{feed.name} is being harvested right now: withdraw it once the run is over.")
     old, feed.status = feed.status, WITHDRAWN

@@ -61,7 +61,15 @@ def _key_form(session: Session, pks: Sequence[int]) -> str:
 
 
 def _in_keys(form: str):
-    """`column IN :keys` for one form of binding the keys."""
+    """`column IN :keys` for one form of binding the keys. Past a few keys, they are one
+    bound parameter: an integer array on PostgreSQL, a JSON array read by json_each on
+    SQLite. An expanded IN list of a page's thousand ids (or its thousands of EVSE ids)
+    costs more Python time to render and bind than the query takes.
+
+    On PostgreSQL the keys' range is given too: before a freshly written table has been
+    analyzed, the planner takes `= ANY(array)` for most of the table and scans all of it
+    (EXPLAIN ANALYZE: a sequential scan of 100k EVSEs, 24 ms, where the index takes 6-8 ms);
+    a range it estimates as small, so the index is used with statistics or without."""
     def condition(column):
         if form == "postgresql":
             return and_(column == any_(bindparam("keys", type_=_INTEGER_ARRAY)),
@@ -72,32 +80,13 @@ def _in_keys(form: str):
     return condition
 
 
-def pk_in(session: Session, column, pks: Sequence[int]):
-    """`column IN pks` as one bound parameter: an integer array on PostgreSQL, a JSON array
-    read by json_each on SQLite. An expanded IN list of a page's thousand ids (or its
-    thousands of EVSE ids) cost more Python time to render and bind than the query took.
-
-    On PostgreSQL the keys' range is given too: before a freshly written table has been
-    analyzed, the planner takes `= ANY(array)` for most of the table and scans all of it
-    (EXPLAIN ANALYZE: a sequential scan of 100k EVSEs, 24 ms, where the index takes 6-8 ms);
-    a range it estimates as small, so the index is used with statistics or without."""
-    form = _key_form(session, pks)
-    if form == "postgresql":
-        return and_(column == any_(bindparam(None, list(pks), type_=_INTEGER_ARRAY)),
-                    column.between(min(pks), max(pks)))
-    if form == "sqlite":
-        values = func.json_each(bindparam(None, dumps_text(list(pks)), type_=Text)).table_valued("value")
-        return column.in_(select(values.c.value))
-    return column.in_(list(pks))
-
-
 _built: dict[tuple, object] = {}
 
 
 def execute_keyed(session: Session, build, pks: Sequence[int]):
     """session.execute(build(in_keys)) for these keys, where `build` makes a statement from
-    `in_keys(column)` (the condition column IN pks, as pk_in binds it). Statements are built
-    once per form and reused: building them anew was a fifth of a single-location request."""
+    `in_keys(column)` (the condition column IN pks, bound as _in_keys says). Statements are built
+    once per form and reused: building them anew would be a fifth of a single-location request."""
     form = _key_form(session, pks)
     statement = _built.get((build, form))
     if statement is None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from nap.store.states import RunStatus
 from nap.store.tables import Finding, HarvestRun
 
 UNITS = ("locations", "evses", "connectors")
@@ -87,7 +88,8 @@ def count_findings(session: Session, run_id: int, severity: str) -> int:
 
 def latest_finished_run(session: Session, feed_id: int) -> HarvestRun | None:
     """The feed's latest run that is over: completed (success, degraded) or failed."""
-    return session.scalar(select(HarvestRun).where(HarvestRun.feed_id == feed_id, HarvestRun.status != "running")
+    return session.scalar(select(HarvestRun).where(HarvestRun.feed_id == feed_id,
+                                                   HarvestRun.status != RunStatus.RUNNING)
                           .order_by(HarvestRun.id.desc()).limit(1))
 
 

@@ -21,6 +21,8 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import Text
 from sqlalchemy.types import TypeDecorator
 
+from nap.config import load_settings
+
 PREFIX = "fernet:"
 DEV_KEY_NAME = "token.key"
 _lock = threading.Lock()
@@ -32,7 +34,7 @@ class TokenKeyError(RuntimeError):
 
 
 def _load_keys() -> list[bytes]:
-    configured = [k.strip() for k in os.environ.get("NAP_TOKEN_KEYS", "").split(",") if k.strip()]
+    configured = load_settings().token_keys
     if configured:
         return [k.encode() for k in configured]
     key_file = development_key_file()
@@ -54,8 +56,6 @@ def development_key_file() -> Path:
     to the next). Anything else (PostgreSQL, an in-memory database) has no such place."""
     from sqlalchemy.engine import make_url
 
-    from nap.config import load_settings
-
     url = make_url(load_settings().database_url)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:" \
             and not url.database.startswith("file:"):
@@ -76,13 +76,6 @@ def keyring() -> MultiFernet:
             except ValueError as error:
                 raise TokenKeyError(f"NAP_TOKEN_KEYS holds an invalid Fernet key: {error}") from None
         return _keyring
-
-
-def reset_keyring() -> None:
-    """Forget the loaded keys (after NAP_TOKEN_KEYS changed)."""
-    global _keyring
-    with _lock:
-        _keyring = None
 
 
 def encrypt(token: str) -> str:

@@ -24,7 +24,7 @@ class StatusChange:
 
 # The columns of a history row. Besides record_status_changes, the harvest's bulk insert
 # (nap/store/writer.py) writes rows in this order, and the PostgreSQL one-statement push
-# (harvesters/evse_patch.py) writes them in SQL: a column added here goes there too.
+# (nap/store/evse_status.py) writes them in SQL: a column added here goes there too.
 STATUS_CHANGE_COLUMNS = ("feed_id", "location_pk", "evse_uid", "old_status", "new_status", "cpo_time",
                          "received_at", "via")
 

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Float,
     ForeignKey,
     Index,
@@ -23,6 +24,17 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from nap.store.secrets import EncryptedText
+from nap.store.states import COMPLETED_RUN_STATUSES  # noqa: F401 (tests import it from here)
+from nap.store.states import (
+    ClaimSource,
+    ClaimState,
+    FeedStatus,
+    ObjectKind,
+    RunStatus,
+    UserRole,
+    check_name,
+    check_sql,
+)
 from nap.store.types import JsonDocument, TextJsonDocument, UtcDateTime
 
 
@@ -30,10 +42,16 @@ class Base(DeclarativeBase):
     pass
 
 
+def _state_check(table: str, column: str, values: type) -> CheckConstraint:
+    # On SQLite, migration 0012 makes triggers of it instead (nap/store/state_checks.py).
+    return CheckConstraint(check_sql(column, values), name=check_name(table, column))
+
+
 class Feed(Base):
     """A CPO endpoint registered with the access point."""
 
     __tablename__ = "feeds"
+    __table_args__ = (_state_check("feeds", "status", FeedStatus),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
@@ -43,7 +61,7 @@ class Feed(Base):
     token: Mapped[str] = mapped_column(EncryptedText)
     # SHA-256 of the token the CPO presents when it pushes to NAP (never stored in clear).
     inbound_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
-    status: Mapped[str] = mapped_column(String(30), default="active")
+    status: Mapped[str] = mapped_column(String(30), default=FeedStatus.ACTIVE)
     interval_minutes: Mapped[int] = mapped_column(Integer, default=15)
     licence: Mapped[str | None] = mapped_column(String(200), nullable=True)
     # The CPO's OCPI identity; fills in objects of versions that lack it (2.1.1).
@@ -58,24 +76,23 @@ class Feed(Base):
     # When the OCPI credentials handshake last succeeded (None: static token, no handshake).
     registered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     credentials_url: Mapped[str | None] = mapped_column(Text, nullable=True)
-
-
-# A run that completed and whose data was stored: "success", or "degraded" when it skipped
-# more than NAP_HARVEST_DEGRADED_EVSE_SHARE of the EVSEs served. "running" and "failed" are
-# the others.
-COMPLETED_RUN_STATUSES = ("success", "degraded")
+    # When someone last asked for a harvest now (the portal, the CLI): the worker's next
+    # tick harvests the feed whatever its interval. A run started at or after it answers
+    # the request (nap/feeds.py, nap/worker.py); None when nobody is waiting.
+    harvest_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class HarvestRun(Base):
     """One pull of one feed; the audit trail of what was fetched and what came of it."""
 
     __tablename__ = "harvest_runs"
+    __table_args__ = (_state_check("harvest_runs", "status", RunStatus),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
-    status: Mapped[str] = mapped_column(String(20), default="running")
+    status: Mapped[str] = mapped_column(String(20), default=RunStatus.RUNNING)
     full_sync: Mapped[bool] = mapped_column(Boolean, default=True)
     # The process that ran it (host:pid:nonce), from its lease: which node did what.
     worker: Mapped[str | None] = mapped_column(String(200), nullable=True)
@@ -107,6 +124,7 @@ class Finding(Base):
     (severity "error") or what we repaired or doubt (severity "warning")."""
 
     __tablename__ = "findings"
+    __table_args__ = (_state_check("findings", "object_type", ObjectKind),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
@@ -150,7 +168,7 @@ class Location(Base):
     # The normalized OCPI 2.3.0 Location without its `evses` (they live in their own rows).
     data: Mapped[dict] = mapped_column(TextJsonDocument)
     # The object exactly as the CPO served it, in its own OCPI version. Deferred: it holds
-    # the EVSEs too, and decoding it with every row was a fifth of a DATEX II export.
+    # the EVSEs too, and decoding it with every row would be a fifth of a DATEX II export.
     raw: Mapped[dict] = mapped_column(TextJsonDocument, deferred=True)
     content_hash: Mapped[str] = mapped_column(String(64))
     first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -186,8 +204,11 @@ class FeedParty(Base):
     __tablename__ = "feed_parties"
     __table_args__ = (
         UniqueConstraint("feed_id", "country_code", "party_id", name="uq_feed_party_claim"),
+        _state_check("feed_parties", "state", ClaimState),
+        _state_check("feed_parties", "source", ClaimSource),
         Index("uq_feed_party_verified", "country_code", "party_id", unique=True,
-              sqlite_where=text("state = 'verified'"), postgresql_where=text("state = 'verified'")),
+              sqlite_where=text(f"state = '{ClaimState.VERIFIED}'"),
+              postgresql_where=text(f"state = '{ClaimState.VERIFIED}'")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -198,9 +219,8 @@ class FeedParty(Base):
     # business_details; 2.1.1: the credentials' own), as sent; None when registered by hand.
     # OCPI: they are the operator of the party's locations that name none (DATEX II uses them).
     business_details: Mapped[dict | None] = mapped_column(JsonDocument, nullable=True)
-    state: Mapped[str] = mapped_column(String(10), default="claimed")  # claimed, verified, revoked
-    # Where the claim came from: "form" (portal registration), "credentials" (a role in the
-    # CPO's credentials), "admin" (named by an administrator). None before migration 0010.
+    state: Mapped[str] = mapped_column(String(10), default=ClaimState.CLAIMED)
+    # Where the claim came from (ClaimSource). None before migration 0010.
     source: Mapped[str | None] = mapped_column(String(20), nullable=True)
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
@@ -302,13 +322,14 @@ class User(Base):
     """Someone who signs in to the portal: a CPO (sees only the feeds it owns) or an admin."""
 
     __tablename__ = "users"
+    __table_args__ = (_state_check("users", "role", UserRole),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # Stored lower-cased, so that sign-in does not depend on how the address was typed.
     email: Mapped[str] = mapped_column(String(254), unique=True)
     # werkzeug.security hash (method, salt and parameters included); never the password.
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(10))  # "cpo" or "admin"
+    role: Mapped[str] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     # None until the user follows the link mailed at sign-up; a feed can be registered only

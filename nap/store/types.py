@@ -9,11 +9,11 @@ from sqlalchemy.types import TypeDecorator
 
 # JSONB on PostgreSQL (indexable, compact); plain JSON text on SQLite.
 JsonDocument = JSON().with_variant(JSONB(), "postgresql")
-# json, not jsonb, on PostgreSQL (migration 0005): the text as written, without jsonb's
-# conversion, which was a third of PostgreSQL's work in a harvest's COPY. For the documents
+# json, not jsonb, on PostgreSQL: the text as written, without jsonb's conversion, which
+# would be a third of PostgreSQL's work in a harvest's COPY. For the documents
 # a harvest writes by the thousand (locations, EVSEs, connectors, raw objects: jsonb would
 # also re-order a CPO's keys). They are read whole or a field at a time with -> and ->>,
-# which json has too; the one statement that merges into them (harvesters/evse_patch.py)
+# which json has too; the one statement that merges into them (nap/store/evse_status.py)
 # casts to jsonb and back.
 TextJsonDocument = JSON()
 

@@ -72,7 +72,7 @@ class _BulkInsert:
 
     def _prefer_lz4(self) -> None:
         """Large JSON values (a location's raw document with its EVSEs is ~5 kB) are
-        compressed when stored; PostgreSQL's default pglz took about half of the COPY time,
+        compressed when stored; PostgreSQL's default pglz takes about half of the COPY time,
         lz4 half as much. For this transaction only (SET LOCAL) and only where the server
         was built with lz4; the values read back are the same either way."""
         cursor = self.dbapi.cursor()

@@ -1,18 +1,24 @@
-"""The fast path of the most common push: a PATCH of one EVSE's fields (its status, above
-all). It validates only the patched fields against the OCPI 2.3.0 EVSE field types and
-updates one EVSE row and its location's timestamps, instead of reassembling and rewriting
-the whole location. Anything else (connectors in the body, an unknown EVSE, an invalid
-field) goes the general way, which validates the whole location and explains refusals.
+"""EVSE status writes: the fast path of the most common push, a PATCH of one EVSE's fields
+(its status, above all).
 
-Two forms of the same change:
-- `patch_evse_fast`: inside the push's transaction (SQLite, and the general receiver);
-  a few SQL statements built once, with plain columns instead of ORM objects.
-- `patch_evse_one_statement` (PostgreSQL): authentication (the feed's token hash, its
-  status, the country_code/party_id pair), the row locks, both UPDATEs and the status
-  history row in ONE statement with data-modifying CTEs, run as its own transaction:
-  one round trip where the ORM took seven (BEGIN, token, lock, two UPDATEs, history,
-  COMMIT). It only ever answers "stored" or "ignored"; everything else (a refusal, an
-  unknown object) changes nothing and is left to the general path, which explains it.
+It validates only the patched fields against the OCPI 2.3.0 EVSE field types, and updates
+one EVSE row, its location's timestamps and the status history, instead of reassembling,
+validating and rewriting the whole location. It authenticates the push itself (the feed's
+token hash, its status, the country_code/party_id pair verified for the feed) and runs as
+its own transaction. It only ever answers "stored" or "ignored" (an update older than the
+stored one); everything else (a refusal, an unknown object, an invalid field) changes
+nothing and is left to the general path (harvesters/receiver.py), which validates the
+whole location, explains refusals and records findings.
+
+    fields = validated_fields(body) if fast_patchable(body) else None
+    outcome = patch_evse_status(sessions, token_hashes, pair, location_id, evse_uid, fields, now)
+
+One write in two forms, chosen by the database:
+- PostgreSQL: authentication, the row locks, both UPDATEs and the history row in ONE
+  statement with data-modifying CTEs, in autocommit: one round trip where the steps one by
+  one take seven (BEGIN, token, lock, two UPDATEs, history, COMMIT).
+- Elsewhere (SQLite, which has no data-modifying CTEs): the same steps as a few
+  statements, built once, in one write transaction.
 """
 from __future__ import annotations
 
@@ -22,17 +28,19 @@ from functools import lru_cache
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy import Engine, bindparam, exists, select, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from nap import jsonutil
 from nap.ocpi.ids import id_key
 from nap.ocpi.schemas import Evse
 from nap.ocpi.values import parse_datetime
-from nap.store.tables import Evse as EvseRow
+from nap.store.db import write_session
+from nap.store.states import PUSH_REFUSED_FEED_STATUSES, ClaimState
 from nap.store.status_history import StatusChange, record_status_changes
-from nap.store.tables import Location
+from nap.store.tables import Evse as EvseRow
+from nap.store.tables import Feed, FeedParty, Location
 
 # Fields the fast path does not handle: ids, and the nested connectors.
 NOT_FAST = {"uid", "connectors"}
@@ -44,8 +52,10 @@ def _field_adapter(name: str) -> TypeAdapter:
     return TypeAdapter(Evse.model_fields[name].rebuild_annotation())
 
 
-def fast_patchable(body: dict) -> bool:
-    return bool(body) and all(key in Evse.model_fields and key not in NOT_FAST for key in body)
+def fast_patchable(body: Any) -> bool:
+    """A PATCH body of EVSE fields the fast path handles, last_updated among them."""
+    return (isinstance(body, dict) and "last_updated" in body
+            and all(key in Evse.model_fields and key not in NOT_FAST for key in body))
 
 
 def validated_fields(body: dict) -> dict | None:
@@ -61,15 +71,44 @@ def validated_fields(body: dict) -> dict | None:
     return validated
 
 
+@dataclass(frozen=True)
+class StatusPatch:
+    outcome: str  # "stored" or "ignored"
+    feed_name: str
+    stored_at: datetime  # the EVSE's last_updated before this push
+
+
+def patch_evse_status(sessions: sessionmaker[Session], token_hashes: list[str], pair: tuple[str, str],
+                      location_id: str, evse_uid: str, fields: dict, now: datetime) -> StatusPatch | None:
+    """Authenticate, authorize and apply a validated EVSE PATCH (`fields` from
+    validated_fields, with last_updated) as one transaction. None when it wrote nothing and
+    the general path must answer (refusals, unknown objects); the general path then checks
+    everything again in its own transaction. Database errors (a collision with a
+    concurrent push, an outage) propagate: the caller retries or answers 503."""
+    pushed_at = parse_datetime(fields["last_updated"])
+    engine = sessions.kw.get("bind")
+    if engine is not None and engine.dialect.name == "postgresql":
+        return _in_one_statement(engine, token_hashes, pair, location_id, evse_uid, fields, pushed_at, now)
+    return _in_a_transaction(sessions, token_hashes, pair, location_id, evse_uid, fields, pushed_at, now)
+
+
 def _naive_utc(moment: datetime) -> datetime:
     # Timestamps are stored as naive UTC (nap.store.types.UtcDateTime); the raw-SQL form
     # below binds them without that type, so it converts them the same way.
     return moment.astimezone(timezone.utc).replace(tzinfo=None)
 
 
-# -- in the push's transaction (SQLite; the general receiver) -----------------------------------
+# -- statement by statement, in one write transaction (SQLite) ---------------------------------
 
-# Built once: composing SQLAlchemy statements per push cost more CPU than running them.
+# Built once: composing SQLAlchemy statements per push costs more CPU than running them.
+_FEED = (
+    select(Feed.id, Feed.name, Feed.status,
+           exists().where(FeedParty.feed_id == Feed.id, FeedParty.country_code == bindparam("country_code"),
+                          FeedParty.party_id == bindparam("party_id"),
+                          FeedParty.state == ClaimState.VERIFIED.value).label("allowed"))
+    .where(Feed.inbound_token_hash.in_(bindparam("token_hashes", expanding=True)))
+    .order_by(Feed.id).limit(1)
+)
 _FIND = (
     select(EvseRow.id, EvseRow.status, EvseRow.status_changed_at, EvseRow.last_updated, EvseRow.data,
            Location.id, Location.last_updated, Location.data)
@@ -98,59 +137,59 @@ _UPDATE_LOCATION_TIME = (
 )
 
 
-def patch_evse_fast(session: Session, feed_id: int, pair: tuple[str, str], location_id: str, evse_uid: str,
-                    body: dict, now: datetime) -> str | None:
-    """Apply the PATCH and return "stored" or "ignored"; None when the general path must
-    handle it."""
-    fields = validated_fields(body)
-    if fields is None or "last_updated" not in fields:
-        return None
-    connection = session.connection()
-    found = connection.execute(_FIND, {"country_code": pair[0], "party_id": pair[1],
-                                       "location_key": id_key(location_id),
-                                       "feed_id": feed_id, "evse_uid": evse_uid}).one_or_none()
-    if found is None:
-        return None
-    evse_pk, old_status, status_changed_at, stored_at, evse_data, location_pk, location_updated, location_data = found
-    pushed_at = parse_datetime(fields["last_updated"])
-    if stored_at > pushed_at:
-        return "ignored"
-    data = {**evse_data, **{k: v for k, v in fields.items() if v is not None}}
-    status = data["status"]
-    connection.execute(_UPDATE_EVSE, {
-        "evse_pk": evse_pk, "data": data, "status": status, "evse_id": data.get("evse_id"),
-        "last_updated": pushed_at, "status_changed_at": now if status != old_status else status_changed_at})
-    if pushed_at > location_updated:
-        # OCPI: pushing an EVSE sets the parent Location's last_updated too.
-        connection.execute(_UPDATE_LOCATION_TIME, {
-            "location_pk": location_pk, "changed_at": now, "last_updated": pushed_at,
-            "data": {**location_data, "last_updated": fields["last_updated"]}})
-    else:
-        connection.execute(_UPDATE_LOCATION, {"location_pk": location_pk, "changed_at": now})
-    if status != old_status:
-        record_status_changes(session, feed_id, [StatusChange(location_pk, evse_uid, old_status, status, pushed_at)],
-                              now, "push")
-    return "stored"
+def _in_a_transaction(sessions: sessionmaker[Session], token_hashes: list[str], pair: tuple[str, str],
+                      location_id: str, evse_uid: str, fields: dict, pushed_at: datetime,
+                      now: datetime) -> StatusPatch | None:
+    with write_session(sessions) as session:
+        connection = session.connection()
+        feed = connection.execute(_FEED, {"token_hashes": token_hashes, "country_code": pair[0],
+                                          "party_id": pair[1]}).one_or_none()
+        if feed is None or not feed.allowed or feed.status in PUSH_REFUSED_FEED_STATUSES:
+            return None
+        found = connection.execute(_FIND, {"country_code": pair[0], "party_id": pair[1],
+                                           "location_key": id_key(location_id),
+                                           "feed_id": feed.id, "evse_uid": evse_uid}).one_or_none()
+        if found is None:
+            return None
+        (evse_pk, old_status, status_changed_at, stored_at, evse_data,
+         location_pk, location_updated, location_data) = found
+        if stored_at > pushed_at:
+            return StatusPatch("ignored", feed.name, stored_at)
+        data = {**evse_data, **{k: v for k, v in fields.items() if v is not None}}
+        status = data["status"]
+        connection.execute(_UPDATE_EVSE, {
+            "evse_pk": evse_pk, "data": data, "status": status, "evse_id": data.get("evse_id"),
+            "last_updated": pushed_at, "status_changed_at": now if status != old_status else status_changed_at})
+        if pushed_at > location_updated:
+            # OCPI: pushing an EVSE sets the parent Location's last_updated too.
+            connection.execute(_UPDATE_LOCATION_TIME, {
+                "location_pk": location_pk, "changed_at": now, "last_updated": pushed_at,
+                "data": {**location_data, "last_updated": fields["last_updated"]}})
+        else:
+            connection.execute(_UPDATE_LOCATION, {"location_pk": location_pk, "changed_at": now})
+        if status != old_status:
+            record_status_changes(session, feed.id,
+                                  [StatusChange(location_pk, evse_uid, old_status, status, pushed_at)], now, "push")
+        return StatusPatch("stored", feed.name, stored_at)
 
 
 # -- PostgreSQL: one statement, its own transaction ----------------------------------------------
 
 # Every step is conditional on the ones before: no feed with that token hash, a feed that may
-# not push (suspended, pending, rejected, withdrawn), a pair not verified for the feed, an
-# unknown location or EVSE: `target` is
-# empty, nothing is written and no row comes back (the general path then finds out why and
-# answers). An older update (stored last_updated later than the pushed one) is locked and
+# not push (PUSH_REFUSED_FEED_STATUSES), a pair not verified for the feed, an unknown
+# location or EVSE: `target` is empty, nothing is written and no row comes back (the general
+# path then finds out why and answers). An older update (stored last_updated later than the pushed one) is locked and
 # read but not written.
 # All sub-statements share one snapshot; the rows `target` locks FOR UPDATE are the latest
 # committed versions (READ COMMITTED re-reads a row a concurrent push changed), and the
 # UPDATEs apply to those same versions, so concurrent pushes to one EVSE take turns and
 # each sees the one before it, as with SELECT ... FOR UPDATE in a transaction.
-ONE_STATEMENT_SQL = """
+_ONE_STATEMENT_SQL = """
 WITH feed AS (
     SELECT f.id, f.name, f.status,
            EXISTS (SELECT 1 FROM feed_parties p WHERE p.feed_id = f.id
                    AND p.country_code = %(country_code)s AND p.party_id = %(party_id)s
-                   AND p.state = 'verified') AS allowed
+                   AND p.state = '{verified}') AS allowed
     FROM feeds f WHERE f.inbound_token_hash = ANY(%(token_hashes)s)
     ORDER BY f.id LIMIT 1
 ), target AS (
@@ -160,7 +199,7 @@ WITH feed AS (
     FROM feed
     JOIN locations l ON l.feed_id = feed.id
     JOIN evses e ON e.location_pk = l.id
-    WHERE feed.allowed AND feed.status NOT IN ('suspended', 'pending', 'rejected', 'withdrawn')
+    WHERE feed.allowed AND feed.status NOT IN ({push_refused})
       AND l.country_code = %(country_code)s AND l.party_id = %(party_id)s AND l.id_key = %(location_key)s
       AND l.removed_at IS NULL AND e.uid = %(evse_uid)s
     FOR UPDATE OF e, l
@@ -189,34 +228,23 @@ WITH feed AS (
     FROM fresh, feed WHERE fresh.data ->> 'status' IS DISTINCT FROM fresh.old_status
 )
 SELECT feed.name, target.stored_at FROM feed JOIN target ON true
-"""
+""".format(verified=ClaimState.VERIFIED.value,
+           push_refused=", ".join(f"'{status.value}'" for status in sorted(PUSH_REFUSED_FEED_STATUSES)))
 
 
-@dataclass(frozen=True)
-class OneStatementOutcome:
-    outcome: str  # "stored" or "ignored"
-    feed_name: str
-    stored_at: datetime  # the EVSE's last_updated before this push
-
-
-def patch_evse_one_statement(engine: Engine, token_hashes: list[str], pair: tuple[str, str], location_id: str,
-                             evse_uid: str, fields: dict, now: datetime) -> OneStatementOutcome | None:
-    """PostgreSQL only: authenticate, authorize and apply a validated EVSE PATCH (`fields`
-    from validated_fields, with last_updated) in one statement and one transaction.
-    None when it wrote nothing and the general path must answer (refusals, unknown
-    objects); the general path then checks everything again in its own transaction."""
-    pushed_at = parse_datetime(fields["last_updated"])
+def _in_one_statement(engine: Engine, token_hashes: list[str], pair: tuple[str, str], location_id: str,
+                      evse_uid: str, fields: dict, pushed_at: datetime, now: datetime) -> StatusPatch | None:
     params: dict[str, Any] = {
         "token_hashes": token_hashes, "country_code": pair[0], "party_id": pair[1],
         "location_key": id_key(location_id),
         "evse_uid": evse_uid, "fields": jsonutil.dumps_text({k: v for k, v in fields.items() if v is not None}),
         "pushed_at": _naive_utc(pushed_at), "pushed_text": fields["last_updated"], "now": _naive_utc(now)}
-    row = _execute_autocommit(engine, ONE_STATEMENT_SQL, params)
+    row = _execute_autocommit(engine, _ONE_STATEMENT_SQL, params)
     if row is None:
         return None
     feed_name, stored_at = row
     stored_at = stored_at.replace(tzinfo=timezone.utc)
-    return OneStatementOutcome("ignored" if stored_at > pushed_at else "stored", feed_name, stored_at)
+    return StatusPatch("ignored" if stored_at > pushed_at else "stored", feed_name, stored_at)
 
 
 def _execute_autocommit(engine: Engine, sql: str, params: dict) -> tuple | None:

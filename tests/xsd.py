@@ -1,33 +1,19 @@
-"""Validate a DATEX II document against the official 3.7 XSDs (DATEXII_3_D2Payload.xsd).
-
-The XSD folder is $NAP_DATEX2_XSD_DIR, else the `shared/spec/datex2-3.7` folder found by
-walking up from this file (the repository clone and `shared/` sit side by side, wherever
-the clone lives). Schemas are read offline: every schemaLocation in the set is local.
-"""
+"""Validate a DATEX II document against the official 3.7 XSDs (DATEXII_3_D2Payload.xsd)
+in ../shared (tests.conftest.DATEX2_XSD_DIR). Schemas are read offline: every
+schemaLocation in the set is local."""
 from __future__ import annotations
 
 import functools
 import os
 import threading
-from pathlib import Path
 
 from lxml import etree
 
+from tests.conftest import DATEX2_XSD_DIR
+
 ENTRY_POINT = "DATEXII_3_D2Payload.xsd"
-_SPEC_FOLDER = Path("shared") / "spec" / "datex2-3.7"
 # lxml schema objects keep their error log on the instance: one validation at a time.
 _lock = threading.Lock()
-
-
-def xsd_dir() -> Path:
-    configured = os.environ.get("NAP_DATEX2_XSD_DIR")
-    if configured:
-        return Path(configured)
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / _SPEC_FOLDER
-        if (candidate / ENTRY_POINT).is_file():
-            return candidate
-    raise FileNotFoundError(f"no {_SPEC_FOLDER} above {Path(__file__).parent}; set NAP_DATEX2_XSD_DIR")
 
 
 def _parser() -> etree.XMLParser:
@@ -36,7 +22,7 @@ def _parser() -> etree.XMLParser:
 
 @functools.lru_cache(maxsize=1)
 def load_schema() -> etree.XMLSchema:
-    return etree.XMLSchema(etree.parse(str(xsd_dir() / ENTRY_POINT), _parser()))
+    return etree.XMLSchema(etree.parse(str(DATEX2_XSD_DIR / ENTRY_POINT), _parser()))
 
 
 def validate(path_or_bytes: str | os.PathLike | bytes) -> list[str]:
