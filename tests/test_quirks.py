@@ -462,14 +462,11 @@ def _page_problems(source: Source, damaged: dict, use_send: bool = False) -> lis
     stored: dict[str, int] = {}
     if use_send:
         for document, _raw in sent:
-            data = orjson.loads(document) if isinstance(document, (bytes, bytearray)) else document
+            data = orjson.loads(document)
             stored[data.get("id")] = len(data.get("evses") or [])
-    elif kind == "location":
-        for item in out.items:
-            stored[item.key[2]] = len(item.evses)
     else:
-        for data, _raw in out.items:
-            stored[data.get("id")] = 0
+        for item in out.items:
+            stored[item.key[2]] = len(item.evses) if kind == "location" else 0
     problems = []
     for neighbour in neighbours:
         expected = quirks.evse_count(neighbour.obj)

@@ -28,7 +28,7 @@ from harvesters.normalize.common import FeedIdentity
 from harvesters.normalize.pruning import field_path, validate_pruned
 from harvesters.normalize.repairs import (ALWAYS, LOCATION_REPAIRS, TARIFF_ALWAYS, TARIFF_REPAIRS, RepairLog, run,
                                           snake_case_keys)
-from nap.jsonutil import dumps_bytes, unreadable_text
+from nap.jsonutil import dumps_bytes, loads_exact, unreadable_text
 from nap.ocpi.ids import id_key
 from nap.ocpi.schemas import Connector, Evse, Location, Tariff
 from nap.ocpi.values import future_limit
@@ -55,16 +55,18 @@ _UPGRADES: dict[tuple[str, str], _Upgrade] = {
 
 @dataclass
 class NormalizedObject:
+    """One object a CPO served, normalized: what nap.store.rows.prepare turns into rows.
+    Both texts are JSON, as the store writes them: a harvest's page process sends them to
+    the harvest process as they are, and nothing in between parses them again."""
+
     kind: str
-    data: dict | None  # the 2.3.0 object, or None when it could not be understood
-    raw: Any
     object_id: str | None
+    # The object as the CPO served it; None only when it holds text no database can store
+    # (a NUL, a lone surrogate), and then it is skipped with a finding.
+    raw: bytes | None = None
+    # The OCPI 2.3.0 object; None when it could not be understood.
+    document: bytes | None = None
     findings: list[ObjectFinding] = field(default_factory=list)
-    # `raw` serialized (orjson), as the store writes it; None when orjson refuses it.
-    raw_json: bytes | None = None
-    # With as_json: the 2.3.0 object as JSON, serialized by the schemas themselves, instead
-    # of `data` (which stays None then).
-    data_json: bytes | None = None
     # What became of the location, its EVSEs and connectors (a tariff counts as nothing).
     counts: UnitCounts = field(default_factory=UnitCounts)
     # Values the CPO gave that were not understood and were replaced or left out, as
@@ -73,7 +75,12 @@ class NormalizedObject:
 
     @property
     def ok(self) -> bool:
-        return self.data is not None or self.data_json is not None
+        return self.document is not None
+
+    @property
+    def data(self) -> dict | None:
+        """The document as values, for callers that read its fields."""
+        return None if self.document is None else loads_exact(self.document)
 
 
 def _object_id(raw: Any) -> str | None:
@@ -138,20 +145,17 @@ def _skip(result: NormalizedObject) -> NormalizedObject:
 
 
 def normalize_object(kind: str, raw: Any, version: str, feed: FeedIdentity, *,
-                     hand_over: bool = False, as_json: bool = False,
-                     received_at: datetime | None = None) -> NormalizedObject:
-    """`hand_over`: the caller needs `raw` no more, and the object as received only as
-    `raw_json` (when that could be made): the normalization may then change `raw` in place
-    instead of working on a copy (a harvest drops each page once normalized). `raw` must be
-    as parsed from JSON, with no object referenced twice, as a copy would be.
-    `as_json`: the caller wants the 2.3.0 object as JSON (`data_json`); a valid location is
-    then serialized straight from the schemas, without building it as Python values. Not for
-    an object orjson cannot serialize (integers beyond 64 bits: orjson would read them back
-    as floats): that one comes as `data`, as without as_json.
+                     hand_over: bool = False, received_at: datetime | None = None) -> NormalizedObject:
+    """`raw`: the object as parsed from the CPO's JSON. A valid location's document is
+    serialized straight from the schemas, without building it as Python values.
+    `hand_over`: the caller needs `raw` no more (it has the result's text of it): the
+    normalization may then change `raw` in place instead of working on a copy (a harvest
+    drops each page once normalized). `raw` must be as parsed from JSON, with no object
+    referenced twice, as a copy would be.
     `received_at`: when NAP received the object (default: now), for the timestamps that have
     to stand in for a missing or impossible one."""
     object_id = _object_id(raw)
-    result = NormalizedObject(kind=kind, data=None, raw=raw, object_id=object_id)
+    result = NormalizedObject(kind=kind, object_id=object_id)
     if not isinstance(raw, dict):
         if kind == "location":
             result.counts = UnitCounts(locations_served=1, locations_skipped=1)
@@ -165,32 +169,31 @@ def normalize_object(kind: str, raw: Any, version: str, feed: FeedIdentity, *,
     # object over. Serializing it once gives the copy, the text the camelCase scan reads and
     # the text the store writes.
     try:
-        result.raw_json = orjson.dumps(raw)
-        obj = raw if hand_over else orjson.loads(result.raw_json)
+        raw_json = orjson.dumps(raw)
+        obj = raw if hand_over else orjson.loads(raw_json)
     except (TypeError, orjson.JSONEncodeError):  # integers beyond 64 bits, lone surrogates
-        obj = None
-    if obj is None or b"\\u0000" in result.raw_json:
+        raw_json, obj = None, None
+    if obj is None or b"\\u0000" in raw_json:
         unreadable = unreadable_text(raw)
         if unreadable:
-            result.raw_json = None
             result.findings.append(ObjectFinding(kind, object_id, *unreadable))
             return _skip(result)
+        if raw_json is None:
+            raw_json = dumps_bytes(raw)  # the standard library keeps integers beyond 64 bits
         obj = obj if obj is not None else copy.deepcopy(raw)
-    warnings = snake_case_keys(obj, result.raw_json)
+    result.raw = raw_json
+    warnings = snake_case_keys(obj, raw_json)
     obj = _UPGRADES[(kind, version)](obj, feed)
     repairs = RepairLog(feed, received_at or datetime.now(timezone.utc))
     if kind == "location":
         run(ALWAYS, obj, repairs)
-        data = _location(obj, object_id, repairs, result, as_json)
+        document = _location(obj, object_id, repairs, result)
     else:
         run(TARIFF_ALWAYS, obj, repairs)
-        data = _tariff(obj, object_id, repairs, result)
-    if not result.ok and data is None:
+        document = _tariff(obj, object_id, repairs, result)
+    if document is None:
         return result
-    result.data = data
-    if as_json and result.data_json is None and result.raw_json is not None:
-        result.data_json = dumps_bytes(data)
-        result.data = None
+    result.document = document
     result.discarded = repairs.discarded
     for message in warnings + repairs.warnings():
         field_name, _, reason = message.partition(": ")
@@ -198,7 +201,7 @@ def normalize_object(kind: str, raw: Any, version: str, feed: FeedIdentity, *,
     return result
 
 
-def _tariff(obj: dict, object_id: str | None, repairs: RepairLog, result: NormalizedObject) -> dict | None:
+def _tariff(obj: dict, object_id: str | None, repairs: RepairLog, result: NormalizedObject) -> bytes | None:
     warnings: list[str] = []
     try:
         model = Tariff.model_validate(obj, context={"warnings": warnings})
@@ -211,13 +214,12 @@ def _tariff(obj: dict, object_id: str | None, repairs: RepairLog, result: Normal
             result.findings += [ObjectFinding("tariff", object_id, name, reason) for name, reason in errors]
             return None
         _note_all(repairs, warnings, dropped=dropped)
-        return model.to_json()
+        return dumps_bytes(model.to_json())
     _note_all(repairs, warnings)
-    return model.to_json()
+    return dumps_bytes(model.to_json())
 
 
-def _location(obj: dict, object_id: str | None, repairs: RepairLog, result: NormalizedObject,
-              as_json: bool) -> dict | None:
+def _location(obj: dict, object_id: str | None, repairs: RepairLog, result: NormalizedObject) -> bytes | None:
     evses = obj.pop("evses", None)
     if isinstance(evses, list):
         # Fast path: the location and its EVSEs in one validation, when all is valid.
@@ -230,17 +232,16 @@ def _location(obj: dict, object_id: str | None, repairs: RepairLog, result: Norm
         if both is not None and not fast_warnings:
             counts = result.counts
             counts.locations_stored = 1
-            if as_json and result.raw_json is not None and not _repeated_ids(both.evses):
-                result.data_json = _location_json(both)
+            if not _repeated_ids(both.evses):
                 counts.evses_stored, counts.connectors_stored = counts.evses_served, counts.connectors_served
                 _count_repaired(counts, repairs, range(counts.evses_served), None)
-                return None
+                return _location_json(both)
             dumped = both.model_dump(mode="json", exclude_none=True)
             data = dumped["location"]
             documents = list(enumerate(dumped["evses"]))
             data["evses"], positions = _without_repeated_ids(documents, object_id, result.findings)
             _count_kept(counts, repairs, data["evses"], positions)
-            return data
+            return dumps_bytes(data)
     # The careful way: repair, then each part on its own.
     obj["evses"] = evses
     run(LOCATION_REPAIRS, obj, repairs)
@@ -264,7 +265,7 @@ def _location(obj: dict, object_id: str | None, repairs: RepairLog, result: Norm
     data["evses"], positions = _without_repeated_ids(documents, object_id, result.findings)
     result.counts.locations_stored = 1
     _count_kept(result.counts, repairs, data["evses"], positions)
-    return data
+    return dumps_bytes(data)
 
 
 def _evse(evse: Any, index: int, location_id: str | None, repairs: RepairLog,

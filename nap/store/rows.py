@@ -1,6 +1,8 @@
-"""A normalized Location turned into the values of its rows (location, EVSEs, connectors):
-JSON texts, content hash, parsed times. Pure computation, no database: the writer
-(nap/store/writer.py) plans and inserts what this gives.
+"""A normalized object turned into the values of its rows: for a Location its location,
+EVSE and connector rows, for a Tariff its one row (JSON texts, content hash, parsed times).
+Pure computation, no database: the writer (nap/store/writer.py) plans and inserts what this
+gives. Both take what the normalizer gives (harvesters/normalize: the 2.3.0 document and
+the object as served, each as JSON text).
 
 A Location is stored as three layers so that an EVSE status update touches one small row;
 each EVSE's and connector's `position` keeps the CPO's order.
@@ -9,21 +11,15 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, Union
 
-from nap.jsonutil import canonical_bytes, dumps_text
+from nap.jsonutil import canonical_bytes, dumps_text, loads_exact
 from nap.ocpi.values import parse_datetime
 
 
 def content_hash(document: dict) -> str:
     """Equal documents, equal hashes: a harvest compares it to skip unchanged objects."""
     return hashlib.sha256(canonical_bytes(document)).hexdigest()
-
-
-def raw_text(raw: object) -> str:
-    """The `raw` column's JSON text. A harvest has the raw object already serialized (bytes,
-    by orjson, as the engine's serializer would write it); others pass the object."""
-    return raw.decode() if isinstance(raw, bytes) else dumps_text(raw)
 
 
 class ConnectorRow(NamedTuple):
@@ -55,8 +51,35 @@ class PreparedLocation(NamedTuple):
     evses: tuple[EvseRow, ...]
 
 
-def prepare_location(document: dict, raw: object) -> PreparedLocation:
-    """`document`: a normalized 2.3.0 Location; `raw`: the object as received (or its bytes)."""
+class PreparedTariff(NamedTuple):
+    key: tuple[str, str, str]  # country_code, party_id, id
+    content_hash: str
+    last_updated: datetime
+    data: str  # JSON text of the tariff
+    raw: str  # JSON text of the object as the CPO sent it
+
+
+Prepared = Union[PreparedLocation, PreparedTariff]
+
+
+def prepare(kind: str, document: bytes, raw: bytes) -> Prepared:
+    """`document`: a normalized 2.3.0 Location or Tariff; `raw`: the object as served."""
+    return (prepare_location if kind == "location" else prepare_tariff)(document, raw)
+
+
+def prepare_tariff(document: bytes, raw: bytes) -> PreparedTariff:
+    tariff = loads_exact(document)
+    return PreparedTariff(
+        key=(tariff["country_code"], tariff["party_id"], tariff["id"]),
+        content_hash=content_hash(tariff),
+        last_updated=parse_datetime(tariff["last_updated"]),
+        data=document.decode(),
+        raw=raw.decode(),
+    )
+
+
+def prepare_location(text: bytes, raw: bytes) -> PreparedLocation:
+    document = loads_exact(text)
     location = {key: value for key, value in document.items() if key != "evses"}
     evses = []
     for evse in document.get("evses") or []:
@@ -75,6 +98,6 @@ def prepare_location(document: dict, raw: object) -> PreparedLocation:
         longitude=float(coordinates["longitude"]),
         last_updated=parse_datetime(document["last_updated"]),
         data=dumps_text(location),
-        raw=raw_text(raw),
+        raw=raw.decode(),
         evses=tuple(evses),
     )

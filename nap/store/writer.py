@@ -13,8 +13,7 @@ from sqlalchemy.orm import Session
 from nap.ocpi.findings import ObjectFinding
 from nap.jsonutil import JsonText
 from nap.ocpi.ids import evse_operator, id_key
-from nap.ocpi.values import parse_datetime
-from nap.store.rows import PreparedLocation, content_hash, raw_text
+from nap.store.rows import Prepared, PreparedLocation, PreparedTariff
 from nap.store.status_history import STATUS_CHANGE_COLUMNS, StatusChange, status_change_values
 from nap.store.tables import Connector, Evse, EvseStatusChange, Location, Tariff
 from nap.store.types import UtcDateTime
@@ -32,10 +31,6 @@ class WriteCounts:
         self.changed += other.changed
         self.unchanged += other.unchanged
         self.removed += other.removed
-
-
-def object_key(document: dict) -> tuple[str, str, str]:
-    return (document["country_code"], document["party_id"], document["id"])
 
 
 # Batches smaller than this go as one executemany INSERT; larger ones as COPY (PostgreSQL).
@@ -193,23 +188,23 @@ class FeedWriter:
             found.update({(r.country_code, r.party_id, r.id_key): r for r in self.session.execute(query)})
         return found
 
-    def _plan(self, kind: str, table, items: Sequence[tuple[tuple[str, str, str], str, datetime, object]]):
-        """Sort a page's objects, each given as (key, content hash, last_updated, what to
-        write), into new, changed and unchanged; refuse objects under a party that is not
-        verified for the feed. Ids match case-insensitively."""
+    def _plan(self, kind: str, table, items: Sequence[Prepared]):
+        """Sort a page's objects into new, changed and unchanged; refuse objects under a
+        party that is not verified for the feed. Ids match case-insensitively."""
         latest = {}
         for item in items:
-            key = item[0]
+            key = item.key
             self.parties_served[f"{key[0]}/{key[1]}"] += 1
-            if isinstance(item[3], PreparedLocation):
-                self._tally_operators(item[3])
+            if isinstance(item, PreparedLocation):
+                self._tally_operators(item)
             if key[:2] in self.parties:
                 latest[_folded(key)] = item  # last one wins within a page
             else:
-                self._refuse(kind, key, item[3])
+                self._refuse(kind, key, item)
         existing = self._existing(table, list(latest))
         new, changed, counts = [], [], WriteCounts()
-        for folded, (key, digest, last_updated, item) in latest.items():
+        for folded, item in latest.items():
+            digest, last_updated = item.content_hash, item.last_updated
             row = existing.get(folded)
             if row is None:
                 new.append(item)
@@ -306,8 +301,7 @@ class FeedWriter:
 
     def write_locations(self, locations: Sequence[PreparedLocation]) -> WriteCounts:
         """Store locations prepared by nap.store.rows.prepare_location."""
-        new, changed, counts = self._plan(
-            "location", Location, [(p.key, p.content_hash, p.last_updated, p) for p in locations])
+        new, changed, counts = self._plan("location", Location, locations)
         if not new and not changed:
             return counts
         bulk = _BulkInsert(self.session)
@@ -336,37 +330,33 @@ class FeedWriter:
 
     # -- tariffs -------------------------------------------------------------------------
 
-    def write_tariffs(self, documents: Sequence[tuple[dict, object]]) -> WriteCounts:
-        """Store (normalized document, raw object or its orjson bytes) pairs."""
-        items = []
-        for document, raw in documents:
-            digest = content_hash(document)
-            items.append((object_key(document), digest, parse_datetime(document["last_updated"]),
-                          (document, raw, digest)))
-        new, changed, counts = self._plan("tariff", Tariff, items)
+    def write_tariffs(self, tariffs: Sequence[PreparedTariff]) -> WriteCounts:
+        """Store tariffs prepared by nap.store.rows.prepare_tariff."""
+        new, changed, counts = self._plan("tariff", Tariff, tariffs)
 
-        def columns(document: dict, raw: object, digest: str) -> dict:
+        def columns(tariff: PreparedTariff) -> dict:
+            country_code, party_id, ocpi_id = tariff.key
             return {
                 "feed_id": self.feed_id,
-                "country_code": document["country_code"],
-                "party_id": document["party_id"],
-                "ocpi_id": document["id"],
-                "id_key": id_key(document["id"]),
-                "last_updated": parse_datetime(document["last_updated"]),
-                "data": document,
-                "raw": JsonText(raw_text(raw)),
-                "content_hash": digest,
+                "country_code": country_code,
+                "party_id": party_id,
+                "ocpi_id": ocpi_id,
+                "id_key": id_key(ocpi_id),
+                "last_updated": tariff.last_updated,
+                "data": JsonText(tariff.data),
+                "raw": JsonText(tariff.raw),
+                "content_hash": tariff.content_hash,
                 "changed_at": self.now,
                 "removed_at": None,
             }
 
         if new:
             self.session.execute(
-                insert(Tariff), [{**columns(*item), "first_seen_at": self.now} for item in new]
+                insert(Tariff), [{**columns(tariff), "first_seen_at": self.now} for tariff in new]
             )
         if changed:
             self.session.execute(
-                update(Tariff), [{"id": pk, **columns(*item)} for pk, item in changed]
+                update(Tariff), [{"id": pk, **columns(tariff)} for pk, tariff in changed]
             )
         return counts
 
