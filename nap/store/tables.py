@@ -139,7 +139,25 @@ class Finding(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
-class Location(Base):
+class _PublishedObject:
+    """The columns every object a feed publishes under a party has (Location, Tariff): its
+    key, its dates and the content hash a harvest compares to skip unchanged objects."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
+    country_code: Mapped[str] = mapped_column(String(2))
+    party_id: Mapped[str] = mapped_column(String(3))
+    # The id as the CPO last spelled it; `id_key` is what lookups compare (nap.ocpi.ids).
+    ocpi_id: Mapped[str] = mapped_column(String(36))
+    id_key: Mapped[str] = mapped_column(String(80))
+    last_updated: Mapped[datetime] = mapped_column(UtcDateTime)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    removed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class Location(_PublishedObject, Base):
     __tablename__ = "locations"
     __table_args__ = (
         # OCPI ids are case-insensitive: the key is the folded id (nap.ocpi.ids.id_key).
@@ -154,26 +172,14 @@ class Location(Base):
         Index("ix_locations_publication", "id", "publish", "removed_at", "changed_at", "last_updated"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
-    country_code: Mapped[str] = mapped_column(String(2))
-    party_id: Mapped[str] = mapped_column(String(3))
-    # The id as the CPO last spelled it; `id_key` is what lookups compare (nap.ocpi.ids).
-    ocpi_id: Mapped[str] = mapped_column(String(36))
-    id_key: Mapped[str] = mapped_column(String(80))
     publish: Mapped[bool] = mapped_column(Boolean)
     latitude: Mapped[float] = mapped_column(Float)
     longitude: Mapped[float] = mapped_column(Float)
-    last_updated: Mapped[datetime] = mapped_column(UtcDateTime)
     # The normalized OCPI 2.3.0 Location without its `evses` (they live in their own rows).
     data: Mapped[dict] = mapped_column(TextJsonDocument)
     # The object exactly as the CPO served it, in its own OCPI version. Deferred: it holds
     # the EVSEs too, and decoding it with every row would be a fifth of a DATEX II export.
     raw: Mapped[dict] = mapped_column(TextJsonDocument, deferred=True)
-    content_hash: Mapped[str] = mapped_column(String(64))
-    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    removed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class Evse(Base):
@@ -263,26 +269,15 @@ class Connector(Base):
     data: Mapped[dict] = mapped_column(TextJsonDocument)
 
 
-class Tariff(Base):
+class Tariff(_PublishedObject, Base):
     __tablename__ = "tariffs"
     __table_args__ = (
         Index("uq_tariff_id_key", "country_code", "party_id", "id_key", unique=True),
         Index("ix_tariffs_last_updated", "last_updated", "id"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
-    country_code: Mapped[str] = mapped_column(String(2))
-    party_id: Mapped[str] = mapped_column(String(3))
-    ocpi_id: Mapped[str] = mapped_column(String(36))
-    id_key: Mapped[str] = mapped_column(String(80))
-    last_updated: Mapped[datetime] = mapped_column(UtcDateTime)
     data: Mapped[dict] = mapped_column(JsonDocument)
     raw: Mapped[dict] = mapped_column(TextJsonDocument)
-    content_hash: Mapped[str] = mapped_column(String(64))
-    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    removed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class Lease(Base):

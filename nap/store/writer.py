@@ -245,15 +245,15 @@ class FeedWriter:
 
     # -- locations -----------------------------------------------------------------------
 
+    def _key_columns(self, key: tuple[str, str, str]) -> dict:
+        country_code, party_id, ocpi_id = key
+        return {"feed_id": self.feed_id, "country_code": country_code, "party_id": party_id, "ocpi_id": ocpi_id,
+                "id_key": id_key(ocpi_id)}
+
     def _location_columns(self, location: PreparedLocation) -> dict:
         """A location row's values but for id, data, raw and first_seen_at."""
-        country_code, party_id, ocpi_id = location.key
         return {
-            "feed_id": self.feed_id,
-            "country_code": country_code,
-            "party_id": party_id,
-            "ocpi_id": ocpi_id,
-            "id_key": id_key(ocpi_id),
+            **self._key_columns(location.key),
             "publish": location.publish,
             "latitude": location.latitude,
             "longitude": location.longitude,
@@ -335,13 +335,8 @@ class FeedWriter:
         new, changed, counts = self._plan("tariff", Tariff, tariffs)
 
         def columns(tariff: PreparedTariff) -> dict:
-            country_code, party_id, ocpi_id = tariff.key
             return {
-                "feed_id": self.feed_id,
-                "country_code": country_code,
-                "party_id": party_id,
-                "ocpi_id": ocpi_id,
-                "id_key": id_key(ocpi_id),
+                **self._key_columns(tariff.key),
                 "last_updated": tariff.last_updated,
                 "data": JsonText(tariff.data),
                 "raw": JsonText(tariff.raw),
