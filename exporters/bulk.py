@@ -84,8 +84,9 @@ def _write_files(sessions: sessionmaker[Session], session: Session, settings: Se
                                     **common)
         progress(f"status-{profile}.xml", step * 2 + 1, 5)
         with (target / f"status-{profile}.xml").open("wb") as out:
+            # The ad hoc prices as energyRateUpdate, as the live status has them (AFIR Annex F3).
             write_status(out, iter_location_documents(session, published_locations()), profile=profile,
-                         party_operators=party_operators(session), **common)
+                         party_operators=party_operators(session), tariffs_by_key=lookup, **common)
     progress("afir-fields.csv", 4, 5)
     feed_info = {row.id: (row.name, row.licence or "not stated by the CPO") for row in session.scalars(select(Feed))}
     with (target / "afir-fields.csv").open("w", newline="", encoding="utf-8") as out:

@@ -337,6 +337,32 @@ def parties_move(pair: str, feed_name: str, reason: str) -> None:
 
 
 @main.group()
+def supplements() -> None:
+    """What CPOs supply that OCPI cannot carry (docs/supplement.md)."""
+
+
+@supplements.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def supplements_import(path: str) -> None:
+    """Import a supplement CSV file: every row, or none (each error names its row and column)."""
+    from nap.supplements import CsvImportError, SupplementError, import_csv
+
+    _require_current_schema()
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        with _sessions().begin() as session:
+            result = import_csv(session, data)
+    except CsvImportError as error:
+        for line in error.lines():
+            click.echo(line, err=True)
+        raise click.ClickException(f"{path}: {error}") from None
+    except SupplementError as error:  # another import or a portal user changed a supplement meanwhile
+        raise click.ClickException(f"{path}: {error}; nothing was imported") from None
+    _echo(f"{path}: {result.rows} rows, {result.versions} new versions, {result.unchanged} unchanged")
+
+
+@main.group()
 def consumers() -> None:
     """Registered consumers of the publication API (reading needs no registration)."""
 

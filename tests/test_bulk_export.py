@@ -47,6 +47,11 @@ def test_a_snapshot_holds_every_file_valid_checksummed_and_attributed(demo_cpo, 
         assert validate(content) == [], name
         comment = etree.fromstring(content).getprevious()
         assert "demo (licence: CC-BY-4.0)" in comment.text and "2026-11-28T03:00:00Z" in comment.text
+    # The downloadable AFIR status carries the ad hoc prices as the live one does (Annex F3).
+    status_afir = etree.fromstring((directory / "status-afir.xml").read_bytes())
+    assert status_afir.xpath("//*[local-name()='energyRateUpdate']")
+    assert not etree.fromstring((directory / "status-generic.xml").read_bytes()).xpath(
+        "//*[local-name()='energyRateUpdate']")
     evses = sum(len(loc["evses"]) for loc in cpo.app.config["FLEET"].locations)
     with (directory / "afir-fields.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))

@@ -139,7 +139,7 @@ def test_coverage_counts_evses_with_each_afir_field(planted, sessions, settings)
     evses_at = [len(location["evses"]) for location in fleet]
     coverage = {c.key: (c.present, c.total) for c in report.coverage.fields}
     assert report.evses == total and report.locations == len(fleet)
-    assert coverage == {
+    assert {key: coverage[key] for key in FIRST_FIELDS} == {
         "coordinates": (total - evses_at[11], total),
         "connectors": (total, total),
         "current_type": (total, total),
@@ -153,6 +153,16 @@ def test_coverage_counts_evses_with_each_afir_field(planted, sessions, settings)
     }
     # Locations 0, 1, 2, 11 and 12 lose all their EVSEs; location 3 and 4 one EVSE each.
     assert report.coverage.complete == total - sum(evses_at[n] for n in (0, 1, 2, 11, 12)) - 2
+    # One row per AFIR Annex item: the fields' counts where OCPI carries the item, none yet
+    # from the supplement.
+    items = {c.code: c for c in report.coverage.items}
+    assert len(items) == 37 and all(c.total == total for c in items.values())
+    assert (items["A14"].present, items["A7"].present, items["F3"].present) == (
+        coverage["opening_hours"][0], coverage["coordinates"][0], coverage["ad_hoc_price"][0])
+    assert items["A13"].present == total - evses_at[12] and items["A11"].present == total
+    assert {code for code, c in items.items() if c.state != "published"} == {"A4", "A10", "A22", "A23", "B5"}
+    assert all(items[code].present == 0 and items[code].source.startswith("from the supplement")
+               for code in ("A4", "A10", "A22", "A23", "B5"))
 
     # The cached report lasts only while the feed's data is unchanged.
     with sessions.begin() as session:
@@ -161,6 +171,66 @@ def test_coverage_counts_evses_with_each_afir_field(planted, sessions, settings)
     with sessions() as session:
         after = cached_report(session, ids["abc"], settings, datetime.now(timezone.utc))
     assert after is not report and after.locations == report.locations - 1
+
+
+FIRST_FIELDS = ("coordinates", "connectors", "current_type", "max_power", "address", "opening_hours", "operator",
+                "helpdesk", "evse_id", "ad_hoc_price")
+
+
+def _complete_location() -> LocationView:
+    """A location with every Annex item OCPI carries, for the rules added with the Annex."""
+    now = datetime.now(timezone.utc)
+    data = {"country": "DEU", "time_zone": "Europe/Berlin", "facilities": ["CAFE"],
+            "energy_mix": {"is_green_energy": True}, "address": "Hauptstr. 1", "postal_code": "10115",
+            "city": "Berlin"}
+    evse = _evse([{"power_type": "AC_3_PHASE", "format": "SOCKET", "max_electric_power": 11000}])
+    evse.data = {"floor_level": "-1", "parking": ["P1"], "capabilities": ["RFID_READER"],
+                 "accepted_service_providers": ["DE*XYZ"]}
+    return LocationView(1, "L1", "DE", "ABC", True, 52.5, 13.4, now, now, data, evses=[evse])
+
+
+ANNEX_RULES = {  # rule -> how to break it, and the field its finding names
+    "afir-country-missing": (lambda loc: loc.data.pop("country"), "country"),
+    "afir-time-zone-missing": (lambda loc: loc.data.update(time_zone="Mars/Olympus"), "time_zone"),
+    "afir-connector-format-missing": (lambda loc: loc.evses[0].connectors[0].pop("format"),
+                                      "connectors[0].format"),
+    "afir-facilities-missing": (lambda loc: loc.data.update(facilities=[]), "facilities"),
+    "afir-location-details-missing": (lambda loc: loc.evses[0].data.pop("floor_level"), "floor_level"),
+    "afir-parking-missing": (lambda loc: loc.evses[0].data.pop("parking"), "parking"),
+    "afir-capabilities-missing": (lambda loc: loc.evses[0].data.pop("capabilities"), "capabilities"),
+    "afir-service-providers-missing": (lambda loc: loc.evses[0].data.update(accepted_service_providers=[]),
+                                       "accepted_service_providers"),
+    "afir-renewable-missing": (lambda loc: loc.data.update(energy_mix={"energy_product_name": "Grey"}),
+                               "energy_mix.is_green_energy"),
+    "afir-status-missing": (lambda loc: setattr(loc.evses[0], "status", "UNKNOWN"), "status"),
+}
+
+
+@pytest.mark.parametrize("rule_name", sorted(ANNEX_RULES))
+def test_each_annex_rule_flags_a_missing_value_and_passes_a_present_one(rule_name):
+    rules = {rule.name: rule for rule in RULES}
+    location = _complete_location()
+    snapshot = FeedSnapshot(1, location.last_updated, 365, 24, locations=[location])
+    assert list(rules[rule_name].check(snapshot)) == []
+    breaking, field = ANNEX_RULES[rule_name]
+    breaking(location)
+    assert [f.field for f in rules[rule_name].check(snapshot)] == [field]
+
+
+def test_the_supplement_fills_the_items_only_it_gives():
+    from nap.quality.coverage import afir_coverage
+
+    location = _complete_location()
+    snapshot = FeedSnapshot(1, location.last_updated, 365, 24, locations=[location])
+    plain = {c.code: c.present for c in afir_coverage(snapshot).items}
+    assert plain["A10"] == plain["B5"] == 0 and plain["A15"] == plain["B3"] == 1
+    supplemented = {c.code: c.present for c in afir_coverage(
+        snapshot, supplement={"": {"A10": "DE3"}, "L1": {"B5": 150000}, "OTHER": {"A4": "staff"}}).items}
+    assert (supplemented["A10"], supplemented["B5"], supplemented["A4"]) == (1, 1, 0)
+    # Toilets from the supplement count for A6 where OCPI lists no facilities.
+    location.data["facilities"] = []
+    assert [c.present for c in afir_coverage(snapshot).items if c.code == "A6"] == [0]
+    assert [c.present for c in afir_coverage(snapshot, {"L1": {"A6": True}}).items if c.code == "A6"] == [1]
 
 
 def _evse(connectors) -> EvseView:

@@ -116,13 +116,16 @@ def status():
                             max(moments) if moments else None)
     if validators.client_is_current():
         return not_modified(validators, private=False, max_age=MAX_AGE)
-    documents = (changed_status_documents(session, since) if since
+    # AFIR: the ad hoc prices are dynamic data, so a delta also holds the EVSEs whose tariff
+    # changed (the table version, and so the ETag, changes with any tariff).
+    documents = (changed_status_documents(session, since, prices=profile == "afir") if since
                  else iter_location_documents(session, published_locations()))
     spool, written, gzipped = _spooled(lambda out: write_status(
         out, documents, profile=profile, publication_time=now, table_version=version,
         country=settings().country_code.lower(), national_identifier=settings().party_id,
-        party_operators=party_operators(session)))
+        party_operators=party_operators(session), tariffs_by_key=tariff_lookup(session)))
     if not written:
         spool.close()
-        return _plain("no status changed since then" if since else "no charging points are published yet", 204)
+        return _plain("no status or price changed since then" if since else "no charging points are published yet",
+                      204)
     return _stream(spool, gzipped, validators)

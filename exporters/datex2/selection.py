@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from exporters.datex2 import identity, ocpi, time_zones
+from exporters.datex2 import identity, ocpi, supplement, time_zones
 from exporters.datex2.namespaces import Profile
 
 # The operator of a CPO party's locations that name none: OCPI BusinessDetails by (COUNTRY,
@@ -81,7 +81,7 @@ def published_site(location: object, profile: Profile, party_operators: PartyOpe
     site = identity.site_id(location)
     if site is None or ocpi.coordinates(location.get("coordinates")) is None:
         return None
-    location = with_party_operator(location, party_operators)
+    location = supplement.merged(with_party_operator(location, party_operators), party_operators)
     parking = ocpi.parking_places(location)
     evses, seen_uids = [], set()
     for evse in ocpi.dicts(location.get("evses")):

@@ -4,8 +4,9 @@ Station synthesis rule: OCPI 2.x has no charging-station level, so every Locatio
 exactly one station holding all of its published EVSEs, id "{site id}#station", version =
 site version. Grouping by EVSE-ID prefix was rejected: the EVSE ID format does not encode a
 station, so any prefix rule would be a guess. The station carries what is common to the EVSEs
-(union of authentication methods), and no totalMaximumPower: OCPI does not say whether EVSEs
-share a grid connection, so summing their maxima could overstate it.
+(union of authentication methods), and no totalMaximumPower of its own: OCPI does not say
+whether EVSEs share a grid connection, so summing their maxima could overstate it; the CPO's
+supplement gives it (supplement.py).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from datetime import datetime
 
 from lxml import etree
 
-from exporters.datex2 import identity, mapping, ocpi, sequences
+from exporters.datex2 import identity, mapping, ocpi, sequences, supplement
 from exporters.datex2.charging_point import facility_slots, write_charging_point
 from exporters.datex2.connector import is_plug_and_charge
 from exporters.datex2.energy import EnergyMix, energy_mix
@@ -100,6 +101,7 @@ def _write_station(parent: Element, profile: Profile, published: PublishedSite, 
     renewable = _renewable_sources(mix, rates)
     if profile.is_afir and renewable is not None:
         slots["renewableSources"] = [lambda e: sub(e, profile.e("renewableSources"), bool_text(renewable))]
+    supplement.add_station_slots(slots, profile, published)
     write_in_order(station, sequences.STATION[profile.name], slots)
     return station
 
@@ -120,6 +122,7 @@ def build_site(published: PublishedSite, profile: Profile, *, catalogue: TariffC
     operator = business(location.get("operator"), phone=None if profile.is_afir else help_phone)
     if operator is not None:
         operator.legal_name = operator.name  # see Organisation.legal_name
+        supplement.name_operator(operator, location)
         operator.sub_organisation = business(location.get("suboperator"))
     owner = business(location.get("owner"))
     mapped = mapping.FACILITY_ASSOCIATED.keys() | mapping.FACILITY_SERVICE.keys() | mapping.FACILITY_EQUIPMENT.keys()
@@ -167,6 +170,7 @@ def build_site(published: PublishedSite, profile: Profile, *, catalogue: TariffC
         tariffs = TariffSource(catalogue, location, published.id) if catalogue is not None else None
         slots["energyInfrastructureStation"] = [
             lambda e: _write_station(e, profile, published, mix=mix, tariffs=tariffs, at=at)]
+    supplement.add_site_slots(slots, profile, published)
     write_in_order(site, sequences.SITE[profile.name], slots)
     if tariffs is not None:
         tariffs.report()

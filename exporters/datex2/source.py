@@ -1,5 +1,6 @@
 """What the DATEX II publications read from the store: the published locations, the
-tariffs they reference, and for status deltas the EVSEs whose status changed."""
+tariffs they reference, and for status deltas the EVSEs whose status (or, in AFIR, ad hoc
+price) changed."""
 from __future__ import annotations
 
 import time
@@ -9,13 +10,13 @@ from typing import Iterator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from exporters.datex2 import ocpi, time_zones
+from exporters.datex2 import ocpi, supplement, time_zones
 from exporters.datex2.identity import fingerprint
 from nap.ocpi.ids import id_key
 from nap.store.documents import assemble_locations
 from nap.store.status_history import changed_evses_since
 from nap.store.states import ClaimState
-from nap.store.tables import Feed, FeedParty, Location, Tariff
+from nap.store.tables import Connector, Evse, Feed, FeedParty, Location, Tariff
 
 
 def published_locations():
@@ -44,7 +45,8 @@ def party_operators(session: Session) -> dict[tuple[str, str], dict]:
         if ocpi.text(details.get("name")) is None:
             details = {**details, "name": feed_name}  # website, logo: still the CPO's
         operators[country.upper(), party.upper()] = details
-    return operators
+    # The parties' supplements travel with their operators to every writer of the publication.
+    return supplement.attach(session, operators)
 
 
 # The time zones of the published locations, per database. Reading them is a pass over every
@@ -86,7 +88,9 @@ def table_state(session: Session, at: datetime | None = None) -> tuple[datetime 
     changes += [since for since in (time_zones.offset_since(zone, at) for zone in zones)
                 if since is not None and since <= at]
     operators = fingerprint(sorted(party_operators(session).items()))
-    version = Fingerprint(*locations, *tariffs, WRITER_REVISION, operators, offsets).etag()[:16]
+    supplemented, supplements = supplement.table_state(session)  # a CPO's supplement changes the sites
+    changes += [supplemented] if supplemented is not None else []
+    version = Fingerprint(*locations, *tariffs, WRITER_REVISION, operators, offsets, supplements).etag()[:16]
     return (max(changes) if changes else None), version
 
 
@@ -105,9 +109,39 @@ def tariff_lookup(session: Session):
     return lookup
 
 
-def changed_status_documents(session: Session, since: datetime, batch_size: int = 500) -> Iterator[dict]:
-    """Location documents holding only the EVSEs whose status changed after `since`."""
+def changed_tariff_evses(session: Session, since: datetime) -> dict[int, set[str]]:
+    """location_pk -> uids of the published EVSEs with a connector using a tariff that
+    changed after `since` (a CPO's PUT, a harvest): their ad hoc price is dynamic data
+    (AFIR). A connector names its tariffs by id within its location's party, matched as
+    the table's tariff lookup matches them (tariff_lookup: country, party, id_key). A
+    removed tariff has no rate in the table any more, so no update to refer to."""
+    tariffs: dict[tuple[str, str], set[str]] = {}
+    for country, party, key in session.execute(
+            select(Tariff.country_code, Tariff.party_id, Tariff.id_key)
+            .where(Tariff.changed_at > since, Tariff.removed_at.is_(None))):
+        tariffs.setdefault((country, party), set()).add(key)
+    changed: dict[int, set[str]] = {}
+    for (country, party), keys in tariffs.items():
+        # Only the connectors' tariff ids are read; a tariff change is rare, a pass over one
+        # party's connectors at each change is affordable.
+        for location_pk, uid, tariff_ids in session.execute(
+                select(Evse.location_pk, Evse.uid, Connector.data["tariff_ids"])
+                .join(Evse, Evse.id == Connector.evse_pk).join(Location, Location.id == Evse.location_pk)
+                .where(Location.country_code == country, Location.party_id == party,
+                       Location.removed_at.is_(None), Location.publish.is_(True))):
+            if any(id_key(tariff_id) in keys for tariff_id in ocpi.strings(tariff_ids)):
+                changed.setdefault(location_pk, set()).add(uid)
+    return changed
+
+
+def changed_status_documents(session: Session, since: datetime, batch_size: int = 500, *,
+                             prices: bool = False) -> Iterator[dict]:
+    """Location documents holding only the EVSEs whose status changed after `since`, and
+    with `prices` (the AFIR status) also those whose ad hoc price did (changed_tariff_evses)."""
     changed = changed_evses_since(session, since)
+    if prices:
+        for location_pk, uids in changed_tariff_evses(session, since).items():
+            changed.setdefault(location_pk, set()).update(uids)
     pks = sorted(changed)
     for start in range(0, len(pks), batch_size):
         rows = session.scalars(published_locations().where(Location.id.in_(pks[start:start + batch_size]))

@@ -6,6 +6,13 @@
 One siteStatus per location, one stationStatus (the synthesized station, see site.py), one
 refillPointStatus per EVSE. References use the ids and versions of the table publication
 (same selection, same fingerprints) and the schema's fixed targetClass strings.
+
+AFIR makes the ad hoc price dynamic data (Annex F3): given `tariffs_by_key` (the table's),
+each AFIR refillPointStatus carries an energyRateUpdate per ad hoc rate the table publishes
+at that refill point, referring to the table's aegi:EnergyRate by its id. The rates are
+chosen and fitted by the table's code (tariffs.py), so a rate the table leaves out is left
+out here too. The generic model has no rate update (and no energy rate): its status carries
+no price.
 """
 from __future__ import annotations
 
@@ -15,11 +22,13 @@ from typing import BinaryIO
 
 from lxml import etree
 
-from exporters.datex2 import mapping, ocpi
+from exporters.datex2 import mapping, ocpi, tariff_afir
 from exporters.datex2.namespaces import COM, Profile, profile_named, q
 from exporters.datex2.opening_hours import opening_status
-from exporters.datex2.publication import payload, utc, write_sites
+from exporters.datex2.publication import payload, utc, write_sites, writer_into
+from exporters.datex2.scoped_xml import ScopedXml
 from exporters.datex2.selection import PartyOperators, PublishedEvse, PublishedSite
+from exporters.datex2.tariffs import TariffCatalogue, TariffsByKey, TariffSource
 from exporters.datex2.xmlbuild import Element, bool_text, sub, typed
 
 
@@ -58,7 +67,29 @@ def _write_planned(parent: Element, profile: Profile, evse: dict, at: datetime) 
             sub(period, q(COM, "overallEndTime"), ocpi.xml_datetime(end))
 
 
-def _write_refill_point_status(parent: Element, profile: Profile, charge_point: PublishedEvse, at: datetime) -> None:
+def _write_rate_updates(parent: Element, profile: Profile, charge_point: PublishedEvse,
+                        tariffs: TariffSource) -> None:
+    """AFIR: the current ad hoc prices of the refill point, one energyRateUpdate per ad hoc
+    rate of the table (contract prices are no AFIR dynamic data and stay in the table).
+    Thousands of refill points share a few rates, whose updates differ only in the refill
+    point's id: they are written once per publication and spliced in (scoped_xml.py)."""
+    rates = [rate for rate in tariffs.rates(charge_point.evse)
+             if rate.fitted.tariff.policy == mapping.RATE_POLICY_AD_HOC]
+    if not rates:
+        return
+
+    def builder(container: Element, scope: str) -> None:
+        for rate in rates:
+            tariff_afir.write_energy_rate_update(container, profile, rate.fitted, rate_id=rate.id_in(scope))
+
+    catalogue = tariffs.catalogue
+    key = ("afir rate updates", tuple((rate.tariff_id, rate.version) for rate in rates))
+    catalogue.splices.insert(parent, catalogue.products.get(key, lambda: ScopedXml.build(profile, builder)),
+                             charge_point.id)
+
+
+def _write_refill_point_status(parent: Element, profile: Profile, charge_point: PublishedEvse, at: datetime,
+                               tariffs: TariffSource | None = None) -> None:
     evse = charge_point.evse
     element = typed(parent, profile.e("refillPointStatus"), profile.etype("ElectricChargingPointStatus"))
     _reference(element, profile, charge_point.id, charge_point.version)
@@ -69,11 +100,15 @@ def _write_refill_point_status(parent: Element, profile: Profile, charge_point: 
     if profile.is_afir and operation:
         sub(element, profile.f("operationStatus"), operation)
     sub(element, profile.e("status"), _evse_status(evse))
+    if profile.is_afir and tariffs is not None:
+        _write_rate_updates(element, profile, charge_point, tariffs)
     if profile.is_afir:
         _write_planned(element, profile, evse, at)
 
 
-def build_site_status(published: PublishedSite, profile: Profile, at: datetime) -> Element:
+def build_site_status(published: PublishedSite, profile: Profile, at: datetime,
+                      catalogue: TariffCatalogue | None = None) -> Element:
+    """`catalogue`: the tariffs of the publication (AFIR: the ad hoc prices), or None."""
     location = published.location
     site = etree.Element(profile.e("energyInfrastructureSiteStatus"), nsmap=profile.nsmap)
     _reference(site, profile, published.id, published.version)
@@ -91,24 +126,36 @@ def build_site_status(published: PublishedSite, profile: Profile, at: datetime) 
         available = _is_available(published.evses)
         if available is not None:
             sub(station, profile.e("isAvailable"), bool_text(available))
+        tariffs = TariffSource(catalogue, location, published.id) if catalogue is not None else None
         for charge_point in published.evses:
-            _write_refill_point_status(station, profile, charge_point, at)
+            _write_refill_point_status(station, profile, charge_point, at, tariffs)
     return site
+
+
+def _site_status(site: PublishedSite, profile: Profile, at: datetime,
+                 catalogue: TariffCatalogue | None) -> etree._Element | bytes:
+    if catalogue is None:
+        return build_site_status(site, profile, at)
+    catalogue.splices.clear()
+    return catalogue.splices.serialize(build_site_status(site, profile, at, catalogue))
 
 
 def write_status(out: BinaryIO, locations: Iterable[dict], *, profile: str = "generic", publication_time: datetime,
                  table_id: str = "NAP", table_version: str = "1", country: str = "de",
                  national_identifier: str = "NAP", preamble: str | None = None,
-                 party_operators: PartyOperators | None = None) -> int:
+                 party_operators: PartyOperators | None = None, tariffs_by_key: TariffsByKey | None = None) -> int:
     """Write the status publication to the binary file `out`; return the number of refill
     point statuses written. `party_operators`: as given to write_table, so that the
-    references carry the table's site versions."""
+    references carry the table's site versions. `tariffs_by_key`: as given to write_table;
+    with it an AFIR status carries the ad hoc prices (energyRateUpdate)."""
     chosen = profile_named(profile)
     at = utc(publication_time)
+    # Its drops and omissions are the table's to count and log: the status repeats its choice.
+    catalogue = TariffCatalogue(tariffs_by_key, chosen, at) if tariffs_by_key is not None and chosen.is_afir else None
     with payload(out, chosen, "EnergyInfrastructureStatusPublication", publication_time=at, country=country,
                  national_identifier=national_identifier, preamble=preamble) as xf:
         with xf.element(chosen.e("tableReference"), targetClass=f"{chosen.egi}:EnergyInfrastructureTable",
                         id=table_id, version=table_version):
             pass  # an empty element: all its information is in the attributes
-        return write_sites(locations, chosen, lambda site: build_site_status(site, chosen, at), "status", xf.write,
-                           party_operators, at)
+        return write_sites(locations, chosen, lambda site: _site_status(site, chosen, at, catalogue), "status",
+                           writer_into(xf, out), party_operators, at)

@@ -122,6 +122,23 @@ def write_fee_terms(parent: Element, profile: Profile, fitted: Fitted) -> None:
     multilingual(parent, profile.e("additionalInformation"), tariff.alt_text)
 
 
+def write_energy_prices(parent: Element, profile: Profile, fitted: Fitted) -> None:
+    """The aegi:energyPrice children of a rate: the same in the table's aegi:EnergyRate and
+    in the status publication's aegi:EnergyRateUpdate, so that both state one price."""
+    tariff = fitted.tariff
+    if fitted.free:
+        # AFIR has a price type for it; the components (all 0.00) would say the same less clearly.
+        price = sub(parent, profile.e("energyPrice"))
+        sub(price, profile.e("priceGroupIndex"), "1")
+        sub(price, profile.e("priceType"), mapping.PRICE_TYPE_FREE)
+        sub(price, profile.e("value"), "0.00")
+        _write_tax(price, profile, tariff.tax_included, None)
+        return
+    for tariff_element in fitted.elements:
+        for component in tariff_element.components:
+            _write_price(parent, profile, tariff, tariff_element.index, component, tariff_element.restrictions)
+
+
 def write_energy_rate(parent: Element, profile: Profile, fitted: Fitted, *, rate_id: str,
                       payment_means: list[str]) -> Element:
     tariff = fitted.tariff
@@ -134,20 +151,26 @@ def write_energy_rate(parent: Element, profile: Profile, fitted: Fitted, *, rate
         payment = sub(element, profile.e("payment"))
         for means in payment_means:
             sub(payment, profile.f("paymentMeans"), means)
-    if fitted.free:
-        # AFIR has a price type for it; the components (all 0.00) would say the same less clearly.
-        price = sub(element, profile.e("energyPrice"))
-        sub(price, profile.e("priceGroupIndex"), "1")
-        sub(price, profile.e("priceType"), mapping.PRICE_TYPE_FREE)
-        sub(price, profile.e("value"), "0.00")
-        _write_tax(price, profile, tariff.tax_included, None)
-    else:
-        for tariff_element in fitted.elements:
-            for component in tariff_element.components:
-                _write_price(element, profile, tariff, tariff_element.index, component, tariff_element.restrictions)
+    write_energy_prices(element, profile, fitted)
     if tariff.valid_from or tariff.valid_until:
         period = sub(element, profile.e("overallPeriod"))
         sub(period, q(COM, "overallStartTime"), tariff.valid_from or tariff.last_updated)
         if tariff.valid_until:
             sub(period, q(COM, "overallEndTime"), tariff.valid_until)
+    return element
+
+
+def write_energy_rate_update(parent: Element, profile: Profile, fitted: Fitted, *, rate_id: str) -> Element:
+    """aegi:EnergyRateUpdate (status publication, AFIR Annex F3, the ad hoc price as dynamic
+    data): the current prices of the table's aegi:EnergyRate `rate_id`. The reference type
+    (aegi:_EnergyRateReference, a com:Reference) has an id and no version; lastUpdated is
+    the tariff's, as on the rate. What an update has no element for (currency, fee limits,
+    payment means, the rate's validity) stays the table's."""
+    tariff = fitted.tariff
+    element = sub(parent, profile.e("energyRateUpdate"))
+    sub(element, profile.e("lastUpdated"), tariff.last_updated)
+    # targetClass is fixed by the schema and compared as a string: the prefix must be literal.
+    sub(element, profile.e("energyRateReference"), attrib={"targetClass": f"{profile.egi}:EnergyRate", "id": rate_id})
+    multilingual(element, profile.e("additionalInformation"), tariff.alt_text)
+    write_energy_prices(element, profile, fitted)
     return element

@@ -23,6 +23,7 @@ def register_portal(app: Flask) -> None:
     from nap.portal.views_auth import blueprint as auth_blueprint
     from nap.portal.views_cpo import blueprint as cpo_blueprint
     from nap.portal.views_public import blueprint as public_blueprint
+    from nap.portal.views_supplement import blueprint as supplement_blueprint
 
     settings = app.extensions["nap.settings"]
     # None: generated once and kept in the database (nap.portal.secret), shared by all workers.
@@ -35,7 +36,8 @@ def register_portal(app: Flask) -> None:
         SESSION_COOKIE_SECURE=settings.public_base_url.startswith("https://"),
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
     )
-    for blueprint in (public_blueprint, auth_blueprint, accounts_blueprint, cpo_blueprint, admin_blueprint):
+    for blueprint in (public_blueprint, auth_blueprint, accounts_blueprint, cpo_blueprint, admin_blueprint,
+                      supplement_blueprint):
         app.register_blueprint(blueprint)
     from nap.portal.throttle import install_login_throttle
 

@@ -9,7 +9,9 @@ connector-level fields are present only when every connector of the EVSE has the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable
+from zoneinfo import ZoneInfo
 
 from nap.ocpi.ids import id_key
 from nap.quality.snapshot import EvseView, FeedSnapshot, LocationView
@@ -31,6 +33,9 @@ class AfirField:
     level: str  # "location", "evse" or "connector": whom a finding names
     ocpi_fields: str
     missing: Check
+    # "error": AFIR requires it of every recharging point; "warning": the Annex asks for it
+    # where it applies, so its absence may be true (no facilities, no parking restriction).
+    severity: str = "error"
 
 
 def _coordinates(location: LocationView, evse, snapshot) -> list[str]:
@@ -96,6 +101,75 @@ def _has_ad_hoc_price(connector: dict, location: LocationView, snapshot: FeedSna
     return False
 
 
+def _country(location: LocationView, evse, snapshot) -> list[str]:
+    country = location.data.get("country")
+    return [] if isinstance(country, str) and len(country.strip()) == 3 else ["country"]
+
+
+@lru_cache(maxsize=512)
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (KeyError, ValueError, OSError):  # unknown zone (ZoneInfoNotFoundError), or no zone key at all
+        return False
+    return True
+
+
+def _time_zone(location: LocationView, evse, snapshot) -> list[str]:
+    # DATEX II writes the zone's UTC offset, so a zone the time zone database does not know
+    # is as good as none (docs/datex2-mapping.md, Time zone).
+    zone = location.data.get("time_zone")
+    return [] if isinstance(zone, str) and zone and _known_zone(zone) else ["time_zone"]
+
+
+def _facilities(location: LocationView, evse, snapshot) -> list[str]:
+    return [] if location.data.get("facilities") else ["facilities"]
+
+
+def _renewable(location: LocationView, evse, snapshot) -> list[str]:
+    mix = location.data.get("energy_mix") or {}
+    return [] if isinstance(mix, dict) and isinstance(mix.get("is_green_energy"), bool) else [
+        "energy_mix.is_green_energy"]
+
+
+def _location_details(location: LocationView, evse: EvseView, snapshot) -> list[str]:
+    # The Annex's "additional geographic location information": the level in a car park
+    # or directions to the point.
+    if evse.data.get("floor_level") or evse.data.get("directions") or location.data.get("directions"):
+        return []
+    return ["floor_level"]
+
+
+def _parking(location, evse: EvseView, snapshot) -> list[str]:
+    # OCPI 2.3.0 says vehicle types, vehicle limits and the parking space itself in the
+    # Parking objects an EVSE refers to.
+    return [] if evse.data.get("parking") else ["parking"]
+
+
+def _capabilities(location, evse: EvseView, snapshot) -> list[str]:
+    # An EVSE that lists its capabilities says what it lacks too (no card reader, no
+    # Plug & Charge); one without the list says nothing about payment or smart charging.
+    return [] if isinstance(evse.data.get("capabilities"), list) else ["capabilities"]
+
+
+def _service_providers(location, evse: EvseView, snapshot) -> list[str]:
+    return [] if evse.data.get("accepted_service_providers") else ["accepted_service_providers"]
+
+
+def _status(location, evse: EvseView, snapshot) -> list[str]:
+    return [] if evse.status and evse.status != "UNKNOWN" else ["status"]
+
+
+def _has_format(connector: dict, location, snapshot) -> bool:
+    return connector.get("format") in ("SOCKET", "CABLE")
+
+
+def _address_part(name: str) -> Check:
+    def missing(location: LocationView, evse, snapshot) -> list[str]:
+        return [] if str(location.data.get(name) or "").strip() else [name]
+    return missing
+
+
 AFIR_FIELDS: tuple[AfirField, ...] = (
     AfirField("coordinates", "Geographic coordinates", "geographic coordinates", "location", "coordinates", _coordinates),
     AfirField("connectors", "Connectors", "connectors", "evse", "connectors", _connectors),
@@ -111,4 +185,32 @@ AFIR_FIELDS: tuple[AfirField, ...] = (
     AfirField("evse_id", "EVSE id", "EVSE id", "evse", "evse_id", _evse_id),
     AfirField("ad_hoc_price", "Ad hoc price", "ad hoc price", "connector", "connectors[].tariff_ids",
               _each_connector(_has_ad_hoc_price, "tariff_ids")),
+    # The other Annex items OCPI can carry (nap/afir_annex.py names each field's items).
+    AfirField("country", "Country", "country", "location", "country", _country),
+    AfirField("time_zone", "Time zone", "time zone (a known IANA zone)", "location", "time_zone", _time_zone),
+    AfirField("connector_format", "Connector format", "connector format (socket or cable)", "connector",
+              "connectors[].format", _each_connector(_has_format, "format")),
+    AfirField("facilities", "Facilities", "facilities, where there are any", "location", "facilities",
+              _facilities, "warning"),
+    AfirField("location_details", "Additional location information", "floor level or directions, where useful",
+              "evse", "floor_level, directions", _location_details, "warning"),
+    AfirField("parking", "Parking (vehicle types, limits, spaces)", "parking places", "evse", "parking",
+              _parking, "warning"),
+    AfirField("capabilities", "Payment, authentication and smart charging", "capabilities", "evse",
+              "capabilities", _capabilities, "warning"),
+    AfirField("service_providers", "Accepted e-mobility service providers", "accepted service providers",
+              "evse", "accepted_service_providers", _service_providers, "warning"),
+    AfirField("renewable", "100 % renewable energy", "energy mix (100 % renewable or not)", "location",
+              "energy_mix.is_green_energy", _renewable, "warning"),
+    AfirField("status", "Operational status and availability", "known status", "evse", "status", _status,
+              "warning"),
 )
+
+# Checks the coverage report uses beyond the rules' fields: the address parts, which one
+# rule (afir-address-missing) judges together and the Annex counts one by one.
+ANNEX_CHECKS: dict[str, Check] = {
+    **{afir.key: afir.missing for afir in AFIR_FIELDS},
+    "street": _address_part("address"),
+    "postal_code": _address_part("postal_code"),
+    "city": _address_part("city"),
+}

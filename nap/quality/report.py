@@ -19,7 +19,8 @@ from nap.config import Settings
 from nap.quality.coverage import Coverage, afir_coverage
 from nap.quality.rules import RULES, Rule
 from nap.quality.snapshot import load_snapshot
-from nap.store.tables import Evse, Location, Tariff
+from nap.supplements import ANNEX_ITEMS as SUPPLEMENT_ITEMS, party_supplement
+from nap.store.tables import Evse, Location, Supplement, Tariff
 
 CACHE_SECONDS = 300
 
@@ -61,7 +62,23 @@ def build_report(session: Session, feed_id: int, settings: Settings, now: dateti
         for rule in RULES for flag in rule.check(snapshot)
     ]
     return QualityReport(feed_id, now, len(snapshot.locations), snapshot.evse_count,
-                         afir_coverage(snapshot), findings)
+                         afir_coverage(snapshot, _supplied_items(session, snapshot)), findings)
+
+
+def _supplied_items(session: Session, snapshot) -> dict[str, dict[str, object]]:
+    """What the parties' supplements give each location, by Annex item: the location's own
+    values over its party's (nap.supplements)."""
+    supplements = {pair: party_supplement(session, *pair)
+                   for pair in {(location.country_code, location.party_id) for location in snapshot.locations}}
+    supplied: dict[str, dict[str, object]] = {}
+    for location in snapshot.locations:
+        values = supplements[location.country_code, location.party_id].effective(location.ocpi_id)
+        items: dict[str, object] = {}
+        for name, value in values.items():
+            if name in SUPPLEMENT_ITEMS and value not in (None, "", [], {}):
+                items[SUPPLEMENT_ITEMS[name]] = value
+        supplied[location.ocpi_id] = items
+    return supplied
 
 
 def _fingerprint(session: Session, feed_id: int) -> tuple:
@@ -72,7 +89,9 @@ def _fingerprint(session: Session, feed_id: int) -> tuple:
         select(func.max(Evse.status_changed_at)).join(Location, Location.id == Evse.location_pk)
         .where(Location.feed_id == feed_id))
     tariffs = session.scalar(select(func.max(Tariff.changed_at)).where(Tariff.feed_id == feed_id))
-    return (tuple(locations), statuses, tariffs)
+    # Any party's new supplement version: rare enough not to narrow it down to the feed's.
+    supplements = session.scalar(select(func.max(Supplement.id)))
+    return (tuple(locations), statuses, tariffs, supplements)
 
 
 _cache: dict[tuple[str, int], tuple[tuple, float, QualityReport]] = {}

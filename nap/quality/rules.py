@@ -151,9 +151,11 @@ def _help_phone_malformed(snapshot: FeedSnapshot) -> Iterable[Flag]:
 
 
 def _afir_rule(afir: AfirField) -> Rule:
-    return Rule(f"afir-{afir.key.replace('_', '-')}-missing", "error",
-                f"AFIR Art. 20(2): every recharging point needs its {afir.noun}; in OCPI: {afir.ocpi_fields}.",
-                _afir_missing(afir))
+    if afir.severity == "error":
+        explanation = f"AFIR Art. 20(2): every recharging point needs its {afir.noun}; in OCPI: {afir.ocpi_fields}."
+    else:
+        explanation = f"AFIR Annex: say the recharging point's {afir.noun}; in OCPI: {afir.ocpi_fields}."
+    return Rule(f"afir-{afir.key.replace('_', '-')}-missing", afir.severity, explanation, _afir_missing(afir))
 
 
 RULES: tuple[Rule, ...] = (

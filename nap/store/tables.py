@@ -429,3 +429,31 @@ class AccountToken(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class Supplement(Base):
+    """One version of what a CPO supplies for a party, or for one of its locations, that
+    OCPI cannot carry (nap/supplements.py): names, service, facilities, payment, grid power,
+    NUTS region. Rows are never changed: each change is a new version, the current one is
+    the highest, and the older ones are the history."""
+
+    __tablename__ = "supplements"
+    __table_args__ = (
+        UniqueConstraint("country_code", "party_id", "location_key", "version", name="uq_supplement_version"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    country_code: Mapped[str] = mapped_column(String(2))
+    party_id: Mapped[str] = mapped_column(String(3))
+    # "" for the party's own values; else the folded OCPI location id (nap.ocpi.ids.id_key).
+    location_key: Mapped[str] = mapped_column(String(80), default="")
+    # The location id as the CPO spelled it; None for the party's own values.
+    location_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    version: Mapped[int] = mapped_column(Integer)
+    # The values of this version (nap.supplements.FIELDS); an empty object clears them.
+    values: Mapped[dict] = mapped_column(JsonDocument)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Who made it; None for a CSV import by an operator, and kept (as None) when the user is deleted.
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL", name="fk_supplements_created_by"), nullable=True)
+    source: Mapped[str] = mapped_column(String(10))  # "portal" or "csv"
