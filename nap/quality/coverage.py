@@ -21,11 +21,9 @@ from nap.quality.snapshot import FeedSnapshot, LocationView
 Supplement = Mapping[str, Mapping[str, object]]
 
 
-@dataclass(frozen=True)
-class FieldCoverage:
-    key: str
-    label: str
-    ocpi_fields: str
+class _Share:
+    """`present` out of `total` charging points, as a percentage (None when there are none)."""
+
     present: int
     total: int
 
@@ -35,7 +33,16 @@ class FieldCoverage:
 
 
 @dataclass(frozen=True)
-class AnnexCoverage:
+class FieldCoverage(_Share):
+    key: str
+    label: str
+    ocpi_fields: str
+    present: int
+    total: int
+
+
+@dataclass(frozen=True)
+class AnnexCoverage(_Share):
     code: str  # "A1" ... "F3"
     label: str
     state: str  # nap.afir_annex: published, published from the supplement, not publishable
@@ -43,10 +50,6 @@ class AnnexCoverage:
     note: str  # the reason, when not publishable
     present: int
     total: int
-
-    @property
-    def percent(self) -> float | None:
-        return round(100 * self.present / self.total, 1) if self.total else None
 
 
 @dataclass(frozen=True)
