@@ -30,6 +30,29 @@ DATEX2_DE_AFIR_DIR = SHARED / "spec" / "datex2-de-afir-01-00-00"  # Germany's AF
 REAL_FEEDS = SHARED / "fixtures" / "real-ocpi-feeds"
 
 
+# Tests whose subject does not depend on the database engine (a page in the browser, what
+# the normalizer makes of every example and real feed): when PostgreSQL is there they run on
+# it alone, the production engine, instead of twice. The rest of the suite covers both.
+ENGINE_AGNOSTIC = (
+    "tests/test_portal_browser",
+    "tests/test_real_feeds.py::test_every_publishable_evse_of_a_real_feed_is_published",
+    "tests/test_harvester.py::test_every_example_and_real_feed_is_stored_or_explained",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    if not os.environ.get("NAP_TEST_POSTGRES_URL"):
+        return
+    kept, twice = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        on_sqlite = str(params.get("database_url", "")).startswith("sqlite")
+        (twice if on_sqlite and item.nodeid.startswith(ENGINE_AGNOSTIC) else kept).append(item)
+    if twice:
+        config.hook.pytest_deselected(items=twice)
+        items[:] = kept
+
+
 def pytest_configure(config):
     # Without the specs, tests parametrized over their examples would collect nothing and pass.
     if not (DATEX2_XSD_DIR / "DATEXII_3_D2Payload.xsd").is_file() or not REAL_FEEDS.is_dir():
