@@ -15,7 +15,7 @@ from nap.config import Settings
 from nap.jsonutil import parse_lenient
 from nap.ocpi.versions import HARVESTED
 from nap.retry import doubling, with_retries
-from harvesters.url_guard import GuardedTransport, OutboundPolicy, UrlRefused
+from nap.url_guard import GuardedTransport, OutboundPolicy, UrlRefused
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import pytest
 from flask import Flask, redirect
 
 from harvesters.ocpi_client import ClientLimits, HarvestError, OcpiClient
-from harvesters.url_guard import GuardedTransport, OutboundPolicy, UrlRefused
+from nap.url_guard import GuardedTransport, OutboundPolicy, UrlRefused
 from tests.harvest_helpers import register_and_harvest, stored_locations
 from tests.settings_helpers import replace
 

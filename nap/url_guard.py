@@ -1,5 +1,6 @@
 """Outbound URL guard against SSRF: every URL a CPO gives us (versions, version details,
-`Link` next pages, redirects) could point NAP at its own network.
+`Link` next pages, redirects) and every push subscriber's endpoint could point NAP at its
+own network.
 
 Each connection's host is resolved once, every resolved address is checked, and the
 connection goes to the checked address, so a DNS answer that changes between check and
