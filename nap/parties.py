@@ -36,7 +36,8 @@ class PartyError(ValueError):
     pass
 
 
-def _pair(country_code: str, party_id: str) -> tuple[str, str]:
+def party_pair(country_code: str, party_id: str) -> tuple[str, str]:
+    """The (COUNTRY, PARTY) key in its one spelling, or PartyError when it cannot be one."""
     country_code, party_id = (country_code or "").strip().upper(), (party_id or "").strip().upper()
     if len(country_code) != 2 or not country_code.isalpha() or not 1 <= len(party_id) <= 3 \
             or not party_id.isalnum() or not party_id.isascii():
@@ -68,7 +69,7 @@ def claim(session: Session, feed: Feed, country_code: str, party_id: str, *, sou
     state; `business_details` (from the CPO's credentials) replace what was kept."""
     if source not in SOURCES:
         raise ValueError(f"unknown claim source {source!r}")
-    country_code, party_id = _pair(country_code, party_id)
+    country_code, party_id = party_pair(country_code, party_id)
     existing = claim_of(session, feed.id, country_code, party_id)
     if existing is None:
         existing = FeedParty(feed_id=feed.id, country_code=country_code, party_id=party_id, state=CLAIMED,
@@ -99,7 +100,7 @@ def verify(session: Session, feed: Feed, country_code: str, party_id: str, *, us
     verified: that is a move (`move`), a decision of its own. Objects other feeds stored
     under the pair (before claims were checked) leave the publication: the verified
     operator's own copies replace them at its next harvest or push."""
-    country_code, party_id = _pair(country_code, party_id)
+    country_code, party_id = party_pair(country_code, party_id)
     holder = verified_claim(session, country_code, party_id)
     if holder is not None and holder.feed_id != feed.id:
         other = session.get(Feed, holder.feed_id)
@@ -127,7 +128,7 @@ def revoke(session: Session, feed: Feed, country_code: str, party_id: str, *, us
            reason: str = "") -> FeedParty:
     """The claim ends. Were it verified, what the feed published under the pair leaves the
     publication (kept in the history, as anything removed)."""
-    country_code, party_id = _pair(country_code, party_id)
+    country_code, party_id = party_pair(country_code, party_id)
     target = claim_of(session, feed.id, country_code, party_id)
     if target is None or target.state == REVOKED:
         raise PartyError(f"feed {feed.name!r} has no claim on {country_code}/{party_id} to revoke")
@@ -147,7 +148,7 @@ def move(session: Session, country_code: str, party_id: str, to_feed: Feed, *, u
     """The verified pair passes to another feed (a CPO changed back-end provider, say). Its
     published objects pass too, and stay published: the new feed's next full harvest
     updates them or marks what it no longer serves as removed."""
-    country_code, party_id = _pair(country_code, party_id)
+    country_code, party_id = party_pair(country_code, party_id)
     holder = verified_claim(session, country_code, party_id)
     if holder is None:
         raise PartyError(f"{country_code}/{party_id} is verified for no feed: verify the claim instead")

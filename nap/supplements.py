@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from nap.ocpi.ids import id_key
-from nap.parties import PartyError, _pair, verified_claim, verified_parties
+from nap.parties import PartyError, party_pair, verified_claim, verified_parties
 from nap.store.states import UserRole
 from nap.store.tables import Feed, FeedOwner, Location, Supplement, User
 
@@ -253,7 +253,7 @@ def _collect(rows) -> dict[tuple[str, str], PartySupplement]:
 def party_supplement(session: Session, country_code: str, party_id: str) -> PartySupplement:
     """The party's current supplement (empty when it has none): the function the quality
     report and the portal read."""
-    country_code, party_id = _pair(country_code, party_id)
+    country_code, party_id = party_pair(country_code, party_id)
     rows = session.scalars(_latest().where(Supplement.country_code == country_code,
                                            Supplement.party_id == party_id))
     return _collect(rows).get((country_code, party_id), PartySupplement(country_code, party_id))
@@ -266,7 +266,7 @@ def current_supplements(session: Session) -> dict[tuple[str, str], PartySuppleme
 
 def current(session: Session, country_code: str, party_id: str, location_id: str | None = None) -> Supplement | None:
     """The current version's row of the party's (or the location's) supplement."""
-    country_code, party_id = _pair(country_code, party_id)
+    country_code, party_id = party_pair(country_code, party_id)
     return session.scalar(select(Supplement).where(
         Supplement.country_code == country_code, Supplement.party_id == party_id,
         Supplement.location_key == (id_key(location_id) if location_id else ""))
@@ -277,7 +277,7 @@ def history(session: Session, country_code: str, party_id: str, location_id: str
             all_locations: bool = False) -> list[Supplement]:
     """The versions, newest first: of the party's own values, of one location's, or
     (all_locations) of both."""
-    country_code, party_id = _pair(country_code, party_id)
+    country_code, party_id = party_pair(country_code, party_id)
     query = select(Supplement).where(Supplement.country_code == country_code, Supplement.party_id == party_id)
     if not all_locations:
         query = query.where(Supplement.location_key == (id_key(location_id) if location_id else ""))
@@ -332,7 +332,7 @@ def set_supplement(session: Session, feed: Feed, country_code: str, party_id: st
     for the feed (may_supply; None: an operator at the command line). Unchanged values
     make no new version. The caller commits."""
     try:
-        country_code, party_id = _pair(country_code, party_id)
+        country_code, party_id = party_pair(country_code, party_id)
     except PartyError as error:
         raise SupplementError(str(error), "party") from None
     if (country_code, party_id) not in verified_parties(session, feed.id):
@@ -417,7 +417,7 @@ def import_csv(session: Session, data: str | bytes, *, user: User | None = None)
                 continue
             row = dict(zip(names, cells))
             try:
-                country_code, party_id = _pair(row["country_code"], row["party_id"])
+                country_code, party_id = party_pair(row["country_code"], row["party_id"])
             except PartyError as error:
                 errors.append((row_number, "country_code/party_id", str(error)))
                 continue
