@@ -10,23 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from nap.parties import VERIFIED
-from nap.store.tables import Connector, Evse, FeedParty, Location
+from nap.store.power_classes import POWER_CLASSES, UNKNOWN_POWER, evse_power_watts, power_class
+from nap.store.tables import Evse, FeedParty, Location
 
-# Power classes by the EVSE's maximum power (the highest of its connectors), after the
-# categories of AFIR Annex III; upper bounds exclusive, in watts.
-POWER_CLASSES = (
-    ("slow", "Slow: under 7.4 kW", 7_400),
-    ("medium", "Medium: 7.4 to 22 kW", 22_001),
-    ("fast", "Fast: over 22 and under 50 kW", 50_000),
-    ("ultra_fast_1", "Ultra-fast: 50 to under 150 kW", 150_000),
-    ("ultra_fast_2", "Ultra-fast: 150 to under 350 kW", 350_000),
-    ("ultra_fast_3", "Ultra-fast: 350 kW and more", None),
-)
-UNKNOWN_POWER = ("unknown", "Maximum power not given")
 
 
 @dataclass
@@ -43,31 +33,11 @@ class NetworkStats:
         return round(100 * self.available / self.evses, 1) if self.evses else None
 
 
-def power_class(watts: float | None) -> tuple[str, str]:
-    if not watts or watts <= 0:
-        return UNKNOWN_POWER
-    for key, label, below in POWER_CLASSES:
-        if below is None or watts < below:
-            return key, label
-    return POWER_CLASSES[-1][:2]
-
-
 def _published_locations(feed_id: int | None):
     condition = [Location.removed_at.is_(None), Location.publish.is_(True)]
     if feed_id is not None:
         condition.append(Location.feed_id == feed_id)
     return condition
-
-
-def _evse_power_watts():
-    """Per EVSE: its highest connector power; max_voltage x max_amperage (x phases) when
-    the CPO gave no max_electric_power."""
-    phases = case((Connector.power_type == "AC_3_PHASE", 3),
-                  (Connector.power_type.in_(("AC_2_PHASE", "AC_2_PHASE_SPLIT")), 2), else_=1)
-    derived = Connector.data["max_voltage"].as_float() * Connector.data["max_amperage"].as_float() * phases
-    watts = func.coalesce(Connector.max_electric_power, derived)
-    return (select(Connector.evse_pk.label("evse_pk"), func.max(watts).label("watts"))
-            .group_by(Connector.evse_pk).subquery())
 
 
 def network_stats(session: Session, feed_id: int | None = None) -> NetworkStats:
@@ -84,7 +54,7 @@ def network_stats(session: Session, feed_id: int | None = None) -> NetworkStats:
     statuses = dict(session.execute(
         select(Evse.status, func.count()).join(Location, Location.id == Evse.location_pk)
         .where(*published, Evse.status != "REMOVED").group_by(Evse.status)).all())
-    power = _evse_power_watts()
+    power = evse_power_watts()
     counts: dict[str, int] = {}
     for watts, number in session.execute(
             select(power.c.watts, func.count()).select_from(Evse)

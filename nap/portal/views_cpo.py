@@ -19,6 +19,7 @@ from nap.portal.lifecycle import decision, reason_of
 from nap.portal.lookup import Lookup
 from nap.portal.ownership import visible_feed, visible_feeds
 from nap.portal.pages import portal_blueprint
+from nap.portal.views_statistics import feed_worst_evses
 from nap.portal.views_accounts import verified_required
 from nap.portal.registration import AUTH_MODES, FeedForm, parse_feed_form, register_feed, replace_token, run_handshake
 from nap.portal.withdrawal import WITHDRAWABLE, WithdrawError, withdraw
@@ -118,6 +119,7 @@ def _render_feed_page(feed: Feed, form=None, form_errors: dict | None = None, st
         errors=errors,
         error_count=count_current_findings(session, [feed.id], Finding.severity == "error"),
         modes=AUTH_MODES, availability=_availability(session, feed.id), report=latest_run_report(session, feed.id),
+        worst=feed_worst_evses(session, feed.id),
         degraded_share=settings().harvest_degraded_evse_share), status
 
 
