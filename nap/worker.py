@@ -8,7 +8,8 @@ web process records the request (nap.feeds.request_harvest) and the tick runs it
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
@@ -90,18 +91,63 @@ def _harvest_one(harvester: Harvester, feed: DueFeed) -> str | None:
     return feed.name
 
 
+def _harvest_threads(sessions: sessionmaker[Session], settings: Settings) -> int:
+    # SQLite has one writer at a time: parallel harvests would only wait for each other.
+    return 1 if sessions.kw["bind"].dialect.name == "sqlite" else max(1, settings.worker_threads)
+
+
 def run_due_feeds(sessions: sessionmaker[Session], settings: Settings) -> list[str]:
-    """Harvest every due feed that no other process is harvesting; returns those run here.
-    Feeds run in parallel threads so a slow CPO does not hold up the others."""
+    """Harvest every due feed that no other process is harvesting, and wait for them; returns
+    those run here (for `nap` commands and tests; the worker uses HarvestDispatcher)."""
     with sessions() as session:
         due = due_feeds(session, datetime.now(timezone.utc))
     if not due:
         return []
     harvester = Harvester(sessions, settings)
-    threads = 1 if sessions.kw["bind"].dialect.name == "sqlite" else settings.worker_threads
-    with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="harvest") as pool:
+    with ThreadPoolExecutor(max_workers=_harvest_threads(sessions, settings), thread_name_prefix="harvest") as pool:
         ran = list(pool.map(lambda feed: _harvest_one(harvester, feed), due))
     return [name for name in ran if name]
+
+
+class HarvestDispatcher:
+    """The worker's harvest tick: hands each due feed to a pool of threads that lives as long
+    as the worker, and returns at once. Waiting for a tick's harvests to end before the next
+    tick would make every feed that falls due meanwhile wait for the slowest CPO; here a slow
+    CPO holds one thread, and the next ticks start the feeds due after it on the others. A
+    feed still running here is not handed over again (another process is kept off it by the
+    harvest lease)."""
+
+    def __init__(self, sessions: sessionmaker[Session], settings: Settings):
+        self.sessions = sessions
+        self.harvester = Harvester(sessions, settings)
+        self.pool = ThreadPoolExecutor(max_workers=_harvest_threads(sessions, settings),
+                                       thread_name_prefix="harvest")
+        self._running: set[int] = set()
+        # Re-entrant: a harvest that ends before its callback is added runs the callback at once.
+        self._lock = threading.RLock()
+
+    def tick(self) -> list[Future]:
+        """Start the due feeds not running here; their futures (each gives the feed's name
+        when it harvested, else None)."""
+        with self.sessions() as session:
+            due = due_feeds(session, datetime.now(timezone.utc))
+        started = []
+        with self._lock:
+            for feed in due:
+                if feed.id in self._running:
+                    continue
+                self._running.add(feed.id)
+                future = self.pool.submit(_harvest_one, self.harvester, feed)
+                future.add_done_callback(lambda _done, feed_id=feed.id: self._finished(feed_id))
+                started.append(future)
+        return started
+
+    def _finished(self, feed_id: int) -> None:
+        with self._lock:
+            self._running.discard(feed_id)
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=True)
 
 
 def _daily(sessions: sessionmaker[Session], settings: Settings) -> None:
@@ -115,12 +161,15 @@ def _daily(sessions: sessionmaker[Session], settings: Settings) -> None:
 
 def run_worker(sessions: sessionmaker[Session], settings: Settings, tick_seconds: int = 30) -> None:
     scheduler = BlockingScheduler(timezone="UTC")
-    scheduler.add_job(
-        run_due_feeds, "interval", seconds=tick_seconds, args=[sessions, settings],
-        next_run_time=datetime.now(timezone.utc), max_instances=1, coalesce=True,
-    )
+    harvests = HarvestDispatcher(sessions, settings)
+    scheduler.add_job(harvests.tick, "interval", seconds=tick_seconds,
+                      next_run_time=datetime.now(timezone.utc), max_instances=1, coalesce=True)
     # Checked every tick; the leases make each daily job run once a day in all.
     scheduler.add_job(_daily, "interval", seconds=tick_seconds, args=[sessions, settings],
                       next_run_time=datetime.now(timezone.utc), max_instances=1, coalesce=True)
+    # Push subscribers (exporters/push/): a loop of its own, ticking twice a second.
+    from exporters.push.loop import DeliveryLoop
+
+    DeliveryLoop(sessions, settings).start()
     log.info("worker started: checking for due feeds every %ss", tick_seconds)
     scheduler.start()

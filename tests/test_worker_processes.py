@@ -14,7 +14,7 @@ from sqlalchemy import select
 from demo_cpo.fleet import generate_fleet
 from demo_cpo.server import DemoOptions, create_app, touch_location
 from nap.feeds import add_feed
-from nap.store.tables import HarvestRun
+from nap.store.tables import Feed, HarvestRun
 from tests.harvest_helpers import harvest, register_and_harvest, stored_locations
 from tests.waiting import wait_until
 
@@ -195,6 +195,41 @@ def test_a_slow_cpo_does_not_hold_up_the_others(live_server, sessions, settings,
     slow, fast = runs[1], [runs[2], runs[3]]
     assert all(run.status == "success" for run in runs.values())
     assert all((slow.finished_at - run.finished_at).total_seconds() > 2 for run in fast)
+
+
+def test_the_worker_tick_starts_feeds_without_waiting_for_a_slow_one(live_server, sessions, settings, database_url):
+    """The worker's tick hands feeds to its threads and returns: a feed that falls due while
+    a slow CPO is still being harvested is started by the next tick, and the slow feed is
+    not started twice."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time: the worker harvests one feed at a time there")
+    from nap.worker import HarvestDispatcher
+
+    def cpo(number: int, slow_ms: int):
+        fleet = generate_fleet(locations=4, seed=number, party_id=f"T{number:02d}")
+        server = live_server(create_app(fleet, DemoOptions(slow_ms=slow_ms, page_limit=2, seed=number)))
+        with sessions.begin() as session:
+            add_feed(session, name=f"cpo-{number}", versions_url=f"{server.url}/ocpi/versions", token="demo-token",
+                     country_code="DE", party_id=f"T{number:02d}")
+
+    def finished(name: str) -> bool:
+        with sessions() as session:
+            return session.scalar(select(HarvestRun.finished_at).join(Feed, Feed.id == HarvestRun.feed_id)
+                                  .where(Feed.name == name)) is not None
+
+    dispatcher = HarvestDispatcher(sessions, settings)
+    try:
+        cpo(0, slow_ms=3000)
+        first = dispatcher.tick()
+        assert len(first) == 1 and not first[0].done()  # the tick did not wait for the harvest
+        cpo(1, slow_ms=0)  # falls due while cpo-0 is still running
+        second = dispatcher.tick()
+        assert len(second) == 1  # cpo-1 only: cpo-0 is still running here and not queued again
+        assert second[0].result(timeout=30) == "cpo-1"
+        assert not finished("cpo-0") and finished("cpo-1")
+        assert first[0].result(timeout=60) == "cpo-0"
+    finally:
+        dispatcher.shutdown()
 
 
 @pytest.mark.parametrize("command, stdin", [
