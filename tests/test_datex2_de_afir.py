@@ -1,0 +1,396 @@
+"""Issue 17: Germany's AFIR DATEX II profile 01-00-00 (JSON), the static table and the dynamic
+status. Every document is validated against the profile's own JSON Schemas
+(tests/de_afir_schema.py), for the demo fleet, the profile's examples and the real feeds;
+the publication carries the 3.7 AFIR publication's ids, versions and ad hoc rates; a delta
+holds exactly what changed, and a version changes only with its object."""
+from __future__ import annotations
+
+import base64
+import copy
+import io
+import json
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import orjson
+import pytest
+from lxml import etree
+
+from demo_cpo.fleet import generate_fleet
+from exporters.datex2.de_afir import PROFILE, table_version, write_status, write_table
+from exporters.datex2.de_afir import versioning
+from exporters.datex2.de_afir.shapes import build_all, load
+from exporters.datex2.de_afir.status import write_status_document
+from exporters.datex2.de_afir.table import write_table_document
+from exporters.datex2.supplement import OperatorsWithSupplements
+from exporters.datex2.status import write_status as write_status_37
+from exporters.datex2.table import write_table as write_table_37
+from nap.config import Settings
+from nap.feeds import get_feed, issue_push_token
+from nap.ocpi.values import format_datetime
+from tests.conftest import DATEX2_DE_AFIR_DIR, REAL_FEEDS
+from tests.de_afir_schema import representative_status, representative_table, validate_status, validate_table
+from tests.harvest_helpers import register_and_harvest
+from tests.test_datex2 import NS, texts
+from tests.waiting import clock_past
+
+NOW = datetime(2026, 12, 5, 12, 0, tzinfo=timezone.utc)
+SETTINGS = Settings(country_code="DE", party_id="NAP")
+
+
+def read_json(path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8-sig"))
+
+
+def lookup_of(tariffs: list[dict]):
+    by_key = {(t["country_code"], t["party_id"], t["id"]): t for t in tariffs}
+    return lambda country, party, tariff_id: by_key.get((country, party, tariff_id))
+
+
+def table_of(locations, lookup=None, version: str = "v1") -> tuple[dict, int]:
+    out = io.BytesIO()
+    count = write_table_document(out, locations, SETTINGS, now=NOW, table_version=version, tariffs_by_key=lookup)
+    document = orjson.loads(out.getvalue())
+    assert validate_table(representative_table(document)) == []
+    return document, count
+
+
+def status_of(locations, lookup=None, version: str = "v1", delta: bool = False) -> tuple[dict, int]:
+    out = io.BytesIO()
+    count = write_status_document(out, locations, SETTINGS, now=NOW, table_version=version, delta=delta,
+                                  tariffs_by_key=lookup)
+    document = orjson.loads(out.getvalue())
+    assert validate_status(representative_status(document)) == []
+    return document, count
+
+
+def table_publication(document: dict) -> dict:
+    return document["payload"]["aegiEnergyInfrastructureTablePublication"]
+
+
+def sites(document: dict) -> list[dict]:
+    return table_publication(document)["energyInfrastructureTable"][0]["energyInfrastructureSite"]
+
+
+def points(document: dict) -> dict[str, dict]:
+    """Charging point idG -> the charging point, in a table."""
+    return {point["aegiElectricChargingPoint"]["idG"]: point["aegiElectricChargingPoint"]
+            for site in sites(document) for station in site.get("energyInfrastructureStation", ())
+            for point in station.get("refillPoint", ())}
+
+
+def versions(document: dict) -> dict[str, str]:
+    """idG -> versionG of every site, station and charging point of a table."""
+    found = {}
+    for site in sites(document):
+        found[site["idG"]] = site["versionG"]
+        for station in site.get("energyInfrastructureStation", ()):
+            found[station["idG"]] = station["versionG"]
+    found.update({point_id: point["versionG"] for point_id, point in points(document).items()})
+    return found
+
+
+def rates(document: dict) -> dict[str, dict]:
+    """EnergyRate idG -> the rate, in a table."""
+    return {rate["idG"]: rate for point in points(document).values() for energy in point.get("electricEnergy", ())
+            for rate in energy.get("energyRate", ())}
+
+
+def status_publication(document: dict) -> dict:
+    (payload,) = document["messageContainer"]["payload"]
+    return payload["aegiEnergyInfrastructureStatusPublication"]
+
+
+def point_statuses(document: dict) -> dict[str, dict]:
+    """Charging point idG -> its status, in a status publication."""
+    return {status["aegiElectricChargingPointStatus"]["reference"]["idG"]: status["aegiElectricChargingPointStatus"]
+            for site in status_publication(document).get("energyInfrastructureSiteStatus", ())
+            for station in site.get("energyInfrastructureStationStatus", ())
+            for status in station.get("refillPointStatus", ())}
+
+
+def protocol(document: dict) -> str:
+    return document["messageContainer"]["exchangeInformation"]["exchangeContext"]["codedExchangeProtocol"]["value"]
+
+
+@pytest.fixture(scope="module")
+def demo():
+    fleet = generate_fleet(60)
+    return fleet, lookup_of(fleet.tariffs)
+
+
+@pytest.fixture(scope="module")
+def demo_table(demo):
+    fleet, lookup = demo
+    return table_of(fleet.locations, lookup)
+
+
+@pytest.fixture(scope="module")
+def demo_status(demo):
+    fleet, lookup = demo
+    return status_of(fleet.locations, lookup)
+
+
+# --- the validator and the schema shapes -----------------------------------------------------------
+
+def test_the_profiles_examples_validate_and_a_broken_document_does_not():
+    table = read_json(DATEX2_DE_AFIR_DIR / "example-table.json")
+    status = read_json(DATEX2_DE_AFIR_DIR / "example-status.json")
+    assert validate_table(table) == [] and validate_status(status) == []
+    broken = copy.deepcopy(table)
+    del sites(broken)[0]["idG"]
+    sites(broken)[0]["typeOfSite"] = {"value": "onTheMoon"}
+    errors = validate_table(broken)
+    assert any("'idG' is a required property" in error for error in errors)
+    assert any("onTheMoon" in error for error in errors)
+    no_exchange = copy.deepcopy(status)
+    del no_exchange["messageContainer"]["exchangeInformation"]
+    assert validate_status(no_exchange) != []
+    assert validate_status(table) != [] and validate_table(status) != []
+
+
+def test_the_converter_reads_the_shapes_of_the_profiles_schemas():
+    assert build_all(DATEX2_DE_AFIR_DIR) == load()
+    assert PROFILE == "de-afir/01-00-00"
+
+
+# --- the demo fleet, written from documents ---------------------------------------------------------
+
+def test_the_demo_table_and_status_carry_the_ids_and_versions_of_the_37_publication(demo, demo_table, demo_status):
+    fleet, lookup = demo
+    table, count = demo_table
+    status, status_count = demo_status
+    xml = io.BytesIO()
+    assert write_table_37(xml, fleet.locations, profile="afir", publication_time=NOW, tariffs_by_key=lookup) == count
+    afir = etree.fromstring(xml.getvalue())
+    expected = {element.get("id"): element.get("version") for element in afir.xpath(
+        "//aegi:energyInfrastructureSite | //aegi:energyInfrastructureStation | //aegi:refillPoint", namespaces=NS)}
+    assert versions(table) == expected and count == len(points(table)) > 100
+    assert set(rates(table)) == set(texts(afir, "//aegi:energyRate/@id"))
+
+    assert status_count == count and protocol(status) == "snapshotPush"
+    assert status_publication(status)["tableReference"] == [
+        {"targetClass": "EnergyInfrastructureTable", "idG": table_publication(table)["energyInfrastructureTable"][0][
+            "idG"], "versionG": "v1"}]
+    statuses = point_statuses(status)
+    assert {point: state["reference"]["versionG"] for point, state in statuses.items()} == {
+        point: value["versionG"] for point, value in points(table).items()}
+    evses = {f"DE*ABC*{location['id']}#evse:{evse['uid']}": evse for location in fleet.locations
+             for evse in location["evses"]}
+    assert {point: state["status"]["value"] for point, state in statuses.items()} == {
+        point: {"OUTOFORDER": "outOfOrder"}.get(evses[point]["status"], evses[point]["status"].lower())
+        for point in statuses}
+
+
+def test_ad_hoc_prices_are_energy_rate_updates_of_the_tables_ad_hoc_rates(demo, demo_table, demo_status):
+    fleet, lookup = demo
+    table_rates = rates(demo_table[0])
+    updates = {point: [update["energyRateReference"]["idG"] for update in state.get("energyRateUpdate", ())]
+               for point, state in point_statuses(demo_status[0]).items()}
+    ad_hoc = {point: [rate["idG"] for energy in value.get("electricEnergy", ()) for rate in energy.get("energyRate", ())
+                      if rate["ratePolicy"]["value"] == "adHoc"] for point, value in points(demo_table[0]).items()}
+    assert any(ad_hoc.values()) and updates == ad_hoc
+    # The same choice as the 3.7 AFIR status, which the profile's status repeats.
+    xml = io.BytesIO()
+    write_status_37(xml, fleet.locations, profile="afir", publication_time=NOW, tariffs_by_key=lookup)
+    assert sorted(rate for ids in updates.values() for rate in ids) == sorted(
+        texts(etree.fromstring(xml.getvalue()), "//aegi:energyRateUpdate/aegi:energyRateReference/@id"))
+    for state in point_statuses(demo_status[0]).values():
+        for update in state.get("energyRateUpdate", ()):
+            rate = table_rates[update["energyRateReference"]["idG"]]
+            assert update["energyRateReference"]["targetClass"] == "EnergyRate"
+            assert update["lastUpdated"] == rate["lastUpdated"]
+            assert update["energyPrice"] == rate["energyPrice"] and update["energyPrice"]
+
+
+def test_what_the_profile_asks_beyond_the_37_publication(demo, demo_table):
+    fleet, _ = demo
+    table, _ = demo_table
+    for site in sites(table):
+        (station,) = site["energyInfrastructureStation"]
+        for shared in ("locationReference", "operator", "helpdesk"):
+            assert station[shared] == site[shared]
+        operator = site["operator"]["afacAnOrganisation"]
+        assert {"identifier": "DE*ABC", "typeOfIdentifier": {"value": "extendedG", "extendedValueG": "operatorId"}} in \
+            operator["externalIdentifier"]
+        assert station["serviceType"] == [{"serviceType": {"value": "unattended"}}]
+        powers = [point["aegiElectricChargingPoint"]["availableChargingPower"][0] for point in station["refillPoint"]]
+        assert station["totalMaximumPower"] == sum(powers) > 0
+    text = json.dumps(table)
+    assert '"domesticFType"' not in text and '"extendedG"' not in text.replace(
+        '{"value": "extendedG", "extendedValueG": "evseId"}', "").replace(
+        '{"value": "extendedG", "extendedValueG": "operatorId"}', "")
+    domestic = [connector for point in points(table).values() for connector in point["connector"]
+                if connector["connectorType"]["value"].startswith("domestic")]
+    assert domestic and {c["connectorType"]["value"] for c in domestic} <= {"domesticF", "domesticE"}
+    periods = [window for rate in rates(table).values() for price in rate["energyPrice"]
+               for period in price.get("overallPeriod", {}).get("validPeriod", ())
+               for window in period.get("recurringTimePeriodOfDay", ())]
+    assert periods and all(w["startTimeOfPeriod"].endswith("Z") and w["endTimeOfPeriod"].endswith("Z")
+                           for w in periods)
+
+
+def test_a_cpos_supplement_reaches_the_station(demo):
+    fleet, lookup = demo
+    supplement = {"legal_name": "ABC Ladenetz GmbH & Co. KG", "brand_name": "ABC Laden", "service_type": "selfService",
+                  "toilets": True, "rest_area": False, "nuts1": "DED", "grid_power_kw": 150.5,
+                  "payment_means": ["emv"], "payment_brands": ["visa"]}
+    operators = OperatorsWithSupplements({("DE", "ABC"): {"name": "ABC"}},
+                                         {("DE", "ABC"): {"party": supplement, "locations": {}}})
+    out = io.BytesIO()
+    write_table_document(out, fleet.locations[:3], SETTINGS, now=NOW, table_version="v1", tariffs_by_key=lookup,
+                         party_operators=operators)
+    table = orjson.loads(out.getvalue())
+    assert validate_table(table) == []
+    for site in sites(table):
+        (station,) = site["energyInfrastructureStation"]
+        assert station["totalMaximumPower"] == 150500
+        # A value the profile's enumeration lacks goes out as extendedG, with the value.
+        assert station["serviceType"] == site["serviceType"] == [
+            {"serviceType": {"value": "extendedG", "extendedValueG": "selfService"}}]
+        location = station["locationReference"]["locPointLocation"]["locLocationExtensionG"]["FacilityLocation"]
+        assert location["nutsArea"] == [{"nutsCodeType": {"value": "nuts1Code"}, "nutsCode": "DED"}]
+        assert site["brand"] == {"values": [{"lang": "de", "value": "ABC Laden"}]}
+        assert site["operator"]["afacAnOrganisation"]["legalName"]["values"][0]["value"] == supplement["legal_name"]
+        equipment = {facility["afacSupplementalEquipment"]["equipmentType"]["value"]:
+                     facility["afacSupplementalEquipment"]["availability"]["value"]
+                     for facility in site["supplementalFacility"] if "afacSupplementalEquipment" in facility}
+        assert equipment == {"toilet": "available", "restingFacilities": "notAvailable"}
+
+
+# --- real feeds ------------------------------------------------------------------------------------
+
+def _normalized(path) -> list[dict]:
+    from harvesters.normalize import FeedIdentity, normalize_object
+    from tests.test_real_feeds import _identity, _locations, _version
+
+    raw = _locations(path)
+    identity = FeedIdentity(*_identity(raw))
+    results = (normalize_object("location", location, _version(path), identity) for location in raw)
+    return [result.data for result in results if result.ok]
+
+
+@pytest.mark.parametrize("path", sorted(REAL_FEEDS.glob("*.json")), ids=lambda p: p.stem)
+def test_real_feeds_give_valid_tables_and_statuses(path):
+    locations = _normalized(path)
+    table, count = table_of(locations)
+    status, status_count = status_of(locations)
+    assert count == status_count == len(points(table)) == len(point_statuses(status)) > 0
+    assert versions(table).items() >= {point: state["reference"]["versionG"]
+                                       for point, state in point_statuses(status).items()}.items()
+
+
+# --- a harvested store, over the interface B and C use -----------------------------------------------
+
+def _auth(token: str) -> dict:
+    return {"Authorization": "Token " + base64.b64encode(token.encode()).decode()}
+
+
+def _stamp(seconds: int = 0) -> str:
+    return format_datetime(datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=seconds))
+
+
+def _write(writer, sessions, settings, **options) -> tuple[dict, int]:
+    out = io.BytesIO()
+    with sessions() as session:
+        count = writer(out, session, settings, now=datetime.now(timezone.utc), **options)
+    return (orjson.loads(out.getvalue()) if count else None), count
+
+
+def test_a_harvested_store_status_changes_prices_and_versions(demo_cpo, nap_server, sessions, settings):
+    cpo = demo_cpo(locations=12)
+    assert register_and_harvest(sessions, settings, cpo, country_code="DE", party_id="ABC").status == "success"
+    with sessions.begin() as session:
+        headers = _auth(issue_push_token(session, get_feed(session, "demo")))
+    receiver = f"{nap_server.url}/ocpi/2.3.0/receiver"
+    fleet = cpo.app.config["FLEET"]
+    total = sum(len(location["evses"]) for location in fleet.locations)
+
+    table, count = _write(write_table, sessions, settings)
+    assert validate_table(table) == [] and count == total
+    with sessions() as session:
+        assert table_publication(table)["energyInfrastructureTable"][0]["versionG"] == table_version(
+            session, datetime.now(timezone.utc))[1]
+    snapshot, snapshot_count = _write(write_status, sessions, settings)
+    assert validate_status(snapshot) == [] and snapshot_count == total and protocol(snapshot) == "snapshotPush"
+    assert status_publication(snapshot)["publicationCreator"] == {"country": settings.country_code,
+                                                                  "nationalIdentifier": settings.party_id}
+    supplier = snapshot["messageContainer"]["exchangeInformation"]["exchangeContext"]["supplierOrCisRequester"]
+    assert supplier["internationalIdentifier"]["nationalIdentifier"] == settings.party_id
+
+    # A status push: the delta holds exactly that charging point, and no version moves.
+    location = fleet.locations[3]
+    evse = location["evses"][0]
+    point_id = f"DE*ABC*{location['id']}#evse:{evse['uid']}"
+    new_status = "OUTOFORDER" if evse["status"] != "OUTOFORDER" else "AVAILABLE"
+    since = clock_past(datetime.now(timezone.utc))
+    patch = httpx.patch(f"{receiver}/locations/DE/ABC/{location['id']}/{evse['uid']}",
+                        json={"status": new_status, "last_updated": _stamp(1)}, headers=headers)
+    assert patch.json()["status_code"] == 1000
+    delta, delta_count = _write(write_status, sessions, settings, since=since)
+    assert validate_status(delta) == [] and protocol(delta) == "deltaPush" and delta_count == 1
+    after_status, _ = _write(write_table, sessions, settings)
+    assert versions(after_status) == versions(table)
+    assert table_publication(after_status)["energyInfrastructureTable"] == [
+        {**table_publication(table)["energyInfrastructureTable"][0],
+         "energyInfrastructureSite": sites(after_status)}]  # the table's own versionG too
+    table_ref = status_publication(delta)["tableReference"][0]["versionG"]
+    assert table_ref == table_publication(after_status)["energyInfrastructureTable"][0]["versionG"]
+    (changed,) = point_statuses(delta).items()
+    assert changed[0] == point_id and changed[1]["reference"]["versionG"] == points(table)[point_id]["versionG"]
+    assert changed[1]["status"]["value"] == {"OUTOFORDER": "outOfOrder", "AVAILABLE": "available"}[new_status]
+    assert _write(write_status, sessions, settings, since=clock_past(datetime.now(timezone.utc)))[1] == 0
+
+    # An ad hoc price pushed: energyRateUpdates of the table's EnergyRates, with the new price.
+    ad_hoc = {point: [rate["idG"] for energy in value.get("electricEnergy", ()) for rate in energy["energyRate"]
+                      if rate["ratePolicy"]["value"] == "adHoc"] for point, value in points(after_status).items()}
+    rate_id = next(ids[0] for ids in ad_hoc.values() if ids)
+    tariff_id = rate_id.rsplit("#tariff:", 1)[1]
+    using = {point for point, ids in ad_hoc.items() if f"{point}#tariff:{tariff_id}" in ids}
+    tariff = copy.deepcopy(next(t for t in fleet.tariffs if t["id"] == tariff_id))
+    energy = next(c for e in tariff["elements"] for c in e["price_components"] if c["type"] == "ENERGY")
+    energy["price"] = new_price = round(energy["price"] + 0.05, 2)
+    tariff["last_updated"] = _stamp()
+    since = clock_past(datetime.now(timezone.utc))
+    put = httpx.put(f"{receiver}/tariffs/DE/ABC/{tariff_id}", json=tariff, headers=headers)
+    assert put.json()["status_code"] == 1000
+    priced, priced_count = _write(write_status, sessions, settings, since=since)
+    assert validate_status(priced) == [] and priced_count == len(using)
+    new_table, _ = _write(write_table, sessions, settings)
+    new_rates = rates(new_table)
+    updates = {point: state["energyRateUpdate"] for point, state in point_statuses(priced).items()}
+    assert set(updates) == using
+    for point, point_updates in updates.items():
+        update = next(u for u in point_updates if u["energyRateReference"]["idG"] == f"{point}#tariff:{tariff_id}")
+        assert update["energyRateReference"]["idG"] in new_rates
+        assert {"priceType": {"value": "pricePerKWh"}, "value": new_price} in [
+            {key: price[key] for key in ("priceType", "value")} for price in update["energyPrice"]]
+    assert status_publication(priced)["tableReference"][0]["versionG"] == table_publication(new_table)[
+        "energyInfrastructureTable"][0]["versionG"] != table_ref
+
+    # A static change of one charging point: its version and its site's (and station's) change.
+    before = versions(new_table)
+    other = fleet.locations[5]
+    changed_point = f"DE*ABC*{other['id']}#evse:{other['evses'][0]['uid']}"
+    patch = httpx.patch(f"{receiver}/locations/DE/ABC/{other['id']}/{other['evses'][0]['uid']}",
+                        json={"physical_reference": "Bay 99", "last_updated": _stamp(2)}, headers=headers)
+    assert patch.json()["status_code"] == 1000
+    static, _ = _write(write_table, sessions, settings)
+    moved = {object_id for object_id, version in versions(static).items() if before.get(object_id) != version}
+    site_id = f"DE*ABC*{other['id']}"
+    assert moved == {changed_point, site_id, f"{site_id}#station"}
+    table_versions = [table_publication(document)["energyInfrastructureTable"][0]["versionG"]
+                      for document in (new_table, static)]
+    assert table_versions[0] != table_versions[1]
+    # The version kept from one publication to the next is the one a fresh process computes.
+    versioning._CACHES.clear()
+    with sessions() as session:
+        assert table_version(session, datetime.now(timezone.utc))[1] == table_versions[1]
+
+    # Only some parties.
+    assert _write(write_table, sessions, settings, parties=[("de", "abc")])[1] == total
+    assert _write(write_table, sessions, settings, parties=[("NL", "XYZ")])[1] == 0
+    assert _write(write_status, sessions, settings, parties=[("NL", "XYZ")])[1] == 0
+    # Since before the price change: the charging points of the tariff, and not the one whose
+    # static content changed (a table matter: no status or price of it changed).
+    assert _write(write_status, sessions, settings, since=since, parties=[("DE", "ABC")])[1] == len(using)
