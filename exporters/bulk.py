@@ -8,6 +8,7 @@ complete: a crash or a full disk leaves the previous snapshot as it was.
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -20,6 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from exporters.afir_csv import write_afir_csv
+from exporters.datex2 import de_afir
+from exporters.datex2.de_afir.table import write_table_in_parallel as write_de_afir_table_in_parallel
 from exporters.datex2.status import write_status
 from exporters.datex2.parallel import default_jobs, write_table_in_parallel
 from exporters.datex2.source import party_operators, published_locations, table_state, tariff_lookup
@@ -30,6 +33,8 @@ from nap.store.tables import Feed, Location
 
 MANIFEST = "manifest.json"
 CHECKSUMS = "SHA256SUMS"
+DE_AFIR_TABLE = "datex2-de-afir-table.json.gz"
+DE_AFIR_STATUS = "datex2-de-afir-status.json.gz"
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,17 @@ def _write_files(sessions: sessionmaker[Session], session: Session, settings: Se
     with (target / "afir-fields.csv").open("w", newline="", encoding="utf-8") as out:
         write_afir_csv(out, ((doc, *feed_info[row.feed_id]) for row, doc in
                              iter_location_rows(session, published_locations())), lookup, generated)
+    # Germany's AFIR profile (JSON, docs/datex2-de-afir-mapping.md): the table and a status
+    # snapshot, gzipped. JSON has no comments: the manifest says where the data comes from.
+    def de_afir_table(out, session, settings, now) -> int:  # on several cores, as the 3.7 tables
+        return write_de_afir_table_in_parallel(out, sessions, settings, now=now,
+                                               jobs=settings.export_jobs or default_jobs(), temp_dir=str(target))
+
+    for name, write in ((DE_AFIR_TABLE, de_afir_table), (DE_AFIR_STATUS, de_afir.write_status)):
+        progress(name, 4, 5)
+        # mtime=0: the same data gives the same file, and so the same SHA-256.
+        with (target / name).open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as out:
+            write(out, session, settings, now=generated_at)
 
 
 def _finish(target: Path, settings: Settings, generated_at: datetime, feeds: list[dict]) -> list[ExportedFile]:

@@ -27,7 +27,7 @@ from tests.settings_helpers import replace
 from tests.xsd import validate
 
 FILES = {"table-generic.xml", "table-afir.xml", "status-generic.xml", "status-afir.xml", "afir-fields.csv",
-         "SHA256SUMS", "manifest.json"}
+         "datex2-de-afir-table.json.gz", "datex2-de-afir-status.json.gz", "SHA256SUMS", "manifest.json"}
 
 
 def harvested(demo_cpo, sessions, settings, locations=12):
@@ -119,13 +119,13 @@ def test_daily_jobs_run_once_a_day_whatever_the_number_of_workers(demo_cpo, sess
     now = datetime.now(timezone.utc)
     first = run_daily_jobs(sessions, settings, now, Leases(sessions, "worker-a"))
     second = run_daily_jobs(sessions, settings, now, Leases(sessions, "worker-b"))
-    assert first == ["export", "prune"] and second == []
+    assert first == ["export", "prune", "statistics"] and second == []
     assert len(list_snapshots(tmp_path)) == 1
     tomorrow = run_daily_jobs(sessions, settings, now + timedelta(days=1), Leases(sessions, "worker-b"))
-    assert tomorrow == ["export", "prune"] and len(list_snapshots(tmp_path)) == 2
+    assert tomorrow == ["export", "prune", "statistics"] and len(list_snapshots(tmp_path)) == 2
     early = run_daily_jobs(sessions, replace(settings, export_hour_utc=3),
                            (now + timedelta(days=2)).replace(hour=1), Leases(sessions, "worker-a"))
-    assert early == ["prune"]  # the snapshot waits for the configured hour
+    assert early == ["prune", "statistics"]  # the snapshot waits for the configured hour
 
 
 def test_old_snapshots_are_pruned(demo_cpo, sessions, settings, tmp_path):

@@ -11,13 +11,12 @@ two small queries and answers 304. With nothing to publish the answer is 204.
 """
 from __future__ import annotations
 
-import gzip
-import tempfile
 from datetime import datetime, timezone
 
 from flask import Blueprint, Response, request
 from sqlalchemy import func, select
 
+from exporters.datex2.spooled_response import plain as _plain, spooled as _spooled, stream
 from exporters.datex2.status import write_status
 from exporters.datex2.table import write_table
 from exporters.datex2.source import (changed_status_documents, party_operators, published_locations, table_state,
@@ -30,12 +29,7 @@ from nap.web import db_session, settings
 
 blueprint = Blueprint("datex2_api", __name__)
 PROFILES = ("generic", "afir")
-CHUNK = 64 * 1024
 MAX_AGE = 30  # seconds: dynamic data must reach consumers within a minute (AFIR)
-
-
-def _plain(message: str, status: int) -> Response:
-    return Response(message + "\n", status=status, mimetype="text/plain")
 
 
 def _profile() -> str | None:
@@ -43,35 +37,8 @@ def _profile() -> str | None:
     return profile if profile in PROFILES else None
 
 
-def _spooled(write) -> tuple[object, int, bool]:
-    """Run write(out) into a spooled file, gzipped if the client accepts it."""
-    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
-    gzipped = request.accept_encodings["gzip"] > 0
-    out = gzip.GzipFile(fileobj=spool, mode="wb", compresslevel=5, mtime=0) if gzipped else spool
-    try:
-        written = write(out)
-        if gzipped:
-            out.close()
-    except BaseException:
-        spool.close()
-        raise
-    spool.seek(0)
-    return spool, written, gzipped
-
-
 def _stream(spool, gzipped: bool, validators: Validators) -> Response:
-    def chunks():
-        try:
-            while block := spool.read(CHUNK):
-                yield block
-        finally:
-            spool.close()
-
-    response = Response(chunks(), mimetype="application/xml")
-    response.vary.add("Accept-Encoding")
-    if gzipped:
-        response.headers["Content-Encoding"] = "gzip"
-    return validators.apply(response, private=False, max_age=MAX_AGE)
+    return stream(spool, gzipped, validators, mimetype="application/xml", max_age=MAX_AGE)
 
 
 @blueprint.get("/datex2/v3.7/energy-infrastructure/table")

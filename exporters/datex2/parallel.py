@@ -1,6 +1,12 @@
 """The DATEX II table of a whole country written on several cores, from one snapshot.
 
     count = write_table_in_parallel(out, sessions, jobs=2, profile="afir", publication_time=now, ...)
+    count = write_in_parallel(out, sessions, jobs=2, sites=..., document=..., separator=b",")
+
+The second form writes any document made of sites (the German profile's JSON table,
+de_afir/table.py): `sites` writes the sites of some locations (in every process; picklable,
+as children are spawned), `document` writes the whole document around this process's sites
+and calls back for the parts (this process only), `separator` goes between two sites.
 
 Building the sites is CPU work in Python, so one process uses one core. The published
 locations are cut into `jobs` ranges of about equal size; this process writes the first
@@ -26,13 +32,14 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from lxml import etree
 from sqlalchemy import func, select, text
@@ -88,12 +95,28 @@ def _remember(semaphore) -> None:
     _snapshot_taken = semaphore
 
 
-def _write_part(url: str, snapshot: str | None, low: int, high: int | None, profile: str,
-                publication_time: datetime, path: str,
-                operators: PartyOperators | None = None) -> tuple[int, TariffCounts]:
-    """In a child process: the sites of one range, as bytes, into `path`, and what their
-    tariffs left out. `snapshot`: the PostgreSQL snapshot to read; None on SQLite, where
-    the parent holds writers off. `operators`: the parties' operators, as the parent read them."""
+class SitesWriter(Protocol):
+    """Writes the sites of `locations`, each handed to `write`; the number of charging points."""
+
+    def __call__(self, write: Callable[[etree._Element | bytes], object], locations: Iterable[dict], *,
+                 tariffs_by_key, party_operators: PartyOperators | None, tariff_counts: TariffCounts) -> int: ...
+
+
+class DocumentWriter(Protocol):
+    """Writes the document into `out` with the sites of `locations` (read through `session`),
+    then those that `more_sites(write)` adds; the number of charging points."""
+
+    def __call__(self, out: BinaryIO, session: Session, locations: Iterable[dict], *, tariffs_by_key,
+                 party_operators: PartyOperators | None, tariff_counts: TariffCounts,
+                 more_sites: Callable[[Callable], int] | None) -> int: ...
+
+
+def _write_range(url: str, snapshot: str | None, low: int, high: int | None, path: str, sites: SitesWriter,
+                 separator: bytes, operators: PartyOperators | None) -> tuple[int, TariffCounts]:
+    """In a child process: the sites of one range, as bytes joined by `separator`, into
+    `path`, and what their tariffs left out. `snapshot`: the PostgreSQL snapshot to read;
+    None on SQLite, where the parent holds writers off. `operators`: the parties'
+    operators, as the parent read them."""
     counts = TariffCounts()
     with session_factory(url)() as session, open(path, "wb") as out:
         if snapshot is not None:
@@ -102,13 +125,39 @@ def _write_part(url: str, snapshot: str | None, low: int, high: int | None, prof
             session.execute(select(func.count()).select_from(Location))  # fixes the SQLite snapshot
         if _snapshot_taken is not None:
             _snapshot_taken.release()
+        first = True
 
         def write(element) -> None:
+            nonlocal first
+            if not first:
+                out.write(separator)
+            first = False
             out.write(element if isinstance(element, bytes) else etree.tostring(element, encoding="UTF-8"))
-        written = write_table_sites(write, iter_location_documents(session, _in_range(low, high)), profile=profile,
-                                    publication_time=publication_time, tariffs_by_key=tariff_lookup(session),
-                                    party_operators=operators, tariff_counts=counts)
+        written = sites(write, iter_location_documents(session, _in_range(low, high)),
+                        tariffs_by_key=tariff_lookup(session), party_operators=operators, tariff_counts=counts)
     return written, counts
+
+
+def _table_sites(profile: str, publication_time: datetime) -> SitesWriter:
+    return partial(write_table_sites, profile=profile, publication_time=publication_time)
+
+
+def _write_part(url: str, snapshot: str | None, low: int, high: int | None, profile: str,
+                publication_time: datetime, path: str,
+                operators: PartyOperators | None = None) -> tuple[int, TariffCounts]:
+    """One range of the 3.7 table (see _write_range)."""
+    return _write_range(url, snapshot, low, high, path, _table_sites(profile, publication_time), b"", operators)
+
+
+def _append(write: Callable[[bytes], object], out: BinaryIO, path: str) -> None:
+    """A part's bytes after what the document holds: its first block through `write` (which
+    puts out what the document's writer holds, and a separator after an earlier site), the
+    rest straight into `out`. A part without sites writes nothing, not even a separator."""
+    with open(path, "rb") as handle:
+        block = handle.read(1 << 20)
+        if block:
+            write(block)
+            shutil.copyfileobj(handle, out, 1 << 20)
 
 
 class _Snapshot:
@@ -166,9 +215,21 @@ def _wait_for_snapshots(semaphore, parts: list[Future]) -> None:
 def write_table_in_parallel(out: BinaryIO, sessions: sessionmaker[Session], *, jobs: int, profile: str,
                             publication_time: datetime, temp_dir: str | Path | None = None,
                             tariff_counts: TariffCounts | None = None, **options) -> int:
-    """Write the table of all published locations to `out`; `options` as for write_table
+    """Write the 3.7 table of all published locations to `out`; `options` as for write_table
     (the parties' operators are read here, from the table's snapshot). `tariff_counts`
     gets what the tariffs of all parts left out, as for write_table."""
+    def document(out: BinaryIO, session: Session, locations: Iterable[dict], **parts) -> int:
+        return write_table(out, locations, profile=profile, publication_time=publication_time, **options, **parts)
+    return write_in_parallel(out, sessions, jobs=jobs, sites=_table_sites(profile, publication_time),
+                             document=document, temp_dir=temp_dir, tariff_counts=tariff_counts)
+
+
+def write_in_parallel(out: BinaryIO, sessions: sessionmaker[Session], *, jobs: int, sites: SitesWriter,
+                      document: DocumentWriter, separator: bytes = b"", temp_dir: str | Path | None = None,
+                      tariff_counts: TariffCounts | None = None) -> int:
+    """Write `document` over all published locations to `out`, its sites in `jobs`
+    processes (see the module's docstring); the number of charging points. `tariff_counts`
+    gets what the tariffs of all parts left out."""
     counts = tariff_counts if tariff_counts is not None else TariffCounts()
     with sessions() as session:
         snapshot = _Snapshot(session)
@@ -177,16 +238,16 @@ def write_table_in_parallel(out: BinaryIO, sessions: sessionmaker[Session], *, j
             operators = party_operators(session)
             if not starts:
                 snapshot.release_writers()
-                return write_table(out, iter_location_documents(session, published_locations()), profile=profile,
-                                   publication_time=publication_time, tariffs_by_key=tariff_lookup(session),
-                                   party_operators=operators, tariff_counts=counts, **options)
+                return document(out, session, iter_location_documents(session, published_locations()),
+                                tariffs_by_key=tariff_lookup(session), party_operators=operators,
+                                tariff_counts=counts, more_sites=None)
             url = session.get_bind().url.render_as_string(hide_password=False)
             ranges = list(zip(starts, [*starts[1:], None]))
             directory = temp_dir or (os.path.dirname(os.path.abspath(out.name)) if hasattr(out, "name") else None)
             paths = []
             try:
                 for _ in ranges:
-                    handle, path = tempfile.mkstemp(prefix=".table-part-", suffix=".xml", dir=directory)
+                    handle, path = tempfile.mkstemp(prefix=".table-part-", suffix=".part", dir=directory)
                     os.close(handle)
                     paths.append(path)
                 # spawn, not fork: a forked child would share this process's database connections.
@@ -194,8 +255,8 @@ def write_table_in_parallel(out: BinaryIO, sessions: sessionmaker[Session], *, j
                 taken = context.Semaphore(0)
                 with ProcessPoolExecutor(max_workers=len(ranges), mp_context=context, initializer=_remember,
                                          initargs=(taken,)) as pool:
-                    parts = [pool.submit(_write_part, url, snapshot.pg_snapshot, low, high, profile,
-                                         publication_time, path, operators)
+                    parts = [pool.submit(_write_range, url, snapshot.pg_snapshot, low, high, path, sites, separator,
+                                         operators)
                              for (low, high), path in zip(ranges, paths)]
                     _wait_for_snapshots(taken, parts)
                     snapshot.release_writers()
@@ -206,15 +267,12 @@ def write_table_in_parallel(out: BinaryIO, sessions: sessionmaker[Session], *, j
                             count, part_counts = part.result()
                             written += count
                             counts.add(part_counts)
-                            write(b"")  # let the payload writer put out what it holds first
-                            with open(path, "rb") as handle:
-                                shutil.copyfileobj(handle, out, 1 << 20)
+                            _append(write, out, path)
                         return written
 
-                    return write_table(out, iter_location_documents(session, _in_range(None, starts[0])),
-                                       profile=profile, publication_time=publication_time,
-                                       tariffs_by_key=tariff_lookup(session), more_sites=append_parts,
-                                       party_operators=operators, tariff_counts=counts, **options)
+                    return document(out, session, iter_location_documents(session, _in_range(None, starts[0])),
+                                    tariffs_by_key=tariff_lookup(session), party_operators=operators,
+                                    tariff_counts=counts, more_sites=append_parts)
             finally:
                 for path in paths:
                     Path(path).unlink(missing_ok=True)
