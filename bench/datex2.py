@@ -40,6 +40,27 @@ def child_write(url: str, profile: str, out: str, jobs: int) -> dict:
             "own_rss_mb": own, "largest_child_rss_mb": children}
 
 
+def child_write_de_afir(url: str, out: str, jobs: int) -> dict:
+    """Germany's AFIR profile (JSON) table as the bulk export writes it: in `jobs` processes
+    from one snapshot (exporters/datex2/parallel.py), as the 3.7 table."""
+    import resource
+    from datetime import datetime, timezone
+
+    from exporters.datex2.de_afir.table import write_table_in_parallel
+    from nap.config import Settings
+    from nap.store.db import session_factory
+
+    started = time.monotonic()
+    with open(out, "wb") as handle:
+        written = write_table_in_parallel(handle, session_factory(url), Settings(database_url=url),
+                                          now=datetime.now(timezone.utc), jobs=jobs)
+    seconds = time.monotonic() - started
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest child
+    return {"seconds": seconds, "charging_points": written, "bytes": os.path.getsize(out),
+            "own_rss_mb": own, "largest_child_rss_mb": children}
+
+
 def child_count(path: str) -> dict:
     from lxml import etree
 
@@ -88,8 +109,14 @@ def main() -> None:
     bare.add_argument("--elements", type=int, required=True)
     bare.add_argument("--text-chars", type=int, required=True)
     bare.add_argument("--out", required=True)
+    de_afir = sub.add_parser("de-afir")
+    de_afir.add_argument("--url", required=True)
+    de_afir.add_argument("--out", required=True)
+    de_afir.add_argument("--jobs", type=int, default=1)
     args = parser.parse_args()
-    if args.mode == "write":
+    if args.mode == "de-afir":
+        result = child_write_de_afir(args.url, args.out, args.jobs)
+    elif args.mode == "write":
         result = child_write(args.url, args.profile, args.out, args.jobs)
     elif args.mode == "count":
         result = child_count(args.file)
@@ -118,10 +145,21 @@ def run(db_url: str, label: str, profile: str, timeout: float, jobs: int) -> dic
                                "--text-chars", str(counted["text_chars"]), "--out", str(baseline_out)],
                               bench_env(), timeout), "bare lxml baseline")
     baseline = bare.json()
-    for path in (out, baseline_out):
+    # Germany's AFIR profile (JSON) from the same store, in as many processes as the 3.7 table.
+    de_afir_out = WORK / f"datex2-{label}-de-afir.json"
+    de_afir_run = check(run_measured([PYTHON, "-m", "bench.datex2", "de-afir", "--url", db_url,
+                                      "--out", str(de_afir_out), "--jobs", str(jobs)], bench_env(), timeout),
+                        "de-afir table")
+    de_afir = de_afir_run.json()
+    de_afir.update(wall_seconds=de_afir_run.wall_seconds, jobs=jobs,
+                   peak_rss_mb=(de_afir["own_rss_mb"] + (jobs - 1) * de_afir["largest_child_rss_mb"] if jobs > 1
+                                else de_afir_run.peak_rss_mb),
+                   peak_rss_mb_per_process=max(de_afir_run.peak_rss_mb, de_afir["largest_child_rss_mb"]))
+    for path in (out, baseline_out, de_afir_out):
         Path(path).unlink(missing_ok=True)
     log(f"datex2: {result['seconds']:.1f} s, peak RSS {measured.peak_rss_mb:.0f} MB, {counted['elements']} elements "
-        f"(bare lxml {baseline['seconds']:.2f} s)")
+        f"(bare lxml {baseline['seconds']:.2f} s); de-afir JSON {de_afir['seconds']:.1f} s, "
+        f"peak RSS {de_afir['peak_rss_mb']:.0f} MB")
     return {
         "profile": profile,
         "seconds": result["seconds"],
@@ -135,6 +173,7 @@ def run(db_url: str, label: str, profile: str, timeout: float, jobs: int) -> dic
         "baseline": {"seconds": baseline["seconds"], "wall_seconds": bare.wall_seconds,
                      "peak_rss_mb": bare.peak_rss_mb, "bytes": baseline["bytes"]},
         "ratio": result["seconds"] / baseline["seconds"] if baseline["seconds"] else None,
+        "de_afir": de_afir,
     }
 
 

@@ -8,6 +8,8 @@ PostgreSQL at any size); elsewhere the column says n/a.
 """
 from __future__ import annotations
 
+import re
+import statistics
 from dataclasses import dataclass
 
 TARGET_SIZE = 100_000
@@ -24,6 +26,7 @@ class Row:
     ratio: float | None = None
     target: str = ""
     met: bool | None = None  # None: not checked here
+    spread: str = ""  # with --runs N: the value's min-max over the N runs (the value is their median)
 
 
 def _num(value: float | None, digits: int = 1) -> str:
@@ -121,6 +124,19 @@ def api_rows(engine: str, size: int, result: dict) -> list[Row]:
     rows.append(Row("api", "/api/v1/locations 1 km bbox, p50 (ms)", engine, size,
                     f"{_num(p50)} (p90 {_num(bbox['nap']['latency_ms']['p90'])})", _num(base, 2), p50 / base,
                     "<= 20 ms", _ok(p50 <= 20, at_target)))
+    if "bytes" in bbox:
+        rows.append(Row("api", "/api/v1/locations 1 km bbox, answer (KB gzip / plain, median)", engine, size,
+                        f"{bbox['bytes']['gzip'] / 1024:.1f} / {bbox['bytes']['plain'] / 1024:.1f}"))
+    national = result.get("national")
+    if national:
+        p50, base = national["nap"]["latency_ms"]["p50"], national["baseline"]["latency_ms"]["p50"]
+        rows.append(Row("api", "map national view (clusters, zoom 6), p50 (ms)", engine, size,
+                        f"{_num(p50)} (p90 {_num(national['nap']['latency_ms']['p90'])}; first answer, tiles "
+                        f"counted: {_num(national.get('cold_ms'))})", _num(base, 2), p50 / base))
+        sent = national["bytes"]["gzip"]
+        rows.append(Row("api", "map national view, answer (KB gzip / plain)", engine, size,
+                        f"{sent / 1024:.1f} / {national['bytes']['plain'] / 1024:.1f}", "", None, "<= 200 KB",
+                        _ok(sent <= 200 * 1024, at_target)))
     return rows
 
 
@@ -138,6 +154,78 @@ def datex2_rows(engine: str, size: int, result: dict) -> list[Row]:
             _num(result["peak_rss_mb"], 0),
             _num(base["peak_rss_mb"], 0), result["peak_rss_mb"] / base["peak_rss_mb"], "<= 200 MB",
             _ok(result["peak_rss_mb"] <= 200, at_target)),
+    ] + _de_afir_rows(engine, size, result)
+
+
+def _de_afir_rows(engine: str, size: int, result: dict) -> list[Row]:
+    """Germany's AFIR profile (JSON, as many processes as the 3.7 table), against the 3.7
+    table of the same run."""
+    de_afir = result.get("de_afir")
+    if not de_afir:
+        return []
+    at_target = size == TARGET_SIZE
+    return [
+        Row("datex2", "de-afir JSON table export (s)", engine, size,
+            f"{_num(de_afir['seconds'])} ({de_afir.get('jobs', 1)} process(es), "
+            f"{de_afir['charging_points']:,} charging points, "
+            f"{de_afir['bytes'] / 1e6:.0f} MB)", f"{_num(result['seconds'])} ({result['profile']} 3.7 XML)",
+            de_afir["seconds"] / result["seconds"] if result["seconds"] else None, "<= 20 s",
+            _ok(de_afir["seconds"] <= 20, at_target)),
+        Row("datex2", "de-afir JSON table export, peak RSS (MB, all its processes)", engine, size,
+            _num(de_afir["peak_rss_mb"], 0),
+            f"{_num(result['peak_rss_mb'], 0)} ({result['profile']} 3.7 XML)",
+            de_afir["peak_rss_mb"] / result["peak_rss_mb"] if result["peak_rss_mb"] else None, "<= 200 MB",
+            _ok(de_afir["peak_rss_mb"] <= 200, at_target)),
+    ]
+
+
+def de_afir_push_rows(engine: str, size: int, result: dict) -> list[Row]:
+    """From a status PATCH to the subscriber's receipt of the deltaPush carrying it
+    (bench/de_afir_push.py); the target (#17) holds at any size, checked on PostgreSQL."""
+    latency, patch = result["latency_ms"], result["patch"]
+    p99 = latency.get("p99")
+    kept_up = patch["rps"] >= 0.95 * patch["target_rps"]
+    return [Row(
+        "de_afir_push", f"PATCH -> deltaPush received, p99 at {patch['target_rps']:.0f} PATCH/s (ms)", engine, size,
+        f"{_num(p99, 0)} (p50 {_num(latency.get('p50'), 0)}, max {_num(latency.get('max'), 0)}; "
+        f"{result['delivered']:,}/{result['changes']:,} changes in {result['deltas']} deltas, "
+        f"{result['missed']} missed; {_num(patch['rps'])} PATCH/s done)",
+        target="<= 2000 ms",
+        met=_ok(p99 is not None and p99 <= 2000 and not result["missed"] and kept_up, engine == "postgresql"))]
+
+
+def statistics_rows(engine: str, size: int, result: dict) -> list[Row]:
+    """The daily statistics job; no target in the issue (#19): the ratio shows what it
+    costs beyond reading its rows."""
+    return [Row("statistics", f"daily job, one day of {result['changes']:,} status changes (s)", engine, size,
+                f"{_num(result['seconds'], 2)} ({result['evses']:,} EVSE rows)",
+                f"{_num(result['baseline_seconds'], 2)} (reading the rows)", result["ratio"])]
+
+
+def multi_feed_rows(engine: str, size: int, result: dict) -> list[Row]:
+    """Fifty feeds, two workers (bench/multi_feed.py). The targets of #22 hold at any size:
+    they are about scheduling, not volume."""
+    feeds, lag = result["feeds"], result["lag_seconds"]
+    waited = result["waited_for_slow"]  # over several runs: every feed that waited in any of them
+    waited_count = result.get("waited_count", len(waited))
+    failed = result["failed"]
+    workers = ", ".join(f"{name} {_num(worker['peak_rss_mb'], 0)} (own VmHWM {_num(worker['vm_hwm_mb'], 0)}, "
+                        f"{worker['runs']} runs)" for name, worker in result["per_worker"].items())
+    return [
+        Row("multi_feed", f"{feeds} feeds, {result['workers']} workers: every first harvest done (s)", engine, size,
+            f"{_num(result['wall_seconds'])} ({result['done']}/{feeds} done; failed: {', '.join(failed) or 'none'}"
+            f"{'; TIME LIMIT REACHED' if result['time_limit_reached'] else ''})", "", None,
+            f"each within its interval ({result['interval_minutes']} min)",
+            result["within_interval"] and not result["time_limit_reached"]),
+        Row("multi_feed", "lag behind schedule, first run (s)", engine, size,
+            f"max {_num(lag['max'])} ({lag['max_feed']}), p50 {_num(lag['p50'])}"),
+        Row("multi_feed", "feeds that waited for a slow one", engine, size,
+            f"{waited_count}"
+            + (f" ({'in any of the runs: ' if len(waited) > waited_count else ''}"
+               f"{', '.join(f'{feed} after {slow}' for feed, slow in sorted(waited.items()))})" if waited else ""),
+            "", None, "0", waited_count == 0),
+        Row("multi_feed", "peak RSS per worker (MB, with its page processes)", engine, size,
+            f"{_num(result['peak_rss_mb'], 0)} ({workers})"),
     ]
 
 
@@ -154,15 +242,167 @@ def rows_for(results: dict) -> list[Row]:
             rows += api_rows(engine, size, run["api"])
         if "datex2" in run:
             rows += datex2_rows(engine, size, run["datex2"])
+        if "statistics" in run:
+            rows += statistics_rows(engine, size, run["statistics"])
+        if "de_afir_push" in run:
+            rows += de_afir_push_rows(engine, size, run["de_afir_push"])
+        if "multi_feed" in run:
+            rows += multi_feed_rows(engine, size, run["multi_feed"])
     for engine in dict.fromkeys(run["engine"] for run in runs):
         mine = [run for run in runs if run["engine"] == engine]
         rows += growth_rows("harvest", engine, {r["evses"]: r["harvest"]["peak_rss_mb"] for r in mine
                                                 if "harvest" in r}, 20)
         rows += growth_rows("datex2", engine, {r["evses"]: r["datex2"]["peak_rss_mb"] for r in mine
                                                if "datex2" in r}, 20)
-    order = {"harvest": 0, "push": 1, "api": 2, "datex2": 3}
+        rows += [Row(row.benchmark, f"de-afir JSON table, {row.figure}", row.engine, row.evses, row.value,
+                     target=row.target, met=row.met)
+                 for row in growth_rows("datex2", engine, {r["evses"]: r["datex2"]["de_afir"]["peak_rss_mb"]
+                                                           for r in mine if r.get("datex2", {}).get("de_afir")}, 20)]
+    order = {"harvest": 0, "push": 1, "de_afir_push": 1, "api": 2, "datex2": 3, "statistics": 4, "multi_feed": 5}
     rows.sort(key=lambda r: order[r.benchmark])  # stable: engines and sizes keep their run order
     return rows
+
+
+# -- repeated runs (--runs N) ---------------------------------------------------------------------
+
+
+def _median_of(values: list):
+    """The leaf-by-leaf median of several runs' results: numbers by their median (ints by
+    the lower median, so counts stay counts), booleans by the majority, anything else as
+    the first run has it; a key missing from some runs takes the median of the others."""
+    present = [value for value in values if value is not None]
+    if not present:
+        return None
+    first = present[0]
+    if isinstance(first, dict):
+        dicts = [value for value in present if isinstance(value, dict)]
+        keys = dict.fromkeys(key for value in dicts for key in value)
+        return {key: _median_of([value.get(key) for value in dicts]) for key in keys}
+    if isinstance(first, bool):
+        return bool(statistics.median_low([int(bool(value)) for value in present]))
+    numbers = [value for value in present if isinstance(value, (int, float)) and not isinstance(value, bool)]
+    if not numbers:
+        return first
+    if all(isinstance(value, int) for value in numbers):
+        return statistics.median_low(numbers)
+    return statistics.median(numbers)
+
+
+def merge_repeats(runs: list[dict]) -> list[tuple[dict, list[dict]]]:
+    """The runs of one scenario, engine and size together: (their median, the runs)."""
+    groups: dict[tuple, list[dict]] = {}
+    for run in runs:
+        groups.setdefault((run.get("scenario", ""), run["engine"], run["evses"]), []).append(run)
+    return [(group[0] if len(group) == 1 else _median_of(group), group) for group in groups.values()]
+
+
+# The first number standing alone: "12.3 (p90 ...)" gives 12.3; the 50 of "p50" is no figure.
+_LEADING_NUMBER = re.compile(r"(?<![\w.])[-+]?\d[\d,]*(?:\.\d+)?")
+
+
+def _leading_number(value: str) -> float | None:
+    match = _LEADING_NUMBER.search(value)
+    return float(match.group().replace(",", "")) if match else None
+
+
+def add_spreads(results: dict, rows: list[Row], groups: list[tuple[dict, list[dict]]]) -> None:
+    """Each row's spread: the first number of its value (the figure itself) in every run,
+    as min-max. The rows of each run alone are made by the same functions as the median's."""
+    seen: dict[tuple, list[float]] = {}
+    for _, group in groups:
+        if len(group) < 2:
+            continue
+        for run in group:
+            for row in rows_for({**results, "runs": [run]}):
+                number = _leading_number(row.value)
+                if number is not None:
+                    seen.setdefault((row.benchmark, row.figure, row.engine, row.evses), []).append(number)
+    for row in rows:
+        numbers = seen.get((row.benchmark, row.figure, row.engine, row.evses))
+        if numbers and len(numbers) > 1:
+            row.spread = f"{_num(min(numbers), 2)} - {_num(max(numbers), 2)} ({len(numbers)} runs)"
+
+
+# -- growth between sizes ------------------------------------------------------------------------
+
+# (benchmark, figure, how its time should grow, time, peak RSS): "linear" for work over
+# the whole store (time may grow with the size, not faster), "flat" for one request (its
+# time should not grow at all). A figure a run lacks is skipped.
+GROWTH_FIGURES = (
+    ("harvest", "full harvest", "linear", lambda r: r["harvest"]["wall_seconds"],
+     lambda r: r["harvest"]["peak_rss_mb"]),
+    ("push", "PATCH, 8 clients back to back (ms per PATCH)", "flat",
+     lambda r: 1000 / r["push"]["capacity"]["nap"]["rps"], None),
+    ("push", "PATCH p99 at the scheduled rate", "flat", lambda r: r["push"]["paced"]["nap"]["latency_ms"]["p99"], None),
+    ("api", "/ocpi/2.3.0/locations?limit=1000 p50", "flat", lambda r: r["api"]["list"]["nap"]["latency_ms"]["p50"],
+     None),
+    ("api", "single location GET (ms per request, 8 clients)", "flat",
+     lambda r: 1000 / r["api"]["single"]["nap"]["rps"], None),
+    ("api", "/api/v1/locations 1 km bbox p50", "flat", lambda r: r["api"]["bbox"]["nap"]["latency_ms"]["p50"], None),
+    ("api", "map national view p50", "flat", lambda r: r["api"]["national"]["nap"]["latency_ms"]["p50"], None),
+    ("datex2", "table export", "linear", lambda r: r["datex2"]["seconds"], lambda r: r["datex2"]["peak_rss_mb"]),
+    ("datex2", "de-afir JSON table export", "linear", lambda r: r["datex2"]["de_afir"]["seconds"],
+     lambda r: r["datex2"]["de_afir"]["peak_rss_mb"]),
+    ("statistics", "daily job, one day", "linear", lambda r: r["statistics"]["seconds"], None),
+    ("de_afir_push", "PATCH -> deltaPush received, p99", "flat", lambda r: r["de_afir_push"]["latency_ms"]["p99"],
+     None),
+    ("multi_feed", "50 feeds: every first harvest", "linear", lambda r: r["multi_feed"]["wall_seconds"],
+     lambda r: r["multi_feed"]["peak_rss_mb"]),
+)
+GROWTH_SLACK = 1.2  # flagged beyond 1.2 x the size ratio (linear) or 1.2 x (flat time, and RSS)
+
+
+def _figure(extract, run: dict) -> float | None:
+    try:
+        value = extract(run) if extract else None
+    except (KeyError, TypeError, ZeroDivisionError):
+        return None
+    return value if isinstance(value, (int, float)) and value > 0 else None
+
+
+def growth_lines(medians: list[dict]) -> list[str]:
+    """For every figure, engine and pair of consecutive sizes: how its time and its peak
+    RSS grew, against how the size grew. Worse than linear time (or any growth of a
+    single request's time) and RSS that is not flat are flagged."""
+    lines = []
+    for benchmark, figure, kind, time_of, rss_of in GROWTH_FIGURES:
+        by_engine: dict[str, dict[int, dict]] = {}
+        for run in medians:
+            if _figure(time_of, run) is not None:
+                by_engine.setdefault(run["engine"], {})[run["evses"]] = run
+        for engine, by_size in by_engine.items():
+            sizes = sorted(by_size)
+            for small, large in zip(sizes, sizes[1:]):
+                size_ratio = large / small
+                time_ratio = _figure(time_of, by_size[large]) / _figure(time_of, by_size[small])
+                rss_small, rss_large = _figure(rss_of, by_size[small]), _figure(rss_of, by_size[large])
+                rss_ratio = rss_large / rss_small if rss_small and rss_large else None
+                allowed = GROWTH_SLACK * (size_ratio if kind == "linear" else 1)
+                flags = []
+                if time_ratio > allowed:
+                    flags.append("time grows faster than the size" if kind == "linear" else "time grows")
+                if rss_ratio is not None and rss_ratio > GROWTH_SLACK:
+                    flags.append("RSS not flat")
+                lines.append(f"| {benchmark} | {figure} | {engine} | {_short(small)} -> {_short(large)} "
+                             f"| x{size_ratio:.3g} | x{time_ratio:.3g} ({kind}: flag above x{allowed:.3g}) "
+                             f"| {f'x{rss_ratio:.3g}' if rss_ratio is not None else ''} "
+                             f"| {'**' + '; '.join(flags) + '**' if flags else 'ok'} |")
+    if not lines:
+        return []
+    return ["", "### Growth between sizes", "",
+            f"Time and peak RSS at the larger size over the smaller. Flagged: time of work over the whole "
+            f"store (linear) growing more than {GROWTH_SLACK}x the size, time of one request (flat) or peak RSS "
+            f"growing more than {GROWTH_SLACK}x.", "",
+            "| benchmark | figure | engine | sizes | size | time | RSS | |",
+            "|---|---|---|---|---|---|---|---|"] + lines
+
+
+def _short(size: int) -> str:
+    if size >= 1_000_000 and size % 100_000 == 0:
+        return f"{size / 1_000_000:g}M"
+    if size >= 1000 and size % 100 == 0:
+        return f"{size / 1000:g}k"
+    return f"{size:,}"
 
 
 def markdown(results: dict) -> str:
@@ -175,19 +415,29 @@ def markdown(results: dict) -> str:
         f"(gthread workers, 4 threads each) on loopback; "
         f"load from bench/loadgen.py on the same cores. Ratio: NAP's cost per operation over the "
         f"baseline's measured in this run (1.0 = as cheap as the baseline).",
-        "",
-        "| benchmark | figure | engine | EVSEs | value | baseline | ratio | target | met |",
-        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for row in rows_for(results):
+    groups = merge_repeats(results["runs"])
+    repeated = any(len(group) > 1 for _, group in groups)
+    if repeated:
+        lines[-1] += (f" Repeated runs ({results.get('repeats', '')}): every value, ratio and verdict is the "
+                      f"median over the runs; spread is the value's min - max.")
+    lines += ["", "| benchmark | figure | engine | EVSEs | value | baseline | ratio | target | met |"
+              + (" spread |" if repeated else ""),
+              "|---|---|---|---|---|---|---|---|---|" + ("---|" if repeated else "")]
+    rows = rows_for({**results, "runs": [median for median, _ in groups]})
+    add_spreads(results, rows, groups)
+    for row in rows:
         met = {True: "yes", False: "**NO**", None: "n/a"}[row.met] if row.target else ""
         evses = f"{row.evses:,}" if isinstance(row.evses, int) else row.evses
         ratio = f"{row.ratio:.2f}x" if row.ratio is not None else ""
         lines.append(f"| {row.benchmark} | {row.figure} | {row.engine} | {evses} | {row.value} | {row.baseline} "
-                     f"| {ratio} | {row.target} | {met} |")
+                     f"| {ratio} | {row.target} | {met} |" + (f" {row.spread} |" if repeated else ""))
+    lines += growth_lines([median for median, _ in groups])
     fleets = ", ".join(f"{int(size):,} EVSEs = {fleet['locations']:,} locations, {fleet['connectors']:,} connectors"
                        for size, fleet in sorted(results["fleets"].items(), key=lambda item: int(item[0])))
-    lines += ["", f"Demo CPO fleets (seed 1): {fleets}."]
+    if fleets:
+        lines += ["", f"Demo CPO fleets (seed 1): {fleets}."]
+    lines += [f"\n{note}" for note in results.get("notes", [])]
     busy = [f"{step} on {run['engine']} at {run['evses']:,}: {fraction:.0%}" for run in results["runs"]
             for step, fraction in run.get("busy", {}).items() if fraction > 0.15]
     if busy:
@@ -195,5 +445,6 @@ def markdown(results: dict) -> str:
                      f"their figures are pessimistic.")
     for run in results["runs"]:
         for name, error in run.get("errors", {}).items():
-            lines.append(f"\n**{name} on {run['engine']} at {run['evses']:,} EVSEs did not run:** {error}")
+            again = f" (run {run['repeat'] + 1})" if repeated and "repeat" in run else ""
+            lines.append(f"\n**{name} on {run['engine']} at {run['evses']:,} EVSEs{again} did not run:** {error}")
     return "\n".join(lines) + "\n"

@@ -2,12 +2,15 @@
 with a baseline measured in the same run, and reports against the targets of the issues.
 
     python -m bench.run [--sizes 10000,100000] [--engines sqlite,postgresql]
-                        [--only harvest,push,api,datex2] [--postgres-url URL]
+                        [--only harvest,push,api,datex2,multi_feed] [--runs 3] [--postgres-url URL]
 
 For each size (in EVSEs) the demo CPO serves a fleet of that size in a process of its own;
 for each engine a fresh database is migrated, the feed registered and harvested (measured),
 NAP is served by gunicorn for the API and push loads, and the DATEX II table is written
-from the store. Results go to bench/results/<time>.json and .md; the table is printed.
+from the store; then fifty demo CPOs sharing the size are harvested by two workers
+(bench/multi_feed.py). With --runs N each is repeated N times and the report gives every
+figure's median and spread, and the growth between consecutive sizes.
+Results go to bench/results/<time>.json and .md; the table is printed.
 Exit status 1 when a benchmark could not run (a missed target is not an error).
 """
 from __future__ import annotations
@@ -22,12 +25,15 @@ import time
 import traceback
 from datetime import datetime, timezone
 
-from bench import api, datex2, harvest, push
+from bench import api, datex2, de_afir_push, harvest, multi_feed, push, statistics
 from bench.common import (BIN, REPO, RESULTS, WORK, BenchError, Database, Service, bench_env, check, free_port,
                           gunicorn, log, run_measured, wait_http)
 from bench.report import markdown
 
-BENCHMARKS = ("harvest", "push", "api", "datex2")
+BENCHMARKS = ("harvest", "push", "api", "datex2", "statistics", "multi_feed", "de_afir_push")
+# The benchmarks of one feed's store (a demo CPO, a database per engine, run_one); the
+# multi-feed scenario brings its own CPOs and database.
+SINGLE_FEED = ("harvest", "push", "api", "datex2", "statistics", "de_afir_push")
 
 
 def parse_args(argv=None):
@@ -46,6 +52,10 @@ def parse_args(argv=None):
                         help="processes writing the table on PostgreSQL (as NAP_EXPORT_JOBS)")
     parser.add_argument("--step-timeout", type=float, default=900.0, help="seconds any one step may take")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark databases")
+    parser.add_argument("--runs", type=int, default=1,
+                        help="run every benchmark this many times; the report gives the median and the spread")
+    parser.add_argument("--multi-feed-timeout", type=float, default=1800.0,
+                        help="seconds the multi-feed scenario waits for every feed's first harvest")
     parser.add_argument("--wait-idle", type=float, default=60.0,
                         help="seconds to wait, before each benchmark, for other work on the machine to stop")
     args = parser.parse_args(argv)
@@ -55,6 +65,8 @@ def parse_args(argv=None):
     unknown = set(args.only) - set(BENCHMARKS)
     if unknown:
         parser.error(f"unknown benchmarks {sorted(unknown)}; choose from {BENCHMARKS}")
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
     return args
 
 
@@ -138,7 +150,7 @@ def run_one(args, engine: str, size: int, versions_url: str, trivial_base: str |
             check(run_measured([str(BIN / "nap"), "harvest", harvest.FEED], harvest.nap_env(db), args.step_timeout),
                   "nap harvest")
         db.settle()
-        if {"api", "push"} & set(args.only):
+        if {"api", "push", "de_afir_push"} & set(args.only):
             locations = [(ocpi_id, float(lat), float(lon)) for ocpi_id, lat, lon in
                          db.query("SELECT ocpi_id, latitude, longitude FROM locations ORDER BY id")]
             evses = [(ocpi_id, uid) for ocpi_id, uid in db.query(
@@ -157,10 +169,17 @@ def run_one(args, engine: str, size: int, versions_url: str, trivial_base: str |
                     quiet("push")
                     guarded(run, "push", lambda: push.run(base, trivial_base, evses, token, args.push_seconds,
                                                           args.push_rate))
+                if "de_afir_push" in args.only:
+                    quiet("de_afir_push")
+                    guarded(run, "de_afir_push", lambda: de_afir_push.run(
+                        db, base, token, args.push_seconds, args.push_rate, args.step_timeout))
         if "datex2" in args.only:
             quiet("datex2")
             guarded(run, "datex2", lambda: datex2.run(db.url, f"{engine}-{size}", args.datex2_profile,
                                                       args.step_timeout, args.datex2_jobs))
+        if "statistics" in args.only:  # last: it adds a day of status history to the database
+            quiet("statistics")
+            guarded(run, "statistics", lambda: statistics.run(db.url, args.step_timeout))
     except (BenchError, RuntimeError) as error:
         log(f"{engine} at {size}: {error}")
         run["errors"]["setup"] = str(error).splitlines()[0]
@@ -169,6 +188,49 @@ def run_one(args, engine: str, size: int, versions_url: str, trivial_base: str |
         if not args.keep:
             db.drop()
     return run
+
+
+def single_feed_runs(args, size: int, trivial_base: str | None, results: dict) -> list[dict]:
+    """Every engine at `size`, --runs times; the repeats alternate between the engines, so
+    that a slow spell of the machine does not fall on one engine's runs only."""
+    log(f"demo CPO with {size:,} EVSEs")
+    demo, versions_url, fleet = start_demo(size)
+    _FLEETS[size] = fleet
+    results["fleets"][size] = fleet
+    log(f"demo CPO ready: {fleet}")
+    runs = []
+    try:
+        for repeat in range(args.runs):
+            for engine in args.engines:
+                log(f"== {engine}, {size:,} EVSEs{_repeat_label(args, repeat)} ==")
+                run = run_one(args, engine, size, versions_url, trivial_base)
+                run["repeat"] = repeat
+                runs.append(run)
+    finally:
+        demo.stop()
+    return runs
+
+
+def multi_feed_runs(args, size: int, results: dict) -> list[dict]:
+    """The multi-feed scenario (bench/multi_feed.py) at `size` EVSEs in all, --runs times;
+    PostgreSQL only (two workers harvest in parallel, which NAP does not do on SQLite)."""
+    if "postgresql" not in args.engines:
+        results.setdefault("notes", []).append("multi_feed runs on PostgreSQL only: not run (--engines).")
+        log("multi_feed: PostgreSQL only; skipped")
+        return []
+    runs = []
+    for repeat in range(args.runs):
+        log(f"== multi_feed, {multi_feed.FEEDS} feeds, {size:,} EVSEs{_repeat_label(args, repeat)} ==")
+        run = {"scenario": "multi_feed", "engine": "postgresql", "evses": size, "repeat": repeat, "errors": {},
+               "load_average_before": load_average(), "busy": {"multi_feed": wait_until_quiet(args.wait_idle)}}
+        guarded(run, "multi_feed", lambda: multi_feed.run(args.postgres_url, size, args.multi_feed_timeout,
+                                                          args.keep, label=f"{size}-{repeat}"))
+        runs.append(run)
+    return runs
+
+
+def _repeat_label(args, repeat: int) -> str:
+    return f", run {repeat + 1} of {args.runs}" if args.runs > 1 else ""
 
 
 _FLEETS: dict[int, dict] = {}
@@ -231,7 +293,7 @@ def main(argv=None) -> int:
     WORK.mkdir(parents=True, exist_ok=True)
     started = datetime.now(timezone.utc)
     results = {"started": started.strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(), "source": source_state(),
-               "workers": args.workers,
+               "workers": args.workers, "repeats": args.runs,
                "sizes": args.sizes, "engines": args.engines, "fleets": {}, "runs": []}
     clock = time.monotonic()
     trivial = None
@@ -243,17 +305,10 @@ def main(argv=None) -> int:
         else:
             trivial_base = None
         for size in args.sizes:
-            log(f"demo CPO with {size:,} EVSEs")
-            demo, versions_url, fleet = start_demo(size)
-            _FLEETS[size] = fleet
-            results["fleets"][size] = fleet
-            log(f"demo CPO ready: {fleet}")
-            try:
-                for engine in args.engines:
-                    log(f"== {engine}, {size:,} EVSEs ==")
-                    results["runs"].append(run_one(args, engine, size, versions_url, trivial_base))
-            finally:
-                demo.stop()
+            if set(SINGLE_FEED) & set(args.only):
+                results["runs"] += single_feed_runs(args, size, trivial_base, results)
+            if "multi_feed" in args.only:
+                results["runs"] += multi_feed_runs(args, size, results)
     finally:
         if trivial is not None:
             trivial.stop()

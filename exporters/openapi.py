@@ -232,10 +232,34 @@ def _map_paths() -> dict:
     bbox = {"name": "bbox", "in": "query", "required": True, "schema": {"type": "string"},
             "example": "13.30,52.48,13.45,52.56",
             "description": "minLon,minLat,maxLon,maxLat in WGS 84 degrees."}
+    def query(name: str, description: str, schema: dict | None = None) -> dict:
+        return {"name": name, "in": "query", "required": False, "schema": schema or {"type": "string"},
+                "description": description}
+
+    # The map's zoom and filters (exporters/map_api.py).
+    map_parameters = [
+        query("zoom", "The map's zoom. Below 13, and when the box holds more than NAP_MAP_CLUSTER_MIN_LOCATIONS "
+              "matching locations, the features are clusters (properties.cluster true: locations, evses, "
+              "available_evses, available_share, max_power_kw, power_class, cell).",
+              {"type": "integer", "minimum": 0, "maximum": 22}),
+        query("power", "Power classes, comma-separated: slow, medium, fast, ultra_fast_1, ultra_fast_2, ultra_fast_3."),
+        query("connector", "OCPI ConnectorTypes, comma-separated."),
+        query("available", "1: only EVSEs available now.", {"type": "string", "enum": ["0", "1"]}),
+        query("operator", "The operator's name (exact, case-insensitive)."),
+        query("card", "1: only EVSEs where one pays by card.", {"type": "string", "enum": ["0", "1"]}),
+    ]
+    owner = OWNER_PARAMETERS + [_path_parameter("location_id", "Location.id")]
     return {"/api/v1/locations": {"get": _operation(
         "Map", "Locations in a bounding box", "Published locations in the box as GeoJSON, with status, maximum "
-        "power and connector types per location.", [bbox], collection, {}, ocpi=False,
-        media="application/geo+json")}}
+        "power and connector types per location; with a zoom, clusters of them.", [bbox, *map_parameters],
+        collection, {}, ocpi=False, media="application/geo+json")},
+        "/api/v1/map/locations/{country_code}/{party_id}/{location_id}": {"get": _operation(
+            "Map", "A location's pop-up", "Operator, opening hours, access, and per EVSE its status and since "
+            "when, connectors with power and the ad hoc price in words.", owner, {"type": "object"}, {},
+            ocpi=False, not_found="No such published location.")},
+        "/api/v1/map/facets": {"get": _operation(
+            "Map", "The map's filter choices", "Operators, connector types and power classes.", [],
+            {"type": "object"}, {}, ocpi=False)}}
 
 
 @lru_cache(maxsize=1)
@@ -250,6 +274,9 @@ def _document_template() -> dict:
     for version in PUBLISHED:
         paths.update(_ocpi_paths(version))
     paths.update(_map_paths())
+    from exporters.statistics_openapi import TAG, statistics_paths  # built on this module's helpers
+
+    paths.update(statistics_paths())
     paths["/openapi.json"] = {"get": {"tags": ["Documentation"], "summary": "This OpenAPI document",
                                       "responses": {"200": {"description": "OK"}}}}
     paths["/docs"] = {"get": {"tags": ["Documentation"], "summary": "This description as a web page",
@@ -263,7 +290,7 @@ def _document_template() -> dict:
         "openapi": "3.1.0",
         "info": {"title": "NAP: National Access Point for EV charging data", "version": "1",
                  "description": INTRO, "license": {"name": "Data: free to use (AFIR Art. 20)"}},
-        "tags": TAGS,
+        "tags": TAGS + [TAG],
         "paths": paths,
         "components": {
             "schemas": components,

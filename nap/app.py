@@ -19,20 +19,28 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.teardown_appcontext(close_db_session)
 
     from exporters.api_errors import register_api_errors
-    from nap.compression import gzip_response
+    from exporters.catalogue import blueprint as catalogue_blueprint
     from exporters.datex2.api import blueprint as datex2_blueprint
+    from exporters.datex2.de_afir_api import blueprint as datex2_de_afir_blueprint
+    from exporters.downloads_api import blueprint as downloads_blueprint
     from exporters.map_api import blueprint as map_blueprint
     from exporters.ocpi.api import blueprint as ocpi_blueprint
     from exporters.openapi import blueprint as openapi_blueprint
-    from exporters.downloads_api import blueprint as downloads_blueprint
+    from exporters.statistics_api import blueprint as statistics_api_blueprint
     from harvesters.receiver_api import blueprint as receiver_blueprint
+    from nap.compression import gzip_response
+    from nap.portal.views_statistics import blueprint as statistics_pages_blueprint
 
     app.register_blueprint(ocpi_blueprint)
     app.register_blueprint(map_blueprint)
     app.register_blueprint(openapi_blueprint)
     app.register_blueprint(datex2_blueprint)
+    app.register_blueprint(datex2_de_afir_blueprint)  # Germany's AFIR profile (JSON)
     app.register_blueprint(receiver_blueprint)
     app.register_blueprint(downloads_blueprint)
+    app.register_blueprint(statistics_api_blueprint)
+    app.register_blueprint(statistics_pages_blueprint)  # reliability pages (docs/statistics.md)
+    app.register_blueprint(catalogue_blueprint)  # DCAT-AP description of every dataset
     # The portal's pages; sets the session key (NAP_SECRET_KEY, else one kept in the database).
     from nap.portal import register_portal
 

@@ -509,6 +509,71 @@ def export(out_dir: str | None) -> None:
         click.echo(f"  {exported.sha256}  {exported.size:>10}  {exported.name}")
 
 
+@main.command()
+@click.option("--day", "days", multiple=True, type=click.DateTime(["%Y-%m-%d"]),
+              help="A UTC day (YYYY-MM-DD) to archive; repeatable. Default: every complete day not archived yet.")
+@click.option("--rebuild", is_flag=True, help="Rewrite the given days (or every day still held) even if archived.")
+def archive(days, rebuild: bool) -> None:
+    """Archive the EVSE status history as daily Parquet files (NAP_EXPORT_DIR/archive/)."""
+    from datetime import datetime, timedelta, timezone
+    from pathlib import Path
+
+    from exporters.archive import archive_day, archived_days, may_rebuild, missing_days
+
+    _require_current_schema()
+    settings, now = load_settings(), datetime.now(timezone.utc)
+    export_dir, sessions = Path(settings.export_dir), _sessions()
+    wanted = sorted({d.date() for d in days})
+    if not wanted:
+        wanted = missing_days(sessions, export_dir, now.date())
+        if rebuild:
+            recent = now.date() - timedelta(days=settings.status_history_days)
+            wanted = sorted(set(wanted) | {d for d in archived_days(export_dir) if d > recent})
+    elif not rebuild:
+        wanted = [d for d in wanted if d not in archived_days(export_dir)]
+    refused = [d.isoformat() for d in wanted if d in archived_days(export_dir) and
+               not may_rebuild(d, now, settings.status_history_days)]
+    if refused:
+        raise click.ClickException(f"not rebuilt, their rows may have been pruned since: {', '.join(refused)}")
+    for day in wanted:
+        written = archive_day(sessions, export_dir, day)
+        click.echo(f"  {written.sha256}  {written.size:>10}  {written.rows:>8} rows  {written.path}")
+    if not wanted:
+        click.echo("nothing to archive")
+
+
+@main.group()
+def statistics() -> None:
+    """Reliability statistics from the EVSE status history (docs/statistics.md)."""
+
+
+@statistics.command("compute")
+@click.option("--day", "day", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="The UTC day YYYY-MM-DD to compute, or to recompute (its figures are replaced).")
+def statistics_compute(day) -> None:
+    """Compute one day's figures per EVSE (the daily job does yesterday's by itself)."""
+    from datetime import timedelta
+
+    from nap.store.db import write_session
+    from nap.store.evse_statistics import compute_day
+
+    _require_current_schema()
+    silence = timedelta(hours=load_settings().quality_status_silence_hours)
+    with write_session(_sessions()) as session:
+        evses = compute_day(session, day.date(), silence)
+    click.echo(f"statistics of {day.date().isoformat()}: {evses} EVSE(s)")
+
+
+def _add_subscribers() -> None:
+    # `nap subscribers ...`: push subscribers of the DATEX II documents (exporters/push/cli.py).
+    from exporters.push.cli import subscribers
+
+    main.add_command(subscribers)
+
+
+_add_subscribers()
+
+
 @main.group()
 def tokens() -> None:
     """Outbound CPO tokens, encrypted at rest."""
@@ -516,9 +581,11 @@ def tokens() -> None:
 
 @tokens.command("rotate")
 def tokens_rotate() -> None:
-    """Re-encrypt every stored CPO token with the first key of NAP_TOKEN_KEYS."""
+    """Re-encrypt every stored secret (CPO tokens, push subscribers' auth headers and keys)
+    with the first key of NAP_TOKEN_KEYS, so that the old keys can go."""
     from sqlalchemy import text
 
+    from exporters.push.subscribers import rotate_secrets
     from nap.store.secrets import rotate
 
     _require_current_schema()
@@ -528,7 +595,8 @@ def tokens_rotate() -> None:
         for feed_id, stored in rows:
             session.execute(text("UPDATE feeds SET token = :token WHERE id = :id"),
                             {"token": rotate(stored), "id": feed_id})
-    click.echo(f"re-encrypted {len(rows)} token(s)")
+        subscriber_secrets = rotate_secrets(session)
+    click.echo(f"re-encrypted {len(rows)} token(s) and {subscriber_secrets} push subscriber secret(s)")
 
 
 @main.group()

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     max_request_bytes: int = 5 * 1024 * 1024
     # Most features one map API answer carries; a bigger bounding box is cut off (truncated).
     map_max_features: int = 5000
+    # Below the points zoom the map API clusters only a box with more matching locations
+    # than this: a few hundred pins are readable, and a cluster would hide them for nothing.
+    map_cluster_min_locations: int = 200
     # Minutes between harvests of a feed registered without its own interval. Its variable
     # is NAP_HARVEST_INTERVAL_MINUTES; NAP_DEFAULT_HARVEST_INTERVAL_MINUTES works too.
     default_harvest_interval_minutes: int = Field(15, validation_alias=AliasChoices(
@@ -93,15 +96,31 @@ class Settings(BaseSettings):
     harvest_degraded_evse_share: float = 0.01
     # Harvests one worker process runs at once (PostgreSQL; SQLite serializes writers).
     worker_threads: int = 4
-    # Bulk downloads: where the daily snapshots go, and how many days are kept.
+    # Bulk downloads: where the daily snapshots go, and how many days are kept (a year by
+    # default: regulators look back; the status history archive beside them is kept).
     export_dir: str = "var/exports"
-    export_keep_days: int = 7
+    export_keep_days: int = 365
+    # The licence NAP publishes its data under (a URI, EU licence vocabulary preferred): the
+    # catalogue's dct:license and /downloads name it, beside each CPO's own stated licence.
+    data_licence: str = "http://publications.europa.eu/resource/authority/licence/CC_BY_4_0"
     # Processes that write a DATEX II table file (0: one per core, at most 4).
     export_jobs: int = 0
     # The daily snapshot is made from this hour (UTC) on, after the night's harvests.
     export_hour_utc: int = 2
     # EVSE status history is kept this long (DATEX II deltas, availability, freshness).
     status_history_days: int = 90
+    # Push delivery of DATEX II documents to subscribers (exporters/push/): a table
+    # subscriber gets a changed table at most once per this period; a status subscriber a
+    # full snapshot at least this often and after this many deltas, deltas at most once per
+    # push_min_interval_seconds; a failed delivery is tried again after push_retry_seconds,
+    # doubling up to push_retry_max_seconds.
+    push_table_period_seconds: int = 3600
+    push_snapshot_hours: float = 6.0
+    push_snapshot_after_deltas: int = 1000
+    push_min_interval_seconds: float = 1.0
+    push_retry_seconds: float = 5.0
+    push_retry_max_seconds: float = 600.0
+    push_timeout_seconds: float = 30.0
     # Networks outbound requests may reach although they are loopback/private (SSRF guard).
     outbound_allow: CommaSeparated = ()
     # Fernet keys of the CPO tokens at rest, the first encrypts, all decrypt

@@ -35,6 +35,8 @@ REAL_FEEDS = SHARED / "fixtures" / "real-ocpi-feeds"
 # it alone, the production engine, instead of twice. The rest of the suite covers both.
 ENGINE_AGNOSTIC = (
     "tests/test_portal_browser",
+    "tests/test_map_browser",
+    "tests/test_statistics_browser",
     "tests/test_real_feeds.py::test_every_publishable_evse_of_a_real_feed_is_published",
     "tests/test_harvester.py::test_every_example_and_real_feed_is_stored_or_explained",
 )

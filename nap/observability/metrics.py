@@ -16,6 +16,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from nap.observability.push_metrics import push_metrics
 from nap.store.run_report import unit_rows
 from nap.store.status_history import push_freshness
 from nap.store.states import RunStatus
@@ -55,6 +56,7 @@ class StoreCollector:
             yield runs
             yield from self._last_runs(session)
             yield from self._pushes(session, now)
+            yield from push_metrics(session, now)
             published = GaugeMetricFamily("nap_published_objects", "Objects published", labels=["kind"])
             published.add_metric(["location"], session.scalar(select(func.count()).select_from(Location).where(
                 Location.removed_at.is_(None), Location.publish.is_(True))))

@@ -21,6 +21,7 @@ from nap.store.feed_events import record_event
 from nap.store.states import FeedStatus, RunStatus
 from nap.store.tables import Feed, FeedEvent
 from nap.web import db_session
+from nap.web import settings as app_settings
 
 blueprint = portal_blueprint("portal_admin", url_prefix="/admin")
 
@@ -156,3 +157,30 @@ def claim_action(feed_id: int, country_code: str, party_id: str, action: str):
         return _back()
     flash(done + ".", "success")
     return _back()
+
+
+@blueprint.route("/subscribers", methods=["GET", "POST"])
+@admin_required
+def subscribers():
+    """Push subscribers (exporters/push/) with their latest deliveries; the form adds one."""
+    from exporters.push.admin import add_from_form, subscribers_page
+
+    session, error = db_session(), None
+    if request.method == "POST":
+        error = add_from_form(session, app_settings(), request.form, datetime.now(timezone.utc))
+        if error is None:
+            flash(f"Subscriber {request.form.get('name', '').strip()} added: its first delivery goes out "
+                  "within a second of the worker's next tick.", "success")
+            return redirect(url_for(".subscribers"))
+    return render_template("portal/admin_subscribers.html", error=error, form=request.form,
+                           **subscribers_page(session)), 400 if error else 200
+
+
+@blueprint.post("/subscribers/<int:subscriber_id>/<any(enable, disable):action>")
+@admin_required
+def subscriber_action(subscriber_id: int, action: str):
+    from exporters.push.admin import switch
+
+    if not switch(db_session(), subscriber_id, action == "enable"):
+        abort(404, description="No such subscriber.")
+    return redirect(url_for(".subscribers"))

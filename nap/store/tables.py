@@ -457,3 +457,136 @@ class Supplement(Base):
     created_by: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL", name="fk_supplements_created_by"), nullable=True)
     source: Mapped[str] = mapped_column(String(10))  # "portal" or "csv"
+
+
+class PushSubscriber(Base):
+    """An endpoint NAP pushes a DATEX II profile's documents to (exporters/push/), registered
+    by an administrator, with what it has been sent so far. Secrets (the auth header's value,
+    the client certificate and its key) are encrypted at rest like CPO tokens."""
+
+    __tablename__ = "push_subscribers"
+    __table_args__ = (
+        CheckConstraint("kind IN ('table', 'status')", name="ck_push_subscribers_kind"),
+        UniqueConstraint("name", name="uq_push_subscribers_name"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    url: Mapped[str] = mapped_column(Text)
+    profile: Mapped[str] = mapped_column(String(30))
+    kind: Mapped[str] = mapped_column(String(10))  # SubscriptionKind
+    auth_header_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    auth_header_value: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
+    client_cert_pem: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
+    client_key_pem: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
+    # The CAs that sign the subscriber's server certificate; None: the system's.
+    ca_bundle_pem: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # ["DE*ABC", ...]: only these CPOs' data; None: every CPO.
+    parties: Mapped[list | None] = mapped_column(JsonDocument, nullable=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Status: the `since` of the next delta (the start of the last delivery's window), so
+    # it is committed with the delivery record and a failed delivery moves nothing.
+    watermark: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # Set at registration and by any failure: the next delivery is a full snapshot.
+    needs_snapshot: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Changes (status history rows and tariffs) the last delivery saw in the overlap window
+    # after the watermark: more there now means something new, or committed late.
+    window_seen: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_snapshot_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    deltas_since_snapshot: Mapped[int] = mapped_column(Integer, default=0)
+    # Table: the version last delivered.
+    table_version: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    last_success_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # Consecutive failures, and when the backoff lets the next attempt go.
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class PushDelivery(Base):
+    """One attempt to deliver a document to a push subscriber, whatever its outcome."""
+
+    __tablename__ = "push_deliveries"
+    __table_args__ = (
+        CheckConstraint("kind IN ('snapshot', 'delta', 'table')", name="ck_push_deliveries_kind"),
+        Index("ix_push_deliveries_subscriber_at", "subscriber_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("push_subscribers.id", ondelete="CASCADE", name="fk_push_deliveries_subscriber"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    kind: Mapped[str] = mapped_column(String(10))  # DeliveryKind
+    items: Mapped[int] = mapped_column(Integer)  # charging points or statuses in the document
+    size: Mapped[int] = mapped_column(Integer)  # bytes sent (gzip)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # From the oldest change the document carries to the subscriber's answer.
+    lag_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    attempt: Mapped[int] = mapped_column(Integer)  # 1 for a first try, 2 after one failure...
+
+
+from datetime import date  # noqa: E402 (the statistics tables below are the only ones with a day)
+
+from sqlalchemy import Date  # noqa: E402
+
+
+class EvseDailyStatistics(Base):
+    """One EVSE's UTC day, from its status history (nap/store/evse_statistics.py,
+    docs/statistics.md): whole seconds in each state, which add up to the day's 86,400, so
+    that every share and every aggregate is an exact ratio of integers."""
+
+    __tablename__ = "evse_daily_statistics"
+    __table_args__ = (
+        UniqueConstraint("day", "location_pk", "evse_uid", name="uq_evse_daily_statistics"),
+        Index("ix_evse_daily_statistics_party", "country_code", "party_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))
+    location_pk: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"))
+    evse_uid: Mapped[str] = mapped_column(String(36))
+    evse_id: Mapped[str | None] = mapped_column(String(48), nullable=True)
+    country_code: Mapped[str] = mapped_column(String(2))
+    party_id: Mapped[str] = mapped_column(String(3))
+    power_class: Mapped[str] = mapped_column(String(20))  # nap/store/power_classes.py, when computed
+    operational_seconds: Mapped[int] = mapped_column(Integer)
+    occupied_seconds: Mapped[int] = mapped_column(Integer)  # CHARGING or BLOCKED (part of operational)
+    out_of_order_seconds: Mapped[int] = mapped_column(Integer)  # OUTOFORDER or INOPERATIVE
+    unknown_seconds: Mapped[int] = mapped_column(Integer)  # UNKNOWN, or silent beyond the window
+    not_in_service_seconds: Mapped[int] = mapped_column(Integer)  # PLANNED, REMOVED, not yet known
+    status_changes: Mapped[int] = mapped_column(Integer)
+    # The state at the end of the day and the last news before it: where the next day starts.
+    end_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    last_news_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    computed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+from sqlalchemy import BigInteger  # noqa: E402
+
+
+class DailyStatisticsGroup(Base):
+    """The EVSE days of one day summed per operator and power class, written with them:
+    national, operator and power-class figures over years read a few rows per day, not one
+    per EVSE. Sums of seconds over many EVSEs exceed 32 bits, hence BigInteger."""
+
+    __tablename__ = "daily_statistics_groups"
+    __table_args__ = (
+        UniqueConstraint("day", "country_code", "party_id", "power_class", name="uq_daily_statistics_group"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    country_code: Mapped[str] = mapped_column(String(2))
+    party_id: Mapped[str] = mapped_column(String(3))
+    power_class: Mapped[str] = mapped_column(String(20))
+    evse_days: Mapped[int] = mapped_column(Integer)
+    operational_seconds: Mapped[int] = mapped_column(BigInteger)
+    occupied_seconds: Mapped[int] = mapped_column(BigInteger)
+    out_of_order_seconds: Mapped[int] = mapped_column(BigInteger)
+    unknown_seconds: Mapped[int] = mapped_column(BigInteger)
+    not_in_service_seconds: Mapped[int] = mapped_column(BigInteger)
+    status_changes: Mapped[int] = mapped_column(BigInteger)
