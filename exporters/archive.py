@@ -10,7 +10,6 @@ gives the same bytes as long as the database still holds the same rows.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from exporters.bulk import file_sha256
 from nap.store.tables import EvseStatusChange, Feed, Location
 
 ARCHIVE_DIR = "archive"
@@ -82,14 +82,6 @@ def _batch(rows) -> pa.RecordBatch:
                                        zip(columns, HISTORY_SCHEMA)], schema=HISTORY_SCHEMA)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _write_atomically(final: Path, write) -> None:
     """write(path) fills a hidden temporary file that replaces `final` only once complete
     and on disk: a reader never sees half a file, a crash leaves the old one."""
@@ -121,7 +113,7 @@ def archive_day(sessions: sessionmaker[Session], export_dir: Path, day: date) ->
                 rows += len(partition)
 
     _write_atomically(final, write)
-    digest = _sha256(final)
+    digest = file_sha256(final)
     _write_atomically(final.with_name(final.name + ".sha256"),
                       lambda path: path.write_text(f"{digest}  {final.name}\n", encoding="utf-8"))
     return ArchivedDay(day, final, rows, final.stat().st_size, digest)

@@ -52,7 +52,8 @@ class Snapshot:
     feeds: list[dict]
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The file's SHA-256 in hex, read in 1 MB blocks (snapshot files run to gigabytes)."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while block := handle.read(1 << 20):
@@ -111,7 +112,7 @@ def _write_files(sessions: sessionmaker[Session], session: Session, settings: Se
 
 
 def _finish(target: Path, settings: Settings, generated_at: datetime, feeds: list[dict]) -> list[ExportedFile]:
-    files = [ExportedFile(p.name, p.stat().st_size, _sha256(p)) for p in sorted(target.iterdir())]
+    files = [ExportedFile(p.name, p.stat().st_size, file_sha256(p)) for p in sorted(target.iterdir())]
     (target / CHECKSUMS).write_text("".join(f"{f.sha256}  {f.name}\n" for f in files), encoding="utf-8")
     manifest = {
         "generated_at": format_datetime(generated_at),
