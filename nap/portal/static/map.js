@@ -268,6 +268,8 @@
     return zoomIn;
   }
 
+  function locationKey(p) { return [p.country_code, p.party_id, p.location_id].join("/"); }
+
   function drawPin(feature) {
     var p = feature.properties;
     var c = feature.geometry.coordinates;
@@ -275,7 +277,12 @@
       radius: 8, weight: 2, color: "#1b1b1b", fillOpacity: 0.95, className: "map-pin",
       fillColor: COLOURS[p.status] || OTHER
     }).addTo(features);
-    marker.bindPopup(popupFor(p, marker), { maxWidth: 320, autoPanPadding: [20, 20] });
+    // No taller than the map with its pin: a taller pop-up's auto-pan would push the pin out of
+    // view and so out of the next answer, and the redraw would close it after all.
+    marker.bindPopup(popupFor(p, marker), {
+      maxWidth: 320, maxHeight: Math.max(150, map.getSize().y - 120), autoPanPadding: [20, 20]
+    });
+    marker.locationKey = locationKey(p);
     var open = function () { marker.openPopup(); };
     focusable(marker.getElement(), describe(p).join(", "), open);
     return open;
@@ -291,9 +298,18 @@
   }
 
   function show(collection) {
-    features.clearLayers();
-    while (list.firstChild) { list.removeChild(list.firstChild); }
     var clustered = collection.clustered === true;
+    // A pop-up opened near the edge makes Leaflet pan the map to fit it (auto-pan); that pan
+    // ends in moveend like a user's and brings a redraw, which closed the pop-up under the
+    // user's pointer before its "All details" could be clicked (issue #20). So a redraw keeps
+    // the pin whose pop-up is open, with its pop-up, while the answer still has its location.
+    var open = null;
+    features.eachLayer(function (layer) { if (layer.isPopupOpen && layer.isPopupOpen()) { open = layer; } });
+    var keep = !clustered && open && collection.features.some(function (f) {
+      return locationKey(f.properties) === open.locationKey;
+    }) ? open : null;
+    features.getLayers().forEach(function (layer) { if (layer !== keep) { features.removeLayer(layer); } });
+    while (list.firstChild) { list.removeChild(list.firstChild); }
     var count = collection.features.length;
     collection.features.forEach(function (feature, index) {
       var p = feature.properties;
@@ -303,7 +319,7 @@
           list.appendChild(listEntry("Group of " + describeCluster(p) + " (zoom in)", zoomIn));
         }
       } else {
-        drawPin(feature);
+        if (!keep || locationKey(p) !== keep.locationKey) { drawPin(feature); }
         if (index < LISTED) {
           list.appendChild(listEntry(describe(p).join(" · "), function (event) { openPanel(p, event.currentTarget); }));
         }
