@@ -181,7 +181,7 @@ def _unpublish(session: Session, country_code: str, party_id: str, *, feed_id: i
     for table in (Location, Tariff):
         condition = [table.country_code == country_code, table.party_id == party_id, table.removed_at.is_(None)]
         condition.append(table.feed_id == feed_id if feed_id is not None else table.feed_id != other_than_feed)
-        count += session.execute(update(table).where(*condition).values(removed_at=now, changed_at=now)).rowcount
+        count += session.execute(update(table).where(*condition).values(removed_at=now, **table.change_stamps(now))).rowcount
     return count
 
 

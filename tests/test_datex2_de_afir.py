@@ -15,6 +15,7 @@ import httpx
 import orjson
 import pytest
 from lxml import etree
+from sqlalchemy import select
 
 from demo_cpo.fleet import generate_fleet
 from exporters.datex2.de_afir import PROFILE, table_version, write_status, write_table
@@ -28,6 +29,7 @@ from exporters.datex2.table import write_table as write_table_37
 from nap.config import Settings
 from nap.feeds import get_feed, issue_push_token
 from nap.ocpi.values import format_datetime
+from nap.store.tables import Location
 from tests.conftest import DATEX2_DE_AFIR_DIR, REAL_FEEDS
 from tests.de_afir_schema import representative_status, representative_table, validate_status, validate_table
 from tests.harvest_helpers import register_and_harvest
@@ -297,6 +299,13 @@ def _write(writer, sessions, settings, **options) -> tuple[dict, int]:
     return (orjson.loads(out.getvalue()) if count else None), count
 
 
+def _stamps(sessions, location_id: str) -> tuple[datetime, datetime]:
+    """(changed_at, static_changed_at) of a location."""
+    with sessions() as session:
+        return session.execute(select(Location.changed_at, Location.static_changed_at)
+                               .where(Location.ocpi_id == location_id)).one()
+
+
 def test_a_harvested_store_status_changes_prices_and_versions(demo_cpo, nap_server, sessions, settings):
     cpo = demo_cpo(locations=12)
     assert register_and_harvest(sessions, settings, cpo, country_code="DE", party_id="ABC").status == "success"
@@ -324,9 +333,14 @@ def test_a_harvested_store_status_changes_prices_and_versions(demo_cpo, nap_serv
     point_id = f"DE*ABC*{location['id']}#evse:{evse['uid']}"
     new_status = "OUTOFORDER" if evse["status"] != "OUTOFORDER" else "AVAILABLE"
     since = clock_past(datetime.now(timezone.utc))
+    stamps_before = _stamps(sessions, location["id"])
     patch = httpx.patch(f"{receiver}/locations/DE/ABC/{location['id']}/{evse['uid']}",
                         json={"status": new_status, "last_updated": _stamp(1)}, headers=headers)
     assert patch.json()["status_code"] == 1000
+    # It moved the location's change time, and not the one of its static content, which the
+    # table's version reads again from (versioning.py).
+    stamps_after = _stamps(sessions, location["id"])
+    assert stamps_after[0] > stamps_before[0] and stamps_after[1] == stamps_before[1]
     delta, delta_count = _write(write_status, sessions, settings, since=since)
     assert validate_status(delta) == [] and protocol(delta) == "deltaPush" and delta_count == 1
     after_status, _ = _write(write_table, sessions, settings)
@@ -375,6 +389,7 @@ def test_a_harvested_store_status_changes_prices_and_versions(demo_cpo, nap_serv
     patch = httpx.patch(f"{receiver}/locations/DE/ABC/{other['id']}/{other['evses'][0]['uid']}",
                         json={"physical_reference": "Bay 99", "last_updated": _stamp(2)}, headers=headers)
     assert patch.json()["status_code"] == 1000
+    assert _stamps(sessions, other["id"])[1] > stamps_after[1]
     static, _ = _write(write_table, sessions, settings)
     moved = {object_id for object_id, version in versions(static).items() if before.get(object_id) != version}
     site_id = f"DE*ABC*{other['id']}"

@@ -40,7 +40,7 @@ def _location(sessions, feed_id: int, location_id: str = "LOC1") -> None:
     with sessions.begin() as session:
         session.add(Location(feed_id=feed_id, country_code="DE", party_id="ABC", ocpi_id=location_id,
                              id_key=location_id.lower(), last_updated=now, content_hash="x", first_seen_at=now,
-                             changed_at=now, publish=True, latitude=52.5, longitude=13.4, data={}, raw={}))
+                             **Location.change_stamps(now), publish=True, latitude=52.5, longitude=13.4, data={}, raw={}))
 
 
 def _owner(sessions, email: str, feed_id: int | None) -> int:

@@ -54,5 +54,5 @@ def _unpublish_feed(session: Session, feed_id: int) -> int:
     now, count = datetime.now(timezone.utc), 0
     for table in (Location, Tariff):
         count += session.execute(update(table).where(table.feed_id == feed_id, table.removed_at.is_(None))
-                                 .values(removed_at=now, changed_at=now)).rowcount
+                                 .values(removed_at=now, **table.change_stamps(now))).rowcount
     return count

@@ -28,7 +28,7 @@ from functools import lru_cache
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Engine, bindparam, exists, select, update
+from sqlalchemy import Boolean, Engine, bindparam, case, exists, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,6 +44,13 @@ from nap.store.tables import Feed, FeedParty, Location
 
 # Fields the fast path does not handle: ids, and the nested connectors.
 NOT_FAST = {"uid", "connectors"}
+# A patch of these alone leaves the location's static_changed_at (nap/store/tables.py):
+# nothing a DATEX II table holds changed. Any other field is static content.
+STATUS_FIELDS = frozenset({"status", "status_schedule", "last_updated"})
+
+
+def _static(fields: dict) -> bool:
+    return not fields.keys() <= STATUS_FIELDS
 
 
 @lru_cache(maxsize=None)
@@ -124,15 +131,17 @@ _UPDATE_EVSE = (
             last_updated=bindparam("last_updated"), status_changed_at=bindparam("status_changed_at"))
     .execution_options(synchronize_session=False)
 )
+_STATIC_CHANGED_AT = case((bindparam("static", type_=Boolean), bindparam("changed_at")),
+                          else_=Location.static_changed_at)
 _UPDATE_LOCATION = (
     update(Location).where(Location.id == bindparam("location_pk"))
-    .values(changed_at=bindparam("changed_at"), content_hash="pushed")
+    .values(changed_at=bindparam("changed_at"), static_changed_at=_STATIC_CHANGED_AT, content_hash="pushed")
     .execution_options(synchronize_session=False)
 )
 _UPDATE_LOCATION_TIME = (
     update(Location).where(Location.id == bindparam("location_pk"))
-    .values(changed_at=bindparam("changed_at"), content_hash="pushed", last_updated=bindparam("last_updated"),
-            data=bindparam("data"))
+    .values(changed_at=bindparam("changed_at"), static_changed_at=_STATIC_CHANGED_AT, content_hash="pushed",
+            last_updated=bindparam("last_updated"), data=bindparam("data"))
     .execution_options(synchronize_session=False)
 )
 
@@ -163,10 +172,11 @@ def _in_a_transaction(sessions: sessionmaker[Session], token_hashes: list[str], 
         if pushed_at > location_updated:
             # OCPI: pushing an EVSE sets the parent Location's last_updated too.
             connection.execute(_UPDATE_LOCATION_TIME, {
-                "location_pk": location_pk, "changed_at": now, "last_updated": pushed_at,
+                "location_pk": location_pk, "changed_at": now, "static": _static(fields), "last_updated": pushed_at,
                 "data": {**location_data, "last_updated": fields["last_updated"]}})
         else:
-            connection.execute(_UPDATE_LOCATION, {"location_pk": location_pk, "changed_at": now})
+            connection.execute(_UPDATE_LOCATION, {"location_pk": location_pk, "changed_at": now,
+                                                  "static": _static(fields)})
         if status != old_status:
             record_status_changes(session, feed.id,
                                   [StatusChange(location_pk, evse_uid, old_status, status, pushed_at)], now, "push")
@@ -213,6 +223,7 @@ WITH feed AS (
     FROM fresh WHERE e.id = fresh.evse_pk
 ), location_update AS (
     UPDATE locations l SET changed_at = %(now)s, content_hash = 'pushed',
+        static_changed_at = CASE WHEN %(static)s THEN %(now)s ELSE l.static_changed_at END,
         last_updated = CASE WHEN %(pushed_at)s > fresh.location_updated THEN %(pushed_at)s ELSE l.last_updated END,
         -- OCPI: pushing an EVSE sets the parent Location's last_updated too.
         data = CASE WHEN %(pushed_at)s > fresh.location_updated
@@ -238,7 +249,8 @@ def _in_one_statement(engine: Engine, token_hashes: list[str], pair: tuple[str, 
         "token_hashes": token_hashes, "country_code": pair[0], "party_id": pair[1],
         "location_key": id_key(location_id),
         "evse_uid": evse_uid, "fields": jsonutil.dumps_text({k: v for k, v in fields.items() if v is not None}),
-        "pushed_at": _naive_utc(pushed_at), "pushed_text": fields["last_updated"], "now": _naive_utc(now)}
+        "pushed_at": _naive_utc(pushed_at), "pushed_text": fields["last_updated"], "now": _naive_utc(now),
+        "static": _static(fields)}
     row = _execute_autocommit(engine, _ONE_STATEMENT_SQL, params)
     if row is None:
         return None

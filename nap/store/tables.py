@@ -156,6 +156,11 @@ class _PublishedObject:
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     removed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
+    @classmethod
+    def change_stamps(cls, moment: datetime) -> dict[str, datetime]:
+        """The columns every write of an object's content sets (Location.static_changed_at)."""
+        return {"changed_at": moment}
+
 
 class Location(_PublishedObject, Base):
     __tablename__ = "locations"
@@ -170,7 +175,19 @@ class Location(_PublishedObject, Base):
         # ids from 14 to 0.9 ms. id comes first so that no query with equality on publish
         # and removed_at (the bbox search) prefers it to its own index.
         Index("ix_locations_publication", "id", "publish", "removed_at", "changed_at", "last_updated"),
+        Index("ix_locations_static_changed_at", "static_changed_at"),
     )
+
+    # changed_at moves with every change; this one with every change but a patch of EVSE
+    # status fields alone (nap/store/evse_status.py), so that what holds no status (the
+    # DATEX II tables and their versions) is read again only when it may have changed, not
+    # at every status push. Nullable only because SQLite cannot add a NOT NULL column; the
+    # migration fills it and every write sets it (change_stamps).
+    static_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+    @classmethod
+    def change_stamps(cls, moment: datetime) -> dict[str, datetime]:
+        return {"changed_at": moment, "static_changed_at": moment}
 
     publish: Mapped[bool] = mapped_column(Boolean)
     latitude: Mapped[float] = mapped_column(Float)

@@ -120,7 +120,8 @@ class _BulkInsert:
 
 
 _LOCATION_COLUMNS = ("id", "feed_id", "country_code", "party_id", "ocpi_id", "id_key", "publish", "latitude", "longitude",
-                     "last_updated", "data", "raw", "content_hash", "first_seen_at", "changed_at", "removed_at")
+                     "last_updated", "data", "raw", "content_hash", "first_seen_at", "changed_at", "removed_at",
+                     "static_changed_at")
 _EVSE_COLUMNS = ("id", "location_pk", "position", "uid", "evse_id", "status", "status_changed_at", "last_updated",
                  "data")
 _CONNECTOR_COLUMNS = ("evse_pk", "position", "ocpi_id", "standard", "power_type", "max_electric_power", "data")
@@ -259,7 +260,7 @@ class FeedWriter:
             "longitude": location.longitude,
             "last_updated": location.last_updated,
             "content_hash": location.content_hash,
-            "changed_at": self.now,
+            **Location.change_stamps(self.now),
             "removed_at": None,
         }
 
@@ -311,7 +312,8 @@ class FeedWriter:
             rows = []
             for pk, location in zip(pks, new):
                 values = {**self._location_columns(location), "id": pk, "data": location.data, "raw": location.raw,
-                          "last_updated": time(location.last_updated), "first_seen_at": now, "changed_at": now}
+                          "last_updated": time(location.last_updated), "first_seen_at": now,
+                          **Location.change_stamps(now)}
                 rows.append(tuple(values[c] for c in _LOCATION_COLUMNS))
             bulk.insert(Location, _LOCATION_COLUMNS, rows)
             self._insert_children(bulk, pks, new)
@@ -361,7 +363,7 @@ class FeedWriter:
         publish changes dated before what clients already saw (Last-Modified would lag)."""
         for table in (Location, Tariff):
             self.session.execute(update(table).where(table.feed_id == self.feed_id, table.changed_at == self.now)
-                                 .values(changed_at=commit_time))
+                                 .values(table.change_stamps(commit_time)))
 
     # -- removals ------------------------------------------------------------------------
 
@@ -381,7 +383,7 @@ class FeedWriter:
         for start in range(0, len(gone), 1000):
             chunk = gone[start : start + 1000]
             self.session.execute(
-                update(table).where(table.id.in_(chunk)).values(removed_at=self.now, changed_at=self.now)
+                update(table).where(table.id.in_(chunk)).values(removed_at=self.now, **table.change_stamps(self.now))
             )
             removed += len(chunk)
         return removed

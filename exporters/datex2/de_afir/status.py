@@ -25,7 +25,7 @@ from exporters.datex2.tariffs import TariffCatalogue, TariffCounts, TariffsByKey
 from exporters.datex2.de_afir import envelope, source
 from exporters.datex2.de_afir.convert import Converter
 from exporters.datex2.de_afir.shapes import load
-from exporters.datex2.de_afir.versioning import table_version
+from exporters.datex2.de_afir.versioning import content_version
 from exporters.datex2.de_afir.table import TABLE_ID, catalogue_for, log_conversion
 from nap.config import Settings
 
@@ -72,7 +72,7 @@ def write_status(out: BinaryIO, session: Session, settings: Settings, *, now: da
     """since=None: a snapshotPush of every published charging point; else a deltaPush of
     those whose status or ad hoc price changed after `since`. Returns the number of
     charging point statuses written (0 with a `since`: nothing changed)."""
-    _, version = table_version(session, now)
+    version = content_version(session, now)
     documents = (source.changed_documents(session, since, parties) if since is not None
                  else source.location_documents(session, parties))
     return write_status_document(out, documents, settings, now=now, table_version=version, delta=since is not None,

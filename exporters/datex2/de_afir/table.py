@@ -29,7 +29,7 @@ from exporters.datex2.de_afir import envelope, source
 from exporters.datex2.de_afir.completion import complete_site
 from exporters.datex2.de_afir.convert import Converter
 from exporters.datex2.de_afir.shapes import load
-from exporters.datex2.de_afir.versioning import table_version
+from exporters.datex2.de_afir.versioning import content_version
 from exporters.datex2.de_afir.splices import RecordingSplices
 from nap.config import Settings
 
@@ -124,7 +124,7 @@ def write_table(out: BinaryIO, session: Session, settings: Settings, *, now: dat
     of charging points written. `parties`: (country_code, party_id) pairs to keep, None: all.
     Note: the profile requires at least one site, so a table of nothing (0) is well-formed
     but not schema-valid; the caller publishes nothing then."""
-    _, version = table_version(session, now)
+    version = content_version(session, now)
     return write_table_document(out, source.location_documents(session, parties), settings, now=now,
                                 table_version=version, tariffs_by_key=datex2_source.tariff_lookup(session),
                                 party_operators=datex2_source.party_operators(session))
@@ -135,7 +135,7 @@ def write_table_in_parallel(out: BinaryIO, sessions: sessionmaker[Session], sett
     """The table of all published locations, as write_table writes it, its sites written by
     `jobs` processes from one snapshot of the store (exporters/datex2/parallel.py)."""
     def document(out: BinaryIO, session: Session, locations: Iterable[dict], **parts) -> int:
-        _, version = table_version(session, now)  # in the snapshot the sites are read from
+        version = content_version(session, now)  # in the snapshot the sites are read from
         return write_table_document(out, locations, settings, now=now, table_version=version, **parts)
     return parallel.write_in_parallel(out, sessions, jobs=jobs, sites=partial(write_table_sites, now=now),
                                       document=document, separator=b",", temp_dir=temp_dir)

@@ -11,15 +11,15 @@ tariffs (the table's energy rates) and the writers' revisions.
 
 Reading every location for each status publication would cost seconds at a national scale,
 so the site versions are kept per database and process, and only the locations whose
-change time moved (or whose zone changed its offset) are read again: after a status push,
-one location. The parties' operators and supplements change every site they touch: a change
-of them starts the cache afresh.
+static_changed_at moved (nap/store/tables.py: not a status push's, which leaves it) or whose
+zone changed its offset are read again. The parties' operators and supplements change every
+site they touch: a change of them starts the cache afresh.
 """
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -36,11 +36,19 @@ WRITER_REVISION = "1"
 _BATCH = 500
 
 
+# A write stamps static_changed_at before it commits: one that commits after a later stamp
+# was read is still found within this margin (the harvests restamp just before committing).
+OVERLAP = timedelta(seconds=60)
+
+
 @dataclass
 class _Sites:
     context: str = ""
-    # location pk -> (changed_at, time zone, UTC offset, site version or None: not published)
-    rows: dict[int, tuple[datetime, object, str | None, str | None]] = field(default_factory=dict)
+    # location pk -> (static_changed_at, time zone, site version or None: not published)
+    rows: dict[int, tuple[datetime, object, str | None]] = field(default_factory=dict)
+    offsets: dict[object, str | None] = field(default_factory=dict)  # zone -> the UTC offset of its versions
+    seen_until: datetime | None = None  # the latest static_changed_at read
+    version: str | None = None  # the fingerprint of `rows`; None: to compute
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -56,39 +64,65 @@ def _cache(session: Session) -> _Sites:
         return _CACHES.setdefault(key, _Sites())
 
 
-def _site_versions(session: Session, at: datetime, operators) -> list[str]:
+def _read_sites(session: Session, sites: _Sites, pks: list[int], at: datetime, operators) -> None:
+    for start in range(0, len(pks), _BATCH):
+        rows = session.scalars(select(Location).where(Location.id.in_(pks[start:start + _BATCH]))
+                               .order_by(Location.id)).all()
+        for row, document in zip(rows, assemble_locations(session, rows)):
+            try:
+                published = published_site(document, AFIR, operators, at)
+            except Exception:  # noqa: BLE001 - the writers skip such a location (publication.write_sites)
+                published = None
+            zone = document.get("time_zone")
+            sites.offsets[zone] = time_zones.utc_offset(zone, at)
+            sites.rows[row.id] = (row.static_changed_at, zone, published.version if published else None)
+
+
+def _changed_candidates(session: Session, sites: _Sites):
+    """(pk, static_changed_at, live) of every location the cache may not know as it is now."""
+    query = select(Location.id, Location.static_changed_at, Location.removed_at, Location.publish)
+    if sites.seen_until is None:
+        query = query.where(Location.removed_at.is_(None), Location.publish.is_(True))
+    else:
+        query = query.where(Location.static_changed_at > sites.seen_until - OVERLAP)
+    return [(pk, stamp, removed_at is None and bool(publish))
+            for pk, stamp, removed_at, publish in session.execute(query)]
+
+
+def _site_versions(session: Session, at: datetime, operators) -> str:
+    """The fingerprint of every published site's version."""
     sites = _cache(session)
     context = identity.fingerprint([sorted(operators.items()), sorted(getattr(operators, "supplements", {}).items())])
     with sites.lock:
         if sites.context != context:
-            sites.context, sites.rows = context, {}
-        current = session.execute(select(Location.id, Location.changed_at, Location.data["time_zone"].as_string())
-                                  .where(Location.removed_at.is_(None), Location.publish.is_(True))).all()
-        stale = [pk for pk, changed_at, zone in current
-                 if (known := sites.rows.get(pk)) is None or known[0] != changed_at
-                 or known[2] != time_zones.utc_offset(zone, at)]
-        for start in range(0, len(stale), _BATCH):
-            rows = session.scalars(select(Location).where(Location.id.in_(stale[start:start + _BATCH]))
-                                   .order_by(Location.id)).all()
-            for row, document in zip(rows, assemble_locations(session, rows)):
-                try:
-                    published = published_site(document, AFIR, operators, at)
-                except Exception:  # noqa: BLE001 - the writers skip such a location (publication.write_sites)
-                    published = None
-                offset = time_zones.utc_offset(document.get("time_zone"), at)
-                sites.rows[row.id] = (row.changed_at, document.get("time_zone"), offset,
-                                      published.version if published else None)
-        live = {pk for pk, _, _ in current}
-        for pk in [pk for pk in sites.rows if pk not in live]:
-            del sites.rows[pk]
-        return sorted(f"{pk}:{entry[3]}" for pk, entry in sites.rows.items())
+            sites.context, sites.rows, sites.offsets, sites.seen_until, sites.version = context, {}, {}, None, None
+        stale, gone = [], False
+        for pk, stamp, live in _changed_candidates(session, sites):
+            if stamp is not None and (sites.seen_until is None or stamp > sites.seen_until):
+                sites.seen_until = stamp
+            if not live:
+                gone = sites.rows.pop(pk, None) is not None or gone
+            elif (known := sites.rows.get(pk)) is None or known[0] != stamp:
+                stale.append(pk)
+        moved = {zone for zone, offset in sites.offsets.items() if time_zones.utc_offset(zone, at) != offset}
+        if moved:  # daylight saving time began or ended: every site in the zone has a new version
+            stale.extend(pk for pk, entry in sites.rows.items() if entry[1] in moved)
+        _read_sites(session, sites, sorted(set(stale)), at, operators)
+        if stale or gone or sites.version is None:
+            sites.version = identity.fingerprint(sorted(f"{pk}:{entry[2]}" for pk, entry in sites.rows.items()))
+        return sites.version
+
+
+def content_version(session: Session, now: datetime) -> str:
+    """The table's versionG at `now`: a fingerprint of what it holds."""
+    at = utc(now)
+    tariffs = session.execute(select(func.max(Tariff.changed_at), func.count(Tariff.id))).one()
+    versions = _site_versions(session, at, source.party_operators(session))
+    return identity.fingerprint([versions, [str(value) for value in tariffs], source.WRITER_REVISION,
+                                 WRITER_REVISION])
 
 
 def table_version(session: Session, now: datetime) -> tuple[datetime | None, str]:
     """(last change of the store, version of the table's content) of the table at `now`."""
-    at = utc(now)
-    last_change, _ = source.table_state(session, at)
-    tariffs = session.execute(select(func.max(Tariff.changed_at), func.count(Tariff.id))).one()
-    versions = _site_versions(session, at, source.party_operators(session))
-    return last_change, identity.fingerprint([versions, [str(value) for value in tariffs], source.WRITER_REVISION,
-                                              WRITER_REVISION])
+    last_change, _ = source.table_state(session, utc(now))
+    return last_change, content_version(session, now)
