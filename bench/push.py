@@ -49,8 +49,10 @@ def run(nap_base: str, trivial_base: str, evses: list[tuple[str, str]], token: s
         f"p99 {nap_paced['latency_ms'].get('p99', 0):.0f} ms, probe {nap_paced.get('probe')}")
     baseline_capacity = run_load("push-capacity-baseline", {**capacity, "base": trivial_base})
     baseline_paced = run_load("push-paced-baseline", {**paced, "base": trivial_base})
-    for name, result in (("capacity", nap_capacity), ("paced", nap_paced)):
-        if not result["requests"]:
-            raise RuntimeError(f"push {name}: no request answered")
+    # No answer at all under a closed load: NAP could not be measured. An open load that
+    # got none answered in time is a figure (0/s done, its errors): a machine too busy to
+    # keep the schedule, which made CI fail on a loaded host.
+    if not nap_capacity["requests"]:
+        raise RuntimeError("push capacity: no request answered")
     return {"capacity": {"nap": nap_capacity, "baseline": baseline_capacity},
             "paced": {"nap": nap_paced, "baseline": baseline_paced}}
