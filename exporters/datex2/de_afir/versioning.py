@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -36,8 +36,9 @@ WRITER_REVISION = "1"
 _BATCH = 500
 
 
-# A write stamps static_changed_at before it commits: one that commits after a later stamp
-# was read is still found within this margin (the harvests restamp just before committing).
+# A write stamps static_changed_at before it commits (the harvests restamp just before
+# committing): the locations stamped in this last while are listed again at every read, in
+# case one committed after the read before; those stamped earlier are settled.
 OVERLAP = timedelta(seconds=60)
 
 
@@ -47,7 +48,7 @@ class _Sites:
     # location pk -> (static_changed_at, time zone, site version or None: not published)
     rows: dict[int, tuple[datetime, object, str | None]] = field(default_factory=dict)
     offsets: dict[object, str | None] = field(default_factory=dict)  # zone -> the UTC offset of its versions
-    seen_until: datetime | None = None  # the latest static_changed_at read
+    settled: datetime | None = None  # every location stamped until then is in `rows`
     version: str | None = None  # the fingerprint of `rows`; None: to compute
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -81,10 +82,10 @@ def _read_sites(session: Session, sites: _Sites, pks: list[int], at: datetime, o
 def _changed_candidates(session: Session, sites: _Sites):
     """(pk, static_changed_at, live) of every location the cache may not know as it is now."""
     query = select(Location.id, Location.static_changed_at, Location.removed_at, Location.publish)
-    if sites.seen_until is None:
+    if sites.settled is None:
         query = query.where(Location.removed_at.is_(None), Location.publish.is_(True))
     else:
-        query = query.where(Location.static_changed_at > sites.seen_until - OVERLAP)
+        query = query.where(Location.static_changed_at > sites.settled)
     return [(pk, stamp, removed_at is None and bool(publish))
             for pk, stamp, removed_at, publish in session.execute(query)]
 
@@ -95,11 +96,10 @@ def _site_versions(session: Session, at: datetime, operators) -> str:
     context = identity.fingerprint([sorted(operators.items()), sorted(getattr(operators, "supplements", {}).items())])
     with sites.lock:
         if sites.context != context:
-            sites.context, sites.rows, sites.offsets, sites.seen_until, sites.version = context, {}, {}, None, None
+            sites.context, sites.rows, sites.offsets, sites.settled, sites.version = context, {}, {}, None, None
         stale, gone = [], False
+        settled = datetime.now(timezone.utc) - OVERLAP  # taken before the read: what it cannot miss
         for pk, stamp, live in _changed_candidates(session, sites):
-            if stamp is not None and (sites.seen_until is None or stamp > sites.seen_until):
-                sites.seen_until = stamp
             if not live:
                 gone = sites.rows.pop(pk, None) is not None or gone
             elif (known := sites.rows.get(pk)) is None or known[0] != stamp:
@@ -108,6 +108,7 @@ def _site_versions(session: Session, at: datetime, operators) -> str:
         if moved:  # daylight saving time began or ended: every site in the zone has a new version
             stale.extend(pk for pk, entry in sites.rows.items() if entry[1] in moved)
         _read_sites(session, sites, sorted(set(stale)), at, operators)
+        sites.settled = settled if sites.settled is None else max(sites.settled, settled)
         if stale or gone or sites.version is None:
             sites.version = identity.fingerprint(sorted(f"{pk}:{entry[2]}" for pk, entry in sites.rows.items()))
         return sites.version
