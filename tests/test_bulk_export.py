@@ -16,6 +16,7 @@ import httpx
 import pytest
 from lxml import etree
 
+from exporters.datex2 import parallel
 from exporters.bulk import export_snapshot, list_snapshots, prune_snapshots
 from exporters.daily import run_daily_jobs
 from nap.feeds import get_feed
@@ -66,10 +67,11 @@ def test_a_snapshot_holds_every_file_valid_checksummed_and_attributed(demo_cpo, 
     assert manifest["feeds"][0]["licence"] == "CC-BY-4.0" and {f["name"] for f in manifest["files"]} == set(sums)
 
 
-def test_locations_without_operator_are_operated_by_their_party_in_every_file(demo_cpo, sessions, settings,
+def test_locations_without_operator_are_operated_by_their_party_in_every_file(monkeypatch, demo_cpo, sessions, settings,
                                                                               tmp_path):
     """The tables are written by two processes (exporters/datex2/parallel.py): a location
     in either part gets its party's operator, and the status files reference its version."""
+    monkeypatch.setattr(parallel, "LOCATIONS_PER_PROCESS", 1)  # the parts in child processes, however few
     cpo = demo_cpo(locations=12)
     locations = cpo.app.config["FLEET"].locations
     orphans = {f"DE*ABC*{locations[i]['id']}" for i in (1, 10)}
@@ -168,7 +170,9 @@ HOSTILE_TEXTS = [
 
 
 @pytest.mark.parametrize("hostile", HOSTILE_TEXTS, ids=["dashes", "markup-and-controls"])
-def test_hostile_free_texts_of_a_cpo_go_through_every_exporter(demo_cpo, sessions, settings, tmp_path, hostile):
+def test_hostile_free_texts_of_a_cpo_go_through_every_exporter(monkeypatch, demo_cpo, sessions, settings, tmp_path,
+                                                              hostile):
+    monkeypatch.setattr(parallel, "LOCATIONS_PER_PROCESS", 1)  # the parts in child processes, however few
     """Every free text a CPO controls (feed name, licence, location name and address,
     operator, suboperator, owner, directions, related location names, its party's business
     name) ends up in valid files, in both profiles; nothing is built from it as markup."""

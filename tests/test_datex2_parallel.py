@@ -25,6 +25,11 @@ from tests.xsd import validate
 NOW = datetime(2026, 11, 29, 3, 0, tzinfo=timezone.utc)
 
 
+@pytest.fixture(autouse=True)
+def _a_process_per_part_however_small(monkeypatch):
+    monkeypatch.setattr(parallel, "LOCATIONS_PER_PROCESS", 1)
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime

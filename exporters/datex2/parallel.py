@@ -68,11 +68,17 @@ def default_jobs() -> int:
     return max(1, min(os.cpu_count() or 1, 4))
 
 
+# A child costs a second or two to spawn and import, about what this many locations take to
+# write: a smaller table is written by fewer processes, down to this one alone.
+LOCATIONS_PER_PROCESS = 1000
+
+
 def _bounds(session: Session, jobs: int) -> list[int]:
     """Location ids where the ranges after the first begin (counted, not listed: memory
     must not grow with the number of locations)."""
     ids = published_locations().with_only_columns(Location.id).order_by(Location.id)
     total = session.scalar(select(func.count()).select_from(published_locations().subquery()))
+    jobs = min(jobs, max(1, total // LOCATIONS_PER_PROCESS))
     starts = []
     for part in range(1, jobs):
         start = session.scalar(ids.offset(total * part // jobs).limit(1))
