@@ -236,7 +236,8 @@ def test_a_cpos_supplement_reaches_the_station(demo):
     fleet, lookup = demo
     supplement = {"legal_name": "ABC Ladenetz GmbH & Co. KG", "brand_name": "ABC Laden", "service_type": "selfService",
                   "toilets": True, "rest_area": False, "nuts1": "DED", "grid_power_kw": 150.5,
-                  "payment_means": ["emv"], "payment_brands": ["visa"]}
+                  "payment_means": ["emv", "qrCode"], "payment_brands": ["visa"],
+                  "other_payment_means": ["Ladekarte ABC"], "other_payment_brands": ["ABC Card"]}
     operators = OperatorsWithSupplements({("DE", "ABC"): {"name": "ABC"}},
                                          {("DE", "ABC"): {"party": supplement, "locations": {}}})
     out = io.BytesIO()
@@ -258,6 +259,19 @@ def test_a_cpos_supplement_reaches_the_station(demo):
                      facility["afacSupplementalEquipment"]["availability"]["value"]
                      for facility in site["supplementalFacility"] if "afacSupplementalEquipment" in facility}
         assert equipment == {"toilet": "available", "restingFacilities": "notAvailable"}
+    # A22/A23: each ad hoc rate's payment holds the supplement's means and brands, after those
+    # of the EVSE's capabilities; a rate of a contract is paid under it.
+    ad_hoc = [rate for rate in rates(table).values() if rate["ratePolicy"]["value"] == "adHoc"]
+    others = [rate for rate in rates(table).values() if rate["ratePolicy"]["value"] != "adHoc"]
+    assert ad_hoc and others
+    for rate in ad_hoc:
+        payment = rate["payment"]
+        assert {"value": "emv"} in payment["paymentMeans"] and {"value": "qrCode"} in payment["paymentMeans"]
+        assert len(payment["paymentMeans"]) == len({means["value"] for means in payment["paymentMeans"]})
+        assert payment["brandsAccepted"] == [{"value": "visa"}]
+        assert payment["otherPaymentMeans"] == [{"values": [{"lang": "de", "value": "Ladekarte ABC"}]}]
+        assert payment["otherBrandsAccepted"] == ["ABC Card"]
+    assert all("brandsAccepted" not in rate.get("payment", {}) for rate in others)
 
 
 # --- real feeds ------------------------------------------------------------------------------------

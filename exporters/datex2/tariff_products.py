@@ -53,7 +53,7 @@ def write_afir_products(parent: Element, profile: Profile, rates: list[Published
             write_organisation(product, profile.e("mobilityServiceProvider"), profile, Organisation(name=provider),
                                scope)
         tariff_afir.write_energy_rate(product, profile, rate.fitted, rate_id=rate.id_in(scope),
-                                      payment_means=rate.payment_means)
+                                      payment_means=rate.payment_means, card_payment=rate.card_payment)
         _write_impacts_and_sources(product, profile, mix)
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from exporters.datex2 import identity, mapping, ocpi
+from exporters.datex2 import identity, mapping, ocpi, supplement
 from exporters.datex2.memo import BoundedMemo
 from exporters.datex2.namespaces import Profile
 from exporters.datex2.scoped_xml import Splices
@@ -61,12 +61,25 @@ class TariffCounts:
 
 
 @dataclass(frozen=True)
+class CardPayment:
+    """What the CPO's supplement adds to an AFIR ad hoc rate's payment (Annex A22, A23):
+    means it names in words, and the card brands accepted."""
+    other_means: tuple[str, ...] = ()
+    brands: tuple[str, ...] = ()
+    other_brands: tuple[str, ...] = ()
+
+
+NO_CARD_PAYMENT = CardPayment()
+
+
+@dataclass(frozen=True)
 class PublishedRate:
     fitted: Fitted
     tariff_id: str
     version: str
     payment_means: tuple[str, ...]  # ad hoc rates only: how one pays at the charging point
     mix: EnergyMix | None           # the tariff's own energy mix, if it states one
+    card_payment: CardPayment = NO_CARD_PAYMENT  # ad hoc rates of the AFIR profile only
 
     def id_in(self, scope: str) -> str:
         """"{refill point id}#tariff:{tariff id}", unique in the payload."""
@@ -76,7 +89,7 @@ class PublishedRate:
     def key(self) -> tuple:
         """Everything the rate's XML depends on besides its scope: the version covers the
         tariff's content and the connector limits it was fitted to."""
-        return self.tariff_id, self.version, self.payment_means, self.mix
+        return self.tariff_id, self.version, self.payment_means, self.mix, self.card_payment
 
 
 def payment_means(profile: Profile, capabilities: list[str]) -> tuple[str, ...]:
@@ -137,6 +150,14 @@ class TariffSource:
         self._catalogue, self._profile, self._site = catalogue, catalogue.profile, site_id
         self._country = ocpi.text(location.get("country_code"))
         self._party = ocpi.text(location.get("party_id"))
+        self._means, self._card_payment = (), NO_CARD_PAYMENT
+        if self._profile.is_afir:
+            # The AFIR site says them once, in its GeneralRateInformation (supplement.py); the
+            # German profile, converted from this one, has no place there, only in each rate.
+            values = supplement.values_of(location)
+            self._means = tuple(values.get("payment_means", ()))
+            self._card_payment = CardPayment(*(tuple(values.get(name, ())) for name in
+                                               ("other_payment_means", "payment_brands", "other_payment_brands")))
         self._dropped: dict[tuple[str, str, str], int] = defaultdict(int)
         self._omitted: dict[tuple[str, str], int] = defaultdict(int)
 
@@ -161,12 +182,13 @@ class TariffSource:
             for why, _ in fitted.omitted:
                 self._omitted[tariff_id, why] += 1
                 counts.omitted[self._profile.name, why] += 1
+            ad_hoc = tariff.policy == mapping.RATE_POLICY_AD_HOC
             result.append(PublishedRate(
                 fitted=fitted, tariff_id=tariff_id,
                 version=version,
-                payment_means=payment_means(self._profile, capabilities)
-                if tariff.policy == mapping.RATE_POLICY_AD_HOC else (),
-                mix=catalogue.mix(tariff)))
+                payment_means=tuple(dict.fromkeys(payment_means(self._profile, capabilities) + self._means))
+                if ad_hoc else (),
+                mix=catalogue.mix(tariff), card_payment=self._card_payment if ad_hoc else NO_CARD_PAYMENT))
         return result
 
     def report(self) -> None:
