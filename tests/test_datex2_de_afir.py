@@ -15,7 +15,7 @@ import httpx
 import orjson
 import pytest
 from lxml import etree
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from demo_cpo.fleet import generate_fleet
 from exporters.datex2.de_afir import PROFILE, table_version, write_status, write_table
@@ -29,7 +29,7 @@ from exporters.datex2.table import write_table as write_table_37
 from nap.config import Settings
 from nap.feeds import get_feed, issue_push_token
 from nap.ocpi.values import format_datetime
-from nap.store.tables import Location
+from nap.store.tables import Location, SiteVersion
 from tests.conftest import DATEX2_DE_AFIR_DIR, REAL_FEEDS
 from tests.de_afir_schema import representative_status, representative_table, validate_status, validate_table
 from tests.harvest_helpers import register_and_harvest
@@ -272,6 +272,40 @@ def test_a_cpos_supplement_reaches_the_station(demo):
         assert payment["otherPaymentMeans"] == [{"values": [{"lang": "de", "value": "Ladekarte ABC"}]}]
         assert payment["otherBrandsAccepted"] == ["ABC Card"]
     assert all("brandsAccepted" not in rate.get("payment", {}) for rate in others)
+
+
+def test_a_process_that_starts_reads_the_site_versions_another_one_kept(demo_cpo, nap_server, sessions, settings,
+                                                                         monkeypatch):
+    cpo = demo_cpo(locations=8)
+    assert register_and_harvest(sessions, settings, cpo, country_code="DE", party_id="ABC").status == "success"
+    built = []
+    real_published_site = versioning.published_site
+    monkeypatch.setattr(versioning, "published_site", lambda document, *args: (
+        built.append(document["id"]), real_published_site(document, *args))[1])
+
+    def version_in_a_new_process() -> str:
+        versioning._CACHES.clear()
+        built.clear()
+        with sessions() as session:
+            return versioning.content_version(session, datetime.now(timezone.utc))
+
+    first = version_in_a_new_process()
+    assert len(built) == 8
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(SiteVersion)) == 8
+    assert version_in_a_new_process() == first and built == []  # every site version read, none built
+
+    # A static change: that location alone is built again, by the next process too.
+    location = cpo.app.config["FLEET"].locations[2]
+    with sessions.begin() as session:
+        headers = _auth(issue_push_token(session, get_feed(session, "demo")))
+    patch = httpx.patch(f"{nap_server.url}/ocpi/2.3.0/receiver/locations/DE/ABC/{location['id']}/"
+                        f"{location['evses'][0]['uid']}",
+                        json={"physical_reference": "Bay 7", "last_updated": _stamp(1)}, headers=headers)
+    assert patch.json()["status_code"] == 1000
+    changed = version_in_a_new_process()
+    assert changed != first and built == [location["id"]]
+    assert version_in_a_new_process() == changed and built == []
 
 
 # --- real feeds ------------------------------------------------------------------------------------

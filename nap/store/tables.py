@@ -607,3 +607,20 @@ class DailyStatisticsGroup(Base):
     unknown_seconds: Mapped[int] = mapped_column(BigInteger)
     not_in_service_seconds: Mapped[int] = mapped_column(BigInteger)
     status_changes: Mapped[int] = mapped_column(BigInteger)
+
+
+class SiteVersion(Base):
+    """A published location's DATEX II site version as the German table's version last
+    computed it (exporters/datex2/de_afir/versioning.py), kept so that a process that starts
+    reads them instead of building every site again (minutes at a million EVSEs). A row
+    holds while the location's static_changed_at, the parties' operators and supplements
+    (`context`) and its zone's UTC offset are those it was computed with."""
+
+    __tablename__ = "datex2_site_versions"
+
+    location_pk: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True)
+    static_changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    context: Mapped[str] = mapped_column(String(16))
+    time_zone: Mapped[str | None] = mapped_column(Text, nullable=True)  # as the CPO gave it
+    utc_offset: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    version: Mapped[str | None] = mapped_column(String(16), nullable=True)  # None: not published

@@ -13,15 +13,19 @@ Reading every location for each status publication would cost seconds at a natio
 so the site versions are kept per database and process, and only the locations whose
 static_changed_at moved (nap/store/tables.py: not a status push's, which leaves it) or whose
 zone changed its offset are read again. The parties' operators and supplements change every
-site they touch: a change of them starts the cache afresh.
+site they touch: a change of them starts the cache afresh. What a process computes it also
+keeps in the database (datex2_site_versions), where a process that starts finds it: building
+every site again would take minutes at a million EVSEs before its first status.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from exporters.datex2 import identity, source, time_zones
@@ -29,7 +33,9 @@ from exporters.datex2.namespaces import AFIR
 from exporters.datex2.publication import utc
 from exporters.datex2.selection import published_site
 from nap.store.documents import assemble_locations
-from nap.store.tables import Location, Tariff
+from nap.store.tables import Location, SiteVersion, Tariff
+
+log = logging.getLogger("exporters.datex2")
 
 # Bump when the German JSON written from the same data changes (a new rule in this package).
 WRITER_REVISION = "1"
@@ -65,7 +71,9 @@ def _cache(session: Session) -> _Sites:
         return _CACHES.setdefault(key, _Sites())
 
 
-def _read_sites(session: Session, sites: _Sites, pks: list[int], at: datetime, operators) -> None:
+def _read_sites(session: Session, sites: _Sites, pks: list[int], at: datetime, operators) -> list[dict]:
+    """Build the sites of `pks` for their versions; the rows to keep in the database."""
+    computed = []
     for start in range(0, len(pks), _BATCH):
         rows = session.scalars(select(Location).where(Location.id.in_(pks[start:start + _BATCH]))
                                .order_by(Location.id)).all()
@@ -75,8 +83,54 @@ def _read_sites(session: Session, sites: _Sites, pks: list[int], at: datetime, o
             except Exception:  # noqa: BLE001 - the writers skip such a location (publication.write_sites)
                 published = None
             zone = document.get("time_zone")
-            sites.offsets[zone] = time_zones.utc_offset(zone, at)
-            sites.rows[row.id] = (row.static_changed_at, zone, published.version if published else None)
+            zone = zone if isinstance(zone, str) else None
+            offset = sites.offsets[zone] = time_zones.utc_offset(zone, at)
+            version = published.version if published else None
+            sites.rows[row.id] = (row.static_changed_at, zone, version)
+            computed.append({"location_pk": row.id, "static_changed_at": row.static_changed_at,
+                             "context": sites.context, "time_zone": zone, "utc_offset": offset, "version": version})
+    return computed
+
+
+def _load_kept(session: Session, sites: _Sites, at: datetime) -> None:
+    """A cold cache: the versions kept with this context for the locations as they are now,
+    where the zone's offset is still the one they were built with."""
+    offsets: dict[str | None, str | None] = {}
+    for pk, stamp, zone, offset, version in session.execute(
+            select(SiteVersion.location_pk, SiteVersion.static_changed_at, SiteVersion.time_zone,
+                   SiteVersion.utc_offset, SiteVersion.version)
+            .join(Location, Location.id == SiteVersion.location_pk)
+            .where(SiteVersion.context == sites.context, SiteVersion.static_changed_at == Location.static_changed_at,
+                   Location.removed_at.is_(None), Location.publish.is_(True))):
+        if zone not in offsets:
+            offsets[zone] = time_zones.utc_offset(zone, at)
+        if offsets[zone] == offset:
+            sites.rows[pk] = (stamp, zone, version)
+            sites.offsets[zone] = offset
+
+
+def _keep(session: Session, computed: list[dict]) -> None:
+    """Upsert the computed versions, in a transaction of their own (the caller's session
+    may be a read-only snapshot). Not kept (a database that refuses the write for a moment):
+    the next process computes them again, nothing else is lost."""
+    engine = session.get_bind()
+    if not computed or engine.dialect.name not in ("postgresql", "sqlite"):
+        return
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(SiteVersion.__table__)
+    statement = statement.on_conflict_do_update(
+        index_elements=["location_pk"],
+        set_={name: statement.excluded[name] for name in computed[0] if name != "location_pk"})
+    try:
+        with engine.begin() as connection:
+            for start in range(0, len(computed), 5000):
+                connection.execute(statement, computed[start:start + 5000])
+    except SQLAlchemyError as error:
+        log.info("DATEX II de-afir: %d site versions not kept (%s); a new process computes them again",
+                 len(computed), type(error).__name__)
 
 
 def _changed_candidates(session: Session, sites: _Sites):
@@ -93,10 +147,13 @@ def _changed_candidates(session: Session, sites: _Sites):
 def _site_versions(session: Session, at: datetime, operators) -> str:
     """The fingerprint of every published site's version."""
     sites = _cache(session)
-    context = identity.fingerprint([sorted(operators.items()), sorted(getattr(operators, "supplements", {}).items())])
+    context = identity.fingerprint([sorted(operators.items()), sorted(getattr(operators, "supplements", {}).items()),
+                                    source.WRITER_REVISION, WRITER_REVISION])
     with sites.lock:
         if sites.context != context:
             sites.context, sites.rows, sites.offsets, sites.settled, sites.version = context, {}, {}, None, None
+        if sites.settled is None:
+            _load_kept(session, sites, at)
         stale, gone = [], False
         settled = datetime.now(timezone.utc) - OVERLAP  # taken before the read: what it cannot miss
         for pk, stamp, live in _changed_candidates(session, sites):
@@ -107,7 +164,7 @@ def _site_versions(session: Session, at: datetime, operators) -> str:
         moved = {zone for zone, offset in sites.offsets.items() if time_zones.utc_offset(zone, at) != offset}
         if moved:  # daylight saving time began or ended: every site in the zone has a new version
             stale.extend(pk for pk, entry in sites.rows.items() if entry[1] in moved)
-        _read_sites(session, sites, sorted(set(stale)), at, operators)
+        _keep(session, _read_sites(session, sites, sorted(set(stale)), at, operators))
         sites.settled = settled if sites.settled is None else max(sites.settled, settled)
         if stale or gone or sites.version is None:
             sites.version = identity.fingerprint(sorted(f"{pk}:{entry[2]}" for pk, entry in sites.rows.items()))
