@@ -276,3 +276,27 @@ def test_a_day_is_cut_into_whole_seconds_by_state_and_news():
     late = evse_day_seconds(_Timeline("AVAILABLE", start, [(start + timedelta(seconds=DAY_SECONDS - 0.001),
                                                             "OUTOFORDER")]), start, window)
     assert (late.operational, late.out_of_order) == (DAY_SECONDS - 1, 1)
+
+
+def test_a_day_begins_with_the_last_change_received_before_it_even_among_changes_received_together(
+        sessions, settings, live_server):
+    """Two changes of one EVSE received in the same batch share their receipt time: the one
+    recorded last is the state the next day begins with (the job's start-state look-up)."""
+    from nap.store.evse_statistics import compute_day
+    from nap.store.status_history import StatusChange, record_status_changes
+
+    history = build_history(sessions, settings, live_server)
+    start = datetime.combine(history.day, time(), tzinfo=timezone.utc)
+    pk, uid, _ = history.evses["AAA"][1]
+    together = start - timedelta(minutes=30)
+    with sessions.begin() as session:
+        feed_id = session.scalar(select(Location.feed_id).where(Location.id == pk))
+        record_status_changes(session, feed_id, [StatusChange(pk, uid, "AVAILABLE", "CHARGING", together),
+                                                 StatusChange(pk, uid, "CHARGING", "OUTOFORDER", together)],
+                              together, "push")
+    with sessions.begin() as session:
+        assert compute_day(session, history.day, timedelta(hours=24)) == len(history.evses["AAA"]) + len(
+            history.evses["BBB"]) - 1  # a2 is PLANNED all day
+    row = _rows(sessions, history.day)[pk, uid]
+    assert [row[c] for c in SECONDS] == [0, 0, 23 * HOUR + 1800, 1800]
+    assert (row["end_status"], row["last_news_at"], row["status_changes"]) == ("OUTOFORDER", together, 0)
