@@ -179,7 +179,9 @@ def run_one(args, engine: str, size: int, versions_url: str, trivial_base: str |
                                                       args.step_timeout, args.datex2_jobs))
         if "statistics" in args.only:  # last: it adds a day of status history to the database
             quiet("statistics")
-            guarded(run, "statistics", lambda: statistics.run(db.url, args.step_timeout))
+            guarded(run, "statistics", lambda: statistics.run(
+                db.url, args.step_timeout, env=harvest.nap_env(db, NAP_API_RATE_LIMIT_PER_MINUTE="0"),
+                workers=args.workers, api_seconds=args.api_seconds))
     except (BenchError, RuntimeError) as error:
         log(f"{engine} at {size}: {error}")
         run["errors"]["setup"] = str(error).splitlines()[0]

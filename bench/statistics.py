@@ -1,9 +1,11 @@
-"""Statistics benchmark: the daily reliability job (nap/store/evse_statistics.py) for one
-day on which every EVSE of the harvested fleet changed status 10 times, in a child process
-(seconds, peak RSS), against reading the same rows it needs (the EVSEs, the day's changes)
-and doing nothing with them.
+"""Statistics benchmark (issue #19): the daily reliability job (nap/store/evse_statistics.py)
+for one day on which every EVSE of the harvested fleet changed status 10 times, in a child
+process of its own (seconds, peak RSS), against reading the same rows it needs (the EVSEs,
+the day's changes) and doing nothing with them; then the statistics API over that day
+under gunicorn, one client per endpoint (p50).
 
-    python -m bench.statistics compute --url DB     (writes the day's history, then measures)
+    python -m bench.statistics history --url DB    (writes the day's history: not measured)
+    python -m bench.statistics compute --url DB    (computes the day: measured)
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import json
 import time
 from datetime import datetime, timedelta, timezone
 
-from bench.common import PYTHON, bench_env, check, log, run_measured
+from bench.common import PYTHON, bench_env, check, free_port, gunicorn, log, run_load, run_measured
 
 CHANGES_PER_EVSE = 10
 CYCLE = ("CHARGING", "AVAILABLE", "BLOCKED", "AVAILABLE", "OUTOFORDER", "AVAILABLE", "UNKNOWN", "AVAILABLE",
@@ -41,18 +43,32 @@ def _write_history(sessions, start: datetime) -> int:
     return len(rows)
 
 
+def _day():
+    return datetime.now(timezone.utc).date() + timedelta(days=1)  # after the harvest's own rows
+
+
+def child_history(url: str) -> dict:
+    from nap.store.db import session_factory
+    from nap.store.evse_statistics import day_bounds
+
+    return {"changes": _write_history(session_factory(url), day_bounds(_day())[0])}
+
+
 def child_compute(url: str) -> dict:
     import resource
 
-    from sqlalchemy import text
+    from sqlalchemy import func, select, text
 
     from nap.store.db import session_factory, write_session
     from nap.store.evse_statistics import compute_day, day_bounds
+    from nap.store.tables import EvseStatusChange
 
     sessions = session_factory(url)
-    day = datetime.now(timezone.utc).date() + timedelta(days=1)  # after the harvest's own rows
+    day = _day()
     start, end = day_bounds(day)
-    changes = _write_history(sessions, start)
+    with sessions() as session:
+        changes = session.scalar(select(func.count()).select_from(EvseStatusChange).where(
+            EvseStatusChange.received_at >= start, EvseStatusChange.received_at < end))
     started = time.monotonic()
     with write_session(sessions) as session:
         evses = compute_day(session, day, timedelta(hours=24))
@@ -67,25 +83,63 @@ def child_compute(url: str) -> dict:
                         {"start": start.replace(tzinfo=None), "end": end.replace(tzinfo=None)}).all()
     baseline = time.monotonic() - started
     return {"seconds": seconds, "evses": evses, "changes": changes, "baseline_seconds": baseline,
-            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "day": day.isoformat()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="mode", required=True)
+    sub.add_parser("history").add_argument("--url", required=True)
     sub.add_parser("compute").add_argument("--url", required=True)
     args = parser.parse_args()
-    print(json.dumps(child_compute(args.url)), flush=True)
+    print(json.dumps((child_history if args.mode == "history" else child_compute)(args.url)), flush=True)
 
 
-def run(db_url: str, timeout: float) -> dict:
+def api_paths(day: str, operator: tuple[str, str]) -> dict[str, str]:
+    """The aggregate endpoints a page or an analyst calls, over the computed day; the per-EVSE
+    list of an operator is a download (every EVSE), timed once beside them."""
+    country, party = operator
+    return {"national": f"/api/v1/statistics/national?from={day}&to={day}",
+            "power classes": f"/api/v1/statistics/power-classes?from={day}&to={day}",
+            "operators": f"/api/v1/statistics/operators?from={day}&to={day}",
+            "one operator": f"/api/v1/statistics/operators/{country}/{party}?from={day}&to={day}"}
+
+
+def _api(env: dict, workers: int, seconds: float, day: str, operator: tuple[str, str]) -> dict:
+    from bench.api import answer_bytes
+
+    port = free_port()
+    results = {}
+    with gunicorn("nap-statistics", "wsgi:app", port, env, workers):
+        base = f"http://127.0.0.1:{port}"
+        for name, path in api_paths(day, operator).items():
+            load = run_load(f"statistics-{name}", {"kind": "get", "paths": [path], "mode": "closed",
+                                                   "concurrency": 1, "warmup": 1.0, "duration": seconds,
+                                                   "max_requests": 500, "base": base})
+            if load["errors"] or not load["requests"]:
+                raise RuntimeError(f"statistics API {name}: {load['requests']} requests, errors {load['errors']}")
+            results[name] = {"p50_ms": load["latency_ms"]["p50"], "requests": load["requests"]}
+        began = time.monotonic()
+        size = answer_bytes(base, f"/api/v1/statistics/evses/{operator[0]}/{operator[1]}?day={day}")
+        results["per-EVSE list (one answer)"] = {"ms": (time.monotonic() - began) * 1000, **size}
+    return results
+
+
+def run(db_url: str, timeout: float, *, env: dict | None = None, workers: int = 2, api_seconds: float = 3.0,
+        operator: tuple[str, str] = ("DE", "ABC")) -> dict:
     log("statistics: one day of 10 status changes per EVSE")
+    history = check(run_measured([PYTHON, "-m", "bench.statistics", "history", "--url", db_url], bench_env(),
+                                 timeout), "statistics history").json()
     measured = check(run_measured([PYTHON, "-m", "bench.statistics", "compute", "--url", db_url], bench_env(),
                                   timeout), "statistics job")
     result = measured.json()
     log(f"statistics: {result['seconds']:.2f} s for {result['evses']} EVSEs and {result['changes']} changes "
-        f"(reading them: {result['baseline_seconds']:.2f} s)")
-    return {**result, "peak_rss_mb": measured.peak_rss_mb,
+        f"(reading them: {result['baseline_seconds']:.2f} s), peak RSS {measured.peak_rss_mb:.0f} MB")
+    api = _api(env, workers, api_seconds, result["day"], operator) if env is not None else {}
+    if api:
+        log("statistics API p50: " + ", ".join(f"{name} {figures.get('p50_ms', figures.get('ms')):.1f} ms"
+                                               for name, figures in api.items()))
+    return {**result, "written_changes": history["changes"], "peak_rss_mb": measured.peak_rss_mb, "api": api,
             "ratio": result["seconds"] / result["baseline_seconds"] if result["baseline_seconds"] else None}
 
 
