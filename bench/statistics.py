@@ -6,6 +6,7 @@ under gunicorn, one client per endpoint (p50).
 
     python -m bench.statistics history --url DB    (writes the day's history: not measured)
     python -m bench.statistics compute --url DB    (computes the day: measured)
+    python -m bench.statistics baseline --url DB   (reads the rows the job reads: measured)
 """
 from __future__ import annotations
 
@@ -54,45 +55,59 @@ def child_history(url: str) -> dict:
     return {"changes": _write_history(session_factory(url), day_bounds(_day())[0])}
 
 
+def _day_changes(sessions, start, end) -> int:
+    from sqlalchemy import func, select
+
+    from nap.store.tables import EvseStatusChange
+
+    with sessions() as session:
+        return session.scalar(select(func.count()).select_from(EvseStatusChange).where(
+            EvseStatusChange.received_at >= start, EvseStatusChange.received_at < end))
+
+
 def child_compute(url: str) -> dict:
-    import resource
-
-    from sqlalchemy import func, select, text
-
+    """The job alone in this process: its peak RSS is the job's."""
     from nap.store.db import session_factory, write_session
     from nap.store.evse_statistics import compute_day, day_bounds
-    from nap.store.tables import EvseStatusChange
 
     sessions = session_factory(url)
     day = _day()
-    start, end = day_bounds(day)
-    with sessions() as session:
-        changes = session.scalar(select(func.count()).select_from(EvseStatusChange).where(
-            EvseStatusChange.received_at >= start, EvseStatusChange.received_at < end))
+    changes = _day_changes(sessions, *day_bounds(day))
     started = time.monotonic()
     with write_session(sessions) as session:
         evses = compute_day(session, day, timedelta(hours=24))
-    seconds = time.monotonic() - started
+    return {"seconds": time.monotonic() - started, "evses": evses, "changes": changes, "day": day.isoformat()}
+
+
+def child_baseline(url: str) -> dict:
+    """The same rows read, nothing done with them (a process of its own: holding them all
+    would count in the job's memory)."""
+    from sqlalchemy import text
+
+    from nap.store.db import session_factory
+    from nap.store.evse_statistics import day_bounds
+
+    sessions = session_factory(url)
+    start, end = day_bounds(_day())
     started = time.monotonic()
-    with sessions() as session:  # the baseline: the same rows read, nothing done with them
+    with sessions() as session:
         session.execute(text("SELECT e.location_pk, e.uid, e.status, l.feed_id FROM evses e "
                              "JOIN locations l ON l.id = e.location_pk")).all()
         session.execute(text("SELECT location_pk, evse_uid, old_status, new_status, received_at "
                              "FROM evse_status_history WHERE received_at >= :start AND received_at < :end "
                              "ORDER BY received_at, id"),
                         {"start": start.replace(tzinfo=None), "end": end.replace(tzinfo=None)}).all()
-    baseline = time.monotonic() - started
-    return {"seconds": seconds, "evses": evses, "changes": changes, "baseline_seconds": baseline,
-            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "day": day.isoformat()}
+    return {"baseline_seconds": time.monotonic() - started}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="mode", required=True)
-    sub.add_parser("history").add_argument("--url", required=True)
-    sub.add_parser("compute").add_argument("--url", required=True)
+    children = {"history": child_history, "compute": child_compute, "baseline": child_baseline}
+    for mode in children:
+        sub.add_parser(mode).add_argument("--url", required=True)
     args = parser.parse_args()
-    print(json.dumps((child_history if args.mode == "history" else child_compute)(args.url)), flush=True)
+    print(json.dumps(children[args.mode](args.url)), flush=True)
 
 
 def api_paths(day: str, operator: tuple[str, str]) -> dict[str, str]:
@@ -132,7 +147,8 @@ def run(db_url: str, timeout: float, *, env: dict | None = None, workers: int = 
                                  timeout), "statistics history").json()
     measured = check(run_measured([PYTHON, "-m", "bench.statistics", "compute", "--url", db_url], bench_env(),
                                   timeout), "statistics job")
-    result = measured.json()
+    result = {**measured.json(), **check(run_measured([PYTHON, "-m", "bench.statistics", "baseline", "--url", db_url],
+                                                      bench_env(), timeout), "statistics baseline").json()}
     log(f"statistics: {result['seconds']:.2f} s for {result['evses']} EVSEs and {result['changes']} changes "
         f"(reading them: {result['baseline_seconds']:.2f} s), peak RSS {measured.peak_rss_mb:.0f} MB")
     api = _api(env, workers, api_seconds, result["day"], operator) if env is not None else {}
