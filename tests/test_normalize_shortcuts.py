@@ -8,9 +8,11 @@
 """
 from __future__ import annotations
 
+import copy
 from datetime import datetime, timedelta, timezone
 
 import orjson
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -149,3 +151,18 @@ def test_a_location_serialized_by_the_schemas_is_the_document_the_values_give():
             assert orjson.dumps(document) == orjson.dumps(by_values)
             compared += 1
     assert compared > 100
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_blank_evse_uid_names_nothing_and_is_taken_from_the_evse_id(blank):
+    """An id without a visible character would be stored and then left out of every DATEX II
+    publication, which cannot name it (found by tests/test_quirks.py)."""
+    from demo_cpo.fleet import generate_fleet
+    from harvesters.normalize import FeedIdentity, normalize_object
+
+    location = copy.deepcopy(generate_fleet(1).locations[0])
+    location["evses"][0]["uid"] = blank
+    result = normalize_object("location", location, "2.3.0", FeedIdentity("DE", "ABC"))
+    assert result.ok
+    assert result.data["evses"][0]["uid"] == location["evses"][0]["evse_id"]
+    assert any(finding.field == "evses[0].uid" for finding in result.findings)

@@ -99,11 +99,14 @@ def string(spec: int | None = None, kind: str | None = None):
 
 def identifier(length: int, kind: str = "CiString"):
     """An id the store keeps in a column of `length` characters, OCPI's length too: a longer
-    one cannot be stored, and no warning could keep it."""
+    one cannot be stored, and no warning could keep it. An id without a visible character
+    names nothing (every publication leaves out what it cannot name): invalid too."""
     def refuse(value: str) -> str:
+        if not value.strip():
+            raise PydanticCustomError("blank_id", "an empty id, which names nothing")
         raise _too_long(value, length, f"OCPI's {kind}({length})")
 
-    return Annotated[str, _FastFirst(core_schema.str_schema(max_length=length),
+    return Annotated[str, _FastFirst(core_schema.str_schema(max_length=length, pattern=r"\S"),
                                      core_schema.no_info_after_validator_function(refuse, core_schema.str_schema()))]
 
 
