@@ -94,17 +94,24 @@ def _equipment(parent: Element, profile: Profile, site_id: str, version: str, ki
     })
 
 
+def write_payment(payment: Element, profile: Profile, means=(), other_means=(), brands=(), other_brands=()) -> None:
+    """The lists of a fac:Payment, in its order: the site's (below) and an AFIR ad hoc rate's
+    (tariff_afir.py)."""
+    for value in means:
+        sub(payment, profile.f("paymentMeans"), value)
+    for text in other_means:
+        single_language(payment, profile.f("otherPaymentMeans"), text)
+    for brand in brands:
+        sub(payment, profile.f("brandsAccepted"), brand)
+    for text in other_brands:
+        sub(payment, profile.f("otherBrandsAccepted"), text)
+
+
 def _payment(parent: Element, profile: Profile, values: dict) -> None:
     rates = typed(parent, profile.f("rates"), profile.ftype("GeneralRateInformation"))
-    payment = sub(rates, profile.f("payment"))
-    for means in values.get("payment_means", ()):
-        sub(payment, profile.f("paymentMeans"), means)
-    for text in values.get("other_payment_means", ()):
-        single_language(payment, profile.f("otherPaymentMeans"), text)
-    for brand in values.get("payment_brands", ()):
-        sub(payment, profile.f("brandsAccepted"), brand)
-    for text in values.get("other_payment_brands", ()):
-        sub(payment, profile.f("otherBrandsAccepted"), text)
+    write_payment(sub(rates, profile.f("payment")), profile, values.get("payment_means", ()),
+                  values.get("other_payment_means", ()), values.get("payment_brands", ()),
+                  values.get("other_payment_brands", ()))
 
 
 def _nuts(point_location: Element | None, profile: Profile, code: str) -> None:

@@ -22,7 +22,8 @@ from exporters.datex2.namespaces import COM, Profile, q
 from exporters.datex2.tariff_fit import Fitted
 from exporters.datex2.tariff_model import Component, Restrictions, Tariff, amount
 from exporters.datex2.tariffs import NO_CARD_PAYMENT, CardPayment
-from exporters.datex2.xmlbuild import Element, bool_text, multilingual, single_language, sub
+from exporters.datex2.supplement import write_payment
+from exporters.datex2.xmlbuild import Element, bool_text, multilingual, sub
 
 
 def price_type(component: Component) -> tuple[str, str, str | None]:
@@ -149,15 +150,8 @@ def write_energy_rate(parent: Element, profile: Profile, fitted: Fitted, *, rate
     sub(element, profile.e("applicableCurrency"), tariff.currency)
     write_fee_terms(element, profile, fitted)
     if payment_means or card_payment != NO_CARD_PAYMENT:
-        payment = sub(element, profile.e("payment"))
-        for means in payment_means:
-            sub(payment, profile.f("paymentMeans"), means)
-        for text in card_payment.other_means:
-            single_language(payment, profile.f("otherPaymentMeans"), text)
-        for brand in card_payment.brands:
-            sub(payment, profile.f("brandsAccepted"), brand)
-        for text in card_payment.other_brands:
-            sub(payment, profile.f("otherBrandsAccepted"), text)
+        write_payment(sub(element, profile.e("payment")), profile, payment_means, card_payment.other_means,
+                      card_payment.brands, card_payment.other_brands)
     write_energy_prices(element, profile, fitted)
     if tariff.valid_from or tariff.valid_until:
         period = sub(element, profile.e("overallPeriod"))
