@@ -171,15 +171,35 @@ def location_id(index: int) -> str:
 # Locations
 
 
+# The first RING_LOCATIONS locations (about 95,000 EVSEs) fill each city's centre; every
+# further RING_LOCATIONS go to a ring around what is already filled, of the same area. So the
+# density of chargers (at most ~170 locations per km2 in Berlin, like the densest real
+# city centres) stays the same at a million EVSEs, where one square would hold ten times more
+# than any real city does and a map box would measure that.
+RING_LOCATIONS = 30_000
+
+
+def _position(rng: random.Random, index: int, city_lat: float, city_lon: float, motorway: bool) -> tuple[float, float]:
+    """Motorway service areas lie outside the town; the rest within ~3.5 km of the centre
+    (ring 0), or in the ring of the location's index, between the squares of half-width
+    sqrt(ring) and sqrt(ring + 1) times that: ten rings reach ~11 km, still in town."""
+    spread_lat, spread_lon = (0.06, 0.09) if motorway else (0.03, 0.045)
+    ring = index // RING_LOCATIONS
+    if ring == 0:
+        return city_lat + rng.uniform(-spread_lat, spread_lat), city_lon + rng.uniform(-spread_lon, spread_lon)
+    inner, outer = ring ** 0.5, (ring + 1) ** 0.5
+    while True:  # uniform over the ring: draw in the outer square until outside the inner one
+        north, east = rng.uniform(-outer, outer), rng.uniform(-outer, outer)
+        if max(abs(north), abs(east)) >= inner:
+            return city_lat + north * spread_lat, city_lon + east * spread_lon
+
+
 def make_location(index: int, seed: int = 1, country_code: str = "DE", party_id: str = "ABC") -> dict:
     """Location number ``index`` of the fleet for ``seed``; independent of how many locations there are."""
     rng = random.Random(f"{seed}/location/{index}")
     site = rng.choices(SITES, cum_weights=_SITE_CUM_WEIGHTS)[0]
     city, city_lat, city_lon, postal_low, postal_high, _ = rng.choices(CITIES, cum_weights=_CITY_CUM_WEIGHTS)[0]
-    # Motorway service areas lie outside the town; the rest within ~3.5 km of the centre.
-    spread_lat, spread_lon = (0.06, 0.09) if site == "motorway" else (0.03, 0.045)
-    latitude = city_lat + rng.uniform(-spread_lat, spread_lat)
-    longitude = city_lon + rng.uniform(-spread_lon, spread_lon)
+    latitude, longitude = _position(rng, index, city_lat, city_lon, site == "motorway")
     # Back ends differ in precision: 2.3.0 allows 5 to 7 decimals; most send 6.
     decimals = 7 if rng.random() < 0.15 else 6
 
