@@ -28,7 +28,13 @@ test: $(STAMP)
 #   make bench SIZES=10000,100000,1000000
 SIZES ?= 10000,100000
 RUNS ?= 3
-bench: $(STAMP)
+# supercluster, to measure the map's other way to cluster (bench/client_clusters.py); a
+# machine without npm or the registry measures the rest.
+SUPERCLUSTER := var/npm/node_modules/supercluster/index.js
+$(SUPERCLUSTER):
+	npm install --silent --no-save --prefix var/npm supercluster@8.0.1 || echo "supercluster not installed: the browser-side clustering is not measured"
+
+bench: $(STAMP) $(SUPERCLUSTER)
 	NAP_TEST_POSTGRES_URL="$$(./scripts/test-postgres.sh)" $(BIN)/python -m bench.run --sizes $(SIZES) \
 		--runs $(RUNS) $(BENCH_ARGS)
 

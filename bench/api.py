@@ -7,16 +7,20 @@ trivial Flask app (bench/trivial_app.py) as the baseline.
 - `/api/v1/locations?bbox=<the whole fleet>&zoom=6`: the map's national view (clusters
   counted in SQL), one client: p50; and the answer sizes, gzip and plain, of it and of
   the 1 km boxes (the map's national view must stay under 200 KB).
+- The same national view and a 1 km box clustered in the browser instead, with supercluster
+  over every location (bench/client_clusters.py): the download that needs, and the time.
 """
 from __future__ import annotations
 
 import gzip
+import json
 import math
 import random
 import statistics
 import time
 import urllib.request
 
+from bench import client_clusters
 from bench.common import log, run_load
 
 KM_PER_DEGREE_LATITUDE = 111.32
@@ -61,12 +65,21 @@ def answer_bytes(base: str, path: str) -> dict:
     with urllib.request.urlopen(request, timeout=120) as response:
         sent = response.read()
         plain = gzip.decompress(sent) if response.headers.get("Content-Encoding") == "gzip" else sent
-    return {"gzip": len(sent), "plain": len(plain)}
+    return {"gzip": len(sent), "plain": len(plain), "features": len(json.loads(plain).get("features", []))}
 
 
 def answer_sizes(base: str, spec: dict, sample: int = 50) -> dict:
     sizes = [answer_bytes(base, path) for path in spec["paths"][:sample]]
-    return {key: statistics.median(size[key] for size in sizes) for key in ("gzip", "plain")}
+    medians = {key: statistics.median(size[key] for size in sizes) for key in ("gzip", "plain")}
+    features = sum(size["features"] for size in sizes)
+    # What one location costs in the answer, for pricing a download of all of them.
+    medians["per_feature"] = {key: sum(size[key] for size in sizes) / features if features else 0.0
+                              for key in ("gzip", "plain")}
+    return medians
+
+
+def _bbox_of(path: str) -> list[float]:
+    return [float(part) for part in path.split("bbox=")[1].split("&")[0].split(",")]
 
 
 def run(nap_base: str, trivial_base: str, locations: list[tuple[str, float, float]], seconds: float) -> dict:
@@ -89,4 +102,9 @@ def run(nap_base: str, trivial_base: str, locations: list[tuple[str, float, floa
             results[name]["cold_ms"] = cold_ms
         log(f"api: {name}: p50 {nap['latency_ms']['p50']:.1f} ms, {nap['rps']:.0f}/s "
             f"(trivial: p50 {baseline['latency_ms']['p50']:.2f} ms, {baseline['rps']:.0f}/s)")
+    if "national" in results and "bbox" in results:
+        specs = workloads(locations, seconds)
+        results["national"]["client_side"] = client_clusters.measure(
+            locations, _bbox_of(specs["national"]["paths"][0]), _bbox_of(specs["bbox"]["paths"][0]),
+            results["bbox"]["bytes"]["per_feature"])
     return results

@@ -137,6 +137,19 @@ def api_rows(engine: str, size: int, result: dict) -> list[Row]:
         rows.append(Row("api", "map national view, answer (KB gzip / plain)", engine, size,
                         f"{sent / 1024:.1f} / {national['bytes']['plain'] / 1024:.1f}", "", None, "<= 200 KB",
                         _ok(sent <= 200 * 1024, at_target)))
+        client = national.get("client_side")
+        if client and client.get("measured"):
+            rows.append(Row("api", "map clustered in the browser instead (supercluster, Node.js): download of "
+                            "every location (MB gzip / plain)", engine, size,
+                            f"{client['download_gzip'] / 1e6:.1f} / {client['download_plain'] / 1e6:.1f}"))
+            rows.append(Row("api", "map clustered in the browser: read + index once (ms); then national view, "
+                            "1 km box (ms)", engine, size,
+                            f"{_num(client['parse_ms'])} + {_num(client['index_ms'])} (heap "
+                            f"{_num(client['heap_mb'])} MB); {_num(client['national']['p50_ms'])}, "
+                            f"{_num(client['box']['p50_ms'])}"))
+        elif client:
+            rows.append(Row("api", "map clustered in the browser (supercluster)", engine, size,
+                            f"not measured: {client['why']}"))
     return rows
 
 
