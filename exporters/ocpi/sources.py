@@ -9,8 +9,10 @@
    served without being decoded and encoded again (most of a page's time otherwise); a
    document is decoded only where a publication rule changes it.
 
-Queries stay index-friendly: lists walk the primary key with the publication filter,
-date_from/date_to use (last_updated, id), single objects use the unique
+Queries stay index-friendly: a list of locations without dates takes its page's ids from
+those kept in the process (exporters/ocpi/listed_ids.py) and reads a range of the primary
+key; other lists walk the primary key with the publication filter, date_from/date_to use
+(last_updated, id), single objects use the unique
 (country_code, party_id, ocpi_id) key and EVSEs (location_pk, uid).
 """
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sqlalchemy import DateTime, Text, and_, case, cast, func, select, type_coer
 from sqlalchemy.orm import Session
 
 from exporters.http_caching import Fingerprint
+from exporters.ocpi.listed_ids import listed_ids
 from nap.ocpi.paging import Window
 from exporters.publication import Publication
 from nap.jsonutil import dumps_text, loads
@@ -56,6 +59,7 @@ def _latest(*moments: datetime | None) -> datetime | None:
 
 class _Source:
     table = None
+    keeps_list = False  # the whole list's ids are kept in the process (listed_ids)
 
     def __init__(self, session: Session, publication: Publication):
         self.session = session
@@ -67,6 +71,20 @@ class _Source:
     def page(self, window: Window, with_documents: bool = False) -> Snapshot:
         """The snapshot of a list page. `with_documents`: the documents will be served (the
         request cannot be answered 304), so what can be read with the index columns is."""
+        if window.date_from is None and window.date_to is None and self.keeps_list:
+            total, newest, rows = self._kept_list_page(window)
+        else:
+            total, newest, rows = self._counted_page(window)
+        fingerprint = Fingerprint(self.table.__tablename__, window.offset, window.limit, window.date_from,
+                                  window.date_to, total)
+        fingerprint.add_rows(rows)
+        snapshot = Snapshot([row.id for row in rows], total, fingerprint,
+                            _latest(newest, self.publication.audience.since))
+        self._add_children(snapshot, with_documents)
+        return snapshot
+
+    def _counted_page(self, window: Window):
+        """(total, newest change, rows) of a page, counted in SQL."""
         table = self.table
         # Rows that can matter to this list: with date_from, only those updated since
         # (last_updated only moves forward), a range of the (last_updated, id) index.
@@ -83,13 +101,27 @@ class _Source:
             select(table.id, _as_stored(table.changed_at), _as_stored(table.last_updated))
             .where(listed).order_by(table.id).offset(window.offset).limit(window.limit)
         ).all()
-        fingerprint = Fingerprint(table.__tablename__, window.offset, window.limit, window.date_from,
-                                  window.date_to, total)
-        fingerprint.add_rows(rows)
-        snapshot = Snapshot([row.id for row in rows], total, fingerprint,
-                            _latest(newest, self.publication.audience.since))
-        self._add_children(snapshot, with_documents)
-        return snapshot
+        return total, newest, rows
+
+    def _kept_list_page(self, window: Window):
+        """(total, newest change, rows) of a page of the whole list, from the ids kept in
+        this process (exporters/ocpi/listed_ids.py) and a range of the primary key."""
+        table = self.table
+        condition = self.condition()
+        ids = listed_ids(self.session, condition, tuple(sorted(self.publication.private_location_ids())))
+        page = ids[window.offset:window.offset + window.limit]
+        rows = []
+        if page:
+            rows = self.session.execute(
+                select(table.id, _as_stored(table.changed_at), _as_stored(table.last_updated))
+                .where(condition, table.id.between(page[0], page[-1])).order_by(table.id).limit(window.limit)
+            ).all()
+        # The page changes when one of its rows does (their changed_at; the EVSEs' are added
+        # by _add_children) or when a row enters or leaves the list before or on it, which
+        # stamps static_changed_at (one probe of its index).
+        newest = _latest(self.session.scalar(select(func.max(table.static_changed_at))),
+                         *(row[1].replace(tzinfo=timezone.utc) for row in rows))
+        return len(ids), newest, rows
 
     def _find(self, country_code: str, party_id: str, object_id: str):
         """The row of one object: ids are CiStrings, so one probe of the unique key with the
@@ -132,6 +164,7 @@ def _evse_marks_and_texts(in_keys):
 
 class LocationSource(_Source):
     table = Location
+    keeps_list = True
 
     def condition(self):
         return self.publication.location_condition()
