@@ -49,9 +49,9 @@ _LISTS: OrderedDict[tuple, _Listed] = OrderedDict()
 _LOCK = threading.Lock()
 
 
-def listed_ids(session: Session, condition, audience_key: tuple) -> array:
-    """The ids of the locations meeting `condition` (the audience's publication rule), in
-    id order. The array is the cache's own: read it, do not change it."""
+def listed_page(session: Session, condition, audience_key: tuple, offset: int, limit: int) -> tuple[int, list[int]]:
+    """(how many locations meet `condition`, the audience's publication rule; the ids of
+    those from `offset` on, at most `limit`, in id order), both from one state of the list."""
     key = (session.get_bind().url.render_as_string(hide_password=True), audience_key)
     with _LOCK:
         listed = _LISTS.pop(key, None) or _Listed()
@@ -59,7 +59,7 @@ def listed_ids(session: Session, condition, audience_key: tuple) -> array:
         while len(_LISTS) > MAX_LISTS:
             _LISTS.popitem(last=False)
         _refresh(session, listed, condition)
-        return listed.ids
+        return len(listed.ids), listed.ids[offset:offset + limit].tolist()
 
 
 def _refresh(session: Session, listed: _Listed, condition) -> None:

@@ -25,7 +25,7 @@ from sqlalchemy import DateTime, Text, and_, case, cast, func, select, type_coer
 from sqlalchemy.orm import Session
 
 from exporters.http_caching import Fingerprint
-from exporters.ocpi.listed_ids import listed_ids
+from exporters.ocpi.listed_ids import listed_page
 from nap.ocpi.paging import Window
 from exporters.publication import Publication
 from nap.jsonutil import dumps_text, loads
@@ -108,8 +108,8 @@ class _Source:
         this process (exporters/ocpi/listed_ids.py) and a range of the primary key."""
         table = self.table
         condition = self.condition()
-        ids = listed_ids(self.session, condition, tuple(sorted(self.publication.private_location_ids())))
-        page = ids[window.offset:window.offset + window.limit]
+        total, page = listed_page(self.session, condition, tuple(sorted(self.publication.private_location_ids())),
+                                  window.offset, window.limit)
         rows = []
         if page:
             rows = self.session.execute(
@@ -121,7 +121,7 @@ class _Source:
         # stamps static_changed_at (one probe of its index).
         newest = _latest(self.session.scalar(select(func.max(table.static_changed_at))),
                          *(row[1].replace(tzinfo=timezone.utc) for row in rows))
-        return len(ids), newest, rows
+        return total, newest, rows
 
     def _find(self, country_code: str, party_id: str, object_id: str):
         """The row of one object: ids are CiStrings, so one probe of the unique key with the
