@@ -65,7 +65,9 @@ def answer_bytes(base: str, path: str) -> dict:
     with urllib.request.urlopen(request, timeout=120) as response:
         sent = response.read()
         plain = gzip.decompress(sent) if response.headers.get("Content-Encoding") == "gzip" else sent
-    return {"gzip": len(sent), "plain": len(plain), "features": len(json.loads(plain).get("features", []))}
+        geojson = "json" in response.headers.get("Content-Type", "")
+    features = len(json.loads(plain).get("features", [])) if geojson and plain else 0
+    return {"gzip": len(sent), "plain": len(plain), "features": features}
 
 
 def answer_sizes(base: str, spec: dict, sample: int = 50) -> dict:

@@ -5,12 +5,17 @@
    the scheduled moment, so falling behind shows as latency. Meanwhile a probe PATCHes an
    EVSE of its own about once a second and polls `/ocpi/2.3.0/locations` (date_from/date_to
    around the pushed last_updated) until the new status shows: the delay after the answer.
-The same two loads (without the probe) run against the trivial Flask app as the baseline.
+3. The DATEX II status delta of the last minute, right after that load, as a consumer
+   polling it asks for it (`/datex2/v3.7/energy-infrastructure/status?profile=afir&since=`
+   one minute before): one client, p50, and the answer's size.
+The same loads (without the probe) run against the trivial Flask app as the baseline.
 """
 from __future__ import annotations
 
 import random
+from datetime import datetime, timedelta, timezone
 
+from bench.api import answer_bytes
 from bench.common import log, run_load
 
 PREFIX = "/ocpi/2.3.0/receiver/locations/DE/ABC"
@@ -47,12 +52,21 @@ def run(nap_base: str, trivial_base: str, evses: list[tuple[str, str]], token: s
                                         "probe": {"targets": probes, "interval": 1.0, "timeout": 5.0}})
     log(f"push: at {rate:.0f}/s scheduled: {nap_paced['rps']:.0f}/s done, "
         f"p99 {nap_paced['latency_ms'].get('p99', 0):.0f} ms, probe {nap_paced.get('probe')}")
+    since = (datetime.now(timezone.utc) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    delta = {"kind": "get", "paths": [f"/datex2/v3.7/energy-infrastructure/status?profile=afir&since={since}"],
+             "mode": "closed", "concurrency": 1, "warmup": 1.0, "duration": min(seconds, 10.0), "max_requests": 200}
+    delta_bytes = answer_bytes(nap_base, delta["paths"][0])
+    nap_delta = run_load("push-delta", {**delta, "base": nap_base})
+    log(f"push: DATEX II status delta of the last minute: p50 {nap_delta['latency_ms'].get('p50', 0):.0f} ms, "
+        f"{delta_bytes['plain'] / 1e6:.1f} MB")
     baseline_capacity = run_load("push-capacity-baseline", {**capacity, "base": trivial_base})
     baseline_paced = run_load("push-paced-baseline", {**paced, "base": trivial_base})
+    baseline_delta = run_load("push-delta-baseline", {**delta, "base": trivial_base})
     # No answer at all under a closed load: NAP could not be measured. An open load that
     # got none answered in time is a figure (0/s done, its errors): a machine too busy to
     # keep the schedule, which made CI fail on a loaded host.
     if not nap_capacity["requests"]:
         raise RuntimeError("push capacity: no request answered")
     return {"capacity": {"nap": nap_capacity, "baseline": baseline_capacity},
-            "paced": {"nap": nap_paced, "baseline": baseline_paced}}
+            "paced": {"nap": nap_paced, "baseline": baseline_paced},
+            "delta": {"nap": nap_delta, "baseline": baseline_delta, "bytes": delta_bytes}}

@@ -98,6 +98,15 @@ def push_rows(engine: str, size: int, result: dict) -> list[Row]:
             f"({probe['visible']}/{probe['probes']} probes seen)",
             target="<= 1000 ms",
             met=_ok(bool(delays) and delays["max"] <= 1000 and not probe["missed"], applies)))
+    delta = result.get("delta")
+    if delta:
+        p50, base = delta["nap"]["latency_ms"].get("p50"), delta["baseline"]["latency_ms"].get("p50")
+        rows.append(Row(
+            "push", "DATEX II status delta of the last minute (afir), p50 (ms)", engine, size,
+            f"{_num(p50)} ({delta['bytes']['gzip'] / 1e3:.0f} KB gzip, {delta['bytes']['plain'] / 1e6:.1f} MB plain"
+            f"{_errors(delta['nap'])})", _num(base, 2), p50 / base if p50 and base else None,
+            "<= 100 ms (#22, at 1M)", _ok(p50 is not None and p50 <= 100 and not delta["nap"]["errors"],
+                                           applies and size >= 1_000_000)))
     return rows
 
 
