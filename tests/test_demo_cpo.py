@@ -284,6 +284,30 @@ def test_fleet_scales_to_25000_locations_with_unique_ids():
         assert GERMANY["lat"][0] < lat < GERMANY["lat"][1] and GERMANY["lon"][0] < lon < GERMANY["lon"][1]
 
 
+def test_a_larger_fleet_spreads_into_rings_around_its_cities_at_the_same_density():
+    """Past RING_LOCATIONS each further RING_LOCATIONS locations fill the next ring of the
+    same area: a million-EVSE fleet is as dense as a 100k one, not ten times denser."""
+    import random
+
+    from demo_cpo.fleet import RING_LOCATIONS, _position
+
+    spread_lat, spread_lon = 0.03, 0.045
+    for ring in range(10):
+        rng = random.Random(ring)
+        inner, outer = ring ** 0.5, (ring + 1) ** 0.5
+        for _ in range(300):
+            lat, lon = _position(rng, ring * RING_LOCATIONS + rng.randrange(RING_LOCATIONS), 50.0, 10.0, False)
+            reach = max(abs(lat - 50.0) / spread_lat, abs(lon - 10.0) / spread_lon)
+            assert inner - 1e-9 <= reach <= outer + 1e-9
+    # The outermost ring of a million-EVSE fleet (314,878 locations) still lies in Germany.
+    from demo_cpo.fleet import make_location
+
+    for index in range(10 * RING_LOCATIONS, 11 * RING_LOCATIONS, 15):
+        loc = make_location(index)
+        lat, lon = float(loc["coordinates"]["latitude"]), float(loc["coordinates"]["longitude"])
+        assert GERMANY["lat"][0] < lat < GERMANY["lat"][1] and GERMANY["lon"][0] < lon < GERMANY["lon"][1]
+
+
 def test_fleet_is_realistic_2_3_0(fleet200):
     tariffs = {t["id"]: t for t in fleet200.tariffs}
     assert 5 <= len(tariffs) <= 12
