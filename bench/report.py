@@ -101,9 +101,10 @@ def push_rows(engine: str, size: int, result: dict) -> list[Row]:
     delta = result.get("delta")
     if delta:
         p50, base = delta["nap"]["latency_ms"].get("p50"), delta["baseline"]["latency_ms"].get("p50")
+        answered = _num(p50) if delta["nap"]["requests"] else f"none answered in {delta['nap']['seconds']:.0f} s"
         rows.append(Row(
             "push", "DATEX II status delta of the last minute (afir), p50 (ms)", engine, size,
-            f"{_num(p50)} ({delta['bytes']['gzip'] / 1e3:.0f} KB gzip, {delta['bytes']['plain'] / 1e6:.1f} MB plain"
+            f"{answered} ({delta['bytes']['gzip'] / 1e3:.0f} KB gzip, {delta['bytes']['plain'] / 1e6:.1f} MB plain"
             f"{_errors(delta['nap'])})", _num(base, 2), p50 / base if p50 and base else None,
             "<= 100 ms (#22, at 1M)", _ok(p50 is not None and p50 <= 100 and not delta["nap"]["errors"],
                                            applies and size >= 1_000_000)))
