@@ -53,7 +53,7 @@ from exporters.publication import Publication
 from nap.ocpi.envelope import json_response
 from nap.ocpi.ids import id_key
 from nap.parties import VERIFIED
-from nap.store.documents import assemble_locations
+from nap.store.documents import assemble_locations, execute_keyed
 from nap.store.power_classes import POWER_CLASSES, UNKNOWN_POWER, power_class as class_of_power
 from nap.store.tables import Connector, Evse, FeedParty, Location
 from nap.web import db_session, settings
@@ -364,16 +364,18 @@ def _clusters(session, box: Box, publication: Publication, filters: Filters, zoo
     return validators.apply(response, private, max_age)
 
 
-# A location's EVSEs in their order, each with its connectors (one row per connector; an
-# EVSE without any has one row of NULLs): the pins' EVSEs and plugs in one query.
-_EVSES_WITH_PLUGS = (
-    select(Evse.id, Evse.location_pk, Evse.status, Evse.status_changed_at, Connector.id, Connector.standard,
-           Connector.power_type, Connector.max_electric_power, Connector.data["max_voltage"],
-           Connector.data["max_amperage"])
-    .outerjoin(Connector, Connector.evse_pk == Evse.id)
-    .where(Evse.location_pk.in_(bindparam("location_pks", expanding=True)))
-    .order_by(Evse.location_pk, Evse.position, Evse.id)
-)
+def _evses_with_plugs(in_keys):
+    """The EVSEs of some locations in their order, each with its connectors (one row per
+    connector; an EVSE without any has one row of NULLs): the pins' EVSEs and plugs in one
+    query, run by execute_keyed."""
+    return (
+        select(Evse.id, Evse.location_pk, Evse.status, Evse.status_changed_at, Connector.id, Connector.standard,
+               Connector.power_type, Connector.max_electric_power, Connector.data["max_voltage"],
+               Connector.data["max_amperage"])
+        .outerjoin(Connector, Connector.evse_pk == Evse.id)
+        .where(in_keys(Evse.location_pk))
+        .order_by(Evse.location_pk, Evse.position, Evse.id)
+    )
 
 
 def ocpi_url(base_url: str, country_code: str, party_id: str, location_id: str) -> str:
@@ -427,18 +429,17 @@ def _points(session, box: Box, publication: Publication, filters: Filters, zoom:
         moments.append(row.changed_at)
     shown: dict[int, list] = {pk: [] for pk in ids}
     plugs: dict[int, list[tuple]] = {pk: [] for pk in ids}  # location pk -> its shown EVSEs' connectors
-    for start in range(0, len(ids), 5000):
-        last_evse = None
-        for row in session.execute(_EVSES_WITH_PLUGS, {"location_pks": ids[start:start + 5000]}):
-            evse_pk, location_pk, status, status_changed_at, connector_pk, *plug = row
-            if evse_pk != last_evse:
-                last_evse = evse_pk
-                fingerprint.add(evse_pk, status, status_changed_at)
-                moments.append(status_changed_at)
-                if status != "REMOVED":
-                    shown[location_pk].append(row)
-            if status != "REMOVED" and connector_pk is not None:
-                plugs[location_pk].append(tuple(plug))
+    last_evse = None
+    for row in execute_keyed(session, _evses_with_plugs, ids) if ids else ():
+        evse_pk, location_pk, status, status_changed_at, connector_pk, *plug = row
+        if evse_pk != last_evse:
+            last_evse = evse_pk
+            fingerprint.add(evse_pk, status, status_changed_at)
+            moments.append(status_changed_at)
+            if status != "REMOVED":
+                shown[location_pk].append(row)
+        if status != "REMOVED" and connector_pk is not None:
+            plugs[location_pk].append(tuple(plug))
     validators = Validators(fingerprint.etag(), max((m for m in moments if m is not None), default=None))
     private, max_age = not audience.anonymous, settings().api_cache_max_age_seconds
     if validators.client_is_current():
