@@ -43,15 +43,18 @@ class _Listed:
     ids: array = field(default_factory=lambda: array("q"))
     settled: datetime | None = None  # every location stamped until then is applied to `ids`
     feeds: int | None = None
+    stamped: datetime | None = None  # the newest static_changed_at at the last read
 
 
 _LISTS: OrderedDict[tuple, _Listed] = OrderedDict()
 _LOCK = threading.Lock()
 
 
-def listed_page(session: Session, condition, audience_key: tuple, offset: int, limit: int) -> tuple[int, list[int]]:
+def listed_page(session: Session, condition, audience_key: tuple, offset: int,
+                limit: int) -> tuple[int, list[int], datetime | None]:
     """(how many locations meet `condition`, the audience's publication rule; the ids of
-    those from `offset` on, at most `limit`, in id order), both from one state of the list."""
+    those from `offset` on, at most `limit`, in id order; the newest static_changed_at of
+    any location, which every entry into or exit from the list moves), from one state."""
     key = (session.get_bind().url.render_as_string(hide_password=True), audience_key)
     with _LOCK:
         listed = _LISTS.pop(key, None) or _Listed()
@@ -59,12 +62,13 @@ def listed_page(session: Session, condition, audience_key: tuple, offset: int, l
         while len(_LISTS) > MAX_LISTS:
             _LISTS.popitem(last=False)
         _refresh(session, listed, condition)
-        return len(listed.ids), listed.ids[offset:offset + limit].tolist()
+        return len(listed.ids), listed.ids[offset:offset + limit].tolist(), listed.stamped
 
 
 def _refresh(session: Session, listed: _Listed, condition) -> None:
     settled = datetime.now(timezone.utc) - OVERLAP  # taken before the reads: what they cannot miss
-    feeds = session.scalar(select(func.count()).select_from(Feed))
+    feeds, stamped = session.execute(select(select(func.count()).select_from(Feed).scalar_subquery(),
+                                            select(func.max(Location.static_changed_at)).scalar_subquery())).one()
     changed = None
     if listed.settled is not None and feeds == listed.feeds:
         changed = session.execute(
@@ -81,7 +85,7 @@ def _refresh(session: Session, listed: _Listed, condition) -> None:
                 ids.insert(at, pk)
             elif not shown and present:
                 del ids[at]
-    listed.settled, listed.feeds = settled, feeds
+    listed.settled, listed.feeds, listed.stamped = settled, feeds, stamped
 
 
 def forget() -> None:

@@ -108,8 +108,9 @@ class _Source:
         this process (exporters/ocpi/listed_ids.py) and a range of the primary key."""
         table = self.table
         condition = self.condition()
-        total, page = listed_page(self.session, condition, tuple(sorted(self.publication.private_location_ids())),
-                                  window.offset, window.limit)
+        total, page, stamped = listed_page(self.session, condition,
+                                           tuple(sorted(self.publication.private_location_ids())),
+                                           window.offset, window.limit)
         rows = []
         if page:
             rows = self.session.execute(
@@ -118,9 +119,8 @@ class _Source:
             ).all()
         # The page changes when one of its rows does (their changed_at; the EVSEs' are added
         # by _add_children) or when a row enters or leaves the list before or on it, which
-        # stamps static_changed_at (one probe of its index).
-        newest = _latest(self.session.scalar(select(func.max(table.static_changed_at))),
-                         *(row[1].replace(tzinfo=timezone.utc) for row in rows))
+        # stamps static_changed_at.
+        newest = _latest(stamped, *(row[1].replace(tzinfo=timezone.utc) for row in rows))
         return total, newest, rows
 
     def _find(self, country_code: str, party_id: str, object_id: str):
