@@ -8,9 +8,10 @@ the location's. A product per tariff also gives tariff_alt_url its one AFIR home
 energyProductInformation. The mix fields are those energy.py writes for the location;
 without published tariffs energy.py writes the location's product or mix, as before.
 
-Charging points with the same rates, mix and eMSPs get the same XML but for the ids, which
-carry the charging point's id: append_products writes it once per publication and copies it
-(scoped_xml.py), which the site splices in when it is serialised.
+Charging points with the same rates and mix get the same XML but for the ids, which carry
+the charging point's id: append_products writes it once per publication and copies it
+(scoped_xml.py), which the site splices in when it is serialised. AFIR products also name
+the EVSE's eMSPs, which vary far more: they are a template of their own.
 """
 from __future__ import annotations
 
@@ -41,20 +42,42 @@ def _name_and_green(parent: Element, profile: Profile, mix: EnergyMix) -> None:
         sub(parent, profile.e("isGreenEnergy"), bool_text(mix.green))
 
 
-def write_afir_products(parent: Element, profile: Profile, rates: list[PublishedRate], *, location_mix: EnergyMix,
-                        providers: list[str], scope: str) -> None:
-    for rate in rates:
+def _write_product_head(parent: Element, profile: Profile, rate: PublishedRate, mix: EnergyMix) -> None:
+    _name_and_green(parent, profile, mix)
+    if rate.fitted.tariff.alt_url:
+        sub(parent, profile.e("energyProductInformation"), rate.fitted.tariff.alt_url)
+
+
+def _write_providers(parent: Element, profile: Profile, providers: tuple[str, ...]) -> None:
+    for provider in providers:  # the eMSPs accepted at the EVSE, whatever the product
+        write_organisation(parent, profile.e("mobilityServiceProvider"), profile, Organisation(name=provider), "")
+
+
+def _write_product_rate(parent: Element, profile: Profile, rate: PublishedRate, mix: EnergyMix, scope: str) -> None:
+    tariff_afir.write_energy_rate(parent, profile, rate.fitted, rate_id=rate.id_in(scope),
+                                  payment_means=rate.payment_means, card_payment=rate.card_payment)
+    _write_impacts_and_sources(parent, profile, mix)
+
+
+def _append_afir_products(parent: Element, catalogue: TariffCatalogue, rates: list[PublishedRate], *,
+                          location_mix: EnergyMix, providers: tuple[str, ...], scope: str) -> None:
+    """One energyProduct per rate: its head (name, green, information), the EVSE's eMSPs and
+    its rate (with the mix's impacts), three templates. The eMSPs vary by EVSE far more than
+    the rates do (hundreds of combinations in a national table): a template holding both
+    was built again for most charging points once the combinations outnumbered the memo."""
+    profile, splices, memo = catalogue.profile, catalogue.splices, catalogue.products
+    provider_xml = memo.get(("afir providers", providers), lambda: ScopedXml.build(
+        profile, lambda element, _: _write_providers(element, profile, providers))) if providers else None
+    for rate in rates:  # the builders bind rate and mix: a template that declines keeps its builder
         mix = rate.mix or location_mix
         product = typed(parent, profile.e("energyProduct"), profile.etype("ElectricEnergy"))
-        _name_and_green(product, profile, mix)
-        if rate.fitted.tariff.alt_url:
-            sub(product, profile.e("energyProductInformation"), rate.fitted.tariff.alt_url)
-        for provider in providers:  # the eMSPs accepted at the EVSE, whatever the product
-            write_organisation(product, profile.e("mobilityServiceProvider"), profile, Organisation(name=provider),
-                               scope)
-        tariff_afir.write_energy_rate(product, profile, rate.fitted, rate_id=rate.id_in(scope),
-                                      payment_means=rate.payment_means, card_payment=rate.card_payment)
-        _write_impacts_and_sources(product, profile, mix)
+        splices.insert(product, memo.get(("afir head", rate.key, mix), lambda: ScopedXml.build(
+            profile, lambda element, _, rate=rate, mix=mix: _write_product_head(element, profile, rate, mix))), scope)
+        if provider_xml is not None:
+            splices.insert(product, provider_xml, scope)
+        splices.insert(product, memo.get(("afir rate", rate.key, mix), lambda: ScopedXml.build(
+            profile, lambda element, scope, rate=rate, mix=mix: _write_product_rate(element, profile, rate, mix, scope))),
+                       scope)
 
 
 def write_generic_mixes(parent: Element, profile: Profile, rates: list[PublishedRate], *,
@@ -76,15 +99,12 @@ def append_products(parent: Element, catalogue: TariffCatalogue, rates: list[Pub
     """The charging point's energy products (AFIR) or mixes (generic) for its rates, `scope`
     being its refill point id."""
     profile = catalogue.profile
-    rate_keys = tuple(rate.key for rate in rates)
     if profile.is_afir:
-        key = ("afir", rate_keys, location_mix, tuple(providers))
+        _append_afir_products(parent, catalogue, rates, location_mix=location_mix, providers=tuple(providers),
+                              scope=scope)
+        return
+    key = ("generic", tuple(rate.key for rate in rates), location_mix)
 
-        def builder(element: Element, scope: str) -> None:
-            write_afir_products(element, profile, rates, location_mix=location_mix, providers=providers, scope=scope)
-    else:
-        key = ("generic", rate_keys, location_mix)
-
-        def builder(element: Element, scope: str) -> None:
-            write_generic_mixes(element, profile, rates, location_mix=location_mix, scope=scope)
+    def builder(element: Element, scope: str) -> None:
+        write_generic_mixes(element, profile, rates, location_mix=location_mix, scope=scope)
     catalogue.splices.insert(parent, catalogue.products.get(key, lambda: ScopedXml.build(profile, builder)), scope)
