@@ -400,6 +400,14 @@ def test_a_harvested_store_status_changes_prices_and_versions(demo_cpo, nap_serv
     assert table_ref == table_publication(after_status)["energyInfrastructureTable"][0]["versionG"]
     (changed,) = point_statuses(delta).items()
     assert changed[0] == point_id and changed[1]["reference"]["versionG"] == points(table)[point_id]["versionG"]
+    # The site and station the delta refers to carry the table's versions, which cover the
+    # location's charging points that did not change too.
+    assert len(location["evses"]) > 1
+    (site_status,) = status_publication(delta)["energyInfrastructureSiteStatus"]
+    (station_status,) = site_status["energyInfrastructureStationStatus"]
+    site_id = f"DE*ABC*{location['id']}"
+    assert (site_status["reference"]["idG"], site_status["reference"]["versionG"]) == (site_id, versions(table)[site_id])
+    assert station_status["reference"]["versionG"] == versions(table)[f"{site_id}#station"]
     assert changed[1]["status"]["value"] == {"OUTOFORDER": "outOfOrder", "AVAILABLE": "available"}[new_status]
     assert _write(write_status, sessions, settings, since=clock_past(datetime.now(timezone.utc)))[1] == 0
 

@@ -143,10 +143,32 @@ def test_a_pushed_tariff_change_is_in_the_afir_status_delta_at_once(demo_cpo, na
     rate = after.xpath("//aegi:energyRate[@id = $id]", id=rate_id, namespaces=NS)[0]
     assert prices(update) == prices(rate)
     assert texts(status, "aegi:tableReference/@version") == texts(after, "aegi:energyInfrastructureTable/@version")
+    for site_status in status.xpath("//aegi:energyInfrastructureSiteStatus", namespaces=NS):
+        (site_id,) = texts(site_status, "afac:reference/@id")
+        assert texts(site_status, "afac:reference/@version") == after.xpath(
+            "//aegi:energyInfrastructureSite[@id = $id]/@version", id=site_id, namespaces=NS)
 
     # The generic model has no rate update: its delta has nothing to say.
     generic = httpx.get(f"{nap_server.url}{BASE}/status", params={"profile": "generic", "since": since})
     assert generic.status_code == 204
+
+    # One charging point of a location with several changes status: the delta holds it alone,
+    # in a site and station that carry the table's versions, which cover the others too.
+    location = next(loc for loc in cpo.app.config["FLEET"].locations if len(loc["evses"]) > 1)
+    evse = location["evses"][0]
+    since = format_datetime(clock_past(datetime.now(timezone.utc)))
+    patch = httpx.patch(f"{nap_server.url}/ocpi/2.3.0/receiver/locations/DE/ABC/{location['id']}/{evse['uid']}",
+                        json={"status": "OUTOFORDER" if evse["status"] != "OUTOFORDER" else "AVAILABLE",
+                              "last_updated": format_datetime(datetime.now(timezone.utc))}, headers=headers)
+    assert patch.json()["status_code"] == 1000
+    table = assert_valid(httpx.get(f"{nap_server.url}{BASE}/table", params={"profile": "afir"}).content)
+    status = assert_valid(httpx.get(f"{nap_server.url}{BASE}/status",
+                                    params={"profile": "afir", "since": since}).content)
+    site_id = f"DE*ABC*{location['id']}"
+    assert texts(status, "//aegi:refillPointStatus/afac:reference/@id") == [f"{site_id}#evse:{evse['uid']}"]
+    for object_id in (site_id, f"{site_id}#station"):
+        assert status.xpath("//afac:reference[@id = $id]/@version", id=object_id, namespaces=NS) == table.xpath(
+            "//*[@id = $id]/@version", id=object_id, namespaces=NS)
 
 
 # --- A15: the time zone across a change of offset, with an injected clock -----------------------

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from exporters.datex2.spooled_response import plain as _plain, spooled as _spooled, stream
 from exporters.datex2.status import write_status
 from exporters.datex2.table import write_table
-from exporters.datex2.source import (changed_status_documents, party_operators, published_locations, table_state,
+from exporters.datex2.source import (ChangedStatuses, party_operators, published_locations, table_state,
                                      tariff_lookup)
 from exporters.http_caching import Fingerprint, Validators, not_modified
 from nap.ocpi.values import parse_datetime
@@ -85,12 +85,13 @@ def status():
         return not_modified(validators, private=False, max_age=MAX_AGE)
     # AFIR: the ad hoc prices are dynamic data, so a delta also holds the EVSEs whose tariff
     # changed (the table version, and so the ETag, changes with any tariff).
-    documents = (changed_status_documents(session, since, prices=profile == "afir") if since
-                 else iter_location_documents(session, published_locations()))
+    delta = ChangedStatuses(session, since, prices=profile == "afir") if since else None
+    documents = delta if delta is not None else iter_location_documents(session, published_locations())
     spool, written, gzipped = _spooled(lambda out: write_status(
         out, documents, profile=profile, publication_time=now, table_version=version,
         country=settings().country_code.lower(), national_identifier=settings().party_id,
-        party_operators=party_operators(session), tariffs_by_key=tariff_lookup(session)))
+        party_operators=party_operators(session), tariffs_by_key=tariff_lookup(session),
+        narrow=delta.narrow if delta is not None else None))
     if not written:
         spool.close()
         return _plain("no status or price changed since then" if since else "no charging points are published yet",

@@ -81,16 +81,20 @@ def _label(location: object) -> str:
 
 def write_sites(locations: Iterable[object], profile: Profile, build: Callable[[PublishedSite], etree._Element | bytes],
                 kind: str, write: Callable[[etree._Element | bytes], object],
-                party_operators: PartyOperators | None = None, at: datetime | None = None) -> int:
+                party_operators: PartyOperators | None = None, at: datetime | None = None,
+                narrow: Callable[[PublishedSite], PublishedSite] | None = None) -> int:
     """Select, build and `write` one element (or its bytes) per location, as soon as it is
     built; return the number of refill points written. A location that cannot be written
     validly is skipped with a warning: one broken location must not cost the whole
     publication. `party_operators`: see selection.with_party_operator; `at`: the
-    publication time (the sites' UTC offsets, part of their versions)."""
+    publication time (the sites' UTC offsets, part of their versions); `narrow`: what a
+    status delta keeps of each selected site (source.ChangedStatuses.narrow)."""
     refill_points = 0
     for location in locations:
         try:
             published = published_site(location, profile, party_operators, at)
+            if published is not None and narrow is not None:
+                published = narrow(published)
             element = build(published) if published is not None else None
         except Exception as error:  # noqa: BLE001 - anything a CPO sends, we survive
             log.warning("DATEX II %s: skipped location %s: %r", kind, _label(location), error)

@@ -4,14 +4,16 @@ price) changed."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Iterator
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from exporters.datex2 import ocpi, supplement, time_zones
+from exporters.datex2 import identity, ocpi, supplement, time_zones
 from exporters.datex2.identity import fingerprint
+from exporters.datex2.selection import PublishedSite
 from nap.ocpi.ids import id_key
 from nap.store.documents import assemble_locations
 from nap.store.status_history import changed_evses_since
@@ -134,18 +136,35 @@ def changed_tariff_evses(session: Session, since: datetime) -> dict[int, set[str
     return changed
 
 
-def changed_status_documents(session: Session, since: datetime, batch_size: int = 500, *,
-                             prices: bool = False) -> Iterator[dict]:
-    """Location documents holding only the EVSEs whose status changed after `since`, and
-    with `prices` (the AFIR status) also those whose ad hoc price did (changed_tariff_evses)."""
-    changed = changed_evses_since(session, since)
-    if prices:
-        for location_pk, uids in changed_tariff_evses(session, since).items():
-            changed.setdefault(location_pk, set()).update(uids)
-    pks = sorted(changed)
-    for start in range(0, len(pks), batch_size):
-        rows = session.scalars(published_locations().where(Location.id.in_(pks[start:start + batch_size]))
-                               .order_by(Location.id)).all()
-        for row, document in zip(rows, assemble_locations(session, rows)):
-            document["evses"] = [e for e in document["evses"] if e["uid"] in changed[row.id]]
-            yield document
+class ChangedStatuses:
+    """The locations a status delta holds (iterate: their documents) and, by `narrow`, the
+    charging points it publishes of each: those whose status changed after `since`, and with
+    `prices` (the AFIR status) those whose ad hoc price did (changed_tariff_evses).
+
+    The documents are whole: a site's version covers every EVSE of its location, and a
+    delta's references must carry the table's versions. Narrowing comes after the site is
+    selected (write_sites' `narrow`)."""
+
+    def __init__(self, session: Session, since: datetime, *, prices: bool = False, batch_size: int = 500) -> None:
+        self._session, self._batch_size = session, batch_size
+        self._changed = changed_evses_since(session, since)
+        if prices:
+            for location_pk, uids in changed_tariff_evses(session, since).items():
+                self._changed.setdefault(location_pk, set()).update(uids)
+        self._uids_by_site: dict[str, set[str]] = {}
+
+    def __iter__(self) -> Iterator[dict]:
+        pks = sorted(self._changed)
+        for start in range(0, len(pks), self._batch_size):
+            rows = self._session.scalars(published_locations().where(
+                Location.id.in_(pks[start:start + self._batch_size])).order_by(Location.id)).all()
+            for row, document in zip(rows, assemble_locations(self._session, rows)):
+                site = identity.site_id(document)
+                if site is not None:
+                    self._uids_by_site[site] = self._changed[row.id]
+                yield document
+
+    def narrow(self, published: PublishedSite) -> PublishedSite:
+        uids = self._uids_by_site.get(published.id, frozenset())
+        return replace(published, evses=[point for point in published.evses
+                                         if identity.evse_uid(point.evse) in uids])

@@ -16,7 +16,7 @@ no price.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import BinaryIO
 
@@ -143,11 +143,13 @@ def _site_status(site: PublishedSite, profile: Profile, at: datetime,
 def write_status(out: BinaryIO, locations: Iterable[dict], *, profile: str = "generic", publication_time: datetime,
                  table_id: str = "NAP", table_version: str = "1", country: str = "de",
                  national_identifier: str = "NAP", preamble: str | None = None,
-                 party_operators: PartyOperators | None = None, tariffs_by_key: TariffsByKey | None = None) -> int:
+                 party_operators: PartyOperators | None = None, tariffs_by_key: TariffsByKey | None = None,
+                 narrow: Callable[[PublishedSite], PublishedSite] | None = None) -> int:
     """Write the status publication to the binary file `out`; return the number of refill
     point statuses written. `party_operators`: as given to write_table, so that the
     references carry the table's site versions. `tariffs_by_key`: as given to write_table;
-    with it an AFIR status carries the ad hoc prices (energyRateUpdate)."""
+    with it an AFIR status carries the ad hoc prices (energyRateUpdate). `narrow`: a delta's
+    (source.ChangedStatuses), which keeps the charging points that changed."""
     chosen = profile_named(profile)
     at = utc(publication_time)
     # Its drops and omissions are the table's to count and log: the status repeats its choice.
@@ -158,4 +160,4 @@ def write_status(out: BinaryIO, locations: Iterable[dict], *, profile: str = "ge
                         id=table_id, version=table_version):
             pass  # an empty element: all its information is in the attributes
         return write_sites(locations, chosen, lambda site: _site_status(site, chosen, at, catalogue), "status",
-                           writer_into(xf, out), party_operators, at)
+                           writer_into(xf, out), party_operators, at, narrow)

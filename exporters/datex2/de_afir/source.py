@@ -2,13 +2,14 @@
 (exporters/datex2/source.py), narrowed to the parties a subscriber asked for."""
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_
 from sqlalchemy.orm import Session
 
 from exporters.datex2 import ocpi, source
+from exporters.datex2.selection import PublishedSite
 from nap.store.documents import iter_location_documents
 from nap.store.tables import Location
 
@@ -46,6 +47,9 @@ def location_documents(session: Session, parties: Parties | None = None) -> Iter
     return iter_location_documents(session, published_locations(parties))
 
 
-def changed_documents(session: Session, since: datetime, parties: Parties | None = None) -> Iterator[dict]:
-    """The locations with only the EVSEs whose status or ad hoc price changed after `since`."""
-    return of_parties(source.changed_status_documents(session, since, prices=True), parties)
+def changed_documents(session: Session, since: datetime,
+                      parties: Parties | None = None) -> tuple[Iterator[dict], Callable[[PublishedSite], PublishedSite]]:
+    """The locations whose charging points' status or ad hoc price changed after `since`, and
+    what to keep of each selected site (source.ChangedStatuses)."""
+    delta = source.ChangedStatuses(session, since, prices=True)
+    return of_parties(delta, parties), delta.narrow

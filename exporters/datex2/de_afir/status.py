@@ -8,7 +8,7 @@ charging point, referring to that EnergyRate's idG), converted to the profile's 
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import BinaryIO
 
@@ -40,9 +40,10 @@ def site_status_element(published: PublishedSite, catalogue: TariffCatalogue | N
 
 def write_status_document(out: BinaryIO, locations: Iterable[dict], settings: Settings, *, now: datetime,
                           table_version: str, delta: bool, tariffs_by_key: TariffsByKey | None = None,
-                          party_operators: PartyOperators | None = None) -> int:
-    """The messageContainer over `locations` (for a delta: holding only the EVSEs to
-    publish); the number of charging point statuses written."""
+                          party_operators: PartyOperators | None = None,
+                          narrow: Callable[[PublishedSite], PublishedSite] | None = None) -> int:
+    """The messageContainer over `locations` (for a delta, `narrow` keeps the charging
+    points to publish of each site); the number of charging point statuses written."""
     at = utc(now)
     # Its drops are the table's to count and log: the status repeats the table's choice of rates.
     catalogue = catalogue_for(tariffs_by_key, at)
@@ -62,7 +63,7 @@ def write_status_document(out: BinaryIO, locations: Iterable[dict], settings: Se
         "exchangeInformation": envelope.exchange_information(settings, now,
                                                              envelope.DELTA if delta else envelope.SNAPSHOT)}}
     with envelope.streamed(out, document) as write:
-        written = write_sites(locations, AFIR, build, "de-afir status", write, party_operators, at)
+        written = write_sites(locations, AFIR, build, "de-afir status", write, party_operators, at, narrow)
     log_conversion("status", converter, TariffCounts())
     return written
 
@@ -73,8 +74,8 @@ def write_status(out: BinaryIO, session: Session, settings: Settings, *, now: da
     those whose status or ad hoc price changed after `since`. Returns the number of
     charging point statuses written (0 with a `since`: nothing changed)."""
     version = content_version(session, now)
-    documents = (source.changed_documents(session, since, parties) if since is not None
-                 else source.location_documents(session, parties))
+    documents, narrow = (source.changed_documents(session, since, parties) if since is not None
+                         else (source.location_documents(session, parties), None))
     return write_status_document(out, documents, settings, now=now, table_version=version, delta=since is not None,
                                  tariffs_by_key=datex2_source.tariff_lookup(session),
-                                 party_operators=datex2_source.party_operators(session))
+                                 party_operators=datex2_source.party_operators(session), narrow=narrow)
