@@ -7,6 +7,10 @@ under gunicorn, one client per endpoint (p50).
     python -m bench.statistics history --url DB    (writes the day's history: not measured)
     python -m bench.statistics compute --url DB    (computes the day: measured)
     python -m bench.statistics baseline --url DB   (reads the rows the job reads: measured)
+    python -m bench.statistics size --url DB       (the store's size on disk, per EVSE)
+
+The store's size is read twice: as harvested, and with the day's history and its statistics
+(#22: "database size per EVSE, with the status history of a day at 10 changes per EVSE").
 """
 from __future__ import annotations
 
@@ -100,10 +104,35 @@ def child_baseline(url: str) -> dict:
     return {"baseline_seconds": time.monotonic() - started}
 
 
+def child_size(url: str) -> dict:
+    """The store's bytes on disk: PostgreSQL, every table of the store with its indexes and
+    TOAST (not the catalogues of an empty database); SQLite, the file's pages."""
+    from sqlalchemy import func, select, text
+
+    from nap.store.db import session_factory
+    from nap.store.tables import Evse
+
+    with session_factory(url)() as session:
+        evses = session.scalar(select(func.count()).select_from(Evse))
+        if session.get_bind().dialect.name == "postgresql":
+            tables = dict(session.execute(text(
+                "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relkind = 'r' AND n.nspname = current_schema()")).all())
+        else:
+            pages = session.execute(text("PRAGMA page_count")).scalar()
+            tables = {"(file)": pages * session.execute(text("PRAGMA page_size")).scalar()}
+    total = sum(tables.values())
+    largest = dict(sorted(tables.items(), key=lambda item: -item[1])[:4])
+    return {"bytes": total, "evses": evses, "bytes_per_evse": total / evses if evses else None, "largest": largest,
+            "tables": tables}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="mode", required=True)
-    children = {"history": child_history, "compute": child_compute, "baseline": child_baseline}
+    children = {"history": child_history, "compute": child_compute, "baseline": child_baseline,
+                "size": child_size}
     for mode in children:
         sub.add_parser(mode).add_argument("--url", required=True)
     args = parser.parse_args()
@@ -140,8 +169,14 @@ def _api(env: dict, workers: int, seconds: float, day: str, operator: tuple[str,
     return results
 
 
+def _size(db_url: str, timeout: float) -> dict:
+    return check(run_measured([PYTHON, "-m", "bench.statistics", "size", "--url", db_url], bench_env(), timeout),
+                 "database size").json()
+
+
 def run(db_url: str, timeout: float, *, env: dict | None = None, workers: int = 2, api_seconds: float = 3.0,
         operator: tuple[str, str] = ("DE", "ABC")) -> dict:
+    harvested = _size(db_url, timeout)
     log("statistics: one day of 10 status changes per EVSE")
     history = check(run_measured([PYTHON, "-m", "bench.statistics", "history", "--url", db_url], bench_env(),
                                  timeout), "statistics history").json()
@@ -151,11 +186,15 @@ def run(db_url: str, timeout: float, *, env: dict | None = None, workers: int = 
                                                       bench_env(), timeout), "statistics baseline").json()}
     log(f"statistics: {result['seconds']:.2f} s for {result['evses']} EVSEs and {result['changes']} changes "
         f"(reading them: {result['baseline_seconds']:.2f} s), peak RSS {measured.peak_rss_mb:.0f} MB")
+    with_history = _size(db_url, timeout)
+    log(f"statistics: the store holds {with_history['bytes_per_evse']:,.0f} bytes per EVSE with the day's history "
+        f"({harvested['bytes_per_evse']:,.0f} as harvested)")
     api = _api(env, workers, api_seconds, result["day"], operator) if env is not None else {}
     if api:
         log("statistics API p50: " + ", ".join(f"{name} {figures.get('p50_ms', figures.get('ms')):.1f} ms"
                                                for name, figures in api.items()))
     return {**result, "written_changes": history["changes"], "peak_rss_mb": measured.peak_rss_mb, "api": api,
+            "database_size": {"harvested": harvested, "with_history": with_history},
             "ratio": result["seconds"] / result["baseline_seconds"] if result["baseline_seconds"] else None}
 
 
