@@ -339,6 +339,35 @@ def test_a_subscriber_down_for_a_while_gets_a_snapshot_with_everything_it_missed
     assert "ConnectError" in record[first_failure].error and AUTH_HEADER[1] not in record[first_failure].error
 
 
+def test_a_delta_leaves_out_what_the_last_one_carried_and_keeps_what_committed_late(cpo, receiver, pki, sessions,
+                                                                                  push_settings):
+    settings = replace(push_settings, push_min_interval_seconds=0)
+    subscribe(sessions, settings, pki, receiver)
+    assert [d.kind for d in deliver_due(sessions, settings)] == [DeliveryKind.SNAPSHOT]
+    statuses = receiver.of("snapshotPush")[0].statuses()
+    first, second = (cpo.point_id(statuses, uid) for uid in cpo.evse_uids[:2])
+    # The harvest's statuses, received just before the snapshot, are not sent again either.
+    cpo.push_status(cpo.evse_uids[0], "OUTOFORDER")
+    assert [d.kind for d in deliver_due(sessions, settings)] == [DeliveryKind.DELTA]
+    assert list(receiver.of("deltaPush")[-1].statuses()) == [first]
+    # Another change, well within OVERLAP of that delivery: the next delta holds it alone.
+    cpo.push_status(cpo.evse_uids[1], "OUTOFORDER")
+    assert [d.kind for d in deliver_due(sessions, settings)] == [DeliveryKind.DELTA]
+    assert list(receiver.of("deltaPush")[-1].statuses()) == [second]
+    # A change received before that delivery and committed after it (a slow transaction's)
+    # is in the next one.
+    with sessions.begin() as session:
+        watermark = session.scalar(select(PushSubscriber.watermark))
+        seen = session.scalar(select(EvseStatusChange).where(EvseStatusChange.evse_uid == cpo.evse_uids[0])
+                              .order_by(EvseStatusChange.id.desc()).limit(1))
+        session.add(EvseStatusChange(feed_id=seen.feed_id, location_pk=seen.location_pk, evse_uid=seen.evse_uid,
+                                     old_status="AVAILABLE", new_status="OUTOFORDER", cpo_time=watermark,
+                                     received_at=watermark - OVERLAP / 2, via="push"))
+    assert [d.kind for d in deliver_due(sessions, settings)] == [DeliveryKind.DELTA]
+    assert list(receiver.of("deltaPush")[-1].statuses()) == [first]
+    assert deliver_due(sessions, settings) == []
+
+
 def test_two_workers_deliver_each_message_once(cpo, receiver, pki, sessions, push_settings, loops):
     subscribe(sessions, push_settings, pki, receiver)
     loops("worker-1"), loops("worker-2")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Iterator
+from typing import Collection, Iterator
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -16,7 +16,7 @@ from exporters.datex2.identity import fingerprint
 from exporters.datex2.selection import PublishedSite
 from nap.ocpi.ids import id_key
 from nap.store.documents import assemble_locations
-from nap.store.status_history import changed_evses_since
+from nap.store.status_history import SeenChanges, changed_evses_since
 from nap.store.states import ClaimState
 from nap.store.tables import Connector, Evse, Feed, FeedParty, Location, Tariff
 
@@ -111,17 +111,19 @@ def tariff_lookup(session: Session):
     return lookup
 
 
-def changed_tariff_evses(session: Session, since: datetime) -> dict[int, set[str]]:
+def changed_tariff_evses(session: Session, since: datetime, skip: Collection[str] = ()) -> dict[int, set[str]]:
     """location_pk -> uids of the published EVSEs with a connector using a tariff that
     changed after `since` (a CPO's PUT, a harvest): their ad hoc price is dynamic data
     (AFIR). A connector names its tariffs by id within its location's party, matched as
     the table's tariff lookup matches them (tariff_lookup: country, party, id_key). A
-    removed tariff has no rate in the table any more, so no update to refer to."""
+    removed tariff has no rate in the table any more, so no update to refer to. `skip`: the
+    changes a reader has had (SeenChanges.tariffs)."""
     tariffs: dict[tuple[str, str], set[str]] = {}
-    for country, party, key in session.execute(
-            select(Tariff.country_code, Tariff.party_id, Tariff.id_key)
+    for pk, changed_at, country, party, key in session.execute(
+            select(Tariff.id, Tariff.changed_at, Tariff.country_code, Tariff.party_id, Tariff.id_key)
             .where(Tariff.changed_at > since, Tariff.removed_at.is_(None))):
-        tariffs.setdefault((country, party), set()).add(key)
+        if SeenChanges.tariff_key(pk, changed_at) not in skip:
+            tariffs.setdefault((country, party), set()).add(key)
     changed: dict[int, set[str]] = {}
     for (country, party), keys in tariffs.items():
         # Only the connectors' tariff ids are read; a tariff change is rare, a pass over one
@@ -145,11 +147,13 @@ class ChangedStatuses:
     delta's references must carry the table's versions. Narrowing comes after the site is
     selected (write_sites' `narrow`)."""
 
-    def __init__(self, session: Session, since: datetime, *, prices: bool = False, batch_size: int = 500) -> None:
+    def __init__(self, session: Session, since: datetime, *, prices: bool = False, seen: SeenChanges = SeenChanges(),
+                 batch_size: int = 500) -> None:
+        """`seen`: the changes the reader has had, left out (exporters/push/engine.py)."""
         self._session, self._batch_size = session, batch_size
-        self._changed = changed_evses_since(session, since)
+        self._changed = changed_evses_since(session, since, seen.statuses)
         if prices:
-            for location_pk, uids in changed_tariff_evses(session, since).items():
+            for location_pk, uids in changed_tariff_evses(session, since, seen.tariffs).items():
                 self._changed.setdefault(location_pk, set()).update(uids)
         self._uids_by_site: dict[str, set[str]] = {}
 

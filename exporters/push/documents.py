@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from nap.config import Settings
+from nap.store.status_history import SeenChanges
 
 # Profile name -> the module that writes its documents (write_table, write_status,
 # table_version). Imported when first used: a process that pushes nothing never loads it.
@@ -44,11 +45,12 @@ def table_document(profile: str, session: Session, settings: Settings, now: date
 
 
 def status_document(profile: str, session: Session, settings: Settings, now: datetime, since: datetime | None,
-                    parties: list[tuple[str, str]] | None) -> Document:
-    """A snapshotPush (since None) or a deltaPush of what changed after `since`; a delta
-    with no items changed nothing and is not sent."""
+                    parties: list[tuple[str, str]] | None, seen: SeenChanges = SeenChanges()) -> Document:
+    """A snapshotPush (since None) or a deltaPush of what changed after `since`, but for the
+    changes `seen`; a delta with no items changed nothing and is not sent."""
     module = profile_module(profile)
-    return _gzipped(lambda out: module.write_status(out, session, settings, now=now, since=since, parties=parties))
+    return _gzipped(lambda out: module.write_status(out, session, settings, now=now, since=since, parties=parties,
+                                                    seen=seen))
 
 
 def table_version(profile: str, session: Session, now: datetime) -> tuple[datetime | None, str]:

@@ -15,9 +15,12 @@ holder starts from what was delivered.
 
 The watermark is the time the last delivery was made from; the next delta asks for what
 was received after it minus OVERLAP, so a status received just before a delivery but
-committed just after it is in the next delta (a status in two deltas is harmless). Whether
-anything changed is decided by counting the history rows and tariffs in that window: more
-than the last delivery saw there means something new, even a row committed late.
+committed just after it is in the next delta. The status and tariff changes that delivery
+saw in that overlap window are kept with the subscriber (window_ids) and left out of the
+next delta: without that, every delta sent OVERLAP's worth of changes again, which at 500
+changes a second was most of each delta. Whether anything changed is decided by counting
+the history rows and tariffs in that window: more than the last delivery saw there means
+something new, even a row committed late.
 """
 from __future__ import annotations
 
@@ -38,6 +41,7 @@ from nap.config import Settings
 from nap.retry import doubling
 from nap.store.db import repeatable_read, write_session
 from nap.store.leases import Leases
+from nap.store.status_history import SeenChanges
 from nap.store.tables import EvseStatusChange, PushDelivery, PushSubscriber, Tariff
 
 log = logging.getLogger(__name__)
@@ -128,6 +132,7 @@ class _Prepared:
     # Status: the new watermark and what its window held when the document was made.
     watermark: datetime | None = None
     window_seen: int = 0
+    window_ids: dict | None = None  # SeenChanges.to_json()
     table_version: str | None = None
 
 
@@ -143,12 +148,15 @@ def _prepare(session: Session, subscriber: PushSubscriber, kind: DeliveryKind, s
     # Counted before the document is made: a row committed in between is then in the
     # document but not in the count, and only makes the next delta repeat it.
     window_seen = _window_count(session, now - OVERLAP)
+    window_ids = SeenChanges.after(session, now - OVERLAP).to_json()
     oldest = _oldest_change_after(session, subscriber.watermark)
     if kind == DeliveryKind.DELTA and oldest is None:
         oldest = _oldest_change_after(session, subscriber.watermark - OVERLAP)  # only late commits
     since = None if kind == DeliveryKind.SNAPSHOT else subscriber.watermark - OVERLAP
-    document = status_document(subscriber.profile, session, settings, now, since, party_pairs(subscriber))
-    return _Prepared(kind, subscriber.name, endpoint, document, oldest, watermark=now, window_seen=window_seen)
+    seen = SeenChanges.from_json(subscriber.window_ids) if kind == DeliveryKind.DELTA else SeenChanges()
+    document = status_document(subscriber.profile, session, settings, now, since, party_pairs(subscriber), seen)
+    return _Prepared(kind, subscriber.name, endpoint, document, oldest, watermark=now, window_seen=window_seen,
+                     window_ids=window_ids)
 
 
 def _record(session: Session, subscriber: PushSubscriber, prepared: _Prepared, answer: Answer, now: datetime,
@@ -165,6 +173,7 @@ def _record(session: Session, subscriber: PushSubscriber, prepared: _Prepared, a
             subscriber.table_version = prepared.table_version
         else:
             subscriber.watermark, subscriber.window_seen = prepared.watermark, prepared.window_seen
+            subscriber.window_ids = prepared.window_ids
             if prepared.kind == DeliveryKind.SNAPSHOT:
                 subscriber.needs_snapshot, subscriber.last_snapshot_at = False, now
                 subscriber.deltas_since_snapshot = 0
@@ -208,6 +217,7 @@ def _deliver_one(sessions: sessionmaker[Session], settings: Settings, subscriber
         with write_session(sessions) as session:
             subscriber = session.get(PushSubscriber, subscriber_id)
             subscriber.watermark, subscriber.window_seen = prepared.watermark, prepared.window_seen
+            subscriber.window_ids = prepared.window_ids
         return None
     # No transaction is open while the subscriber answers.
     started = time.monotonic()

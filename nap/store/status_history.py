@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import quantiles
-from typing import Iterable
+from typing import Collection, Iterable
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from nap.store.tables import EvseStatusChange
+from nap.store.tables import EvseStatusChange, Tariff
 
 
 @dataclass(frozen=True)
@@ -72,13 +72,46 @@ def prune_status_history(session: Session, older_than: datetime) -> int:
     return session.execute(delete(EvseStatusChange).where(EvseStatusChange.received_at < older_than)).rowcount
 
 
-def changed_evses_since(session: Session, since: datetime) -> dict[int, set[str]]:
-    """location_pk -> EVSE uids whose status changed after `since` (for DATEX II deltas)."""
+@dataclass(frozen=True)
+class SeenChanges:
+    """The changes a reader of status deltas has had (exporters/push/engine.py): status
+    history ids, and tariff changes as tariff_key gives them (a tariff changes in place, so
+    its id alone would not tell one change from the next)."""
+    statuses: frozenset[int] = frozenset()
+    tariffs: frozenset[str] = frozenset()
+
+    @staticmethod
+    def tariff_key(tariff_pk: int, changed_at: datetime) -> str:
+        return f"{tariff_pk}@{changed_at.isoformat()}"
+
+    @classmethod
+    def after(cls, session: Session, start: datetime) -> SeenChanges:
+        """The status and tariff changes received after `start`."""
+        statuses = session.scalars(select(EvseStatusChange.id).where(EvseStatusChange.received_at > start))
+        tariffs = session.execute(select(Tariff.id, Tariff.changed_at).where(Tariff.changed_at > start))
+        return cls(frozenset(statuses), frozenset(cls.tariff_key(pk, at) for pk, at in tariffs))
+
+    @classmethod
+    def from_json(cls, value: dict | None) -> SeenChanges:
+        value = value if isinstance(value, dict) else {}
+        return cls(frozenset(value.get("statuses") or ()), frozenset(value.get("tariffs") or ()))
+
+    def to_json(self) -> dict:
+        return {"statuses": sorted(self.statuses), "tariffs": sorted(self.tariffs)}
+
+
+def changed_evses_since(session: Session, since: datetime, skip: Collection[int] = ()) -> dict[int, set[str]]:
+    """location_pk -> EVSE uids whose status changed after `since` (for DATEX II deltas),
+    leaving out the changes whose ids are in `skip` (those a reader has had)."""
     changed: dict[int, set[str]] = {}
-    for location_pk, uid in session.execute(
-        select(EvseStatusChange.location_pk, EvseStatusChange.evse_uid)
-        .where(EvseStatusChange.received_at > since).distinct()
-    ):
+    if skip:
+        rows = session.execute(select(EvseStatusChange.id, EvseStatusChange.location_pk, EvseStatusChange.evse_uid)
+                               .where(EvseStatusChange.received_at > since))
+        pairs = ((location_pk, uid) for change_id, location_pk, uid in rows if change_id not in skip)
+    else:
+        pairs = session.execute(select(EvseStatusChange.location_pk, EvseStatusChange.evse_uid)
+                                .where(EvseStatusChange.received_at > since).distinct())
+    for location_pk, uid in pairs:
         changed.setdefault(location_pk, set()).add(uid)
     return changed
 

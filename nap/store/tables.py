@@ -510,6 +510,10 @@ class PushSubscriber(Base):
     # Changes (status history rows and tariffs) the last delivery saw in the overlap window
     # after the watermark: more there now means something new, or committed late.
     window_seen: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The status and tariff changes in that window the last delivery carried, or one before
+    # it did (nap/store/status_history.SeenChanges as JSON): the next delta leaves them out
+    # rather than send the window again.
+    window_ids: Mapped[dict | None] = mapped_column(JsonDocument, nullable=True)
     last_snapshot_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     deltas_since_snapshot: Mapped[int] = mapped_column(Integer, default=0)
     # Table: the version last delivered.

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from exporters.datex2 import ocpi, source
 from exporters.datex2.selection import PublishedSite
 from nap.store.documents import iter_location_documents
+from nap.store.status_history import SeenChanges
 from nap.store.tables import Location
 
 Parties = Collection[tuple[str, str]]
@@ -47,9 +48,11 @@ def location_documents(session: Session, parties: Parties | None = None) -> Iter
     return iter_location_documents(session, published_locations(parties))
 
 
-def changed_documents(session: Session, since: datetime,
-                      parties: Parties | None = None) -> tuple[Iterator[dict], Callable[[PublishedSite], PublishedSite]]:
-    """The locations whose charging points' status or ad hoc price changed after `since`, and
-    what to keep of each selected site (source.ChangedStatuses)."""
-    delta = source.ChangedStatuses(session, since, prices=True)
+def changed_documents(session: Session, since: datetime, parties: Parties | None = None,
+                      seen: SeenChanges = SeenChanges()) -> tuple[Iterator[dict],
+                                                                  Callable[[PublishedSite], PublishedSite]]:
+    """The locations whose charging points' status or ad hoc price changed after `since`
+    (but for the changes `seen`), and what to keep of each selected site
+    (source.ChangedStatuses)."""
+    delta = source.ChangedStatuses(session, since, prices=True, seen=seen)
     return of_parties(delta, parties), delta.narrow

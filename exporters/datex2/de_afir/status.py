@@ -28,6 +28,7 @@ from exporters.datex2.de_afir.shapes import load
 from exporters.datex2.de_afir.versioning import content_version
 from exporters.datex2.de_afir.table import TABLE_ID, catalogue_for, log_conversion
 from nap.config import Settings
+from nap.store.status_history import SeenChanges
 
 
 def site_status_element(published: PublishedSite, catalogue: TariffCatalogue | None, at: datetime) -> etree._Element:
@@ -69,12 +70,14 @@ def write_status_document(out: BinaryIO, locations: Iterable[dict], settings: Se
 
 
 def write_status(out: BinaryIO, session: Session, settings: Settings, *, now: datetime,
-                 since: datetime | None = None, parties: source.Parties | None = None) -> int:
+                 since: datetime | None = None, parties: source.Parties | None = None,
+                 seen: SeenChanges = SeenChanges()) -> int:
     """since=None: a snapshotPush of every published charging point; else a deltaPush of
-    those whose status or ad hoc price changed after `since`. Returns the number of
-    charging point statuses written (0 with a `since`: nothing changed)."""
+    those whose status or ad hoc price changed after `since`, but for the changes `seen`
+    (a subscriber's last delivery had them). Returns the
+    number of charging point statuses written (0 with a `since`: nothing changed)."""
     version = content_version(session, now)
-    documents, narrow = (source.changed_documents(session, since, parties) if since is not None
+    documents, narrow = (source.changed_documents(session, since, parties, seen) if since is not None
                          else (source.location_documents(session, parties), None))
     return write_status_document(out, documents, settings, now=now, table_version=version, delta=since is not None,
                                  tariffs_by_key=datex2_source.tariff_lookup(session),
