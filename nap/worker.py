@@ -167,7 +167,7 @@ def run_worker(sessions: sessionmaker[Session], settings: Settings, tick_seconds
     # Checked every tick; the leases make each daily job run once a day in all.
     scheduler.add_job(_daily, "interval", seconds=tick_seconds, args=[sessions, settings],
                       next_run_time=datetime.now(timezone.utc), max_instances=1, coalesce=True)
-    # Push subscribers (exporters/push/): a loop of its own, ticking twice a second.
+    # Push subscribers (exporters/push/): a loop of its own, ticking ten times a second.
     from exporters.push.loop import DeliveryLoop
 
     DeliveryLoop(sessions, settings).start()

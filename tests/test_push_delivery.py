@@ -287,7 +287,7 @@ def test_a_pushed_status_reaches_the_subscriber_as_a_delta_within_two_seconds(
     assert snapshot.client_subject == "nap-push-client" and snapshot.path == "/datex/push"
 
     cpo.push_status(cpo.evse_uids[0], new_status)
-    # Within 2 s of NAP taking the push (the loop ticks twice a second).
+    # Within 2 s of NAP taking the push (the loop ticks ten times a second).
     delta = wait_until(lambda: [r for r in receiver.of("deltaPush") if point in r.statuses()], timeout=2.0,
                        what="a deltaPush with the pushed status")[0]
     assert delta.statuses()[point] == new_status.lower()

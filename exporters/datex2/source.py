@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Collection, Iterator
+from typing import Callable, Collection, Iterator, Mapping
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -138,37 +138,51 @@ def changed_tariff_evses(session: Session, since: datetime, skip: Collection[str
     return changed
 
 
+# location pk -> (static_changed_at, time zone, site version) for those of the given pks it
+# knows (exporters/datex2/de_afir/versioning.py keeps them).
+SiteVersions = Callable[[list[int]], Mapping[int, tuple]]
+
+
 class ChangedStatuses:
     """The locations a status delta holds (iterate: their documents) and, by `narrow`, the
     charging points it publishes of each: those whose status changed after `since`, and with
     `prices` (the AFIR status) those whose ad hoc price did (changed_tariff_evses).
 
-    The documents are whole: a site's version covers every EVSE of its location, and a
-    delta's references must carry the table's versions. Narrowing comes after the site is
-    selected (write_sites' `narrow`)."""
+    A delta's references carry the table's versions, and a site's version covers every EVSE
+    of its location. So a location's document is whole, unless `site_versions` knows its
+    site's version for its current static content: then it holds only the changed EVSEs
+    (most of a location's reading and hashing saved) and `narrow` gives the site that
+    version. Narrowing comes after the site is selected (write_sites' `narrow`)."""
 
     def __init__(self, session: Session, since: datetime, *, prices: bool = False, seen: SeenChanges = SeenChanges(),
-                 batch_size: int = 500) -> None:
+                 site_versions: SiteVersions | None = None, batch_size: int = 500) -> None:
         """`seen`: the changes the reader has had, left out (exporters/push/engine.py)."""
-        self._session, self._batch_size = session, batch_size
+        self._session, self._batch_size, self._site_versions = session, batch_size, site_versions
         self._changed = changed_evses_since(session, since, seen.statuses)
         if prices:
             for location_pk, uids in changed_tariff_evses(session, since, seen.tariffs).items():
                 self._changed.setdefault(location_pk, set()).update(uids)
         self._uids_by_site: dict[str, set[str]] = {}
+        self._versions_by_site: dict[str, str] = {}
 
     def __iter__(self) -> Iterator[dict]:
         pks = sorted(self._changed)
         for start in range(0, len(pks), self._batch_size):
             rows = self._session.scalars(published_locations().where(
                 Location.id.in_(pks[start:start + self._batch_size])).order_by(Location.id)).all()
-            for row, document in zip(rows, assemble_locations(self._session, rows)):
+            known = self._site_versions([row.id for row in rows]) if self._site_versions is not None else {}
+            versions = {row.id: entry[2] for row in rows if (entry := known.get(row.id)) is not None
+                        and entry[0] == row.static_changed_at and entry[2] is not None}
+            documents = assemble_locations(self._session, rows, {pk: self._changed[pk] for pk in versions})
+            for row, document in zip(rows, documents):
                 site = identity.site_id(document)
                 if site is not None:
                     self._uids_by_site[site] = self._changed[row.id]
+                    if row.id in versions:
+                        self._versions_by_site[site] = versions[row.id]
                 yield document
 
     def narrow(self, published: PublishedSite) -> PublishedSite:
         uids = self._uids_by_site.get(published.id, frozenset())
-        return replace(published, evses=[point for point in published.evses
-                                         if identity.evse_uid(point.evse) in uids])
+        return replace(published, version=self._versions_by_site.get(published.id, published.version),
+                       evses=[point for point in published.evses if identity.evse_uid(point.evse) in uids])

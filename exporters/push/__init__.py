@@ -7,5 +7,5 @@ a client certificate (mutual TLS).
 - documents.py: which document a profile and kind make (exporters/datex2/de_afir)
 - transport.py: the HTTPS POST, TLS and the guard
 - engine.py: what is due for whom, one delivery under a lease, its record (`deliver_due`)
-- loop.py: the worker's loop, ticking twice a second
+- loop.py: the worker's loop, ticking ten times a second
 """

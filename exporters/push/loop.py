@@ -1,5 +1,10 @@
-"""The worker's delivery loop: `deliver_due` about twice a second, in a thread of its own
-(the harvest tick, 30 s, is far too slow for a status delta within 2 s of the change)."""
+"""The worker's delivery loop: `deliver_due` ten times a second, in a thread of its own
+(the harvest tick, 30 s, is far too slow for a status delta within 2 s of the change).
+
+A status subscriber gets at most one delta a second; a tick that comes too soon finds
+nothing due at the cost of one query, and a tick every 0.1 s makes the next delta leave at
+most 0.1 s after the second is up (at 0.5 s, a quarter of a second on average was lost,
+with 500 changes a second waiting)."""
 from __future__ import annotations
 
 import logging
@@ -15,7 +20,7 @@ from nap.store.leases import Leases
 
 log = logging.getLogger(__name__)
 
-TICK_SECONDS = 0.5
+TICK_SECONDS = 0.1
 PRUNE_EVERY = timedelta(hours=1)
 
 

@@ -4,7 +4,7 @@ them). `position` keeps the CPO's order, so the document served is the document 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Collection, Iterable, Mapping, Sequence
 
 from sqlalchemy import Integer, Text, and_, any_, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -14,18 +14,28 @@ from nap.jsonutil import dumps_text, loads
 from nap.store.tables import Connector, Evse, Location
 
 
-def assemble_locations(session: Session, rows: Sequence[Location]) -> list[dict]:
-    """Full OCPI Location documents for the given rows, in their order, with 2 queries."""
+def assemble_locations(session: Session, rows: Sequence[Location],
+                       only_evses: Mapping[int, Collection[str]] | None = None) -> list[dict]:
+    """Full OCPI Location documents for the given rows, in their order, with 2 queries.
+    `only_evses`: location pk -> the uids of the EVSEs to put in its document, for the rows
+    that need no others (a status delta's); those rows' other EVSEs are not read."""
     if not rows:
         return []
     location_pks = [row.id for row in rows]
     evses_by_location: dict[int, list[tuple[int, dict]]] = {pk: [] for pk in location_pks}
-    evse_rows = session.execute(
-        select(Evse.id, Evse.location_pk, Evse.data)
-        .where(Evse.location_pk.in_(location_pks))
-        .order_by(Evse.location_pk, Evse.position)
-    ).all()
-    for evse_pk, location_pk, data in evse_rows:
+    narrow = {pk: only_evses[pk] for pk in location_pks if only_evses is not None and pk in only_evses}
+    whole = [pk for pk in location_pks if pk not in narrow]
+    evse_rows = []
+    if whole:
+        evse_rows += session.execute(select(Evse.id, Evse.location_pk, Evse.data).where(
+            Evse.location_pk.in_(whole)).order_by(Evse.location_pk, Evse.position)).all()
+    if narrow:
+        uids = sorted({uid for wanted in narrow.values() for uid in wanted})
+        evse_rows += [row for row in session.execute(
+            select(Evse.id, Evse.location_pk, Evse.uid, Evse.data)
+            .where(Evse.location_pk.in_(sorted(narrow)), Evse.uid.in_(uids))
+            .order_by(Evse.location_pk, Evse.position)) if row.uid in narrow[row.location_pk]]
+    for evse_pk, location_pk, *_, data in evse_rows:
         evses_by_location[location_pk].append((evse_pk, data))
     connectors_by_evse: dict[int, list[dict]] = {}
     evse_pks = [row.id for row in evse_rows]

@@ -49,10 +49,10 @@ def location_documents(session: Session, parties: Parties | None = None) -> Iter
 
 
 def changed_documents(session: Session, since: datetime, parties: Parties | None = None,
-                      seen: SeenChanges = SeenChanges()) -> tuple[Iterator[dict],
-                                                                  Callable[[PublishedSite], PublishedSite]]:
+                      seen: SeenChanges = SeenChanges(), site_versions: source.SiteVersions | None = None
+                      ) -> tuple[Iterator[dict], Callable[[PublishedSite], PublishedSite]]:
     """The locations whose charging points' status or ad hoc price changed after `since`
     (but for the changes `seen`), and what to keep of each selected site
     (source.ChangedStatuses)."""
-    delta = source.ChangedStatuses(session, since, prices=True, seen=seen)
+    delta = source.ChangedStatuses(session, since, prices=True, seen=seen, site_versions=site_versions)
     return of_parties(delta, parties), delta.narrow

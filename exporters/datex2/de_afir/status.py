@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from functools import partial
 from typing import BinaryIO
 
 import orjson
@@ -25,7 +26,7 @@ from exporters.datex2.tariffs import TariffCatalogue, TariffCounts, TariffsByKey
 from exporters.datex2.de_afir import envelope, source
 from exporters.datex2.de_afir.convert import Converter
 from exporters.datex2.de_afir.shapes import load
-from exporters.datex2.de_afir.versioning import content_version
+from exporters.datex2.de_afir.versioning import content_version, known_site_versions
 from exporters.datex2.de_afir.table import TABLE_ID, catalogue_for, log_conversion
 from nap.config import Settings
 from nap.store.status_history import SeenChanges
@@ -77,7 +78,10 @@ def write_status(out: BinaryIO, session: Session, settings: Settings, *, now: da
     (a subscriber's last delivery had them). Returns the
     number of charging point statuses written (0 with a `since`: nothing changed)."""
     version = content_version(session, now)
-    documents, narrow = (source.changed_documents(session, since, parties, seen) if since is not None
+    # The site versions content_version has just brought up to date spare a delta reading
+    # whole locations (source.ChangedStatuses).
+    site_versions = partial(known_site_versions, session)
+    documents, narrow = (source.changed_documents(session, since, parties, seen, site_versions) if since is not None
                          else (source.location_documents(session, parties), None))
     return write_status_document(out, documents, settings, now=now, table_version=version, delta=since is not None,
                                  tariffs_by_key=datex2_source.tariff_lookup(session),

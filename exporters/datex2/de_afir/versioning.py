@@ -171,6 +171,14 @@ def _site_versions(session: Session, at: datetime, operators) -> str:
         return sites.version
 
 
+def known_site_versions(session: Session, pks: list[int]) -> dict[int, tuple[datetime, object, str | None]]:
+    """pk -> (static_changed_at, time zone, site version) of those of `pks` the cache knows,
+    as the last content_version left it (a status delta's sites, source.ChangedStatuses)."""
+    sites = _cache(session)
+    with sites.lock:
+        return {pk: entry for pk in pks if (entry := sites.rows.get(pk)) is not None}
+
+
 def content_version(session: Session, now: datetime) -> str:
     """The table's versionG at `now`: a fingerprint of what it holds."""
     at = utc(now)
