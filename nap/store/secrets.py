@@ -21,7 +21,6 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import Text
 from sqlalchemy.types import TypeDecorator
 
-from nap.config import load_settings
 
 PREFIX = "fernet:"
 DEV_KEY_NAME = "token.key"
@@ -34,6 +33,10 @@ class TokenKeyError(RuntimeError):
 
 
 def _load_keys() -> list[bytes]:
+    # Imported here: a process that never decrypts (an export's child) need not load
+    # pydantic-settings, 24 MB.
+    from nap.config import load_settings
+
     configured = load_settings().token_keys
     if configured:
         return [k.encode() for k in configured]
@@ -55,6 +58,8 @@ def development_key_file() -> Path:
     file of NAP_DATABASE_URL (not in the current directory, which changes from one command
     to the next). Anything else (PostgreSQL, an in-memory database) has no such place."""
     from sqlalchemy.engine import make_url
+
+    from nap.config import load_settings
 
     url = make_url(load_settings().database_url)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:" \

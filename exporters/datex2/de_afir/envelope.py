@@ -6,13 +6,15 @@ import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import BinaryIO
+from typing import BinaryIO, TYPE_CHECKING
 
 import orjson
 
 from exporters.datex2 import ocpi
 from exporters.datex2.publication import utc
-from nap.config import Settings
+
+if TYPE_CHECKING:  # annotations only: the export's child processes do without pydantic-settings
+    from nap.config import Settings
 
 PROFILE_NAME = "AFIR Energy Infrastructure"
 PROFILE_VERSION = "01-00-00"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import partial
-from typing import BinaryIO
+from typing import BinaryIO, TYPE_CHECKING
 
 import orjson
 from lxml import etree
@@ -28,8 +28,10 @@ from exporters.datex2.de_afir.convert import Converter
 from exporters.datex2.de_afir.shapes import load
 from exporters.datex2.de_afir.versioning import content_version, known_site_versions
 from exporters.datex2.de_afir.table import TABLE_ID, catalogue_for, log_conversion
-from nap.config import Settings
 from nap.store.status_history import SeenChanges
+
+if TYPE_CHECKING:  # annotations only: the export's child processes do without pydantic-settings
+    from nap.config import Settings
 
 
 def site_status_element(published: PublishedSite, catalogue: TariffCatalogue | None, at: datetime) -> etree._Element:

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import partial
-from typing import BinaryIO
+from typing import BinaryIO, TYPE_CHECKING
 
 import orjson
 from lxml import etree
@@ -31,7 +31,9 @@ from exporters.datex2.de_afir.convert import Converter
 from exporters.datex2.de_afir.shapes import load
 from exporters.datex2.de_afir.versioning import content_version
 from exporters.datex2.de_afir.splices import RecordingSplices
-from nap.config import Settings
+
+if TYPE_CHECKING:  # annotations only: the export's child processes do without pydantic-settings
+    from nap.config import Settings
 
 log = logging.getLogger("exporters.datex2")
 
