@@ -5,7 +5,7 @@ subscriber's receipt of the deltaPush that carries it. Target: p99 <= 2 s at 500
    answers 204 at once, then notes when the push arrived and, for a deltaPush, which
    charging point statuses it carries. It is registered with NAP's CLI
    (`nap subscribers add --kind status`, profile de-afir/01-00-00, that CA as --ca-bundle).
-2. NAP's delivery loop (exporters/push/loop.py, 0.5 s ticks) in a process of its own, as
+2. NAP's delivery loop (exporters/push/loop.py, 0.1 s ticks) in a process of its own, as
    `nap worker` runs it but without the harvests (a re-harvest of the fleet would load the
    machine). The production settings: a delta at most once a second.
 3. Once the first snapshotPush arrived: the paced PATCH load of bench/push.py (open loop,

@@ -168,7 +168,10 @@ class ChangedStatuses:
     def __iter__(self) -> Iterator[dict]:
         pks = sorted(self._changed)
         for start in range(0, len(pks), self._batch_size):
-            rows = self._session.scalars(published_locations().where(
+            # Plain rows, not ORM objects: assemble_locations reads only these columns, and
+            # building objects was a tenth of a German delta's time.
+            rows = self._session.execute(published_locations().with_only_columns(
+                Location.id, Location.static_changed_at, Location.data).where(
                 Location.id.in_(pks[start:start + self._batch_size])).order_by(Location.id)).all()
             known = self._site_versions([row.id for row in rows]) if self._site_versions is not None else {}
             versions = {row.id: entry[2] for row in rows if (entry := known.get(row.id)) is not None
