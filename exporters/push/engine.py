@@ -147,8 +147,8 @@ def _prepare(session: Session, subscriber: PushSubscriber, kind: DeliveryKind, s
         return _Prepared(kind, subscriber.name, endpoint, document, oldest, table_version=version)
     # Counted before the document is made: a row committed in between is then in the
     # document but not in the count, and only makes the next delta repeat it.
-    window_seen = _window_count(session, now - OVERLAP)
-    window_ids = SeenChanges.after(session, now - OVERLAP).to_json()
+    seen_now = SeenChanges.after(session, now - OVERLAP)
+    window_seen, window_ids = len(seen_now.statuses) + len(seen_now.tariffs), seen_now.to_json()  # as _window_count
     oldest = _oldest_change_after(session, subscriber.watermark)
     if kind == DeliveryKind.DELTA and oldest is None:
         oldest = _oldest_change_after(session, subscriber.watermark - OVERLAP)  # only late commits
