@@ -308,6 +308,37 @@ def test_a_process_that_starts_reads_the_site_versions_another_one_kept(demo_cpo
     assert version_in_a_new_process() == changed and built == []
 
 
+def test_a_static_change_committed_late_moves_the_version_of_a_warm_process(demo_cpo, sessions, settings,
+                                                                             monkeypatch):
+    """A write stamps its locations before it commits. One stamped inside the last OVERLAP
+    but committed after a publication read the store must change the next version, however
+    many publications came in between (on PostgreSQL they skip the listing while no stamp
+    moved, versioning._stamps_after)."""
+    cpo = demo_cpo(locations=6)
+    assert register_and_harvest(sessions, settings, cpo, country_code="DE", party_id="ABC").status == "success"
+    built = []
+    real_published_site = versioning.published_site
+    monkeypatch.setattr(versioning, "published_site", lambda document, *args: (
+        built.append(document["id"]), real_published_site(document, *args))[1])
+
+    def version() -> str:
+        with sessions() as session:
+            return versioning.content_version(session, datetime.now(timezone.utc))
+
+    versioning._CACHES.clear()
+    first = version()
+    built.clear()
+    assert version() == first and version() == first and built == []  # quiet: nothing built again
+    location_id = cpo.app.config["FLEET"].locations[4]["id"]
+    with sessions.begin() as session:  # stamped half an OVERLAP ago, committed now
+        row = session.scalar(select(Location).where(Location.ocpi_id == location_id))
+        row.data = {**row.data, "name": "Committed late"}
+        row.static_changed_at = row.changed_at = datetime.now(timezone.utc) - versioning.OVERLAP / 2
+    late = version()
+    assert late != first and built == [location_id]
+    assert version() == late and built == [location_id]
+
+
 # --- real feeds ------------------------------------------------------------------------------------
 
 def _normalized(path) -> list[dict]:
