@@ -7,6 +7,7 @@ energy rates of its connectors' tariffs. The AFIR product has no home for the su
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from exporters.datex2 import mapping, ocpi
@@ -48,7 +49,17 @@ def energy_mix(value: object) -> EnergyMix:
                      sources=tuple(sources))
 
 
-def _write_sources(parent: Element, profile: Profile, mix: EnergyMix) -> None:
+def write_name_and_green(parent: Element, profile: Profile, mix: EnergyMix) -> None:
+    single_language(parent, profile.e("energyProductName"), mix.product_name)
+    if mix.green is not None:
+        sub(parent, profile.e("isGreenEnergy"), bool_text(mix.green))
+
+
+def write_impacts_and_sources(parent: Element, profile: Profile, mix: EnergyMix) -> None:
+    if mix.carbon_dioxide is not None:
+        sub(parent, profile.e("carbonDioxideImpact"), ocpi.xml_number(mix.carbon_dioxide))
+    if mix.nuclear_waste is not None:
+        sub(parent, profile.e("nuclearWasteImpact"), ocpi.xml_number(mix.nuclear_waste))
     for source, share in mix.sources:
         ratio = sub(parent, profile.e("electricEnergySourceRatio"))
         sub(ratio, profile.e("energySource"), source)
@@ -56,18 +67,18 @@ def _write_sources(parent: Element, profile: Profile, mix: EnergyMix) -> None:
         sub(value, q(COM, "percentage"), ocpi.xml_number(share))
 
 
+def write_service_providers(parent: Element, profile: Profile, providers: Iterable[str], scope: str) -> None:
+    """AFIR: the eMSPs accepted at the EVSE, whatever the product."""
+    for provider in providers:
+        write_organisation(parent, profile.e("mobilityServiceProvider"), profile, Organisation(name=provider), scope)
+
+
 def write_generic_energy_mix(parent: Element, profile: Profile, mix: EnergyMix, scope: str) -> None:
     if not mix:
         return
     element = sub(parent, profile.e("electricEnergyMix"), attrib={"energyMixIndex": "1"})
-    single_language(element, profile.e("energyProductName"), mix.product_name)
-    if mix.green is not None:
-        sub(element, profile.e("isGreenEnergy"), bool_text(mix.green))
-    if mix.carbon_dioxide is not None:
-        sub(element, profile.e("carbonDioxideImpact"), ocpi.xml_number(mix.carbon_dioxide))
-    if mix.nuclear_waste is not None:
-        sub(element, profile.e("nuclearWasteImpact"), ocpi.xml_number(mix.nuclear_waste))
-    _write_sources(element, profile, mix)
+    write_name_and_green(element, profile, mix)
+    write_impacts_and_sources(element, profile, mix)
     if mix.supplier:
         write_organisation(element, profile.e("energyProvider"), profile, Organisation(name=mix.supplier),
                            f"{scope}#supplier")
@@ -81,14 +92,6 @@ def write_afir_energy_product(parent: Element, profile: Profile, *, mix: EnergyM
             or mix.nuclear_waste is not None or mix.sources):
         return
     product = typed(parent, profile.e("energyProduct"), profile.etype("ElectricEnergy"))
-    single_language(product, profile.e("energyProductName"), mix.product_name)
-    if mix.green is not None:
-        sub(product, profile.e("isGreenEnergy"), bool_text(mix.green))
-    for provider in providers:
-        write_organisation(product, profile.e("mobilityServiceProvider"), profile, Organisation(name=provider),
-                           scope)
-    if mix.carbon_dioxide is not None:
-        sub(product, profile.e("carbonDioxideImpact"), ocpi.xml_number(mix.carbon_dioxide))
-    if mix.nuclear_waste is not None:
-        sub(product, profile.e("nuclearWasteImpact"), ocpi.xml_number(mix.nuclear_waste))
-    _write_sources(product, profile, mix)
+    write_name_and_green(product, profile, mix)
+    write_service_providers(product, profile, providers, scope)
+    write_impacts_and_sources(product, profile, mix)
