@@ -274,14 +274,20 @@ def test_a_cpos_supplement_reaches_the_station(demo):
     assert all("brandsAccepted" not in rate.get("payment", {}) for rate in others)
 
 
-def test_a_process_that_starts_reads_the_site_versions_another_one_kept(demo_cpo, nap_server, sessions, settings,
-                                                                         monkeypatch):
-    cpo = demo_cpo(locations=8)
-    assert register_and_harvest(sessions, settings, cpo, country_code="DE", party_id="ABC").status == "success"
+def _sites_built(monkeypatch) -> list[str]:
+    """The ids of the locations whose sites versioning.py builds from now on, in order."""
     built = []
     real_published_site = versioning.published_site
     monkeypatch.setattr(versioning, "published_site", lambda document, *args: (
         built.append(document["id"]), real_published_site(document, *args))[1])
+    return built
+
+
+def test_a_process_that_starts_reads_the_site_versions_another_one_kept(demo_cpo, nap_server, sessions, settings,
+                                                                         monkeypatch):
+    cpo = demo_cpo(locations=8)
+    assert register_and_harvest(sessions, settings, cpo, country_code="DE", party_id="ABC").status == "success"
+    built = _sites_built(monkeypatch)
 
     def version_in_a_new_process() -> str:
         versioning._CACHES.clear()
@@ -316,10 +322,7 @@ def test_a_static_change_committed_late_moves_the_version_of_a_warm_process(demo
     moved, versioning._stamps_after)."""
     cpo = demo_cpo(locations=6)
     assert register_and_harvest(sessions, settings, cpo, country_code="DE", party_id="ABC").status == "success"
-    built = []
-    real_published_site = versioning.published_site
-    monkeypatch.setattr(versioning, "published_site", lambda document, *args: (
-        built.append(document["id"]), real_published_site(document, *args))[1])
+    built = _sites_built(monkeypatch)
 
     def version() -> str:
         with sessions() as session:
