@@ -650,3 +650,68 @@ def restamp(location: dict, when: datetime | str) -> dict:
         evse["last_updated"] = stamp
     location["last_updated"] = stamp
     return location
+
+
+# A roaming hub: several parties' locations in one feed
+
+@dataclass(frozen=True)
+class HubParty:
+    """One party a demo hub carries: its locations `start` to `start + count` of the fleet
+    `generate_fleet` makes for it (a CPO feed of the same party and seed serves 0 to its
+    size: the two overlap where the ranges do)."""
+
+    country_code: str
+    party_id: str
+    count: int
+    start: int = 0
+
+
+#: What a hub's copy of a location may say otherwise than the CPO's own (perturb_location).
+PERTURBED_FIELDS = ("status", "power", "coordinates")
+
+
+def generate_hub_fleet(parties: list[HubParty], seed: int = 1, perturb: float = 0.0) -> Fleet:
+    """The locations and tariffs of every carried party, as a hub passes them on. A share
+    `perturb` of the locations (chosen by seed) differs from the party's own copy in one of
+    PERTURBED_FIELDS (perturb_location), for showing how sources disagree."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        fleet = Fleet()
+        chooser = random.Random(f"{seed}/hub-perturb")
+        for party in parties:
+            for index in range(party.start, party.start + party.count):
+                location = make_location(index, seed, party.country_code.upper(), party.party_id.upper())
+                if perturb and chooser.random() < perturb:
+                    perturb_location(location, PERTURBED_FIELDS[index % len(PERTURBED_FIELDS)])
+                fleet.locations.append(location)
+            fleet.tariffs.extend(make_tariffs(party.country_code.upper(), party.party_id.upper()))
+        return fleet
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def perturb_location(location: dict, field_name: str) -> dict:
+    """Make the hub's copy differ in one field, as relayed data does: the first EVSE's
+    status reported later and otherwise ("status"), its first connector's power rounded
+    down to a lower class ("power"), or the site placed about 30 m north ("coordinates")."""
+    evse = location["evses"][0]
+    if field_name == "status":
+        evse["status"] = "OUTOFORDER" if evse["status"] != "OUTOFORDER" else "AVAILABLE"
+        later = ocpi_timestamp(_parse_stamp(evse["last_updated"]) + 300)
+        evse["last_updated"] = later
+        location["last_updated"] = max(location["last_updated"], later)
+    elif field_name == "power":
+        connector = evse["connectors"][0]
+        connector["max_electric_power"] = max(1000, int(connector.get("max_electric_power") or 11000) // 2)
+    elif field_name == "coordinates":
+        coordinates = location["coordinates"]
+        coordinates["latitude"] = f"{float(coordinates['latitude']) + 0.00027:.6f}"
+    else:
+        raise ValueError(f"cannot perturb {field_name!r}; one of {PERTURBED_FIELDS}")
+    return location
+
+
+def _parse_stamp(stamp: str) -> float:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()

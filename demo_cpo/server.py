@@ -77,6 +77,10 @@ class DemoOptions:
     version_details: dict | None = None
     # Link rel="next" as a relative reference (path and query only), as some servers send it.
     relative_links: bool = False
+    # Serve as a roaming hub (OCPI 2.3.0 credentials: `hub_party_id`, the hub's own
+    # country code and party id as one five-character string, and a CPO role for every
+    # party the fleet holds; fleet.generate_hub_fleet makes such a fleet).
+    hub_party_id: str | None = None
 
 
 def create_app(fleet: Fleet, options: DemoOptions) -> Flask:
@@ -394,6 +398,14 @@ class _CpoServer:
         if self.version == "2.1.1":
             return {"token": token, "url": url, "business_details": business,
                     "party_id": self.party_id, "country_code": self.country_code}
+        if self.options.hub_party_id:
+            parties = sorted({(loc["country_code"], loc["party_id"]) for loc in self.config["FLEET"].locations})
+            credentials = {"token": token, "url": url, "roles": [
+                {"role": "CPO", "business_details": {"name": f"{party_id} Ladenetz GmbH"}, "party_id": party_id,
+                 "country_code": country_code} for country_code, party_id in parties]}
+            if self.version == "2.3.0":
+                credentials["hub_party_id"] = self.options.hub_party_id
+            return credentials
         return {"token": token, "url": url, "roles": [
             {"role": "CPO", "business_details": business, "party_id": self.party_id,
              "country_code": self.country_code}]}

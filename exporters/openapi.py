@@ -259,7 +259,12 @@ def _map_paths() -> dict:
             ocpi=False, not_found="No such published location.")},
         "/api/v1/map/facets": {"get": _operation(
             "Map", "The map's filter choices", "Operators, connector types and power classes.", [],
-            {"type": "object"}, {}, ocpi=False)}}
+            {"type": "object"}, {}, ocpi=False)},
+        "/api/v1/provenance/{country_code}/{party_id}/{location_id}": {"get": _operation(
+            "Provenance", "Where a location's values came from", "Its sources (the party's own feed, hubs, "
+            "aggregators), which source gave each field of the location and of each EVSE and by which rule, the "
+            "values the sources disagree on, and the rules (docs/merge-rules.md).", owner, {"type": "object"}, {},
+            ocpi=False, not_found="No such published location.")}}
 
 
 @lru_cache(maxsize=1)

@@ -21,8 +21,8 @@ from harvesters.ocpi_client import ClientLimits, HarvestError, OcpiClient
 from nap.store.db import write_session
 from nap.config import Settings
 from nap.feeds import FeedError, credentials_accepted, get_feed
-from nap.parties import PartyError, claim
-from nap.store.states import ClaimSource, FeedStatus
+from nap.parties import PartyError, claim, set_kind
+from nap.store.states import ClaimSource, FeedKind, FeedStatus
 from nap.tokens import new_token, token_hash
 
 log = logging.getLogger(__name__)
@@ -95,6 +95,12 @@ def handshake(sessions: sessionmaker[Session], settings: Settings, feed_name: st
             feed.credentials_url = endpoints.credentials_url
             feed.ocpi_version = endpoints.version
             credentials_accepted(session, feed.id)
+            hub = data.get("hub_party_id")
+            if isinstance(hub, str) and hub.strip() and feed.feed_kind == FeedKind.CPO:
+                # OCPI 2.3.0: a platform with hub functionality names its hub party here, and its
+                # roles are the parties it carries. Its claims are carried ones, for the
+                # parties' own feeds to keep their authority (nap/merge).
+                set_kind(session, feed, FeedKind.HUB)
             for country, party, details in roles:
                 # A claim, no more: an administrator verifies it (nap/parties.py).
                 claim(session, feed, country, party, source=ClaimSource.CREDENTIALS, business_details=details)

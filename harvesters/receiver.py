@@ -33,7 +33,7 @@ from nap.ocpi.ids import id_key, same_id
 from nap.ocpi.values import parse_datetime
 from nap.store.documents import assemble_locations
 from nap.store.rows import prepare_location, prepare_tariff
-from nap.store.tables import Feed, Finding, Location, Tariff
+from nap.store.tables import Feed, Finding, Location, LocationSource, Tariff
 from nap.store.writer import FeedWriter
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,23 @@ class Receiver:
             query = query.with_for_update()  # concurrent pushes to one location take turns
         return self.session.scalars(query).one_or_none()
 
-    def _stored_location(self, pair, location_id: str, lock: bool = False) -> tuple[Location, dict]:
+    def _candidate(self, pair: tuple[str, str], location_id: str, lock: bool = False) -> LocationSource | None:
+        """The feed's own copy of a location several sources describe (nap/store/sources.py):
+        what it pushes changes is that copy, and the published row is merged again."""
+        query = select(LocationSource).where(
+            LocationSource.feed_id == self.feed.id, LocationSource.country_code == pair[0],
+            LocationSource.party_id == pair[1], LocationSource.id_key == id_key(location_id))
+        if lock:
+            query = query.with_for_update()
+        return self.session.scalars(query).one_or_none()
+
+    def _own_location(self, pair, location_id: str, lock: bool = False) -> Location | LocationSource | None:
+        return self._candidate(pair, location_id, lock) or self._location_row(pair, location_id, lock)
+
+    def _stored_location(self, pair, location_id: str, lock: bool = False) -> tuple[Location | LocationSource, dict]:
+        candidate = self._candidate(pair, location_id, lock)
+        if candidate is not None:
+            return candidate, copy.deepcopy(candidate.document)
         row = self._location_row(pair, location_id, lock)
         if row is None:
             raise PushRejected(2003, 404, f"unknown location {pair[0]}/{pair[1]}/{location_id}")
@@ -154,7 +170,7 @@ class Receiver:
         level = "connector" if connector_id is not None else "evse" if evse_uid is not None else "location"
         _check_ids(level, body, location_id, evse_uid, connector_id, pair, method)
         if level == "location" and method == "PUT":
-            row = self._location_row(pair, location_id, lock=True)
+            row = self._own_location(pair, location_id, lock=True)
             document, raw = dict(body), body
             document.setdefault("country_code", pair[0])
             document.setdefault("party_id", pair[1])
@@ -170,7 +186,9 @@ class Receiver:
             raise PushRejected(2003, 404, f"unknown {level} {evse_uid if level == 'evse' else connector_id} "
                                f"at location {location_id}: PUT it first")
         candidate = change.apply(copy.deepcopy(stored))
-        raw = change.apply(copy.deepcopy(row.raw)) if isinstance(row.raw, dict) and level != "location" else candidate
+        stored_raw = getattr(row, "raw", None)  # a source's copy keeps its normalized document only
+        raw = change.apply(copy.deepcopy(stored_raw)) if isinstance(stored_raw, dict) and level != "location" \
+            else candidate
         return self._write(pair, location_id, candidate, raw, focus=evse_uid)
 
     def _write(self, pair, location_id, document: dict, raw: Any, focus: str | None) -> PushOutcome:

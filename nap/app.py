@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from exporters.map_api import blueprint as map_blueprint
     from exporters.ocpi.api import blueprint as ocpi_blueprint
     from exporters.openapi import blueprint as openapi_blueprint
+    from exporters.provenance_api import blueprint as provenance_blueprint
     from exporters.statistics_api import blueprint as statistics_api_blueprint
     from harvesters.receiver_api import blueprint as receiver_blueprint
     from nap.compression import gzip_response
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(receiver_blueprint)
     app.register_blueprint(downloads_blueprint)
     app.register_blueprint(statistics_api_blueprint)
+    app.register_blueprint(provenance_blueprint)  # which source gave which value (docs/merge-rules.md)
     app.register_blueprint(statistics_pages_blueprint)  # reliability pages (docs/statistics.md)
     app.register_blueprint(catalogue_blueprint)  # DCAT-AP description of every dataset
     # The portal's pages; sets the session key (NAP_SECRET_KEY, else one kept in the database).

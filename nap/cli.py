@@ -82,8 +82,10 @@ def feeds() -> None:
               help="Another country_code:party_id pair the feed may publish (repeatable).")
 @click.option("--handshake", is_flag=True,
               help="The token is a TOKEN_A: run the OCPI credentials handshake to get TOKEN_C.")
+@click.option("--kind", default="cpo", show_default=True, type=click.Choice(["cpo", "hub", "aggregator"]),
+              help="A party's own back end, a roaming hub, or third-party data (docs/merge-rules.md).")
 def feeds_add(name, versions_url, token, interval_minutes, licence, country_code, party_id, parties,
-              handshake) -> None:
+              handshake, kind) -> None:
     """Register a feed; prints the token the CPO uses to push to NAP (static-token mode)
     or runs the credentials handshake (--handshake). The parties named here are verified
     at once (an administrator runs this command); the feed publishes under no other."""
@@ -100,7 +102,8 @@ def feeds_add(name, versions_url, token, interval_minutes, licence, country_code
         with _sessions().begin() as session:
             feed = add_feed(session, name=name, versions_url=versions_url, token=token,
                             interval_minutes=interval_minutes or settings.default_harvest_interval_minutes,
-                            licence=licence, country_code=country_code, party_id=party_id, parties=pairs)
+                            licence=licence, country_code=country_code, party_id=party_id, parties=pairs,
+                            kind=kind)
             push_token = None if handshake else issue_push_token(session, feed)
             feed_name, feed_id = feed.name, feed.id
     except FeedError as error:
@@ -121,6 +124,19 @@ def _run_handshake(name: str) -> None:
     if not result.ok:
         raise click.ClickException(result.message)
     click.echo(result.message)
+
+
+@feeds.command("kind")
+@click.argument("feed_name")
+@click.argument("kind", type=click.Choice(["cpo", "hub", "aggregator"]))
+def feeds_kind(feed_name: str, kind: str) -> None:
+    """Say whose back end FEED_NAME is: a party's own (cpo), a roaming hub, or an aggregator.
+    Where sources describe one charger, this decides whose data counts first."""
+    from nap.feeds import get_feed
+    from nap.parties import set_kind
+
+    _party_action(lambda session: (set_kind(session, get_feed(session, feed_name), kind),
+                                   f"feed {feed_name!r} is a {kind} feed")[1])
 
 
 @feeds.command("register")
@@ -334,6 +350,52 @@ def parties_move(pair: str, feed_name: str, reason: str) -> None:
 
     _party_action(lambda session: (move(session, *_split_pair(pair), get_feed(session, feed_name), user_id=None,
                                         reason=reason), f"{pair} moved to feed {feed_name!r}")[1])
+
+
+@main.group()
+def matches() -> None:
+    """Low-confidence matches: an aggregator's location merged with another source's by place."""
+
+
+@matches.command("list")
+def matches_list() -> None:
+    """Every match waiting for a decision: id, the aggregator's location, the published one, why."""
+    from nap.store.matches import pending_matches
+
+    _require_current_schema()
+    with _sessions()() as session:
+        for match in pending_matches(session):
+            click.echo(f"{match.candidate_id}\t{match.feed_name}\t{match.source_key}\t{match.location_key}"
+                       f"\t{match.note or ''}")
+
+
+@matches.command("confirm")
+@click.argument("match_id", type=int)
+def matches_confirm(match_id: int) -> None:
+    """The aggregator's location is the same site: keep it merged."""
+    _match_action(match_id, split=False)
+
+
+@matches.command("split")
+@click.argument("match_id", type=int)
+def matches_split(match_id: int) -> None:
+    """The aggregator's location is another site: publish it on its own."""
+    _match_action(match_id, split=True)
+
+
+def _match_action(match_id: int, split: bool) -> None:
+    from datetime import datetime, timezone
+
+    from nap.store.matches import MatchError, confirm_match, split_match
+
+    _require_current_schema()
+    try:
+        with _sessions().begin() as session:
+            message = split_match(session, match_id, datetime.now(timezone.utc)) if split else \
+                confirm_match(session, match_id)
+    except MatchError as error:
+        raise click.ClickException(str(error)) from None
+    _echo(message)
 
 
 @main.group()

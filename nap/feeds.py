@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from nap.parties import PartyError, claim, claims, verify
-from nap.store.states import ClaimSource, FeedStatus
+from nap.store.states import ClaimSource, FeedKind, FeedStatus
 from nap.store.tables import Feed, HarvestRun
 from nap.tokens import new_token, token_hash
 
@@ -21,10 +21,11 @@ def add_feed(session: Session, *, name: str, versions_url: str, token: str,
              interval_minutes: int = 15, licence: str | None = None,
              country_code: str | None = None, party_id: str | None = None,
              parties: tuple[tuple[str, str], ...] = (), claim_source: str = ClaimSource.ADMIN,
-             user_id: int | None = None) -> Feed:
+             user_id: int | None = None, kind: str = FeedKind.CPO) -> Feed:
     """Register a feed with its party claims: the feed's own identity plus `parties`.
     Pairs an administrator names (`claim_source` "admin": the CLI) are verified at once;
-    pairs a CPO names ("form": the portal) wait for an administrator (nap/parties.py)."""
+    pairs a CPO names ("form": the portal) wait for an administrator (nap/parties.py).
+    `kind`: a CPO's own back end, a hub or an aggregator (FeedKind; nap/merge)."""
     name = name.strip()
     if not name:
         raise FeedError("a feed needs a name")
@@ -41,7 +42,7 @@ def add_feed(session: Session, *, name: str, versions_url: str, token: str,
         interval_minutes=interval_minutes, licence=licence,
         country_code=country_code.upper() if country_code else None,
         party_id=party_id.upper() if party_id else None,
-        created_at=datetime.now(timezone.utc),
+        created_at=datetime.now(timezone.utc), kind=FeedKind(kind),
     )
     session.add(feed)
     session.flush()

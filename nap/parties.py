@@ -25,8 +25,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from nap.store.feed_events import record_event
-from nap.store.states import ClaimSource, ClaimState
-from nap.store.tables import Feed, FeedParty, HarvestRun, Location, Tariff
+from nap.store.states import ClaimSource, ClaimState, FeedKind
+from nap.store.tables import Feed, FeedParty, HarvestRun, Location, LocationSource, Tariff
+from nap.store.writer import drop_feed_sources
 
 CLAIMED, VERIFIED, REVOKED = ClaimState.CLAIMED, ClaimState.VERIFIED, ClaimState.REVOKED
 SOURCES = tuple(ClaimSource)
@@ -59,8 +60,15 @@ def claim_of(session: Session, feed_id: int, country_code: str, party_id: str) -
 
 
 def verified_claim(session: Session, country_code: str, party_id: str) -> FeedParty | None:
+    """The party's own verified claim (not a hub's or an aggregator's carried one)."""
     return session.scalar(select(FeedParty).where(
-        FeedParty.country_code == country_code, FeedParty.party_id == party_id, FeedParty.state == VERIFIED))
+        FeedParty.country_code == country_code, FeedParty.party_id == party_id, FeedParty.state == VERIFIED,
+        FeedParty.carried.is_(False)))
+
+
+def _carries(feed: Feed) -> bool:
+    """A hub's or an aggregator's claims carry other parties' data beside their own feeds."""
+    return feed.feed_kind != FeedKind.CPO
 
 
 def claim(session: Session, feed: Feed, country_code: str, party_id: str, *, source: str,
@@ -73,13 +81,14 @@ def claim(session: Session, feed: Feed, country_code: str, party_id: str, *, sou
     existing = claim_of(session, feed.id, country_code, party_id)
     if existing is None:
         existing = FeedParty(feed_id=feed.id, country_code=country_code, party_id=party_id, state=CLAIMED,
-                             source=source, claimed_at=_now())
+                             source=source, claimed_at=_now(), carried=_carries(feed))
         session.add(existing)
         session.flush()
         record_event(session, feed.id, "party_claimed", f"claims {_label(existing)} ({_SOURCE_TEXT[source]})",
                      user_id=user_id)
     elif existing.state == REVOKED:
         existing.state, existing.source, existing.claimed_at = CLAIMED, source, _now()
+        existing.carried = _carries(feed)
         existing.decided_at = existing.decided_by = None
         record_event(session, feed.id, "party_claimed",
                      f"claims {_label(existing)} again ({_SOURCE_TEXT[source]})", user_id=user_id)
@@ -102,13 +111,14 @@ def verify(session: Session, feed: Feed, country_code: str, party_id: str, *, us
     operator's own copies replace them at its next harvest or push."""
     country_code, party_id = party_pair(country_code, party_id)
     holder = verified_claim(session, country_code, party_id)
-    if holder is not None and holder.feed_id != feed.id:
+    if holder is not None and holder.feed_id != feed.id and not _carries(feed):
         other = session.get(Feed, holder.feed_id)
         raise PartyError(f"{country_code}/{party_id} is verified for feed {other.name!r}: move it instead")
     target = claim_of(session, feed.id, country_code, party_id) or claim(
         session, feed, country_code, party_id, source=ClaimSource.ADMIN, user_id=user_id)
     if target.state == VERIFIED:
         return target
+    target.carried = _carries(feed)
     target.state, target.decided_at, target.decided_by = VERIFIED, _now(), user_id
     # What the feed served under the pair so far was refused: an incremental pull would not
     # serve it again, so the next harvest is a full one.
@@ -135,7 +145,11 @@ def revoke(session: Session, feed: Feed, country_code: str, party_id: str, *, us
     was_verified = target.state == VERIFIED
     target.state, target.decided_at, target.decided_by = REVOKED, _now(), user_id
     session.flush()
-    unpublished = _unpublish(session, country_code, party_id, feed_id=feed.id) if was_verified else 0
+    unpublished = 0
+    if was_verified:
+        # Where other sources describe the same charger, they stay published without this one.
+        unpublished = drop_feed_sources(session, feed.id, _now(), (country_code, party_id))
+        unpublished += _unpublish(session, country_code, party_id, feed_id=feed.id)
     tail = f"; {unpublished} objects unpublished" if unpublished else ""
     record_event(session, feed.id, "party_revoked",
                  f"claim on {_label(target)} revoked{_by(session, user_id)}{_reason(reason)}{tail}",
@@ -164,7 +178,7 @@ def move(session: Session, country_code: str, party_id: str, to_feed: Feed, *, u
     if holder.business_details and not target.business_details:
         target.business_details = holder.business_details
     session.flush()
-    for table in (Location, Tariff):
+    for table in (Location, Tariff, LocationSource):
         session.execute(update(table).where(table.feed_id == from_feed.id, table.country_code == country_code,
                                             table.party_id == party_id).values(feed_id=to_feed.id))
     message = (f"{country_code}/{party_id} moved from feed {from_feed.name!r} to feed {to_feed.name!r}"
@@ -174,13 +188,41 @@ def move(session: Session, country_code: str, party_id: str, to_feed: Feed, *, u
     return target
 
 
+def set_kind(session: Session, feed: Feed, kind: str, *, user_id: int | None = None) -> None:
+    """The feed is a CPO's own back end, a hub or an aggregator (FeedKind). Its claims follow:
+    a hub's and an aggregator's are carried claims. Refused when the feed would become a
+    CPO's own on a pair another feed already holds as its own."""
+    kind = FeedKind(kind)
+    if kind == feed.feed_kind:
+        return
+    carried = kind != FeedKind.CPO
+    if not carried:
+        for own in claims(session, feed.id):
+            holder = verified_claim(session, own.country_code, own.party_id) if own.state == VERIFIED else None
+            if holder is not None and holder.feed_id != feed.id:
+                other = session.get(Feed, holder.feed_id)
+                raise PartyError(f"{_label(own)} is verified for feed {other.name!r} as its own; revoke this feed's"
+                                 " claim on it first")
+    feed.kind = kind
+    session.execute(update(FeedParty).where(FeedParty.feed_id == feed.id).values(carried=carried))
+    session.flush()
+    record_event(session, feed.id, "feed_kind", f"the feed is now a {kind.value} feed{_by(session, user_id)}",
+                 ok=True, user_id=user_id)
+
+
 def _unpublish(session: Session, country_code: str, party_id: str, *, feed_id: int | None = None,
                other_than_feed: int | None = None) -> int:
-    """Mark the pair's published objects (of one feed, or of every feed but one) removed."""
+    """Mark the pair's published objects (of one feed, or of every feed but one and those
+    verified on the pair beside it: the hubs the party authorised) removed."""
     now, count = _now(), 0
+    sources = select(FeedParty.feed_id).where(FeedParty.country_code == country_code,
+                                              FeedParty.party_id == party_id, FeedParty.state == VERIFIED)
     for table in (Location, Tariff):
         condition = [table.country_code == country_code, table.party_id == party_id, table.removed_at.is_(None)]
-        condition.append(table.feed_id == feed_id if feed_id is not None else table.feed_id != other_than_feed)
+        if feed_id is not None:
+            condition.append(table.feed_id == feed_id)
+        else:
+            condition += [table.feed_id != other_than_feed, table.feed_id.not_in(sources)]
         count += session.execute(update(table).where(*condition).values(removed_at=now, **table.change_stamps(now))).rowcount
     return count
 

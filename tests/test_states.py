@@ -49,6 +49,14 @@ def _row(connection, table: str, column: str, value: str, n: int) -> dict:
         return {"feed_id": feed_id, "country_code": "DE", "party_id": f"P{n:02d}", column: value}
     if table == "findings":
         return {"feed_id": feed_id, "severity": "error", "reason": "x", "created_at": NOW, column: value}
+    if table == "location_sources":
+        location_pk = connection.execute(Location.__table__.insert().values(
+            feed_id=feed_id, country_code="DE", party_id="ABC", ocpi_id=f"L{n}", id_key=f"l{n}", publish=True,
+            latitude=50.0, longitude=8.0, last_updated=NOW, data={}, raw={}, content_hash="x", first_seen_at=NOW,
+            changed_at=NOW).returning(Location.__table__.c.id)).scalar_one()
+        return {"location_pk": location_pk, "feed_id": feed_id, "country_code": "DE", "party_id": "ABC",
+                "ocpi_id": f"L{n}", "id_key": f"l{n}", "confirmed": True, "document": {}, "last_updated": NOW,
+                "content_hash": "x", "seen_at": NOW, column: value}
     raise AssertionError(f"no row recipe for {table}")
 
 

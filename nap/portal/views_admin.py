@@ -184,3 +184,32 @@ def subscriber_action(subscriber_id: int, action: str):
     if not switch(db_session(), subscriber_id, action == "enable"):
         abort(404, description="No such subscriber.")
     return redirect(url_for(".subscribers"))
+
+
+@blueprint.get("/matches")
+@admin_required
+def matches():
+    """Low-confidence matches (nap/store/matches.py): an aggregator's location taken for
+    another source's charger by place alone, waiting to be confirmed or split."""
+    from nap.store.matches import pending_matches
+
+    return render_template("portal/admin_matches.html", matches=pending_matches(db_session()))
+
+
+@blueprint.post("/matches/<int:candidate_id>/<any(confirm, split):action>")
+@admin_required
+def match_action(candidate_id: int, action: str):
+    from nap.store.matches import MatchError, confirm_match, split_match
+
+    session = db_session()
+    try:
+        if action == "confirm":
+            message = confirm_match(session, candidate_id, user_id=current_user().id)
+        else:
+            message = split_match(session, candidate_id, datetime.now(timezone.utc), user_id=current_user().id)
+        session.commit()
+        flash(message[:1].upper() + message[1:] + ".", "success")
+    except MatchError as error:
+        session.rollback()
+        flash(str(error), "error")
+    return redirect(url_for(".matches"))

@@ -14,6 +14,7 @@ from nap.portal.lifecycle import REASON_MARK, clean_reason
 from nap.store.feed_events import record_event
 from nap.store.states import FeedStatus, RunStatus
 from nap.store.tables import Feed, HarvestRun, Location, Tariff, User
+from nap.store.writer import drop_feed_sources
 
 WITHDRAWN = FeedStatus.WITHDRAWN
 # A rejected registration never published; a withdrawn feed is withdrawn already.
@@ -50,8 +51,10 @@ def withdraw(session: Session, feed: Feed, user: User, reason: str = "", *,
 
 
 def _unpublish_feed(session: Session, feed_id: int) -> int:
-    """Mark every current location and tariff of the feed removed, now."""
-    now, count = datetime.now(timezone.utc), 0
+    """Mark every current location and tariff of the feed removed, now. Locations other
+    sources describe too lose the feed's copy and stay published from the others."""
+    now = datetime.now(timezone.utc)
+    count = drop_feed_sources(session, feed_id, now)
     for table in (Location, Tariff):
         count += session.execute(update(table).where(table.feed_id == feed_id, table.removed_at.is_(None))
                                  .values(removed_at=now, **table.change_stamps(now))).rowcount

@@ -16,11 +16,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from nap.config import Settings
+from nap.quality.conflicts import ConflictSummary, source_conflicts
 from nap.quality.coverage import Coverage, afir_coverage
 from nap.quality.rules import RULES, Rule
 from nap.quality.snapshot import load_snapshot
 from nap.supplements import ANNEX_ITEMS as SUPPLEMENT_ITEMS, party_supplement
-from nap.store.tables import Evse, Location, Supplement, Tariff
+from nap.store.tables import Evse, Location, LocationSource, Supplement, Tariff
 
 CACHE_SECONDS = 300
 
@@ -43,6 +44,8 @@ class QualityReport:
     evses: int
     coverage: Coverage
     findings: list[QualityFinding] = field(default_factory=list)
+    # Where other sources of the same chargers (a hub, the party's own feed) disagree.
+    conflicts: ConflictSummary = field(default_factory=ConflictSummary)
 
     @property
     def counts(self) -> Counter:
@@ -62,7 +65,8 @@ def build_report(session: Session, feed_id: int, settings: Settings, now: dateti
         for rule in RULES for flag in rule.check(snapshot)
     ]
     return QualityReport(feed_id, now, len(snapshot.locations), snapshot.evse_count,
-                         afir_coverage(snapshot, _supplied_items(session, snapshot)), findings)
+                         afir_coverage(snapshot, _supplied_items(session, snapshot)), findings,
+                         source_conflicts(session, feed_id))
 
 
 def _supplied_items(session: Session, snapshot) -> dict[str, dict[str, object]]:
@@ -91,7 +95,9 @@ def _fingerprint(session: Session, feed_id: int) -> tuple:
     tariffs = session.scalar(select(func.max(Tariff.changed_at)).where(Tariff.feed_id == feed_id))
     # Any party's new supplement version: rare enough not to narrow it down to the feed's.
     supplements = session.scalar(select(func.max(Supplement.id)))
-    return (tuple(locations), statuses, tariffs, supplements)
+    # Any source's new copy of any location: its merge may change this feed's conflicts.
+    sources = session.scalar(select(func.max(LocationSource.seen_at)))
+    return (tuple(locations), statuses, tariffs, supplements, sources)
 
 
 _cache: dict[tuple[str, int], tuple[tuple, float, QualityReport]] = {}

@@ -40,7 +40,7 @@ from nap.store.db import write_session
 from nap.store.states import PUSH_REFUSED_FEED_STATUSES, ClaimState
 from nap.store.status_history import StatusChange, record_status_changes
 from nap.store.tables import Evse as EvseRow
-from nap.store.tables import Feed, FeedParty, Location
+from nap.store.tables import Feed, FeedParty, Location, LocationSource
 
 # Fields the fast path does not handle: ids, and the nested connectors.
 NOT_FAST = {"uid", "connectors"}
@@ -122,7 +122,10 @@ _FIND = (
     .join(Location, Location.id == EvseRow.location_pk)
     .where(Location.country_code == bindparam("country_code"), Location.party_id == bindparam("party_id"),
            Location.id_key == bindparam("location_key"), Location.feed_id == bindparam("feed_id"),
-           Location.removed_at.is_(None), EvseRow.uid == bindparam("evse_uid"))
+           Location.removed_at.is_(None), EvseRow.uid == bindparam("evse_uid"),
+           # A location several sources describe is merged again from the pushing source's
+           # copy: the general path (harvesters/receiver.py) does that.
+           ~exists().where(LocationSource.location_pk == Location.id))
     .with_for_update()
 )
 _UPDATE_EVSE = (
@@ -212,6 +215,7 @@ WITH feed AS (
     WHERE feed.allowed AND feed.status NOT IN ({push_refused})
       AND l.country_code = %(country_code)s AND l.party_id = %(party_id)s AND l.id_key = %(location_key)s
       AND l.removed_at IS NULL AND e.uid = %(evse_uid)s
+      AND NOT EXISTS (SELECT 1 FROM location_sources s WHERE s.location_pk = l.id)
     FOR UPDATE OF e, l
 ), fresh AS (
     SELECT * FROM target WHERE stored_at <= %(pushed_at)s

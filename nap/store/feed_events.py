@@ -12,7 +12,8 @@ from nap.store.tables import FeedEvent
 
 KINDS = ("registered", "handshake", "approved", "suspended", "resumed", "credentials", "push_token",
          "harvest_requested", "party_claimed", "party_verified", "party_revoked", "party_moved",
-         "rejected", "withdrawn", "connection")
+         "rejected", "withdrawn", "connection", "feed_kind",
+         "match_decided")
 
 
 def record_event(session: Session, feed_id: int, kind: str, message: str, ok: bool | None = None,

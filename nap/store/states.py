@@ -84,6 +84,37 @@ class ClaimSource(StrEnum):
     ADMIN = "admin"
 
 
+class FeedKind(StrEnum):
+    """Whose back end a feed is (feeds.kind): what its data weighs when several sources
+    describe one charger (nap/merge, docs/merge-rules.md). Set by an administrator."""
+
+    #: The party's own back end: the most authoritative source of its static data.
+    CPO = "cpo"
+    #: A roaming hub carrying several parties that authorised it (OCPI 2.3.0 gives the hub
+    #: in the credentials' hub_party_id): second to the party's own feed.
+    HUB = "hub"
+    #: Third-party data with no OCPI party of its own: the least authoritative, matched to
+    #: other sources' chargers by place when it carries no EVSE ids.
+    AGGREGATOR = "aggregator"
+
+
+#: Feed kinds in their order of authority for static data, the most authoritative first.
+AUTHORITY_ORDER = (FeedKind.CPO, FeedKind.HUB, FeedKind.AGGREGATOR)
+
+
+class MatchKind(StrEnum):
+    """How a source's location was found to be the same charger as the published one
+    (location_sources.match)."""
+
+    #: The same country_code, party_id and location id.
+    KEY = "key"
+    #: The same eMI3 EVSE id (normalized) on one of its EVSEs.
+    EVSE_ID = "evse_id"
+    #: Close coordinates and the same address or EVSE count: low confidence, until an
+    #: administrator confirms it (or splits it off).
+    NEARBY = "nearby"
+
+
 class ObjectKind(StrEnum):
     """What a finding is about (findings.object_type): an OCPI object NAP harvests, or the
     page, feed or push request that went wrong as a whole. Not a state that changes, but a
@@ -124,6 +155,8 @@ class UserRole(StrEnum):
 #: comes with its own migration.
 CHECKED_COLUMNS: tuple[tuple[str, str, type[StrEnum]], ...] = (
     ("feeds", "status", FeedStatus),
+    ("feeds", "kind", FeedKind),
+    ("location_sources", "match", MatchKind),
     ("harvest_runs", "status", RunStatus),
     ("feed_parties", "state", ClaimState),
     ("feed_parties", "source", ClaimSource),

@@ -28,7 +28,9 @@ from nap.store.states import COMPLETED_RUN_STATUSES  # noqa: F401 (tests import 
 from nap.store.states import (
     ClaimSource,
     ClaimState,
+    FeedKind,
     FeedStatus,
+    MatchKind,
     ObjectKind,
     RunStatus,
     UserRole,
@@ -51,7 +53,7 @@ class Feed(Base):
     """A CPO endpoint registered with the access point."""
 
     __tablename__ = "feeds"
-    __table_args__ = (_state_check("feeds", "status", FeedStatus),)
+    __table_args__ = (_state_check("feeds", "status", FeedStatus), _state_check("feeds", "kind", FeedKind))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
@@ -62,6 +64,14 @@ class Feed(Base):
     # SHA-256 of the token the CPO presents when it pushes to NAP (never stored in clear).
     inbound_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     status: Mapped[str] = mapped_column(String(30), default=FeedStatus.ACTIVE)
+    # Whose back end it is (FeedKind): the weight of its data where several feeds describe
+    # one charger (nap/merge). NULL reads as a CPO's (`feed_kind`), which every feed was
+    # before migration 0020; no default here, so that inserts work at older revisions too.
+    kind: Mapped[str | None] = mapped_column(String(20), nullable=True)
+
+    @property
+    def feed_kind(self) -> FeedKind:
+        return FeedKind(self.kind or FeedKind.CPO)
     interval_minutes: Mapped[int] = mapped_column(Integer, default=15)
     licence: Mapped[str | None] = mapped_column(String(200), nullable=True)
     # The CPO's OCPI identity; fills in objects of versions that lack it (2.1.1).
@@ -199,9 +209,18 @@ class Location(_PublishedObject, Base):
     raw: Mapped[dict] = mapped_column(TextJsonDocument, deferred=True)
 
 
+#: nap.ocpi.ids.normalized_evse_id in SQL, for the index and the queries that use it.
+EVSE_KEY_SQL = "upper(replace(evse_id, '*', ''))"
+
+
 class Evse(Base):
     __tablename__ = "evses"
-    __table_args__ = (UniqueConstraint("location_pk", "uid", name="uq_evse_uid"),)
+    __table_args__ = (
+        UniqueConstraint("location_pk", "uid", name="uq_evse_uid"),
+        # The eMI3 id as nap.ocpi.ids.normalized_evse_id folds it ("DE*ABC*E1" and "deabce1"
+        # are one id): another source's copy of a charger is found by it (nap/store/sources.py).
+        Index("ix_evses_evse_key", text(EVSE_KEY_SQL)),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     location_pk: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"))
@@ -221,8 +240,8 @@ class FeedParty(Base):
     """A feed's claim to publish under a country_code/party_id pair (nap/parties.py).
 
     Any number of feeds may claim a pair; a claim is `claimed` until an admin verifies it,
-    and only under a `verified` claim does a feed publish. At most one claim per pair is
-    verified. A `revoked` claim stays as the record of what was decided."""
+    and only under a `verified` claim does a feed publish. At most one own claim per pair is
+    verified; hubs and aggregators that carry the party's data hold `carried` claims. A `revoked` claim stays as the record of what was decided."""
 
     __tablename__ = "feed_parties"
     __table_args__ = (
@@ -230,8 +249,8 @@ class FeedParty(Base):
         _state_check("feed_parties", "state", ClaimState),
         _state_check("feed_parties", "source", ClaimSource),
         Index("uq_feed_party_verified", "country_code", "party_id", unique=True,
-              sqlite_where=text(f"state = '{ClaimState.VERIFIED}'"),
-              postgresql_where=text(f"state = '{ClaimState.VERIFIED}'")),
+              sqlite_where=text(f"state = '{ClaimState.VERIFIED}' AND NOT carried"),
+              postgresql_where=text(f"state = '{ClaimState.VERIFIED}' AND NOT carried")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -246,6 +265,10 @@ class FeedParty(Base):
     # Where the claim came from (ClaimSource). None before migration 0010.
     source: Mapped[str | None] = mapped_column(String(20), nullable=True)
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The claim of a hub or an aggregator (not the party's own back end) to carry the party's
+    # data: verified when the party has authorised it. Any number of carried claims per pair
+    # may be verified beside the one own claim; their data merges with it (nap/merge).
+    carried: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL",
                                                               name="fk_feed_parties_decided_by"), nullable=True)
@@ -284,6 +307,43 @@ class Connector(Base):
     power_type: Mapped[str] = mapped_column(String(20))
     max_electric_power: Mapped[int | None] = mapped_column(Integer, nullable=True)
     data: Mapped[dict] = mapped_column(TextJsonDocument)
+
+
+class LocationSource(Base):
+    """What one source (feed) said about a published location, kept when more than one
+    source describes it (nap/merge, docs/merge-rules.md): the published row is then the
+    merge of these, and every candidate stays to be merged again when any source changes.
+    A location with a single source has none: its row is that source's own document."""
+
+    __tablename__ = "location_sources"
+    __table_args__ = (
+        # One candidate per source object: a hub's location id may differ from the CPO's.
+        Index("uq_location_source", "feed_id", "country_code", "party_id", "id_key", unique=True),
+        Index("ix_location_sources_location", "location_pk"),
+        _state_check("location_sources", "match", MatchKind),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    location_pk: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"))
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
+    # The source's own key for the object (a hub or an aggregator may name it otherwise).
+    country_code: Mapped[str] = mapped_column(String(2))
+    party_id: Mapped[str] = mapped_column(String(3))
+    ocpi_id: Mapped[str] = mapped_column(String(36))
+    id_key: Mapped[str] = mapped_column(String(80))
+    match: Mapped[str] = mapped_column(String(20))  # MatchKind
+    # Why a match by place was made ("35 m apart, same address"), for the administrator.
+    match_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # False for a low-confidence match an administrator has not confirmed yet.
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The source's normalized OCPI 2.3.0 Location with its EVSEs, as it last served it.
+    document: Mapped[dict] = mapped_column(TextJsonDocument)
+    last_updated: Mapped[datetime] = mapped_column(UtcDateTime)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Where this source disagrees with the published value (nap.merge.Conflict.as_dict()),
+    # for the quality reports; None when it agrees throughout.
+    conflicts: Mapped[list | None] = mapped_column(JsonDocument, nullable=True)
 
 
 class Tariff(_PublishedObject, Base):

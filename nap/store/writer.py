@@ -14,8 +14,9 @@ from nap.ocpi.findings import ObjectFinding
 from nap.jsonutil import JsonText
 from nap.ocpi.ids import evse_operator, id_key
 from nap.store.rows import Prepared, PreparedLocation, PreparedTariff
+from nap.store.sources import SourceMerger
 from nap.store.status_history import STATUS_CHANGE_COLUMNS, StatusChange, status_change_values
-from nap.store.tables import Connector, Evse, EvseStatusChange, Location, Tariff
+from nap.store.tables import Connector, Evse, EvseStatusChange, Location, LocationSource, Tariff
 from nap.store.types import UtcDateTime
 
 
@@ -152,6 +153,8 @@ class FeedWriter:
         # its party claims (nap.parties.evidence). Objects per pair, EVSEs per eMI3 operator.
         self.parties_served: Counter[str] = Counter()
         self.evse_operators: Counter[str] = Counter()
+        # Locations that other sources describe too are merged (nap/store/sources.py).
+        self.merger = SourceMerger(session, feed_id, now, self.parties, self._rewrite)
 
     # -- shared --------------------------------------------------------------------------
 
@@ -204,7 +207,12 @@ class FeedWriter:
                 self._refuse(kind, key, item)
         existing = self._existing(table, list(latest))
         new, changed, counts = [], [], WriteCounts()
+        merging = {}
+        if table is Location and self.merger.active():
+            merging = self.merger.route(latest, existing)
         for folded, item in latest.items():
+            if folded in merging:
+                continue
             digest, last_updated = item.content_hash, item.last_updated
             row = existing.get(folded)
             if row is None:
@@ -225,7 +233,7 @@ class FeedWriter:
             else:
                 changed.append((row.id, item))
                 counts.changed += 1
-        return new, changed, counts
+        return new, changed, counts, [(latest[folded], target) for folded, target in merging.items()]
 
     def _refuse(self, kind: str, key: tuple[str, str, str], item: object) -> None:
         self.refused_objects += 1
@@ -251,10 +259,11 @@ class FeedWriter:
         return {"feed_id": self.feed_id, "country_code": country_code, "party_id": party_id, "ocpi_id": ocpi_id,
                 "id_key": id_key(ocpi_id)}
 
-    def _location_columns(self, location: PreparedLocation) -> dict:
+    def _location_columns(self, location: PreparedLocation, feed_id: int | None = None) -> dict:
         """A location row's values but for id, data, raw and first_seen_at."""
         return {
             **self._key_columns(location.key),
+            **({"feed_id": feed_id} if feed_id is not None else {}),
             "publish": location.publish,
             "latitude": location.latitude,
             "longitude": location.longitude,
@@ -302,7 +311,11 @@ class FeedWriter:
 
     def write_locations(self, locations: Sequence[PreparedLocation]) -> WriteCounts:
         """Store locations prepared by nap.store.rows.prepare_location."""
-        new, changed, counts = self._plan("location", Location, locations)
+        new, changed, counts, merging = self._plan("location", Location, locations)
+        if merging:
+            merged_new, merged_changed, merged_unchanged, stale = self.merger.write(merging)
+            counts.add(WriteCounts(merged_new, merged_changed, merged_unchanged + stale))
+            self.stale += stale
         if not new and not changed:
             return counts
         bulk = _BulkInsert(self.session)
@@ -318,23 +331,29 @@ class FeedWriter:
             bulk.insert(Location, _LOCATION_COLUMNS, rows)
             self._insert_children(bulk, pks, new)
         if changed:
-            pks = [pk for pk, _ in changed]
-            previous = self._previous_statuses(pks)
-            self.session.execute(
-                update(Location),
-                [{"id": pk, **self._location_columns(location), "data": JsonText(location.data),
-                  "raw": JsonText(location.raw)} for pk, location in changed],
-            )
-            # EVSEs are replaced wholesale: the CPO's document is the truth for this location.
-            self.session.execute(delete(Evse).where(Evse.location_pk.in_(pks)))
-            self._insert_children(bulk, pks, [location for _, location in changed], previous)
+            self._rewrite([(pk, self.feed_id, location) for pk, location in changed], bulk)
         return counts
+
+    def _rewrite(self, rows: list[tuple[int, int, PreparedLocation]], bulk: _BulkInsert | None = None) -> None:
+        """Write new content into published rows (location pk, the feed it is published
+        for, the location): the row, and its EVSEs and connectors replaced wholesale (the
+        document is the truth for the location)."""
+        bulk = bulk or _BulkInsert(self.session)
+        pks = [pk for pk, _, _ in rows]
+        previous = self._previous_statuses(pks)
+        self.session.execute(
+            update(Location),
+            [{"id": pk, **self._location_columns(location, feed_id), "data": JsonText(location.data),
+              "raw": JsonText(location.raw)} for pk, feed_id, location in rows],
+        )
+        self.session.execute(delete(Evse).where(Evse.location_pk.in_(pks)))
+        self._insert_children(bulk, pks, [location for _, _, location in rows], previous)
 
     # -- tariffs -------------------------------------------------------------------------
 
     def write_tariffs(self, tariffs: Sequence[PreparedTariff]) -> WriteCounts:
         """Store tariffs prepared by nap.store.rows.prepare_tariff."""
-        new, changed, counts = self._plan("tariff", Tariff, tariffs)
+        new, changed, counts, _ = self._plan("tariff", Tariff, tariffs)
 
         def columns(tariff: PreparedTariff) -> dict:
             return {
@@ -364,6 +383,11 @@ class FeedWriter:
         for table in (Location, Tariff):
             self.session.execute(update(table).where(table.feed_id == self.feed_id, table.changed_at == self.now)
                                  .values(table.change_stamps(commit_time)))
+        written = sorted(self.merger.written)  # merges published for another feed's row
+        for start in range(0, len(written), 1000):
+            self.session.execute(update(Location).where(Location.id.in_(written[start:start + 1000]),
+                                                        Location.changed_at == self.now)
+                                 .values(Location.change_stamps(commit_time)))
 
     # -- removals ------------------------------------------------------------------------
 
@@ -380,6 +404,11 @@ class FeedWriter:
         ).all()
         seen_keys = {id_key(object_id) for object_id in seen_ids}
         gone = [r.id for r in rows if r.id_key not in seen_keys]
+        if table is Location:
+            # A location other sources describe too loses this feed's copy, not its row.
+            merged = self.merger.merged_pks(gone)
+            gone = [pk for pk in gone if pk not in merged]
+            removed += self.merger.drop_unseen(seen_keys, changed_before)
         for start in range(0, len(gone), 1000):
             chunk = gone[start : start + 1000]
             self.session.execute(
@@ -387,3 +416,17 @@ class FeedWriter:
             )
             removed += len(chunk)
         return removed
+
+
+def drop_feed_sources(session: Session, feed_id: int, now: datetime, pair: tuple[str, str] | None = None) -> int:
+    """A feed leaves (withdrawn) or loses a pair (revoked): its copies leave the locations
+    several sources describe, which stay published from the others (nap/store/sources.py).
+    Returns how many locations it was one of the sources of."""
+    query = select(LocationSource.id, LocationSource.location_pk).where(LocationSource.feed_id == feed_id)
+    if pair is not None:
+        query = query.where(LocationSource.country_code == pair[0], LocationSource.party_id == pair[1])
+    rows = session.execute(query).all()
+    if rows:
+        writer = FeedWriter(session, feed_id, now, parties=())
+        writer.merger.drop([row.id for row in rows], [row.location_pk for row in rows])
+    return len({row.location_pk for row in rows})
