@@ -84,6 +84,9 @@ def location_provenance(country_code: str, party_id: str, location_id: str):
         "fields": [_field(d) for d in merged.decisions if d.evse is None],
         "evses": [{"uid": evse["uid"], "evse_id": evse.get("evse_id"), "fields": evse_fields.get(evse["uid"], [])}
                   for evse in merged.document.get("evses") or []],
+        # EVSEs a less authoritative source lists that cannot be told apart from the others.
+        "evses_left_out": [{"source": source.feed_name, "uid": uid, "rule": "unnamed-extra"}
+                           for source, uid in merged.left_out],
         "conflicts": [{"field": c.field, "evse_uid": c.evse_uid, "evse_id": c.evse_id,
                        "published": c.published, "published_by": c.published_by.feed_name,
                        "other": c.other, "other_source": c.other_source.feed_name, "rule": c.rule.name}

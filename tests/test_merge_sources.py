@@ -309,3 +309,78 @@ def test_a_hub_location_under_another_id_merges_by_its_evse_ids(cpo_and_hub, ses
     # Harvested again, the hub's copy is found by its own key.
     harvest(sessions, settings, "hub")
     assert len(_sources(sessions, "LOC000012")) == 2 and "HUB-12" not in _published(sessions)
+
+
+def _aggregator_copy(location: dict, new_id: str, north_metres: float = 20.0, **changes) -> dict:
+    """What an aggregator relays of a CPO's site: its own id and party, no EVSE ids, the place
+    geocoded a little apart."""
+    import copy
+    document = copy.deepcopy(location)
+    document.update(country_code="DE", party_id="AGG", id=new_id, **changes)
+    document["coordinates"]["latitude"] = f"{float(document['coordinates']['latitude']) + north_metres / 111_320:.6f}"
+    for n, evse in enumerate(document["evses"], start=1):
+        evse.pop("evse_id", None)
+        evse["uid"] = f"{new_id}-{n}"
+        for connector in evse["connectors"]:
+            connector.pop("tariff_ids", None)
+    return document
+
+
+def test_an_aggregators_location_without_evse_ids_is_matched_by_place_and_an_admin_decides(
+        demo_cpo, live_server, sessions, settings, nap_server):
+    from demo_cpo.fleet import Fleet
+
+    cpo = demo_cpo(locations=4)
+    register(sessions, cpo, "cpo")
+    served = {loc["id"]: loc for loc in cpo.app.config["FLEET"].locations}
+    same_address = _aggregator_copy(served["LOC000001"], "AGG-1",
+                                    directions=[{"language": "en", "text": "Behind the bakery"}])
+    # Another address, but as many EVSEs as LOC000002: matched too (and split by the admin).
+    same_count = _aggregator_copy(served["LOC000002"], "AGG-2", address="Elsewhere 1")
+    # Far from any: a location of the aggregator's own.
+    far = _aggregator_copy(served["LOC000003"], "AGG-3", north_metres=5000)
+    aggregator = live_server(create_app(Fleet(locations=[same_address, same_count, far]),
+                                        DemoOptions(token="agg-token")))
+    with sessions.begin() as session:
+        add_feed(session, name="aggregator", versions_url=f"{aggregator.url}/ocpi/versions", token="agg-token",
+                 kind="aggregator", parties=(("DE", "AGG"),))
+    harvest(sessions, settings, "cpo")
+    assert harvest(sessions, settings, "aggregator").status == "success"
+
+    assert sorted(_published(sessions, "AGG")) == ["AGG-3"]
+    matched = {s.ocpi_id: s for s in _sources(sessions, "LOC000001") + _sources(sessions, "LOC000002")}
+    assert (matched["AGG-1"].match, matched["AGG-1"].confirmed) == ("nearby", False)
+    assert matched["AGG-1"].match_note.endswith("m apart, same address")
+    assert matched["AGG-2"].match_note.endswith(f"{len(served['LOC000002']['evses'])} EVSEs each")
+    # Merged at once as the least authoritative source: it fills in, the CPO's values stand.
+    published = _published(sessions)
+    assert published["LOC000001"]["directions"] == [{"language": "en", "text": "Behind the bakery"}]
+    assert published["LOC000001"]["coordinates"] == served["LOC000001"]["coordinates"] or \
+        float(published["LOC000001"]["coordinates"]["latitude"]) == pytest.approx(
+            float(served["LOC000001"]["coordinates"]["latitude"]), abs=1e-6)
+    assert [e.get("evse_id") for e in published["LOC000001"]["evses"]] == \
+        [e["evse_id"] for e in served["LOC000001"]["evses"]]
+
+    add_user(sessions, "admin@nap.example", role="admin")
+    admin = PortalClient(nap_server.url)
+    admin.login("admin@nap.example")
+    page = admin.get("/admin/matches")
+    assert page.status_code == 200, page.text[:300]
+    assert 'data-match="DE/AGG/AGG-1"' in page.text and 'data-match="DE/AGG/AGG-2"' in page.text
+    confirmed = admin.follow(admin.post(f"/admin/matches/{matched['AGG-1'].id}/confirm"))
+    assert "confirmed" in confirmed.text
+    split = admin.follow(admin.post(f"/admin/matches/{matched['AGG-2'].id}/split"))
+    assert "split from published location DE/ABC/LOC000002" in split.text
+    assert 'data-testid="no-matches"' in split.text
+
+    assert sorted(_published(sessions, "AGG")) == ["AGG-2", "AGG-3"]
+    assert [s.confirmed for s in _sources(sessions, "LOC000001")] == [True, True]
+    assert not _sources(sessions, "LOC000002")
+    assert _published(sessions)["LOC000002"]["address"] == served["LOC000002"]["address"]
+    # The decisions hold at the next harvest: no match by place again for the split one.
+    _full_harvest(sessions, settings, "aggregator")
+    assert sorted(_published(sessions, "AGG")) == ["AGG-2", "AGG-3"]
+    assert len(_sources(sessions, "LOC000001")) == 2 and not _sources(sessions, "LOC000002")
+    # A second decision on a decided match is refused with a message, not a 500.
+    again = admin.follow(admin.post(f"/admin/matches/{matched['AGG-1'].id}/split"))
+    assert "no such match waits for a decision" in again.text

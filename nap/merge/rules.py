@@ -39,11 +39,14 @@ FILL_MISSING = Rule("fill-missing", "A source that lacks a field does not erase 
                                     "an empty text and an empty list all count as lacking.")
 ONLY_SOURCE = Rule("only-source", "A location or an EVSE that only one source describes is published as that "
                                   "source describes it.")
+UNNAMED_EXTRA = Rule("unnamed-extra", "An EVSE that only a less authoritative source lists, with no EVSE id and a "
+                                      "uid no other source uses, is left out: it cannot be told apart from the "
+                                      "chargers the more authoritative source lists under its own names.")
 LATEST_UPDATE = Rule("latest-update", "last_updated is the latest of the sources' own, so that a change any source "
                                       "makes reaches consumers who ask for what changed since.")
 
 #: In the order they apply; docs/merge-rules.md lists them so.
-RULES = (IDENTITY, STATUS_FRESHEST, STATIC_AUTHORITY, FILL_MISSING, ONLY_SOURCE, LATEST_UPDATE)
+RULES = (IDENTITY, STATUS_FRESHEST, STATIC_AUTHORITY, FILL_MISSING, ONLY_SOURCE, UNNAMED_EXTRA, LATEST_UPDATE)
 
 #: How much later another source's status report must be to win over a more authoritative one.
 STATUS_SKEW = timedelta(seconds=60)
@@ -132,6 +135,8 @@ class Merged:
     document: dict
     decisions: list[Decision] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
+    # EVSEs of less authoritative sources left out by unnamed-extra: (source, uid).
+    left_out: list[tuple[Source, str]] = field(default_factory=list)
 
     def conflicts_of(self, feed_id: int) -> list[Conflict]:
         return [c for c in self.conflicts if feed_id in (c.published_by.feed_id, c.other_source.feed_id)]
@@ -285,7 +290,12 @@ def merge(sources: Sequence[Source], identity: dict | None = None) -> Merged:
         merged.decisions.append(Decision(name, head, IDENTITY))
     for name in _field_names((s.document for s in ordered), skip=(*_IDENTITY_FIELDS, "evses", "last_updated")):
         _decide_static(name, [(s, s.document.get(name)) for s in ordered], None, None, merged, document)
-    document["evses"] = [_merge_evse(group, merged) for group in _evse_groups(ordered)]
+    document["evses"] = []
+    for group in _evse_groups(ordered):
+        if len(group) == 1 and group[0][0].authority > head.authority and not group[0][1].get("evse_id"):
+            merged.left_out.append((group[0][0], group[0][1].get("uid")))
+            continue
+        document["evses"].append(_merge_evse(group, merged))
     latest = max(ordered, key=lambda s: s.updated)
     document["last_updated"] = latest.document.get("last_updated")
     merged.decisions.append(Decision("last_updated", latest, LATEST_UPDATE))
