@@ -42,7 +42,7 @@ bench: $(STAMP) $(SUPERCLUSTER)
 # out: its deliberately slow CPOs alone take over a minute at any size (`make bench` runs it).
 bench-small: $(STAMP) $(SUPERCLUSTER)
 	NAP_TEST_POSTGRES_URL="$$(./scripts/test-postgres.sh)" $(BIN)/python -m bench.run --sizes 1000 --runs 1 \
-		--only harvest,push,api,datex2,statistics,de_afir_push --api-seconds 3 --push-seconds 3 $(BENCH_ARGS)
+		--only harvest,push,api,datex2,statistics,de_afir_push,merge --api-seconds 3 --push-seconds 3 $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

@@ -276,6 +276,23 @@ def multi_feed_rows(engine: str, size: int, result: dict) -> list[Row]:
     ]
 
 
+def merge_rows(engine: str, size: int, result: dict) -> list[Row]:
+    """A hub overlapping a CPO by half (bench/merge.py); #18's targets hold at 100,000 EVSEs."""
+    at_target = size == TARGET_SIZE
+    single, merged, provenance = result["single"], result["merge"], result["provenance_ms"]
+    return [
+        Row("merge", f"hub harvest merging {result['merged_locations']:,} of {result['hub_fleet']['locations']:,}"
+            " locations, wall time (s)", engine, size, _num(merged["wall_seconds"]),
+            f"{_num(single['wall_seconds'])} (the CPO's own harvest)", result["ratio"], "ratio <= 1.5",
+            _ok(result["ratio"] <= 1.5, at_target)),
+        Row("merge", "hub harvest peak RSS (MB)", engine, size, _num(merged["peak_rss_mb"], 0),
+            _num(single["peak_rss_mb"], 0), result["rss_ratio"]),
+        Row("merge", "provenance endpoint p50 (ms)", engine, size,
+            f"{_num(provenance['p50'])} (p95 {_num(provenance['p95'])})", "", None, "<= 20 ms",
+            _ok(provenance["p50"] <= 20, at_target)),
+    ]
+
+
 def rows_for(results: dict) -> list[Row]:
     rows: list[Row] = []
     runs = results["runs"]
@@ -295,6 +312,8 @@ def rows_for(results: dict) -> list[Row]:
             rows += de_afir_push_rows(engine, size, run["de_afir_push"])
         if "multi_feed" in run:
             rows += multi_feed_rows(engine, size, run["multi_feed"])
+        if "merge" in run:
+            rows += merge_rows(engine, size, run["merge"])
     for engine in dict.fromkeys(run["engine"] for run in runs):
         mine = [run for run in runs if run["engine"] == engine]
         rows += growth_rows("harvest", engine, {r["evses"]: r["harvest"]["peak_rss_mb"] for r in mine
@@ -305,7 +324,8 @@ def rows_for(results: dict) -> list[Row]:
                      target=row.target, met=row.met)
                  for row in growth_rows("datex2", engine, {r["evses"]: r["datex2"]["de_afir"]["peak_rss_mb"]
                                                            for r in mine if r.get("datex2", {}).get("de_afir")}, 20)]
-    order = {"harvest": 0, "push": 1, "de_afir_push": 1, "api": 2, "datex2": 3, "statistics": 4, "multi_feed": 5}
+    order = {"harvest": 0, "push": 1, "de_afir_push": 1, "api": 2, "datex2": 3, "statistics": 4, "multi_feed": 5,
+             "merge": 6}
     rows.sort(key=lambda r: order[r.benchmark])  # stable: engines and sizes keep their run order
     return rows
 
@@ -396,6 +416,9 @@ GROWTH_FIGURES = (
      None),
     ("multi_feed", "50 feeds: every first harvest", "linear", lambda r: r["multi_feed"]["wall_seconds"],
      lambda r: r["multi_feed"]["peak_rss_mb"]),
+    ("merge", "hub harvest merging half its locations", "linear", lambda r: r["merge"]["merge"]["wall_seconds"],
+     lambda r: r["merge"]["merge"]["peak_rss_mb"]),
+    ("merge", "provenance p50", "flat", lambda r: r["merge"]["provenance_ms"]["p50"], None),
 )
 GROWTH_SLACK = 1.2  # flagged beyond 1.2 x the size ratio (linear) or 1.2 x (flat time, and RSS)
 

@@ -25,14 +25,14 @@ import time
 import traceback
 from datetime import datetime, timezone
 
-from bench import api, datex2, de_afir_push, harvest, multi_feed, push, statistics
+from bench import api, datex2, de_afir_push, harvest, merge, multi_feed, push, statistics
 from bench.common import (BIN, REPO, RESULTS, WORK, BenchError, Database, Service, bench_env, check, free_port,
                           gunicorn, log, run_measured, wait_http)
 from bench.report import markdown
 
-BENCHMARKS = ("harvest", "push", "api", "datex2", "statistics", "multi_feed", "de_afir_push")
+BENCHMARKS = ("harvest", "push", "api", "datex2", "statistics", "multi_feed", "de_afir_push", "merge")
 # The benchmarks of one feed's store (a demo CPO, a database per engine, run_one); the
-# multi-feed scenario brings its own CPOs and database.
+# multi-feed and merge scenarios bring their own CPOs and databases.
 SINGLE_FEED = ("harvest", "push", "api", "datex2", "statistics", "de_afir_push")
 
 
@@ -231,6 +231,21 @@ def multi_feed_runs(args, size: int, results: dict) -> list[dict]:
     return runs
 
 
+def merge_runs(args, size: int) -> list[dict]:
+    """A hub overlapping a CPO by half (bench/merge.py) at `size` EVSEs each, on every
+    engine, --runs times (alternating engines, as the single-feed runs)."""
+    runs = []
+    for repeat in range(args.runs):
+        for engine in args.engines:
+            log(f"== merge, {engine}, {size:,} EVSEs{_repeat_label(args, repeat)} ==")
+            run = {"scenario": "merge", "engine": engine, "evses": size, "repeat": repeat, "errors": {},
+                   "load_average_before": load_average(), "busy": {"merge": wait_until_quiet(args.wait_idle)}}
+            guarded(run, "merge", lambda: merge.run(engine, args.postgres_url, size, args.step_timeout, args.keep,
+                                                    args.workers, label=f"{size}-{repeat}"))
+            runs.append(run)
+    return runs
+
+
 def _repeat_label(args, repeat: int) -> str:
     return f", run {repeat + 1} of {args.runs}" if args.runs > 1 else ""
 
@@ -311,6 +326,8 @@ def main(argv=None) -> int:
                 results["runs"] += single_feed_runs(args, size, trivial_base, results)
             if "multi_feed" in args.only:
                 results["runs"] += multi_feed_runs(args, size, results)
+            if "merge" in args.only:
+                results["runs"] += merge_runs(args, size)
     finally:
         if trivial is not None:
             trivial.stop()

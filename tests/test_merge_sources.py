@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from demo_cpo.fleet import HubParty, generate_hub_fleet, ocpi_timestamp, perturb_location
 from demo_cpo.server import DemoOptions, create_app
@@ -16,7 +16,7 @@ from nap.parties import revoke
 from nap.portal.withdrawal import withdraw
 from nap.quality.report import build_report
 from nap.store.documents import assemble_locations
-from nap.store.tables import Feed, Location, LocationSource, User
+from nap.store.tables import Feed, Location, LocationSource, Tariff, User
 from tests.harvest_helpers import harvest, register
 from tests.portal_fixtures import PortalClient, add_user
 
@@ -27,12 +27,13 @@ PERTURBED = {"LOC000007": "status", "LOC000008": "power", "LOC000009": "coordina
 @pytest.fixture
 def cpo_and_hub(demo_cpo, live_server, sessions):
     """A CPO (DE/ABC, 12 locations) and a hub (DEHUB) carrying DE/ABC's 6..17, each of them
-    perturbed in one field, and DE/XYZ's 0..3; both registered, neither harvested yet."""
+    but LOC000012 perturbed in one field, and DE/XYZ's 0..3; both registered, neither
+    harvested yet."""
     cpo = demo_cpo(locations=12)
     hub_fleet = generate_hub_fleet([HubParty("DE", "ABC", 12, OVERLAP_START), HubParty("DE", "XYZ", 4)])
     for location in hub_fleet.locations:
-        if location["party_id"] == "ABC":
-            index = int(location["id"][3:]) - 1
+        index = int(location["id"][3:]) - 1
+        if location["party_id"] == "ABC" and location["id"] != "LOC000012":  # the hub relays that one as it is
             perturb_location(location, ("status", "power", "coordinates")[index % 3])
     hub = live_server(create_app(hub_fleet, DemoOptions(token="hub-token", hub_party_id="DEHUB")))
     hub.token, hub.versions_url = "hub-token", f"{hub.url}/ocpi/versions"
@@ -123,7 +124,14 @@ def test_the_published_location_follows_the_rules_field_by_field(cpo_and_hub, se
     assert published["LOC000007"]["evses"][0]["status"] == hub_evse["status"]
     assert published["LOC000007"]["last_updated"] == _served(hub, "LOC000007")["last_updated"]  # latest-update
     # Where the sources agree, the location reads as the CPO's own.
-    assert published["LOC000011"] == _cpo_document(sessions, cpo, "LOC000011", published)
+    assert published["LOC000012"] == _cpo_document(sessions, cpo, "LOC000012", published)
+
+    # Tariffs are published whole from the most authoritative source: the hub's copies of
+    # the CPO's own tariffs leave them as they are.
+    with sessions() as session:
+        holders = {row.party_id: row.feed_id for row in session.scalars(select(Tariff))}
+        assert session.scalar(select(func.count()).select_from(Tariff).where(Tariff.party_id == "ABC")) > 0
+    assert holders == {"ABC": cpo_id, "XYZ": hub_id}
 
     # Harvested again unchanged, nothing is written and nothing moves.
     before = _row(sessions, "LOC000008").changed_at
@@ -226,9 +234,14 @@ def test_conflicts_appear_in_both_quality_reports(cpo_and_hub, sessions, setting
     with sessions() as session:
         cpo_report = build_report(session, cpo_id, settings, now).conflicts
         hub_report = build_report(session, hub_id, settings, now).conflicts
-    # Each perturbed location disagrees in one place (the 6 overlapping: 2 of each kind).
-    assert (cpo_report.locations, hub_report.locations) == (6, 6)
+    # Each perturbed location disagrees in one place (5 of the 6 overlapping: 2 in status, 2 in
+    # power, 1 in coordinates); the one relayed as it is agrees, and its copies say so (NULL).
+    assert (cpo_report.locations, hub_report.locations) == (5, 5)
     assert cpo_report.evses == hub_report.evses == 4  # status and power are an EVSE's; coordinates are not
+    assert {s.conflicts for s in _sources(sessions, "LOC000012")} == {None}
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(LocationSource).where(
+            LocationSource.conflicts.is_(None))) == 2
     sentences = {row.sentence for row in cpo_report.rows}
     assert (f"EVSE {evse_id}, status: the hub hub says {hub_status}, your feed says {cpo_status};"
             f" published: {hub_status} (status-freshest)") in sentences
@@ -241,7 +254,7 @@ def test_conflicts_appear_in_both_quality_reports(cpo_and_hub, sessions, setting
     client = PortalClient(nap_server.url)
     client.login("admin@nap.example")
     page = client.get(f"/portal/feeds/{cpo_id}/quality").text
-    assert "6</strong> locations and <strong>4</strong> EVSEs" in page
+    assert "5</strong> locations and <strong>4</strong> EVSEs" in page
     assert f"the hub hub says {hub_status}, your feed says {cpo_status}" in page
 
 

@@ -11,6 +11,7 @@ then an aggregator (nap.store.states.AUTHORITY_ORDER gives the numbers).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Sequence
 
@@ -137,14 +138,27 @@ class Merged:
     conflicts: list[Conflict] = field(default_factory=list)
     # EVSEs of less authoritative sources left out by unnamed-extra: (source, uid).
     left_out: list[tuple[Source, str]] = field(default_factory=list)
+    # Whether to record every decision (the provenance API); the store needs only the
+    # document and the conflicts, and a hub's harvest merges tens of thousands.
+    explain: bool = True
+
+    def decide(self, name: str, source: Source, rule: Rule, evse: str | None = None) -> None:
+        if self.explain:
+            self.decisions.append(Decision(name, source, rule, evse))
 
     def conflicts_of(self, feed_id: int) -> list[Conflict]:
         return [c for c in self.conflicts if feed_id in (c.published_by.feed_id, c.other_source.feed_id)]
 
 
 def _time(value: Any) -> datetime:
+    return _parsed_time(value) if isinstance(value, str) else _EPOCH
+
+
+@lru_cache(maxsize=4096)
+def _parsed_time(text: str) -> datetime:
+    # The sources of one location share most of their stamps: each is parsed once.
     try:
-        return parse_datetime(value)
+        return parse_datetime(text)
     except (TypeError, ValueError):
         return _EPOCH
 
@@ -183,28 +197,32 @@ def _ordered(sources: Iterable[Source]) -> list[Source]:
 def _decide_static(name: str, offers: list[tuple[Source, Any]], evse: str | None, evse_id: str | None,
                    merged: Merged, out: dict) -> None:
     """`offers` in the order of static-authority."""
-    chosen = next(((source, value) for source, value in offers if not lacks(value)), None)
-    if chosen is None:  # every source lacks it: keep the shape the sources give it
+    for index, (source, value) in enumerate(offers):
+        if not lacks(value):
+            break
+    else:  # every source lacks it: keep the shape the sources give it
         out[name] = next((value for _, value in offers if value is not None), None)
         return
-    source, value = chosen
-    rule = STATIC_AUTHORITY if source is offers[0][0] else FILL_MISSING
+    rule = STATIC_AUTHORITY if index == 0 else FILL_MISSING
     out[name] = value
-    merged.decisions.append(Decision(name, source, rule, evse))
-    published = _comparable(value)
+    if merged.explain:
+        merged.decide(name, source, rule, evse)
+    published = None
     for other, other_value in offers:
-        if other is not source and not lacks(other_value) and _comparable(other_value) != published:
+        if other is source or other_value == value or lacks(other_value):
+            continue
+        if published is None:
+            published = _comparable(value)
+        if _comparable(other_value) != published:
             merged.conflicts.append(Conflict(name if evse is None else f"evses.{name}", evse, evse_id, value, source,
                                              other_value, other, rule))
 
 
 def _field_names(documents: Iterable[dict], skip: Iterable[str]) -> list[str]:
-    names, skipped = [], set(skip)
-    for document in documents:
-        for name in document:
-            if name not in skipped and name not in names:
-                names.append(name)
-    return names
+    names = dict.fromkeys(name for document in documents for name in document)
+    for name in skip:
+        names.pop(name, None)
+    return list(names)
 
 
 def _evse_groups(sources: list[Source]) -> list[list[tuple[Source, dict]]]:
@@ -239,22 +257,24 @@ def _evse_groups(sources: list[Source]) -> list[list[tuple[Source, dict]]]:
 def _merge_evse(group: list[tuple[Source, dict]], merged: Merged) -> dict:
     ordered = [(s, e) for s in _ordered(s for s, _ in group) for s2, e in group if s2 is s]
     head_source, head = ordered[0]
+    if not merged.explain and all(evse == head for _, evse in ordered[1:]):
+        return dict(head)  # copies that agree throughout: nothing to weigh
     uid = head["uid"]
     evse_id = next((e.get("evse_id") for _, e in ordered if e.get("evse_id")), None)
     out: dict = {"uid": uid}
-    merged.decisions.append(Decision("uid", head_source, IDENTITY if len(ordered) > 1 else ONLY_SOURCE, uid))
+    merged.decide("uid", head_source, IDENTITY if len(ordered) > 1 else ONLY_SOURCE, uid)
     if len(ordered) == 1:
         for name, value in head.items():
             out[name] = value
             if name != "uid":
-                merged.decisions.append(Decision(name, head_source, ONLY_SOURCE, uid))
+                merged.decide(name, head_source, ONLY_SOURCE, uid)
         return out
     for name in _field_names((e for _, e in ordered), skip=("uid", "last_updated", *_DYNAMIC_EVSE_FIELDS)):
         _decide_static(name, [(s, e.get(name)) for s, e in ordered], uid, evse_id, merged, out)
     _decide_status(ordered, uid, evse_id, merged, out)
     latest = max(ordered, key=lambda pair: _time(pair[1].get("last_updated")))
     out["last_updated"] = latest[1].get("last_updated")
-    merged.decisions.append(Decision("last_updated", latest[0], LATEST_UPDATE, uid))
+    merged.decide("last_updated", latest[0], LATEST_UPDATE, uid)
     return {name: out[name] for name in _field_names([head, out], skip=()) if name in out}
 
 
@@ -268,26 +288,31 @@ def _decide_status(ordered: list[tuple[Source, dict]], uid: str, evse_id: str | 
     # The most authoritative report within the skew of the freshest stands.
     source, evse = next(pair for pair in reports if _time(pair[1].get("last_updated")) >= fresh_time - STATUS_SKEW)
     out["status"] = evse["status"]
-    merged.decisions.append(Decision("status", source, STATUS_FRESHEST, uid))
+    merged.decide("status", source, STATUS_FRESHEST, uid)
     for other, other_evse in reports:
         if other is not source and other_evse["status"] != evse["status"]:
             merged.conflicts.append(Conflict("evses.status", uid, evse_id, evse["status"], source,
                                              other_evse["status"], other, STATUS_FRESHEST))
 
 
-def merge(sources: Sequence[Source], identity: dict | None = None) -> Merged:
+def merge(sources: Sequence[Source], identity: dict | None = None, explain: bool = True) -> Merged:
     """The published document from the sources' copies. `identity`: the country_code,
     party_id and id the location is published under (default: the most authoritative
-    source's)."""
+    source's). `explain`: record each decision (Merged.decisions), else only the document
+    and the conflicts."""
     if not sources:
         raise ValueError("nothing to merge")
     ordered = _ordered(sources)
     head = ordered[0]
-    merged = Merged({})
+    merged = Merged({}, explain=explain)
+    if not explain and all(source.document == head.document for source in ordered[1:]):
+        # Copies that agree throughout (a hub relaying the CPO's own, say): nothing to weigh.
+        merged.document = {**head.document, **{name: (identity or head.document)[name] for name in _IDENTITY_FIELDS}}
+        return merged
     document: dict = {}
     for name in _IDENTITY_FIELDS:
         document[name] = (identity or head.document)[name]
-        merged.decisions.append(Decision(name, head, IDENTITY))
+        merged.decide(name, head, IDENTITY)
     for name in _field_names((s.document for s in ordered), skip=(*_IDENTITY_FIELDS, "evses", "last_updated")):
         _decide_static(name, [(s, s.document.get(name)) for s in ordered], None, None, merged, document)
     document["evses"] = []
@@ -298,7 +323,7 @@ def merge(sources: Sequence[Source], identity: dict | None = None) -> Merged:
         document["evses"].append(_merge_evse(group, merged))
     latest = max(ordered, key=lambda s: s.updated)
     document["last_updated"] = latest.document.get("last_updated")
-    merged.decisions.append(Decision("last_updated", latest, LATEST_UPDATE))
+    merged.decide("last_updated", latest, LATEST_UPDATE)
     # The most authoritative source's field order, for documents that read as the CPO's.
     merged.document = {name: document[name] for name in _field_names([head.document, document], skip=())
                        if name in document}

@@ -67,19 +67,49 @@ def feed_names(session: Session, feed_ids: Iterable[int]) -> dict[int, tuple[str
             for row in session.execute(select(Feed.id, Feed.name, Feed.kind).where(Feed.id.in_(ids)))}
 
 
-def candidates_of(session: Session, location_pks: Sequence[int]) -> dict[int, list]:
-    """location pk -> its candidates (rows of location_sources), oldest first."""
-    found: dict[int, list] = {}
+@dataclass
+class Candidate:
+    """One source's copy of a location (a row of location_sources, or one to be written:
+    id None). Plain values, not ORM objects: a hub's harvest handles tens of thousands."""
+
+    location_pk: int
+    feed_id: int
+    country_code: str
+    party_id: str
+    ocpi_id: str
+    id_key: str
+    match: str
+    confirmed: bool
+    document: dict
+    last_updated: datetime
+    content_hash: str
+    seen_at: datetime
+    match_note: str | None = None
+    conflicts: list | None = None
+    id: int | None = None
+    dirty: bool = False  # its content changed and is to be written
+
+    def values(self) -> dict:
+        return {name: getattr(self, name) for name in _CANDIDATE_COLUMNS}
+
+
+_CANDIDATE_COLUMNS = ("location_pk", "feed_id", "country_code", "party_id", "ocpi_id", "id_key", "match",
+                      "confirmed", "document", "last_updated", "content_hash", "seen_at", "match_note", "conflicts")
+
+
+def candidates_of(session: Session, location_pks: Sequence[int]) -> dict[int, list[Candidate]]:
+    """location pk -> its candidates, oldest first."""
+    found: dict[int, list[Candidate]] = {}
+    columns = [getattr(LocationSource, name) for name in (*_CANDIDATE_COLUMNS, "id")]
     for start in range(0, len(location_pks), 1000):
         chunk = list(location_pks[start:start + 1000])
-        for row in session.execute(select(LocationSource).where(LocationSource.location_pk.in_(chunk))
-                                   .order_by(LocationSource.id)).scalars():
-            found.setdefault(row.location_pk, []).append(row)
+        for row in session.execute(select(*columns).where(LocationSource.location_pk.in_(chunk))
+                                   .order_by(LocationSource.id)):
+            found.setdefault(row.location_pk, []).append(Candidate(**row._mapping))
     return found
 
 
-def sources_for_merge(session: Session, candidates: Sequence[LocationSource]) -> list[Source]:
-    names = feed_names(session, (c.feed_id for c in candidates))
+def sources_for_merge(candidates: Sequence[Candidate], names: dict[int, tuple[str, str]]) -> list[Source]:
     return [Source(c.feed_id, names[c.feed_id][0], names[c.feed_id][1], authority(names[c.feed_id][1]),
                    c.document, c.match, c.confirmed) for c in candidates]
 
@@ -100,6 +130,17 @@ class SourceMerger:
         self.written: set[int] = set()  # location pks this run rewrote as merges
         # Off for a location an administrator split from the one it was matched with by place.
         self.match_by_place = True
+        self._names: dict[int, tuple[str, str]] = {}
+
+    def names(self, feed_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+        """feed id -> (name, kind), read once per feed and writer."""
+        missing = set(feed_ids) - set(self._names)
+        if missing:
+            self._names.update(feed_names(self.session, missing))
+        return self._names
+
+    def authority_of(self, feed_id: int) -> int:
+        return authority(self.names([feed_id])[feed_id][1])
 
     # -- when to look ------------------------------------------------------------------
 
@@ -198,18 +239,30 @@ class SourceMerger:
                     wanted.setdefault(normalized_evse_id(evse.evse_id), set()).add(id(item))
         if not wanted:
             return {}
-        votes: dict[int, dict[int, int]] = {}
         keys = sorted(wanted)
+        found: list[tuple[str, int]] = []
         for start in range(0, len(keys), 1000):
-            rows = self.session.execute(
-                select(_EVSE_KEY, Evse.location_pk).join(Location, Location.id == Evse.location_pk)
-                .where(_EVSE_KEY.in_(keys[start:start + 1000]), Location.feed_id != self.feed_id,
-                       Location.removed_at.is_(None)))
-            for evse_key, location_pk in rows:
-                for item_key in wanted.get(evse_key, ()):
-                    tally = votes.setdefault(item_key, {})
-                    tally[location_pk] = tally.get(location_pk, 0) + 1
+            # The EVSEs by their index alone, their locations after: a join here let the
+            # planner scan every location for each page.
+            found += self.session.execute(select(_EVSE_KEY, Evse.location_pk).where(
+                _EVSE_KEY.in_(keys[start:start + 1000]))).all()
+        others = self._published_by_others(sorted({location_pk for _, location_pk in found}))
+        votes: dict[int, dict[int, int]] = {}
+        for evse_key, location_pk in found:
+            if location_pk not in others:
+                continue
+            for item_key in wanted.get(evse_key, ()):
+                tally = votes.setdefault(item_key, {})
+                tally[location_pk] = tally.get(location_pk, 0) + 1
         return {item_key: max(tally, key=lambda pk: (tally[pk], -pk)) for item_key, tally in votes.items()}
+
+    def _published_by_others(self, location_pks: list[int]) -> set[int]:
+        found: set[int] = set()
+        for start in range(0, len(location_pks), 1000):
+            found.update(self.session.scalars(select(Location.id).where(
+                Location.id.in_(location_pks[start:start + 1000]), Location.feed_id != self.feed_id,
+                Location.removed_at.is_(None))))
+        return found
 
     def _nearby(self, item: PreparedLocation) -> tuple[int, str] | None:
         place = Place.of(document_of(item))
@@ -240,22 +293,20 @@ class SourceMerger:
         candidates = candidates_of(self.session, pks)
         starting = [pk for pk in pks if not candidates.get(pk)]
         if starting:
-            self._adopt(starting, candidates)
+            candidates.update(self._adopt(starting))
         new = changed = unchanged = stale = 0
         touched: set[int] = set()
-        inserts, updates, absorbed = [], [], []
+        absorbed = []
         for item, target in routed:
             country_code, party_id, ocpi_id = item.key
-            mine = next((c for c in candidates.get(target.location_pk, ()) if c.feed_id == self.feed_id
-                         and (c.country_code, c.party_id, c.id_key) == (country_code, party_id, id_key(ocpi_id))),
-                        None)
+            key = (country_code, party_id, id_key(ocpi_id))
+            own = candidates.setdefault(target.location_pk, [])
+            mine = next((c for c in own if c.feed_id == self.feed_id
+                         and (c.country_code, c.party_id, c.id_key) == key), None)
             if mine is None:
-                inserts.append({"location_pk": target.location_pk, "feed_id": self.feed_id,
-                                "country_code": country_code, "party_id": party_id, "ocpi_id": ocpi_id,
-                                "id_key": id_key(ocpi_id), "match": target.match, "match_note": target.note,
-                                "confirmed": target.confirmed, "document": document_of(item),
-                                "last_updated": item.last_updated, "content_hash": item.content_hash,
-                                "seen_at": self.now})
+                own.append(Candidate(target.location_pk, self.feed_id, *key[:2], ocpi_id, key[2], target.match,
+                                     target.confirmed, document_of(item), item.last_updated, item.content_hash,
+                                     self.now, target.note, dirty=True))
                 new += 1
             elif mine.content_hash == item.content_hash:
                 unchanged += 1
@@ -264,75 +315,84 @@ class SourceMerger:
                 stale += 1  # pushes and pulls converge by last_updated, as for a published row
                 continue
             else:
-                updates.append({"id": mine.id, "ocpi_id": ocpi_id, "document": document_of(item),
-                                "last_updated": item.last_updated, "content_hash": item.content_hash,
-                                "seen_at": self.now})
+                mine.ocpi_id, mine.document, mine.last_updated = ocpi_id, document_of(item), item.last_updated
+                mine.content_hash, mine.seen_at, mine.dirty = item.content_hash, self.now, True
                 changed += 1
             if target.absorbs is not None:
                 absorbed.append(target.absorbs)
             touched.add(target.location_pk)
-        if inserts:
-            self.session.execute(insert(LocationSource), inserts)
-        if updates:
-            self.session.execute(update(LocationSource), updates)
         if absorbed:
             # The source's own row published its copy apart; it is one of the sources now.
             self.session.execute(update(Location).where(Location.id.in_(absorbed)).values(
                 removed_at=self.now, **Location.change_stamps(self.now)))
-        self.remerge(sorted(touched))
+        self._publish({pk: candidates[pk] for pk in sorted(touched)})
         return new, changed, unchanged, stale
 
-    def _adopt(self, location_pks: list[int], candidates: dict[int, list]) -> None:
+    def _adopt(self, location_pks: list[int]) -> dict[int, list[Candidate]]:
         """A published row gets its first other source: its own document becomes the
-        candidate of the feed that published it."""
+        candidate of the feed that published it (written with the merge)."""
         rows = self.session.execute(select(
             Location.id, Location.feed_id, Location.country_code, Location.party_id, Location.ocpi_id,
             Location.id_key, Location.last_updated, Location.content_hash, Location.changed_at, Location.data)
             .where(Location.id.in_(location_pks))).all()
         documents = assemble_locations(self.session, rows)
-        self.session.execute(insert(LocationSource), [
-            {"location_pk": row.id, "feed_id": row.feed_id, "country_code": row.country_code,
-             "party_id": row.party_id, "ocpi_id": row.ocpi_id, "id_key": row.id_key, "match": MatchKind.KEY,
-             "confirmed": True, "document": document, "last_updated": row.last_updated,
-             "content_hash": row.content_hash, "seen_at": row.changed_at}
-            for row, document in zip(rows, documents)])
-        candidates.update(candidates_of(self.session, location_pks))
+        return {row.id: [Candidate(row.id, row.feed_id, row.country_code, row.party_id, row.ocpi_id, row.id_key,
+                                   MatchKind.KEY, True, document, row.last_updated, row.content_hash,
+                                   row.changed_at, dirty=True)]
+                for row, document in zip(rows, documents)}
 
     def remerge(self, location_pks: Sequence[int]) -> None:
-        """Publish each location again from its candidates: none left, it is removed; one
-        left under the row's own key, the row is that source's again; else their merge."""
-        if not location_pks:
+        """Publish each location again from its stored candidates (after some were dropped)."""
+        if location_pks:
+            candidates = candidates_of(self.session, list(location_pks))
+            self._publish({pk: candidates.get(pk, []) for pk in location_pks})
+
+    def _publish(self, locations: dict[int, list[Candidate]]) -> None:
+        """Write each location's candidates and publish it again: with none left it is
+        removed; with one left under the row's own key the row is that source's again (and
+        the copy is no longer kept twice); else the row is their merge."""
+        if not locations:
             return
         rows = {row.id: row for row in self.session.execute(select(
             Location.id, Location.country_code, Location.party_id, Location.ocpi_id).where(
-            Location.id.in_(list(location_pks))))}
-        candidates = candidates_of(self.session, list(location_pks))
-        rewrites, gone = [], []
-        for pk in location_pks:
-            row, own = rows.get(pk), candidates.get(pk, [])
+            Location.id.in_(list(locations))))}
+        names = self.names(c.feed_id for own in locations.values() for c in own)
+        rewrites, gone, dropped, inserts, updates = [], [], [], [], []
+        for pk, own in locations.items():
+            row = rows.get(pk)
             if row is None:
                 continue
-            identity = {"country_code": row.country_code, "party_id": row.party_id, "id": row.ocpi_id}
             if not own:
                 gone.append(pk)
                 continue
             if len(own) == 1 and (own[0].country_code, own[0].party_id, own[0].id_key) == \
                     (row.country_code, row.party_id, id_key(row.ocpi_id)):
                 single = own[0]
-                self.session.execute(delete(LocationSource).where(LocationSource.id == single.id))
+                if single.id is not None:
+                    dropped.append(single.id)
                 text = dumps_bytes(single.document)
                 rewrites.append((pk, single.feed_id, prepare_location(text, text)))
                 continue
-            sources = sources_for_merge(self.session, own)
-            result = merge(sources, identity=identity)
-            head = min(sources, key=lambda s: (s.authority, -s.updated.timestamp(), s.feed_id))
+            sources = sources_for_merge(own, names)
+            result = merge(sources, identity={"country_code": row.country_code, "party_id": row.party_id,
+                                              "id": row.ocpi_id}, explain=False)
             for candidate in own:
                 conflicts = [c.as_dict() for c in result.conflicts_of(candidate.feed_id)] or None
-                if conflicts != candidate.conflicts:
+                if candidate.id is None:
                     candidate.conflicts = conflicts
+                    inserts.append(candidate.values())
+                elif candidate.dirty or conflicts != candidate.conflicts:
+                    candidate.conflicts = conflicts
+                    updates.append({"id": candidate.id, **candidate.values()})
+            head = min(sources, key=lambda s: (s.authority, -s.updated.timestamp(), s.feed_id))
             text = dumps_bytes(result.document)
             rewrites.append((pk, head.feed_id, prepare_location(text, text)))
-        self.session.flush()
+        if dropped:
+            self.session.execute(delete(LocationSource).where(LocationSource.id.in_(dropped)))
+        if inserts:
+            self.session.execute(insert(LocationSource), inserts)
+        if updates:
+            self.session.execute(update(LocationSource), updates)
         if gone:
             self.session.execute(update(Location).where(Location.id.in_(gone), Location.removed_at.is_(None))
                                  .values(removed_at=self.now, **Location.change_stamps(self.now)))
@@ -364,13 +424,14 @@ class SourceMerger:
         return len(candidate_ids)
 
 
-def provenance(session: Session, row: Location) -> tuple[list[LocationSource], Merged]:
+def provenance(session: Session, row: Location) -> tuple[list[Candidate], Merged]:
     """A published location's candidates (none for a location with one source) and the
     merge that says which source gave each published value, by which rule."""
     candidates = candidates_of(session, [row.id]).get(row.id, [])
     identity = {"country_code": row.country_code, "party_id": row.party_id, "id": row.ocpi_id}
     if candidates:
-        return candidates, merge(sources_for_merge(session, candidates), identity=identity)
+        names = feed_names(session, (c.feed_id for c in candidates))
+        return candidates, merge(sources_for_merge(candidates, names), identity=identity)
     name, kind = feed_names(session, [row.feed_id])[row.feed_id]
     document = assemble_locations(session, [row])[0]
     return [], merge([Source(row.feed_id, name, kind, authority(kind), document)], identity=identity)

@@ -37,7 +37,7 @@ from nap.store.states import (
     check_name,
     check_sql,
 )
-from nap.store.types import JsonDocument, TextJsonDocument, UtcDateTime
+from nap.store.types import JsonDocument, NullableJsonDocument, TextJsonDocument, UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -343,7 +343,7 @@ class LocationSource(Base):
     seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # Where this source disagrees with the published value (nap.merge.Conflict.as_dict()),
     # for the quality reports; None when it agrees throughout.
-    conflicts: Mapped[list | None] = mapped_column(JsonDocument, nullable=True)
+    conflicts: Mapped[list | None] = mapped_column(NullableJsonDocument, nullable=True)
 
 
 class Tariff(_PublishedObject, Base):

@@ -16,6 +16,9 @@ JsonDocument = JSON().with_variant(JSONB(), "postgresql")
 # which json has too; the one statement that merges into them (nap/store/evse_status.py)
 # casts to jsonb and back.
 TextJsonDocument = JSON()
+# JsonDocument where Python's None is SQL NULL (not the JSON value null), for a column whose
+# absence a query tests with IS NULL.
+NullableJsonDocument = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
 class UtcDateTime(TypeDecorator):
