@@ -215,7 +215,8 @@ def feeds_show(name: str) -> None:
             feed = get_feed(session, name)
         except FeedError as error:
             raise click.ClickException(str(error)) from None
-        click.echo(f"feed:          {feed.name}\nstatus:        {feed.status}\nversions URL:  {feed.versions_url}")
+        click.echo(f"feed:          {feed.name}\nkind:          {feed.feed_kind.value}\nstatus:        {feed.status}"
+                   f"\nversions URL:  {feed.versions_url}")
         click.echo(f"OCPI version:  {feed.ocpi_version or '-'}\ninterval:      {feed.interval_minutes} min")
         click.echo(f"licence:       {feed.licence or '-'}")
         from datetime import datetime, timedelta, timezone

@@ -397,3 +397,27 @@ def test_an_aggregators_location_without_evse_ids_is_matched_by_place_and_an_adm
     # A second decision on a decided match is refused with a message, not a 500.
     again = admin.follow(admin.post(f"/admin/matches/{matched['AGG-1'].id}/split"))
     assert "no such match waits for a decision" in again.text
+
+
+def test_the_datex2_publications_carry_the_merged_locations_valid_and_once(cpo_and_hub, sessions, settings,
+                                                                           nap_server):
+    from lxml import etree
+
+    from tests.de_afir_schema import validate_status, validate_table
+    from tests.xsd import validate
+
+    _harvest_both(sessions, settings)
+    published = {**{("ABC", k): v for k, v in _published(sessions).items()},
+                 **{("XYZ", k): v for k, v in _published(sessions, "XYZ").items()}}
+    evses = sorted(f"DE*{party}*{location_id}#evse:{e['uid']}" for (party, location_id), location in published.items()
+                   for e in location["evses"])
+    table = httpx.get(f"{nap_server.url}/datex2/v3.7/energy-infrastructure/table", params={"profile": "afir"})
+    assert table.status_code == 200 and validate(table.content) == []
+    # Each charger once: a merged location is one site, its EVSEs one refill point each.
+    points = etree.fromstring(table.content).xpath("//*[local-name()='refillPoint']/@id")
+    assert sorted(points) == evses
+    status = httpx.get(f"{nap_server.url}/datex2/v3.7/energy-infrastructure/status", params={"profile": "afir"})
+    assert status.status_code == 200 and validate(status.content) == []
+    de_table = httpx.get(f"{nap_server.url}/datex2/de-afir/01-00-00/table").json()
+    de_status = httpx.get(f"{nap_server.url}/datex2/de-afir/01-00-00/status").json()
+    assert validate_table(de_table) == [] and validate_status(de_status) == []

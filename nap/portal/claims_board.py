@@ -22,8 +22,8 @@ class ClaimCard:
     # The pair's eMI3 operator id ("DE*ABC"), and whether the feed served EVSE ids under it.
     operator_id: str
     serves_operator_id: bool
-    can_verify: bool  # nobody holds the pair verified
-    can_move: bool  # another feed holds it verified: the pair may pass to this one
+    can_verify: bool  # nobody holds the pair verified as its own, or a hub's or aggregator's carried claim
+    can_move: bool  # another feed holds it verified as its own: the pair may pass to this one
     can_revoke: bool
 
 
@@ -63,7 +63,9 @@ def claims_board(session: Session, feed_ids: list[int]) -> list[PairBoard]:
         rows = list(session.scalars(select(FeedParty).where(
             FeedParty.country_code == country_code, FeedParty.party_id == party_id, FeedParty.state != REVOKED)
             .order_by(FeedParty.claimed_at, FeedParty.id)))
-        holder = next((row.feed_id for row in rows if row.state == VERIFIED), None)
+        # The feed that holds the pair as the party's own; carried claims (hubs, aggregators)
+        # are verified beside it and never move it.
+        holder = next((row.feed_id for row in rows if row.state == VERIFIED and not row.carried), None)
         board = PairBoard(country_code, party_id)
         for row in rows:
             proof = evidence(session, row)
@@ -72,8 +74,9 @@ def claims_board(session: Session, feed_ids: list[int]) -> list[PairBoard]:
             board.cards.append(ClaimCard(
                 evidence=proof, operator_id=operator_id,
                 serves_operator_id=any(op.upper() == operator_id for op, _ in proof.evse_operators),
-                can_verify=open_feed and row.state == CLAIMED and holder is None,
-                can_move=open_feed and row.state == CLAIMED and holder is not None and holder != row.feed_id,
+                can_verify=open_feed and row.state == CLAIMED and (holder is None or row.carried),
+                can_move=open_feed and row.state == CLAIMED and not row.carried and holder is not None
+                and holder != row.feed_id,
                 can_revoke=row.state in (CLAIMED, VERIFIED)))
         boards.append(board)
     boards.sort(key=lambda b: (not b.undecided, b.country_code, b.party_id))
