@@ -136,7 +136,8 @@ def _public_routes(app) -> set[str]:
     """Every GET path of the public blueprints, as an OpenAPI path template."""
     routes = set()
     for rule in app.url_map.iter_rules():
-        if rule.endpoint.split(".")[0] in ("ocpi_api", "map_api", "openapi", "statistics_api") and "GET" in rule.methods:
+        if rule.endpoint.split(".")[0] in ("ocpi_api", "map_api", "openapi", "statistics_api",
+                                           "provenance_api") and "GET" in rule.methods:
             if "misaddressed" in rule.endpoint:  # answers only with directions to the right path
                 continue
             routes.add(re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule))
