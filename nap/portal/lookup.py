@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from nap.portal.findings import current_findings
 from nap.ocpi.ids import normalized_evse_id
 from nap.store.states import COMPLETED_RUN_STATUSES, ObjectKind
-from nap.store.tables import Evse, Feed, Finding, HarvestRun, Location
+from nap.store.tables import EVSE_KEY, Evse, Feed, Finding, HarvestRun, Location
 
 MAX_RESULTS = 20
 
@@ -182,7 +182,7 @@ class Lookup:
                 select(Evse, Location).join(Location, Location.id == Evse.location_pk)
                 .where(Location.feed_id.in_(feed_ids),
                        or_(func.lower(Evse.uid) == folded,
-                           func.upper(func.replace(Evse.evse_id, "*", "")) == normalized_evse_id(query)))
+                           EVSE_KEY == normalized_evse_id(query)))
                 .order_by(Evse.id).limit(MAX_RESULTS)).all():
             results.append(self.for_evse(evse, location))
         if results:

@@ -15,7 +15,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from nap.ocpi.ids import normalized_evse_id
-from nap.store.tables import Connector, Evse, EvseStatusChange, Feed, Location, Tariff
+from nap.store.tables import EVSE_KEY, Connector, Evse, EvseStatusChange, Feed, Location, Tariff
 
 CHUNK = 2000
 
@@ -137,11 +137,11 @@ def _load_status_history(session: Session, feed_id: int, by_pk: dict[int, Locati
 
 def _evse_ids_elsewhere(session: Session, snapshot: FeedSnapshot) -> dict[str, list[str]]:
     ours = sorted({normalized_evse_id(e.evse_id) for _, e in snapshot.evses() if e.evse_id})
-    normalized = func.upper(func.replace(Evse.evse_id, "*", ""))
+    normalized = EVSE_KEY
     found: dict[str, set[str]] = {}
     for chunk in _chunks(ours):
         for evse_id, feed_name in session.execute(
-            select(normalized, Feed.name)
+            select(normalized, Feed.name).select_from(Evse)
             .join(Location, Location.id == Evse.location_pk).join(Feed, Feed.id == Location.feed_id)
             .where(Location.feed_id != snapshot.feed_id, Location.removed_at.is_(None),
                    Evse.status != "REMOVED", normalized.in_(chunk))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Callable, Iterable, Sequence
 
-from sqlalchemy import delete, func, insert, literal_column, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from nap.jsonutil import dumps_bytes, loads
@@ -24,7 +24,7 @@ from nap.ocpi.ids import id_key, normalized_evse_id
 from nap.store.documents import assemble_locations
 from nap.store.rows import PreparedLocation, prepare_location
 from nap.store.states import AUTHORITY_ORDER, ClaimState, FeedKind, MatchKind
-from nap.store.tables import EVSE_KEY_SQL, Evse, Feed, FeedParty, Location, LocationSource
+from nap.store.tables import EVSE_KEY, Evse, Feed, FeedParty, Location, LocationSource
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,6 @@ def document_of(item: PreparedLocation) -> dict:
     return document
 
 
-#: The EVSE's eMI3 id folded, as its index holds it (nap/store/tables.py EVSE_KEY_SQL).
-_EVSE_KEY = literal_column(EVSE_KEY_SQL.replace("evse_id", "evses.evse_id"))
 
 
 def authority(kind: str | None) -> int:
@@ -244,8 +242,8 @@ class SourceMerger:
         for start in range(0, len(keys), 1000):
             # The EVSEs by their index alone, their locations after: a join here let the
             # planner scan every location for each page.
-            found += self.session.execute(select(_EVSE_KEY, Evse.location_pk).where(
-                _EVSE_KEY.in_(keys[start:start + 1000]))).all()
+            found += self.session.execute(select(EVSE_KEY, Evse.location_pk).where(
+                EVSE_KEY.in_(keys[start:start + 1000]))).all()
         others = self._published_by_others(sorted({location_pk for _, location_pk in found}))
         votes: dict[int, dict[int, int]] = {}
         for evse_key, location_pk in found:

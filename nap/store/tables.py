@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    literal_column,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -211,6 +212,9 @@ class Location(_PublishedObject, Base):
 
 #: nap.ocpi.ids.normalized_evse_id in SQL, for the index and the queries that use it.
 EVSE_KEY_SQL = "upper(replace(evse_id, '*', ''))"
+#: The same as a column expression: literal text, not bound parameters, so that the
+#: planner matches it to the index.
+EVSE_KEY = literal_column(EVSE_KEY_SQL.replace("evse_id", "evses.evse_id"))
 
 
 class Evse(Base):
@@ -218,7 +222,9 @@ class Evse(Base):
     __table_args__ = (
         UniqueConstraint("location_pk", "uid", name="uq_evse_uid"),
         # The eMI3 id as nap.ocpi.ids.normalized_evse_id folds it ("DE*ABC*E1" and "deabce1"
-        # are one id): another source's copy of a charger is found by it (nap/store/sources.py).
+        # are one id), the form every lookup by EVSE id uses: another source's copy of a
+        # charger (nap/store/sources.py), the same id elsewhere (nap/quality), the portal's
+        # lookup.
         Index("ix_evses_evse_key", text(EVSE_KEY_SQL)),
     )
 
@@ -226,7 +232,7 @@ class Evse(Base):
     location_pk: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
     uid: Mapped[str] = mapped_column(String(36))
-    evse_id: Mapped[str | None] = mapped_column(String(48), nullable=True, index=True)
+    evse_id: Mapped[str | None] = mapped_column(String(48), nullable=True)
     status: Mapped[str] = mapped_column(String(20))
     # When `status` last changed (to REMOVED, in particular: removed EVSEs leave the
     # publication a configurable time after that).

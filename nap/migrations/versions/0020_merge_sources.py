@@ -12,7 +12,8 @@ Create Date: 2026-12-06 01:00:00.000000
 - location_sources (nap/store/tables.py LocationSource): what each source said of a
   location that several sources describe, and where they disagree (nap/merge).
 - ix_evses_evse_key: EVSEs by their eMI3 id as nap.ocpi.ids.normalized_evse_id folds it,
-  for finding another source's copy of a charger.
+  for finding another source's copy of a charger; it replaces ix_evses_evse_id, on the id
+  as written, which no query could use (they all compare the folded form).
 """
 from alembic import op
 import sqlalchemy as sa
@@ -62,10 +63,13 @@ def upgrade() -> None:
                     unique=True)
     op.create_index('ix_location_sources_location', 'location_sources', ['location_pk'])
     op.create_index(op.f('ix_location_sources_feed_id'), 'location_sources', ['feed_id'])
+    # Every lookup by EVSE id compares this form; the plain index served none of them.
     op.create_index('ix_evses_evse_key', 'evses', [sa.text("upper(replace(evse_id, '*', ''))")])
+    op.drop_index('ix_evses_evse_id', table_name='evses')
 
 
 def downgrade() -> None:
+    op.create_index('ix_evses_evse_id', 'evses', ['evse_id'])
     op.drop_index('ix_evses_evse_key', table_name='evses')
     op.drop_table('location_sources')
     op.drop_index('uq_feed_party_verified', table_name='feed_parties')
