@@ -55,7 +55,8 @@ def _harvest(db: Database, feed: str, timeout: float) -> dict:
     if status not in ("success", "degraded"):
         raise RuntimeError(f"the harvest of {feed} ended {status}")
     return {"wall_seconds": measured.wall_seconds, "peak_rss_mb": max(tree.peak_mb, measured.peak_rss_mb),
-            "peak_rss_largest_process_mb": measured.peak_rss_mb, "cpu_seconds": measured.cpu_seconds, "objects": received, "new": new, "changed": changed}
+            "peak_rss_largest_process_mb": measured.peak_rss_mb, "cpu_seconds": measured.cpu_seconds,
+            "objects": received, "new": new, "changed": changed}
 
 
 def _provenance_latency(db: Database, workers: int) -> dict:
@@ -82,12 +83,13 @@ def _provenance_latency(db: Database, workers: int) -> dict:
 
 
 def run(engine: str, postgres_url: str | None, size: int, timeout: float, keep: bool, workers: int,
-        label: str) -> dict:
+        label: str, perturb: float = 0.1) -> dict:
     cpo, cpo_url, cpo_fleet = _start_demo("demo-merge-cpo", size)
     hub = None
     db = Database(engine, f"merge-{label}", postgres_url)
     try:
-        hub, hub_url, hub_fleet = _start_demo("demo-merge-hub", size, "--hub-from", "0.5", token=DEMO_TOKEN)
+        hub, hub_url, hub_fleet = _start_demo("demo-merge-hub", size, "--hub-from", "0.5", "--perturb", str(perturb),
+                                              token=DEMO_TOKEN)
         db.create()
         env = nap_env(db)
         check(run_measured([str(BIN / "nap"), "db", "upgrade"], env, timeout=300), "nap db upgrade")
@@ -122,6 +124,7 @@ def run(engine: str, postgres_url: str | None, size: int, timeout: float, keep: 
         cpo.stop()
 
 
-if __name__ == "__main__":  # python -m bench.merge ENGINE SIZE [POSTGRES_URL]: one run, its result as JSON
+if __name__ == "__main__":
+    # python -m bench.merge ENGINE SIZE [POSTGRES_URL [PERTURB]]: one run, its result as JSON
     print(json.dumps(run(sys.argv[1], sys.argv[3] if len(sys.argv) > 3 else None, int(sys.argv[2]), 900.0, False,
-                         2, "manual"), indent=2))
+                         2, "manual", float(sys.argv[4]) if len(sys.argv) > 4 else 0.1), indent=2))

@@ -32,8 +32,8 @@ class Place:
             latitude, longitude = float(coordinates["latitude"]), float(coordinates["longitude"])
         except (KeyError, TypeError, ValueError):
             return None
-        return cls(latitude, longitude, _address_key(document.get("address")), _address_key(document.get("postal_code")),
-                   len(document.get("evses") or []))
+        return cls(latitude, longitude, _address_key(document.get("address")),
+                   _address_key(document.get("postal_code")), len(document.get("evses") or []))
 
 
 def _address_key(value: object) -> str:

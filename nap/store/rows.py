@@ -79,7 +79,11 @@ def prepare_tariff(document: bytes, raw: bytes) -> PreparedTariff:
 
 
 def prepare_location(text: bytes, raw: bytes) -> PreparedLocation:
-    document = loads_exact(text)
+    return prepare_location_document(loads_exact(text), raw)
+
+
+def prepare_location_document(document: dict, raw: bytes) -> PreparedLocation:
+    """prepare_location of a document already decoded (a merge's, nap/store/sources.py)."""
     location = {key: value for key, value in document.items() if key != "evses"}
     evses = []
     for evse in document.get("evses") or []:

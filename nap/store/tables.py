@@ -247,7 +247,8 @@ class FeedParty(Base):
 
     Any number of feeds may claim a pair; a claim is `claimed` until an admin verifies it,
     and only under a `verified` claim does a feed publish. At most one own claim per pair is
-    verified; hubs and aggregators that carry the party's data hold `carried` claims. A `revoked` claim stays as the record of what was decided."""
+    verified; hubs and aggregators that carry the party's data hold `carried` claims beside
+    it. A `revoked` claim stays as the record of what was decided."""
 
     __tablename__ = "feed_parties"
     __table_args__ = (

@@ -11,10 +11,10 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from nap.ocpi.findings import ObjectFinding
-from nap.jsonutil import JsonText
+from nap.jsonutil import JsonText, dumps_text
 from nap.ocpi.ids import evse_operator, id_key
 from nap.store.rows import Prepared, PreparedLocation, PreparedTariff
-from nap.store.sources import SourceMerger
+from nap.store.sources import CANDIDATE_COLUMNS, SourceMerger
 from nap.store.status_history import STATUS_CHANGE_COLUMNS, StatusChange, status_change_values
 from nap.store.tables import Connector, Evse, EvseStatusChange, Location, LocationSource, Tariff
 from nap.store.types import UtcDateTime
@@ -158,7 +158,7 @@ class FeedWriter:
         self.parties_served: Counter[str] = Counter()
         self.evse_operators: Counter[str] = Counter()
         # Locations that other sources describe too are merged (nap/store/sources.py).
-        self.merger = SourceMerger(session, feed_id, now, self.parties, self._rewrite)
+        self.merger = SourceMerger(session, feed_id, now, self.parties, self._rewrite, self._insert_candidates)
 
     # -- shared --------------------------------------------------------------------------
 
@@ -346,6 +346,17 @@ class FeedWriter:
         if changed:
             self._rewrite([(pk, self.feed_id, location) for pk, location in changed], bulk)
         return counts
+
+    def _insert_candidates(self, rows: list[dict]) -> None:
+        """New candidates (nap/store/sources.py), by COPY on PostgreSQL: each holds a whole
+        document, and an executemany of them was a sixth of a hub's harvest."""
+        bulk = _BulkInsert(self.session)
+        time = bulk.time
+        bulk.insert(LocationSource, CANDIDATE_COLUMNS, [
+            tuple(time(row[name]) if name in ("last_updated", "seen_at")
+                  else dumps_text(row[name]) if name in ("document", "conflicts") and row[name] is not None
+                  else row[name] for name in CANDIDATE_COLUMNS)
+            for row in rows])
 
     def _rewrite(self, rows: list[tuple[int, int, PreparedLocation]], bulk: _BulkInsert | None = None) -> None:
         """Write new content into published rows (location pk, the feed it is published
