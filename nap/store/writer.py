@@ -222,9 +222,10 @@ class FeedWriter:
             if row is None:
                 new.append(item)
                 counts.new += 1
-            elif row.feed_id != self.feed_id and self._defers_to(row.feed_id, folded):
+            elif row.feed_id != self.feed_id and row.removed_at is None and self._defers_to(row.feed_id, folded):
                 # A tariff another verified source of the pair publishes, with as much
-                # authority or more (the party's own feed, for a hub): its copy stands.
+                # authority or more (the party's own feed, for a hub): its copy stands. (A
+                # location it publishes was routed to a merge already.)
                 counts.unchanged += 1
             elif row.feed_id != self.feed_id:
                 # Stored by another feed before the pair was verified for this one (or moved
