@@ -276,3 +276,23 @@ def run_load(name: str, spec: dict, timeout: float | None = None) -> dict:
     result = measured.json()
     result["loadgen_cpu_seconds"] = measured.cpu_seconds
     return result
+
+
+def start_demo_server(name: str, evses: int, *extra: str) -> tuple["Service", str, dict]:
+    """bench/demo_server.py sized to `evses` (with `extra` options) in a process of its own:
+    the service, its versions URL and the fleet it reports."""
+    port = free_port()
+    service = Service(name, [PYTHON, "-m", "bench.demo_server", "--port", str(port), "--evses", str(evses),
+                             "--page-limit", "1000", *extra], bench_env())
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        for line in service.log_tail(100_000).splitlines():
+            if line.startswith("{"):
+                versions_url = f"http://127.0.0.1:{port}/ocpi/versions"
+                wait_http(versions_url, 60, service.proc)
+                return service, versions_url, json.loads(line)
+        if service.proc.poll() is not None:
+            break
+        time.sleep(0.2)
+    service.stop()
+    raise BenchError(f"the demo CPO {name} did not start:\n{service.log_tail()}")

@@ -18,31 +18,12 @@ import time
 
 import httpx
 
-from bench.common import (BIN, PYTHON, BenchError, Database, Service, bench_env, check, free_port, gunicorn, log,
-                          percentile, run_measured, wait_http)
+from bench.common import (BIN, Database, check, free_port, gunicorn, log, percentile, run_measured,
+                          start_demo_server)
 from bench.harvest import DEMO_TOKEN, _TreeRss, nap_env
 
 CPO, HUB = "cpo", "hub"
-HUB_TOKEN = "hub-token"
 PROVENANCE_REQUESTS = 300
-
-
-def _start_demo(name: str, size: int, *extra: str, token: str = DEMO_TOKEN) -> tuple[Service, str, dict]:
-    port = free_port()
-    service = Service(name, [PYTHON, "-m", "bench.demo_server", "--port", str(port), "--evses", str(size),
-                             "--page-limit", "1000", *extra], bench_env())
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        for line in service.log_tail(100_000).splitlines():
-            if line.startswith("{"):
-                versions_url = f"http://127.0.0.1:{port}/ocpi/versions"
-                wait_http(versions_url, 60, service.proc)
-                return service, versions_url, json.loads(line)
-        if service.proc.poll() is not None:
-            break
-        time.sleep(0.2)
-    service.stop()
-    raise BenchError(f"the demo {name} did not start:\n{service.log_tail()}")
 
 
 def _harvest(db: Database, feed: str, timeout: float) -> dict:
@@ -84,12 +65,12 @@ def _provenance_latency(db: Database, workers: int) -> dict:
 
 def run(engine: str, postgres_url: str | None, size: int, timeout: float, keep: bool, workers: int,
         label: str, perturb: float = 0.1) -> dict:
-    cpo, cpo_url, cpo_fleet = _start_demo("demo-merge-cpo", size)
+    cpo, cpo_url, cpo_fleet = start_demo_server("demo-merge-cpo", size)
     hub = None
     db = Database(engine, f"merge-{label}", postgres_url)
     try:
-        hub, hub_url, hub_fleet = _start_demo("demo-merge-hub", size, "--hub-from", "0.5", "--perturb", str(perturb),
-                                              token=DEMO_TOKEN)
+        hub, hub_url, hub_fleet = start_demo_server("demo-merge-hub", size, "--hub-from", "0.5",
+                                                    "--perturb", str(perturb))
         db.create()
         env = nap_env(db)
         check(run_measured([str(BIN / "nap"), "db", "upgrade"], env, timeout=300), "nap db upgrade")

@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 
 from bench import api, datex2, de_afir_push, harvest, merge, multi_feed, push, statistics
 from bench.common import (BIN, REPO, RESULTS, WORK, BenchError, Database, Service, bench_env, check, free_port,
-                          gunicorn, log, run_measured, wait_http)
+                          gunicorn, log, run_measured, start_demo_server)
 from bench.report import markdown
 
 BENCHMARKS = ("harvest", "push", "api", "datex2", "statistics", "multi_feed", "de_afir_push", "merge")
@@ -71,27 +71,13 @@ def parse_args(argv=None):
 
 
 def start_demo(evses: int) -> tuple[Service, str, dict]:
-    port = free_port()
-    service = Service(f"demo-cpo-{evses}", [sys.executable, "-m", "bench.demo_server", "--port", str(port),
-                                            "--evses", str(evses), "--page-limit", "1000"], bench_env())
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        for line in service.log_tail(100_000).splitlines():
-            if line.startswith("{"):
-                fleet = json.loads(line)
-                versions_url = f"http://127.0.0.1:{port}/ocpi/versions"
-                wait_http(versions_url, 60, service.proc)
-                # One pass over every page, not measured: the demo CPO caches the timestamps
-                # it compares (demo_cpo.server._epoch), so its first pass is slower than
-                # any later one. Without it the first engine's harvest baseline met a cold
-                # server and its harvest a warm one (4.1 s against 3.5 s at 100k EVSEs).
-                harvest.fetch_baseline(versions_url, 600)
-                return service, versions_url, fleet
-        if service.proc.poll() is not None:
-            break
-        time.sleep(0.2)
-    service.stop()
-    raise BenchError(f"the demo CPO did not start:\n{service.log_tail()}")
+    service, versions_url, fleet = start_demo_server(f"demo-cpo-{evses}", evses)
+    # One pass over every page, not measured: the demo CPO caches the timestamps it compares
+    # (demo_cpo.server._epoch), so its first pass is slower than any later one. Without it
+    # the first engine's harvest baseline met a cold server and its harvest a warm one (4.1 s
+    # against 3.5 s at 100k EVSEs).
+    harvest.fetch_baseline(versions_url, 600)
+    return service, versions_url, fleet
 
 
 def load_average() -> float:
