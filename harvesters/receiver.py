@@ -126,10 +126,9 @@ class Receiver:
         return self._candidate(pair, location_id, lock) or self._location_row(pair, location_id, lock)
 
     def _stored_location(self, pair, location_id: str, lock: bool = False) -> tuple[Location | LocationSource, dict]:
-        candidate = self._candidate(pair, location_id, lock)
-        if candidate is not None:
-            return candidate, copy.deepcopy(candidate.document)
-        row = self._location_row(pair, location_id, lock)
+        row = self._own_location(pair, location_id, lock)
+        if isinstance(row, LocationSource):
+            return row, copy.deepcopy(row.document)
         if row is None:
             raise PushRejected(2003, 404, f"unknown location {pair[0]}/{pair[1]}/{location_id}")
         return row, assemble_locations(self.session, [row])[0]

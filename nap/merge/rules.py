@@ -138,6 +138,8 @@ class Merged:
     conflicts: list[Conflict] = field(default_factory=list)
     # EVSEs of less authoritative sources left out by unnamed-extra: (source, uid).
     left_out: list[tuple[Source, str]] = field(default_factory=list)
+    # The most authoritative source, whose feed the published row is (static-authority's order).
+    head: Source | None = None
     # Whether to record every decision (the provenance API); the store needs only the
     # document and the conflicts, and a hub's harvest merges tens of thousands.
     explain: bool = True
@@ -304,7 +306,7 @@ def merge(sources: Sequence[Source], identity: dict | None = None, explain: bool
         raise ValueError("nothing to merge")
     ordered = _ordered(sources)
     head = ordered[0]
-    merged = Merged({}, explain=explain)
+    merged = Merged({}, explain=explain, head=head)
     if not explain and all(source.document == head.document for source in ordered[1:]):
         # Copies that agree throughout (a hub relaying the CPO's own, say): nothing to weigh.
         merged.document = {**head.document, **{name: (identity or head.document)[name] for name in _IDENTITY_FIELDS}}

@@ -59,8 +59,6 @@ def document_of(item: PreparedLocation) -> dict:
     return document
 
 
-
-
 def authority(kind: str | None) -> int:
     return AUTHORITY_ORDER.index(FeedKind(kind or FeedKind.CPO))
 
@@ -87,7 +85,7 @@ class Candidate:
     id_key: str
     match: str
     confirmed: bool
-    document: dict
+    document: dict | None  # None only where `text` holds it (a copy kept undecoded)
     last_updated: datetime
     content_hash: str
     seen_at: datetime
@@ -105,7 +103,7 @@ class Candidate:
 
 
 CANDIDATE_COLUMNS = ("location_pk", "feed_id", "country_code", "party_id", "ocpi_id", "id_key", "match",
-                      "confirmed", "document", "last_updated", "content_hash", "seen_at", "match_note", "conflicts")
+                     "confirmed", "document", "last_updated", "content_hash", "seen_at", "match_note", "conflicts")
 
 
 def candidates_of(session: Session, location_pks: Sequence[int]) -> dict[int, list[Candidate]]:
@@ -376,40 +374,37 @@ class SourceMerger:
         """Both copies are kept, in JSON text as stored and as served, none decoded: their
         merge is either of them, so the published row stays as it is and agrees with both."""
         pks = sorted(alike)
-        rows = {row.id: row for row in self.session.execute(select(
-            Location.id, Location.feed_id, Location.country_code, Location.party_id, Location.ocpi_id,
-            Location.id_key, Location.last_updated, Location.content_hash, Location.changed_at)
-            .where(Location.id.in_(pks)))}
-        inserts = []
+        rows = {row.id: row for row in self._published_rows(pks)}
+        copies = []
         for stored in location_jsons(self.session, pks):
             row, item = rows[stored.location_pk], alike[stored.location_pk]
             country_code, party_id, ocpi_id = item.key
-            inserts.append({"location_pk": row.id, "feed_id": row.feed_id, "country_code": row.country_code,
-                            "party_id": row.party_id, "ocpi_id": row.ocpi_id, "id_key": row.id_key,
-                            "match": MatchKind.KEY, "confirmed": True,
-                            "document": JsonText(splice_list(stored.location, "evses",
-                                                             [text for _, text in stored.evses])),
-                            "last_updated": row.last_updated, "content_hash": row.content_hash,
-                            "seen_at": row.changed_at, "match_note": None, "conflicts": None})
-            inserts.append({"location_pk": row.id, "feed_id": self.feed_id, "country_code": country_code,
-                            "party_id": party_id, "ocpi_id": ocpi_id, "id_key": id_key(ocpi_id),
-                            "match": MatchKind.KEY, "confirmed": True, "document": JsonText(document_text(item)),
-                            "last_updated": item.last_updated, "content_hash": item.content_hash,
-                            "seen_at": self.now, "match_note": None, "conflicts": None})
-        self.insert_candidates(inserts)
+            copies.append(self._own_copy(row, None, text=splice_list(stored.location, "evses",
+                                                                     [text for _, text in stored.evses])))
+            copies.append(Candidate(row.id, self.feed_id, country_code, party_id, ocpi_id, id_key(ocpi_id),
+                                    MatchKind.KEY, True, None, item.last_updated, item.content_hash, self.now,
+                                    text=document_text(item)))
+        self.insert_candidates([copy.values() for copy in copies])
 
     def _adopt(self, location_pks: list[int]) -> dict[int, list[Candidate]]:
         """A published row gets its first other source: its own document becomes the
         candidate of the feed that published it (written with the merge)."""
-        rows = self.session.execute(select(
+        rows = self._published_rows(location_pks, Location.data)
+        return {row.id: [self._own_copy(row, document)]
+                for row, document in zip(rows, assemble_locations(self.session, rows))}
+
+    def _published_rows(self, location_pks: list[int], *more) -> list:
+        return self.session.execute(select(
             Location.id, Location.feed_id, Location.country_code, Location.party_id, Location.ocpi_id,
-            Location.id_key, Location.last_updated, Location.content_hash, Location.changed_at, Location.data)
+            Location.id_key, Location.last_updated, Location.content_hash, Location.changed_at, *more)
             .where(Location.id.in_(location_pks))).all()
-        documents = assemble_locations(self.session, rows)
-        return {row.id: [Candidate(row.id, row.feed_id, row.country_code, row.party_id, row.ocpi_id, row.id_key,
-                                   MatchKind.KEY, True, document, row.last_updated, row.content_hash,
-                                   row.changed_at, dirty=True)]
-                for row, document in zip(rows, documents)}
+
+    @staticmethod
+    def _own_copy(row, document: dict | None, text: str | None = None) -> Candidate:
+        """The candidate of the feed a published row belongs to: the row's own document."""
+        return Candidate(row.id, row.feed_id, row.country_code, row.party_id, row.ocpi_id, row.id_key,
+                         MatchKind.KEY, True, document, row.last_updated, row.content_hash, row.changed_at,
+                         dirty=True, text=text)
 
     def remerge(self, location_pks: Sequence[int]) -> None:
         """Publish each location again from its stored candidates (after some were dropped)."""
@@ -454,7 +449,7 @@ class SourceMerger:
                 elif candidate.dirty or conflicts != candidate.conflicts:
                     candidate.conflicts = conflicts
                     updates.append({"id": candidate.id, **candidate.values()})
-            head = min(sources, key=lambda s: (s.authority, -s.updated.timestamp(), s.feed_id))
+            head = result.head
             if row.removed_at is None and row.feed_id == head.feed_id \
                     and content_hash(result.document) == row.content_hash:
                 continue  # published as it is already (a source's change the merge does not show)
