@@ -35,6 +35,33 @@ def photo_urls(images: object) -> list[str]:
     return list(dict.fromkeys(url for url in urls if url))
 
 
+def available_voltages(connectors: list[tuple[dict, float]]) -> list[float]:
+    """The connectors' voltages, highest first, each once."""
+    return sorted({v for v in (ocpi.positive(c.get("max_voltage")) for c, _ in connectors) if v}, reverse=True)
+
+
+def reservation_of(capabilities: list[str]) -> str | None:
+    return next((mapping.RESERVATION[c] for c in capabilities if c in mapping.RESERVATION), None)
+
+
+def used_parking(evse: dict, parking_places: dict[str, dict]) -> list[tuple[str, dict]]:
+    """(id, place) of the location's parking places the EVSE refers to."""
+    return [(key, parking_places[key]) for key in ocpi.evse_parking_ids(evse) if key in parking_places]
+
+
+def common_charging_mode(connectors: list[tuple[dict, float]]) -> str | None:
+    """AFIR has one charging mode per point: only if all its connectors agree."""
+    modes = {charging_mode(c) for c, _ in connectors}
+    return modes.pop() if len(modes) == 1 else None
+
+
+def smart_recharging_services(capabilities: list[str], plug_and_charge: bool) -> list[str]:
+    services = [mapping.SMART_RECHARGING[c] for c in capabilities if c in mapping.SMART_RECHARGING]
+    if plug_and_charge:
+        services.append(mapping.SMART_RECHARGING_PLUG_AND_CHARGE)
+    return list(dict.fromkeys(services))
+
+
 def _write_external_identifier(parent: Element, profile: Profile, evse_id: str) -> None:
     if not profile.is_afir:
         sub(parent, profile.f("externalIdentifier"), evse_id)
@@ -57,11 +84,11 @@ def write_charging_point(parent: Element, profile: Profile, published: Published
     restrictions = ocpi.strings(evse.get("parking_restrictions"))
     evse_id = ocpi.text(evse.get("evse_id"))
     powers = [power for _, power in connectors]
-    voltages = sorted({v for v in (ocpi.positive(c.get("max_voltage")) for c, _ in connectors) if v}, reverse=True)
+    voltages = available_voltages(connectors)
     plug_and_charge = any(is_plug_and_charge(c) for c, _ in connectors)
     last_updated = ocpi.xml_timestamp(evse.get("last_updated"))
-    reservation = next((mapping.RESERVATION[c] for c in capabilities if c in mapping.RESERVATION), None)
-    parking = [(key, parking_places[key]) for key in ocpi.evse_parking_ids(evse) if key in parking_places]
+    reservation = reservation_of(capabilities)
+    parking = used_parking(evse, parking_places)
     if rates is None:
         rates = tariffs.rates(evse) if tariffs is not None else []
 
@@ -91,18 +118,14 @@ def write_charging_point(parent: Element, profile: Profile, published: Published
         for key, place in parking]
 
     if profile.is_afir:
-        modes = {charging_mode(c) for c, _ in connectors}
-        mode = modes.pop() if len(modes) == 1 else None  # one value per point: only if all agree
+        mode = common_charging_mode(connectors)
         slots["currentType"] = [lambda e: sub(e, profile.e("currentType"), published.current_type)]
         slots["numberOfConnectors"] = [lambda e: sub(e, profile.e("numberOfConnectors"), str(len(connectors)))]
         if mode:
             slots["chargingMode"] = [lambda e: sub(e, profile.e("chargingMode"), mode)]
-        services = [mapping.SMART_RECHARGING[c] for c in capabilities if c in mapping.SMART_RECHARGING]
-        if plug_and_charge:
-            services.append(mapping.SMART_RECHARGING_PLUG_AND_CHARGE)
         slots["smartRechargingServices"] = [
             lambda e, service=service: sub(e, profile.e("smartRechargingServices"), service)
-            for service in dict.fromkeys(services)]
+            for service in smart_recharging_services(capabilities, plug_and_charge)]
         providers = ocpi.strings(evse.get("accepted_service_providers"))
         # One product per published tariff (tariff_products.py); without any, the location's.
         slots["energyProduct"] = [

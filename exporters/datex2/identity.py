@@ -56,6 +56,11 @@ def parking_space_id(site: str, parking_id: str) -> str:
     return f"{site}#parking:{parking_id}"
 
 
+def parking_space_version(place: dict, restrictions: list[str]) -> str:
+    """A parking space: the OCPI Parking and the parking restrictions of the EVSE using it."""
+    return fingerprint({"parking": place, "restrictions": restrictions})
+
+
 def _without_dynamic(item: Any) -> Any:
     return {key: value for key, value in item.items() if key not in _DYNAMIC_KEYS} if isinstance(item, dict) else item
 

@@ -29,7 +29,7 @@ from exporters.datex2.xmlbuild import Element, bool_text, sub, typed, write_in_o
 from nap import phone
 
 
-def _authentication_methods(published: PublishedSite) -> list[str]:
+def authentication_methods(published: PublishedSite) -> list[str]:
     methods: dict[str, None] = {}
     for charge_point in published.evses:
         for capability in ocpi.strings(charge_point.evse.get("capabilities")):
@@ -40,7 +40,7 @@ def _authentication_methods(published: PublishedSite) -> list[str]:
     return list(methods)
 
 
-def _exclusive_users(published: PublishedSite) -> list[str]:
+def exclusive_users(published: PublishedSite) -> list[str]:
     """Parking restrictions that hold for every EVSE of the location apply to the site."""
     if not published.evses:
         return []
@@ -64,19 +64,63 @@ def _renewable_sources(mix: EnergyMix, rates: list[list[PublishedRate]]) -> bool
 
 def _write_facility(parent: Element, profile: Profile, site_id: str, version: str, facility: str) -> None:
     """OCPI Facility -> supplementalFacility (service or equipment) or associatedFacility."""
-    if facility in mapping.FACILITY_ASSOCIATED:
+    kind = facility_kind(facility)
+    if kind is None:
         associated = sub(parent, profile.f("associatedFacility"))
         sub(associated, profile.f("type"), mapping.FACILITY_ASSOCIATED[facility])
         return
-    if facility in mapping.FACILITY_SERVICE:
-        xsi_type, order, tag, value = ("SupplementalServiceFacility", sequences.SUPPLEMENTAL_SERVICE,
-                                       "serviceFacilityType", mapping.FACILITY_SERVICE[facility])
-    else:
-        xsi_type, order, tag, value = ("SupplementalEquipment", sequences.SUPPLEMENTAL_EQUIPMENT,
-                                       "equipmentType", mapping.FACILITY_EQUIPMENT[facility])
+    xsi_type, tag, value = kind
+    order = (sequences.SUPPLEMENTAL_SERVICE if xsi_type == "SupplementalServiceFacility"
+             else sequences.SUPPLEMENTAL_EQUIPMENT)
     element = typed(parent, profile.f("supplementalFacility"), profile.ftype(xsi_type),
-                    {"id": f"{site_id}#facility:{facility}", "version": version})
+                    {"id": facility_id(site_id, facility), "version": version})
     write_in_order(element, order[profile.name], {tag: [lambda e: sub(e, profile.f(tag), value)]})
+
+
+def site_organisations(location: dict, profile: Profile) -> tuple[Organisation | None, Organisation | None,
+                                                                  Organisation | None]:
+    """(owner, operator, helpdesk) of a location; the helpdesk in the AFIR model only."""
+    help_phone = ocpi.text(location.get("help_phone"))
+    if help_phone:
+        # AFIR Annex: "+CC number". One the library cannot read goes out as the CPO sent it
+        # (the quality rule help-phone-malformed tells the CPO): a doubtful number still
+        # beats none.
+        help_phone = phone.help_phone(help_phone, location.get("country")) or help_phone
+    operator = business(location.get("operator"), phone=None if profile.is_afir else help_phone)
+    if operator is not None:
+        operator.legal_name = operator.name  # see Organisation.legal_name
+        supplement.name_operator(operator, location)
+        operator.sub_organisation = business(location.get("suboperator"))
+    helpdesk = None
+    if profile.is_afir and help_phone:
+        # afac:helpdesk needs a name: the operator's (the location's own, else its party's:
+        # selection.with_party_operator), else the CPO's OCPI party id (help_phone is the
+        # CPO's customer service number).
+        helpdesk = Organisation(name=operator.name if operator else ocpi.text(identity.party(location)),
+                                phone=help_phone)
+    return business(location.get("owner")), operator, helpdesk
+
+
+_MAPPED_FACILITIES = mapping.FACILITY_ASSOCIATED.keys() | mapping.FACILITY_SERVICE.keys() | mapping.FACILITY_EQUIPMENT.keys()
+
+
+def site_facilities(location: dict) -> list[str]:
+    """The location's OCPI facilities that DATEX II has a value for."""
+    return [f for f in ocpi.strings(location.get("facilities")) if f in _MAPPED_FACILITIES]
+
+
+def facility_kind(facility: str) -> tuple[str, str, str] | None:
+    """(xsi:type, the element naming it, its value) of a supplemental facility; None for an
+    associated one."""
+    if facility in mapping.FACILITY_ASSOCIATED:
+        return None
+    if facility in mapping.FACILITY_SERVICE:
+        return "SupplementalServiceFacility", "serviceFacilityType", mapping.FACILITY_SERVICE[facility]
+    return "SupplementalEquipment", "equipmentType", mapping.FACILITY_EQUIPMENT[facility]
+
+
+def facility_id(site_id: str, facility: str) -> str:
+    return f"{site_id}#facility:{facility}"
 
 
 def _write_station(parent: Element, profile: Profile, published: PublishedSite, *, mix: EnergyMix,
@@ -91,7 +135,7 @@ def _write_station(parent: Element, profile: Profile, published: PublishedSite, 
         "lastUpdated": [lambda e: sub(e, profile.f("lastUpdated"), last_updated)] if last_updated else [],
         "authenticationAndIdentificationMethods": [
             lambda e, m=m: sub(e, profile.e("authenticationAndIdentificationMethods"), m)
-            for m in _authentication_methods(published)],
+            for m in authentication_methods(published)],
         "numberOfRefillPoints": [lambda e: sub(e, profile.e("numberOfRefillPoints"), str(len(published.evses)))],
         "refillPoint": [lambda e, cp=cp, r=r: write_charging_point(
             e, profile, cp, site_id=published.id, parking_places=parking_places, mix=mix, tariffs=tariffs, at=at,
@@ -113,20 +157,8 @@ def build_site(published: PublishedSite, profile: Profile, *, catalogue: TariffC
     site = etree.Element(profile.e("energyInfrastructureSite"), nsmap=profile.nsmap,
                          id=published.id, version=published.version)
     last_updated = ocpi.xml_timestamp(location.get("last_updated"))
-    help_phone = ocpi.text(location.get("help_phone"))
-    if help_phone:
-        # AFIR Annex: "+CC number". One the library cannot read goes out as the CPO sent it
-        # (the quality rule help-phone-malformed tells the CPO): a doubtful number still
-        # beats none.
-        help_phone = phone.help_phone(help_phone, location.get("country")) or help_phone
-    operator = business(location.get("operator"), phone=None if profile.is_afir else help_phone)
-    if operator is not None:
-        operator.legal_name = operator.name  # see Organisation.legal_name
-        supplement.name_operator(operator, location)
-        operator.sub_organisation = business(location.get("suboperator"))
-    owner = business(location.get("owner"))
-    mapped = mapping.FACILITY_ASSOCIATED.keys() | mapping.FACILITY_SERVICE.keys() | mapping.FACILITY_EQUIPMENT.keys()
-    facilities = [f for f in ocpi.strings(location.get("facilities")) if f in mapped]
+    owner, operator, helpdesk = site_organisations(location, profile)
+    facilities = site_facilities(location)
     site_type = mapping.SITE_TYPE.get(ocpi.code(location.get("parking_type")))
 
     slots = {
@@ -141,19 +173,14 @@ def build_site(published: PublishedSite, profile: Profile, *, catalogue: TariffC
                                for f in facilities if f in mapping.FACILITY_ASSOCIATED],
         "supplementalFacility": [lambda e, f=f: _write_facility(e, profile, published.id, published.version, f)
                                  for f in facilities if f not in mapping.FACILITY_ASSOCIATED],
-        "exclusiveUsers": [lambda e, u=u: sub(e, profile.e("exclusiveUsers"), u) for u in _exclusive_users(published)],
+        "exclusiveUsers": [lambda e, u=u: sub(e, profile.e("exclusiveUsers"), u) for u in exclusive_users(published)],
     }
     if owner is not None:
         slots["owner"] = [lambda e: write_organisation(e, profile.f("owner"), profile, owner, f"{published.id}#owner")]
     if operator is not None:
         slots["operator"] = [lambda e: write_organisation(e, profile.f("operator"), profile, operator,
                                                           f"{published.id}#operator")]
-    if profile.is_afir and help_phone:
-        # afac:helpdesk needs a name: the operator's (the location's own, else its party's:
-        # selection.with_party_operator), else the CPO's OCPI party id (help_phone is the
-        # CPO's customer service number).
-        helpdesk = Organisation(name=operator.name if operator else ocpi.text(identity.party(location)),
-                                phone=help_phone)
+    if helpdesk is not None:
         slots["helpdesk"] = [lambda e: write_organisation(e, profile.f("helpdesk"), profile, helpdesk,
                                                           f"{published.id}#helpdesk")]
     if profile.is_afir:
@@ -161,7 +188,7 @@ def build_site(published: PublishedSite, profile: Profile, *, catalogue: TariffC
             lambda e, key=key, place=place: write_parking_space(
                 e, profile.f("dedicatedParkingSpaces"), profile, site_id=published.id, parking_id=key, place=place,
                 restrictions=[])
-            for key, place in _unused_parking(published).items()]
+            for key, place in unused_parking(published).items()]
     if site_type:
         slots["typeOfSite"] = [lambda e: sub(e, profile.e("typeOfSite"), site_type)]
     tariffs = None
@@ -177,7 +204,7 @@ def build_site(published: PublishedSite, profile: Profile, *, catalogue: TariffC
     return site
 
 
-def _unused_parking(published: PublishedSite) -> dict[str, dict]:
+def unused_parking(published: PublishedSite) -> dict[str, dict]:
     """Parking places no published EVSE refers to (those are written on the charging points)."""
     used = {key for cp in published.evses for key in ocpi.evse_parking_ids(cp.evse)}
     return {key: place for key, place in ocpi.parking_places(published.location).items() if key not in used}

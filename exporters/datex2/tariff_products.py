@@ -37,27 +37,36 @@ def _write_product_rate(parent: Element, profile: Profile, rate: PublishedRate, 
     write_impacts_and_sources(parent, profile, mix)
 
 
-def _append_afir_products(parent: Element, catalogue: TariffCatalogue, rates: list[PublishedRate], *,
-                          location_mix: EnergyMix, providers: tuple[str, ...], scope: str) -> None:
-    """One energyProduct per rate: its head (name, green, information), the EVSE's eMSPs and
-    its rate (with the mix's impacts), three templates. The eMSPs vary by EVSE far more than
-    the rates do (hundreds of combinations in a national table): a template holding both
-    was built again for most charging points once the combinations outnumbered the memo."""
-    profile, splices, memo = catalogue.profile, catalogue.splices, catalogue.products
+def afir_product_templates(catalogue: TariffCatalogue, rates: list[PublishedRate], *, location_mix: EnergyMix,
+                           providers: tuple[str, ...]) -> list[list[ScopedXml]]:
+    """Per rate, the templates of its energyProduct in order: its head (name, green,
+    information), the EVSE's eMSPs and its rate (with the mix's impacts). The eMSPs vary by
+    EVSE far more than the rates do (hundreds of combinations in a national table): a
+    template holding both was built again for most charging points once the combinations
+    outnumbered the memo."""
+    profile, memo = catalogue.profile, catalogue.products
     provider_xml = None if not providers else memo.get(("afir providers", providers), lambda: ScopedXml.build(
         profile, lambda element, scope: write_service_providers(element, profile, providers, scope)))
+    products = []
     for rate in rates:  # the builders bind rate and mix: a template that declines keeps its builder
         mix = rate.mix or location_mix
-        product = typed(parent, profile.e("energyProduct"), profile.etype("ElectricEnergy"))
         head = memo.get(("afir head", rate.key, mix), lambda: ScopedXml.build(
             profile, lambda element, _, rate=rate, mix=mix: _write_product_head(element, profile, rate, mix)))
         priced = memo.get(("afir rate", rate.key, mix), lambda: ScopedXml.build(
             profile, lambda element, scope, rate=rate, mix=mix: _write_product_rate(element, profile, rate, mix,
                                                                                      scope)))
-        splices.insert(product, head, scope)
-        if provider_xml is not None:
-            splices.insert(product, provider_xml, scope)
-        splices.insert(product, priced, scope)
+        products.append([head, priced] if provider_xml is None else [head, provider_xml, priced])
+    return products
+
+
+def _append_afir_products(parent: Element, catalogue: TariffCatalogue, rates: list[PublishedRate], *,
+                          location_mix: EnergyMix, providers: tuple[str, ...], scope: str) -> None:
+    """One energyProduct per rate, of three templates each (afir_product_templates)."""
+    profile, splices = catalogue.profile, catalogue.splices
+    for templates in afir_product_templates(catalogue, rates, location_mix=location_mix, providers=providers):
+        product = typed(parent, profile.e("energyProduct"), profile.etype("ElectricEnergy"))
+        for template in templates:
+            splices.insert(product, template, scope)
 
 
 def write_generic_mixes(parent: Element, profile: Profile, rates: list[PublishedRate], *,
