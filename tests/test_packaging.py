@@ -64,8 +64,11 @@ def test_the_wheel_holds_the_product_its_migrations_templates_and_static_files_a
     wanted = set()
     for folder in ("nap/migrations", "nap/portal/templates", "nap/portal/static"):
         wanted |= _files_under(REPO / folder)
+    # Every data file of the product's packages, wherever it lies.
+    for package in top_level:
+        wanted |= {name for name in _files_under(REPO / package) if not name.endswith((".py", ".pyc"))}
     assert {"nap/migrations/script.py.mako", "nap/portal/static/vendor/leaflet/leaflet.js",
-            "nap/portal/templates/portal/map.html"} <= wanted
+            "nap/portal/templates/portal/map.html", "exporters/datex2/de_afir/shapes.json"} <= wanted
     assert any(name.startswith("nap/migrations/versions/0001_") for name in wanted)
     assert wanted - names == set()
 
