@@ -16,11 +16,14 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import Text
 from sqlalchemy.types import TypeDecorator
 
+
+if TYPE_CHECKING:  # imported where a token is read or written: most processes never do (about 6 MB each)
+    from cryptography.fernet import MultiFernet
 
 PREFIX = "fernet:"
 DEV_KEY_NAME = "token.key"
@@ -48,6 +51,8 @@ def _load_keys() -> list[bytes]:
         except FileExistsError:
             pass  # another process made it just now
         else:
+            from cryptography.fernet import Fernet
+
             with os.fdopen(descriptor, "wb") as handle:
                 handle.write(Fernet.generate_key())
     return [key_file.read_bytes().strip()]
@@ -76,6 +81,8 @@ def keyring() -> MultiFernet:
     global _keyring
     with _lock:
         if _keyring is None:
+            from cryptography.fernet import Fernet, MultiFernet
+
             try:
                 _keyring = MultiFernet([Fernet(key) for key in _load_keys()])
             except ValueError as error:
@@ -90,6 +97,8 @@ def encrypt(token: str) -> str:
 def decrypt(stored: str) -> str:
     if not stored.startswith(PREFIX):
         return stored  # written before encryption existed; re-encrypted by `nap tokens rotate`
+    from cryptography.fernet import InvalidToken
+
     try:
         return keyring().decrypt(stored[len(PREFIX):].encode()).decode()
     except InvalidToken:
