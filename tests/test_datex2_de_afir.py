@@ -277,9 +277,9 @@ def test_a_cpos_supplement_reaches_the_station(demo):
 def _sites_built(monkeypatch) -> list[str]:
     """The ids of the locations whose sites versioning.py builds from now on, in order."""
     built = []
-    real_published_site = versioning.published_site
-    monkeypatch.setattr(versioning, "published_site", lambda document, *args: (
-        built.append(document["id"]), real_published_site(document, *args))[1])
+    real_version = versioning.published_site_version
+    monkeypatch.setattr(versioning, "published_site_version", lambda document, *args: (
+        built.append(document["id"]), real_version(document, *args))[1])
     return built
 
 
@@ -362,6 +362,68 @@ def test_real_feeds_give_valid_tables_and_statuses(path):
     assert count == status_count == len(points(table)) == len(point_statuses(status)) > 0
     assert versions(table).items() >= {point: state["reference"]["versionG"]
                                        for point, state in point_statuses(status).items()}.items()
+
+
+# --- the sites written directly, as the 3.7 site converted ---------------------------------------------
+
+def _sites_both_ways(locations, lookup=None) -> list[tuple[str, dict, dict]]:
+    """(site id, as SiteWriter writes it, as the 3.7 builder writes it converted) per site,
+    each way with a publication context of its own, as JSON read back."""
+    from exporters.datex2.de_afir.envelope import LANGUAGE
+    from exporters.datex2.de_afir.sites import SiteWriter
+    from exporters.datex2.de_afir.table import catalogue_for, converted_site
+    from exporters.datex2.de_afir.convert import Converter
+    from exporters.datex2.namespaces import AFIR
+    from exporters.datex2.selection import published_site, published_site_version
+
+    def context():
+        catalogue = catalogue_for(lookup, NOW)
+        converter = Converter(load()["table"], LANGUAGE, catalogue.splices if catalogue is not None else None)
+        return catalogue, converter
+    (catalogue, converter), (direct_catalogue, direct_converter) = context(), context()
+    direct = SiteWriter(direct_converter, direct_catalogue, NOW)
+    result = []
+    for location in locations:
+        published = published_site(location, AFIR, None, NOW)
+        if published is None:
+            assert published_site_version(location, None, NOW) is None
+            continue
+        assert published_site_version(location, None, NOW) == published.version  # versioning.py's
+        converter.local_offset = direct_converter.local_offset = published.utc_offset or "Z"
+        result.append((published.id, orjson.loads(orjson.dumps(direct.site(published))),
+                       orjson.loads(orjson.dumps(converted_site(published, catalogue, NOW, converter)))))
+    return result
+
+
+def _direct_sources():
+    from tests.test_datex2 import _bad_locations, synthetic_fleet, tariff_lookup, whole_locations
+
+    fleet = generate_fleet(120)
+    yield "demo fleet", fleet.locations, lookup_of(fleet.tariffs)
+    yield "edge cases", synthetic_fleet(80) + _bad_locations(), tariff_lookup()
+    yield "OCPI examples", whole_locations(), None
+    for path in sorted(REAL_FEEDS.glob("*.json")):
+        yield path.stem, _normalized(path), None
+
+
+def test_the_sites_written_directly_are_the_37_sites_converted():
+    """The German table writes its sites as JSON directly (sites.py): for every source of
+    locations, each site is the one the 3.7 AFIR builder writes, converted, byte for byte
+    once read back; the kinds of site each source has are counted so that none is empty."""
+    seen = {"hours": 0, "parking": 0, "tariffs": 0, "facilities": 0, "photos": 0, "vehicles": 0}
+    for name, locations, lookup in _direct_sources():
+        pairs = _sites_both_ways(locations, lookup)
+        assert pairs, name
+        for site_id, direct, converted in pairs:
+            assert direct == converted, f"{name}: {site_id}"
+            text = orjson.dumps(direct).decode()
+            seen["hours"] += '"afacOperatingHoursSpecification"' in text
+            seen["parking"] += '"dedicatedParkingSpaces"' in text
+            seen["tariffs"] += '"energyRate"' in text
+            seen["facilities"] += '"supplementalFacility"' in text
+            seen["photos"] += '"photoUrl"' in text
+            seen["vehicles"] += '"applicableForVehicles"' in text
+    assert all(seen.values()), seen
 
 
 # --- a harvested store, over the interface B and C use -----------------------------------------------

@@ -76,12 +76,10 @@ def published_site(location: object, profile: Profile, party_operators: PartyOpe
     without a position is useless to every consumer). A location without operator gets its
     party's from `party_operators` (see with_party_operator). `at`: the publication time,
     which decides the UTC offset of the location's time zone (time_zones.py)."""
-    if not isinstance(location, dict):
+    publishable = _publishable(location, party_operators)
+    if publishable is None:
         return None
-    site = identity.site_id(location)
-    if site is None or ocpi.coordinates(location.get("coordinates")) is None:
-        return None
-    location = supplement.merged(with_party_operator(location, party_operators), party_operators)
+    site, location = publishable
     parking = ocpi.parking_places(location)
     evses, seen_uids = [], set()
     for evse in ocpi.dicts(location.get("evses")):
@@ -100,3 +98,22 @@ def published_site(location: object, profile: Profile, party_operators: PartyOpe
     offset = time_zones.utc_offset(location.get("time_zone"), at) if at is not None else None
     return PublishedSite(location=location, id=site, version=identity.site_version(location, offset),
                          station_id=identity.station_id(site), evses=evses, utc_offset=offset)
+
+
+def _publishable(location: object, party_operators: PartyOperators | None) -> tuple[str, dict] | None:
+    """(site id, the location as its site is written from) or None: see published_site."""
+    if not isinstance(location, dict):
+        return None
+    site = identity.site_id(location)
+    if site is None or ocpi.coordinates(location.get("coordinates")) is None:
+        return None
+    return site, supplement.merged(with_party_operator(location, party_operators), party_operators)
+
+
+def published_site_version(location: object, party_operators: PartyOperators | None, at: datetime) -> str | None:
+    """published_site(...).version, without building the charging points (None: no site)."""
+    publishable = _publishable(location, party_operators)
+    if publishable is None:
+        return None
+    location = publishable[1]
+    return identity.site_version(location, time_zones.utc_offset(location.get("time_zone"), at))

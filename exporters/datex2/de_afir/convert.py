@@ -28,6 +28,7 @@ from exporters.datex2 import mapping
 from exporters.datex2.memo import BoundedMemo
 from exporters.datex2.de_afir.splices import PLACEHOLDER_JSON, RecordingSplices, template_elements
 from exporters.datex2.namespaces import XSI_TYPE
+from exporters.datex2.scoped_xml import PLACEHOLDER, ScopedXml
 
 # 3.7 element name -> the profile's property name, where they differ.
 RENAMED = {
@@ -61,6 +62,12 @@ def _number(text: str) -> int | float:
         return int(text)
     except ValueError:
         return float(text)
+
+
+def json_number(value: float) -> int | float:
+    """A number as the converter reads it from the 3.7 text (ocpi.xml_number): integers
+    without a fraction."""
+    return int(value) if value == int(value) and abs(value) < 1e15 else float(value)
 
 
 def _has_offset(value: str) -> bool:
@@ -204,6 +211,24 @@ class Converter:
             else:
                 result[entry[0]] = self._scalar(entry[1], raw)
 
+    def append_template(self, result: dict, class_name: str, template: ScopedXml, scope: str) -> None:
+        """The elements a template writes for `scope`, converted into `result` (an object of
+        `class_name`): once per template, or, for a template that declined, each time."""
+        if template.render(PLACEHOLDER) is not None:
+            self._splice(result, class_name, template, scope)
+            return
+        container = etree.Element("scoped")
+        template.write(container, scope)
+        self.convert_into(result, container, class_name)
+
+    def convert_into(self, result: dict, container: etree._Element, class_name: str) -> None:
+        """The children of `container` as properties of `result`, an object of `class_name`."""
+        for key, value in self.convert(container, class_name).items():
+            if isinstance(value, list):
+                result.setdefault(key, []).extend(value)
+            else:
+                result[key] = value
+
     def _splice(self, result: dict, class_name: str, template, scope: str) -> None:
         """The children a splice marker stands for, as JSON converted once per template."""
         items = self._fragments.get((template, class_name, self.local_offset),
@@ -275,8 +300,10 @@ class Converter:
     # -- values -----------------------------------------------------------------------------------
 
     def _enum(self, element: etree._Element, enum: str) -> dict:
-        text = (element.text or "").strip()
-        extended = element.get("_extendedValue")
+        return self.enum_value(enum, (element.text or "").strip(), element.get("_extendedValue"))
+
+    def enum_value(self, enum: str, text: str, extended: str | None = None) -> dict:
+        """A 3.7 AFIR value of an enumeration (with its _extendedValue) as the profile's."""
         if text == "_extended" or extended is not None:
             return {"value": "extendedG", "extendedValueG": extended or ""}
         if text in self.enums[enum]:

@@ -29,6 +29,7 @@ from exporters.datex2.de_afir import envelope, source
 from exporters.datex2.de_afir.completion import complete_site
 from exporters.datex2.de_afir.convert import Converter
 from exporters.datex2.de_afir.shapes import load
+from exporters.datex2.de_afir.sites import SiteWriter, has_supplement
 from exporters.datex2.de_afir.versioning import content_version
 from exporters.datex2.de_afir.splices import RecordingSplices
 
@@ -60,6 +61,12 @@ def site_element(published: PublishedSite, catalogue: TariffCatalogue | None, at
     return build_site(published, AFIR, catalogue=catalogue, at=at)
 
 
+def converted_site(published: PublishedSite, catalogue: TariffCatalogue | None, at: datetime,
+                   converter: Converter) -> dict:
+    """The 3.7 AFIR site converted (before complete_site): what SiteWriter writes directly."""
+    return converter.convert(site_element(published, catalogue, at), "EnergyInfrastructureSite")
+
+
 def write_sites_json(write: Callable[[bytes], object], locations: Iterable[dict], *, now: datetime, tariffs_by_key: TariffsByKey | None,
                      party_operators: PartyOperators | None, converter: Converter,
                      tariff_counts: TariffCounts | None = None) -> int:
@@ -67,9 +74,11 @@ def write_sites_json(write: Callable[[bytes], object], locations: Iterable[dict]
     catalogue = catalogue_for(tariffs_by_key, at, tariff_counts)
     converter.splices = catalogue.splices if catalogue is not None else None
 
+    sites = SiteWriter(converter, catalogue, at)
+
     def build(published: PublishedSite) -> bytes:
         converter.local_offset = published.utc_offset or "Z"
-        site = converter.convert(site_element(published, catalogue, at), "EnergyInfrastructureSite")
+        site = converted_site(published, catalogue, at, converter) if has_supplement(published) else sites.site(published)
         return orjson.dumps(complete_site(site, published.location))
 
     return write_sites(locations, AFIR, build, "de-afir table", write, party_operators, at)

@@ -29,9 +29,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from exporters.datex2 import identity, source, time_zones
-from exporters.datex2.namespaces import AFIR
 from exporters.datex2.publication import utc
-from exporters.datex2.selection import published_site
+from exporters.datex2.selection import published_site_version
 from nap.store.documents import assemble_locations
 from nap.store.tables import Location, SiteVersion, Tariff
 
@@ -40,6 +39,9 @@ log = logging.getLogger("exporters.datex2")
 # Bump when the German JSON written from the same data changes (a new rule in this package).
 WRITER_REVISION = "1"
 _BATCH = 500
+# Rows per fetch of the queries over every published location: a cold cache lists them all,
+# and fetched at once they held tens of MB at 100,000 EVSEs.
+_STREAMED = 2000
 
 
 # A write stamps static_changed_at before it commits (the harvests restamp just before
@@ -74,25 +76,24 @@ def _cache(session: Session) -> _Sites:
         return _CACHES.setdefault(key, _Sites())
 
 
-def _read_sites(session: Session, sites: _Sites, pks: list[int], at: datetime, operators) -> list[dict]:
-    """Build the sites of `pks` for their versions; the rows to keep in the database."""
-    computed = []
+def _read_sites(session: Session, sites: _Sites, pks: list[int], at: datetime, operators) -> None:
+    """The site versions of `pks`, into the cache and, batch by batch, the database."""
     for start in range(0, len(pks), _BATCH):
         rows = session.scalars(select(Location).where(Location.id.in_(pks[start:start + _BATCH]))
                                .order_by(Location.id)).all()
+        computed = []
         for row, document in zip(rows, assemble_locations(session, rows)):
             try:
-                published = published_site(document, AFIR, operators, at)
+                version = published_site_version(document, operators, at)
             except Exception:  # noqa: BLE001 - the writers skip such a location (publication.write_sites)
-                published = None
+                version = None
             zone = document.get("time_zone")
             zone = zone if isinstance(zone, str) else None
             offset = sites.offsets[zone] = time_zones.utc_offset(zone, at)
-            version = published.version if published else None
             sites.rows[row.id] = (row.static_changed_at, zone, version)
             computed.append({"location_pk": row.id, "static_changed_at": row.static_changed_at,
                              "context": sites.context, "time_zone": zone, "utc_offset": offset, "version": version})
-    return computed
+        _keep(session, computed)
 
 
 def _load_kept(session: Session, sites: _Sites, at: datetime) -> None:
@@ -104,7 +105,8 @@ def _load_kept(session: Session, sites: _Sites, at: datetime) -> None:
                    SiteVersion.utc_offset, SiteVersion.version)
             .join(Location, Location.id == SiteVersion.location_pk)
             .where(SiteVersion.context == sites.context, SiteVersion.static_changed_at == Location.static_changed_at,
-                   Location.removed_at.is_(None), Location.publish.is_(True))):
+                   Location.removed_at.is_(None), Location.publish.is_(True))
+            .execution_options(yield_per=_STREAMED)):
         if zone not in offsets:
             offsets[zone] = time_zones.utc_offset(zone, at)
         if offsets[zone] == offset:
@@ -143,8 +145,8 @@ def _changed_candidates(session: Session, sites: _Sites):
         query = query.where(Location.removed_at.is_(None), Location.publish.is_(True))
     else:
         query = query.where(Location.static_changed_at > sites.settled)
-    return [(pk, stamp, removed_at is None and bool(publish))
-            for pk, stamp, removed_at, publish in session.execute(query)]
+    return ((pk, stamp, removed_at is None and bool(publish))
+            for pk, stamp, removed_at, publish in session.execute(query.execution_options(yield_per=_STREAMED)))
 
 
 def _stamps_after(session: Session, moment: datetime | None) -> tuple | None:
@@ -183,7 +185,7 @@ def _site_versions(session: Session, at: datetime, operators) -> str:
         moved = {zone for zone, offset in sites.offsets.items() if time_zones.utc_offset(zone, at) != offset}
         if moved:  # daylight saving time began or ended: every site in the zone has a new version
             stale.extend(pk for pk, entry in sites.rows.items() if entry[1] in moved)
-        _keep(session, _read_sites(session, sites, sorted(set(stale)), at, operators))
+        _read_sites(session, sites, sorted(set(stale)), at, operators)
         if not quiet:
             sites.settled = settled if sites.settled is None else max(sites.settled, settled)
             sites.window = window if sites.settled == settled else None
