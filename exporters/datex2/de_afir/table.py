@@ -2,9 +2,10 @@
 aegiEnergyInfrastructureTablePublication, streamed site by site.
 
 Each site is the 3.7 AFIR site that exporters/datex2 builds (same selection, ids, versions,
-tariffs, opening hours, supplements), converted to the profile's JSON (convert.py) and
-completed where the profile asks for more (completion.py), then serialised with orjson and
-dropped before the next location is read.
+tariffs, opening hours, supplements) in the profile's JSON: written directly (sites.py) or,
+for a site with a CPO supplement, built and converted (convert.py); then completed where the
+profile asks for more (completion.py), serialised with orjson and dropped before the next
+location is read.
 """
 from __future__ import annotations
 
