@@ -150,24 +150,15 @@ def run(db_url: str, label: str, profile: str, timeout: float, jobs: int) -> dic
                               bench_env(), timeout), "bare lxml baseline")
     baseline = bare.json()
     # Germany's AFIR profile (JSON) from the same store, in as many processes as the 3.7 table.
-    # Twice: the first German publication of a store computes every site's version for the
-    # table's versionG and keeps them (exporters/datex2/de_afir/versioning.py); every later
-    # one, and the status publication that runs all day, finds them. The second is what a
-    # daily export costs, the first is reported beside it.
     de_afir_out = WORK / f"datex2-{label}-de-afir.json"
-
-    def de_afir_export() -> dict:
-        measured = check(run_measured([PYTHON, "-m", "bench.datex2", "de-afir", "--url", db_url,
-                                       "--out", str(de_afir_out), "--jobs", str(jobs)], bench_env(), timeout),
-                         "de-afir table")
-        figures = measured.json()
-        figures.update(wall_seconds=measured.wall_seconds, jobs=jobs,
-                       peak_rss_mb=(figures["own_rss_mb"] + (jobs - 1) * figures["largest_child_rss_mb"] if jobs > 1
-                                    else measured.peak_rss_mb),
-                       peak_rss_mb_per_process=max(measured.peak_rss_mb, figures["largest_child_rss_mb"]))
-        return figures
-    first = de_afir_export()
-    de_afir = {**de_afir_export(), "first_export": first}
+    de_afir_run = check(run_measured([PYTHON, "-m", "bench.datex2", "de-afir", "--url", db_url,
+                                      "--out", str(de_afir_out), "--jobs", str(jobs)], bench_env(), timeout),
+                        "de-afir table")
+    de_afir = de_afir_run.json()
+    de_afir.update(wall_seconds=de_afir_run.wall_seconds, jobs=jobs,
+                   peak_rss_mb=(de_afir["own_rss_mb"] + (jobs - 1) * de_afir["largest_child_rss_mb"] if jobs > 1
+                                else de_afir_run.peak_rss_mb),
+                   peak_rss_mb_per_process=max(de_afir_run.peak_rss_mb, de_afir["largest_child_rss_mb"]))
     for path in (out, baseline_out, de_afir_out):
         Path(path).unlink(missing_ok=True)
     log(f"datex2: {result['seconds']:.1f} s, peak RSS {measured.peak_rss_mb:.0f} MB, {counted['elements']} elements "

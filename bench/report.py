@@ -199,9 +199,7 @@ def _de_afir_rows(engine: str, size: int, result: dict) -> list[Row]:
             f"{_num(result['peak_rss_mb'], 0)} ({result['profile']} 3.7 XML)",
             de_afir["peak_rss_mb"] / result["peak_rss_mb"] if result["peak_rss_mb"] else None, "<= 200 MB",
             _ok(de_afir["peak_rss_mb"] <= 200, at_target)),
-    ] + ([Row("datex2", "de-afir JSON table, first export of a store (s / peak RSS MB: site versions computed)",
-              engine, size, f"{_num(first['seconds'])} / {_num(first['peak_rss_mb'], 0)}")]
-         if (first := de_afir.get("first_export")) else [])
+    ]
 
 
 def de_afir_push_rows(engine: str, size: int, result: dict) -> list[Row]:

@@ -332,6 +332,11 @@ def test_the_bulk_downloads_hold_the_german_profile(harvested, sessions, setting
     table, status = documents["datex2-de-afir-table.json.gz"], documents["datex2-de-afir-status.json.gz"]
     assert validate_table(table) == [] and validate_status(status) == []
     assert len(sites(table)) == LOCATIONS
+    # The bulk table's version is made from its sites as they are written: the status names it.
+    (reference,) = status["messageContainer"]["payload"][0]["aegiEnergyInfrastructureStatusPublication"][
+        "tableReference"]
+    assert table["payload"]["aegiEnergyInfrastructureTablePublication"]["energyInfrastructureTable"][0][
+        "versionG"] == reference["versionG"]
     assert status["messageContainer"]["exchangeInformation"]["exchangeContext"]["codedExchangeProtocol"] == {
         "value": "snapshotPush"}
     assert table["payload"]["aegiEnergyInfrastructureTablePublication"]["publicationTime"] in (

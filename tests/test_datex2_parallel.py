@@ -8,6 +8,7 @@ import resource
 import threading
 from datetime import datetime, timezone
 
+import orjson
 import pytest
 from sqlalchemy import select, text
 
@@ -61,6 +62,38 @@ def test_a_table_written_in_parallel_is_the_table_one_process_writes(demo_cpo, s
     assert [p.name for p in exports.iterdir()] == ["table.xml"]  # no part file left behind
 
 
+def test_the_german_table_written_in_parallel_has_the_version_its_status_names(demo_cpo, sessions, settings,
+                                                                              tmp_path):
+    """The German table in several processes: the sites of the table one process writes,
+    and a versionG made from the versions of the sites as they are written (placed after
+    them), the same that the content version gives and the status's tableReference names."""
+    from exporters.datex2.de_afir import table as de_afir_table, write_status
+    from exporters.datex2.de_afir.versioning import content_version
+    from nap.config import Settings
+
+    harvested(demo_cpo, sessions, settings, locations=30)
+    profile_settings = Settings(country_code="DE", party_id="NAP")
+    with sessions() as session:
+        one = io.BytesIO()
+        de_afir_table.write_table(one, session, profile_settings, now=NOW)
+        expected_version = content_version(session, NOW)
+        status = io.BytesIO()
+        write_status(status, session, profile_settings, now=NOW)
+    one_process = orjson.loads(one.getvalue())["payload"]["aegiEnergyInfrastructureTablePublication"]
+    (status_reference,) = orjson.loads(status.getvalue())["messageContainer"]["payload"][0][
+        "aegiEnergyInfrastructureStatusPublication"]["tableReference"]
+    assert one_process["energyInfrastructureTable"][0]["versionG"] == status_reference["versionG"] == expected_version
+    for jobs in (2, 3):
+        before = _children_cpu()
+        with (tmp_path / "table.json").open("wb") as out:
+            count = de_afir_table.write_table_in_parallel(out, sessions, profile_settings, now=NOW, jobs=jobs)
+        written = orjson.loads((tmp_path / "table.json").read_bytes())["payload"][
+            "aegiEnergyInfrastructureTablePublication"]
+        assert written == one_process and count > 0
+        assert list(written["energyInfrastructureTable"][0])[-1] == "versionG"  # after the sites
+        assert _children_cpu() > before
+
+
 def test_a_part_reads_the_exported_snapshot_not_a_later_commit(demo_cpo, sessions, settings, tmp_path):
     if not settings.database_url.startswith("postgresql"):
         pytest.skip("snapshots are shared on PostgreSQL only")
@@ -72,7 +105,7 @@ def test_a_part_reads_the_exported_snapshot_not_a_later_commit(demo_cpo, session
             for location in writer.scalars(select(Location)):
                 location.data = {**location.data, "name": "Renamed later"}
         url = exporting.get_bind().url.render_as_string(hide_password=False)
-        count, _ = _write_part(url, snapshot, 0, None, "generic", NOW, str(tmp_path / "part.xml"))
+        count, _, _ = _write_part(url, snapshot, 0, None, "generic", NOW, str(tmp_path / "part.xml"))
     part = (tmp_path / "part.xml").read_bytes()
     assert count > 0 and b"Renamed later" not in part
     assert b"Renamed later" in _one_process(sessions, "generic")

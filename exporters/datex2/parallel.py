@@ -48,7 +48,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from exporters.datex2.table import write_table, write_table_sites
 from exporters.datex2.tariffs import TariffCounts
-from exporters.datex2.selection import PartyOperators
+from exporters.datex2.selection import PartyOperators, VersionDigest
 from exporters.datex2.source import party_operators, published_locations, tariff_lookup
 from nap.store.db import repeatable_read, session_factory
 from nap.store.documents import iter_location_documents
@@ -102,25 +102,28 @@ def _remember(semaphore) -> None:
 
 
 class SitesWriter(Protocol):
-    """Writes the sites of `locations`, each handed to `write`; the number of charging points."""
+    """Writes the sites of `locations`, each handed to `write`; the number of charging points.
+    Their versions go into `site_versions` (publication.write_sites)."""
 
     def __call__(self, write: Callable[[etree._Element | bytes], object], locations: Iterable[dict], *,
-                 tariffs_by_key, party_operators: PartyOperators | None, tariff_counts: TariffCounts) -> int: ...
+                 tariffs_by_key, party_operators: PartyOperators | None, tariff_counts: TariffCounts,
+                 site_versions: VersionDigest) -> int: ...
 
 
 class DocumentWriter(Protocol):
     """Writes the document into `out` with the sites of `locations` (read through `session`),
-    then those that `more_sites(write)` adds; the number of charging points."""
+    then those that `more_sites(write)` adds; the number of charging points. `site_versions`
+    gets the versions of every site, those of the other parts added as more_sites writes them."""
 
     def __call__(self, out: BinaryIO, session: Session, locations: Iterable[dict], *, tariffs_by_key,
                  party_operators: PartyOperators | None, tariff_counts: TariffCounts,
-                 more_sites: Callable[[Callable], int] | None) -> int: ...
+                 more_sites: Callable[[Callable], int] | None, site_versions: VersionDigest) -> int: ...
 
 
 def _write_range(url: str, snapshot: str | None, low: int, high: int | None, path: str, sites: SitesWriter,
-                 separator: bytes, operators: PartyOperators | None) -> tuple[int, TariffCounts]:
+                 separator: bytes, operators: PartyOperators | None) -> tuple[int, TariffCounts, VersionDigest]:
     """In a child process: the sites of one range, as bytes joined by `separator`, into
-    `path`, and what their tariffs left out. `snapshot`: the PostgreSQL snapshot to read;
+    `path`, what their tariffs left out and their versions. `snapshot`: the PostgreSQL snapshot to read;
     None on SQLite, where the parent holds writers off. `operators`: the parties'
     operators, as the parent read them."""
     counts = TariffCounts()
@@ -139,9 +142,11 @@ def _write_range(url: str, snapshot: str | None, low: int, high: int | None, pat
                 out.write(separator)
             first = False
             out.write(element if isinstance(element, bytes) else etree.tostring(element, encoding="UTF-8"))
+        versions = VersionDigest()
         written = sites(write, iter_location_documents(session, _in_range(low, high)),
-                        tariffs_by_key=tariff_lookup(session), party_operators=operators, tariff_counts=counts)
-    return written, counts
+                        tariffs_by_key=tariff_lookup(session), party_operators=operators, tariff_counts=counts,
+                        site_versions=versions)
+    return written, counts, versions
 
 
 def _table_sites(profile: str, publication_time: datetime) -> SitesWriter:
@@ -150,7 +155,7 @@ def _table_sites(profile: str, publication_time: datetime) -> SitesWriter:
 
 def _write_part(url: str, snapshot: str | None, low: int, high: int | None, profile: str,
                 publication_time: datetime, path: str,
-                operators: PartyOperators | None = None) -> tuple[int, TariffCounts]:
+                operators: PartyOperators | None = None) -> tuple[int, TariffCounts, VersionDigest]:
     """One range of the 3.7 table (see _write_range)."""
     return _write_range(url, snapshot, low, high, path, _table_sites(profile, publication_time), b"", operators)
 
@@ -237,6 +242,7 @@ def write_in_parallel(out: BinaryIO, sessions: sessionmaker[Session], *, jobs: i
     processes (see the module's docstring); the number of charging points. `tariff_counts`
     gets what the tariffs of all parts left out."""
     counts = tariff_counts if tariff_counts is not None else TariffCounts()
+    versions = VersionDigest()
     with sessions() as session:
         snapshot = _Snapshot(session)
         with snapshot.taken() as shared:
@@ -246,7 +252,7 @@ def write_in_parallel(out: BinaryIO, sessions: sessionmaker[Session], *, jobs: i
                 snapshot.release_writers()
                 return document(out, session, iter_location_documents(session, published_locations()),
                                 tariffs_by_key=tariff_lookup(session), party_operators=operators,
-                                tariff_counts=counts, more_sites=None)
+                                tariff_counts=counts, more_sites=None, site_versions=versions)
             url = session.get_bind().url.render_as_string(hide_password=False)
             ranges = list(zip(starts, [*starts[1:], None]))
             directory = temp_dir or (os.path.dirname(os.path.abspath(out.name)) if hasattr(out, "name") else None)
@@ -270,15 +276,16 @@ def write_in_parallel(out: BinaryIO, sessions: sessionmaker[Session], *, jobs: i
                     def append_parts(write) -> int:
                         written = 0
                         for part, path in zip(parts, paths):
-                            count, part_counts = part.result()
+                            count, part_counts, part_versions = part.result()
                             written += count
                             counts.add(part_counts)
+                            versions.merge(part_versions)
                             _append(write, out, path)
                         return written
 
                     return document(out, session, iter_location_documents(session, _in_range(None, starts[0])),
                                     tariffs_by_key=tariff_lookup(session), party_operators=operators,
-                                    tariff_counts=counts, more_sites=append_parts)
+                                    tariff_counts=counts, more_sites=append_parts, site_versions=versions)
             finally:
                 for path in paths:
                     Path(path).unlink(missing_ok=True)

@@ -15,7 +15,8 @@ from lxml import etree
 
 from exporters.datex2 import ocpi
 from exporters.datex2.namespaces import COM, D2, XSI_TYPE, Profile, q
-from exporters.datex2.selection import PartyOperators, PublishedSite, published_site
+from exporters.datex2.selection import (PartyOperators, PublishedSite, VersionDigest, published_site,
+                                        published_site_version)
 
 log = logging.getLogger("exporters.datex2")
 
@@ -82,22 +83,30 @@ def _label(location: object) -> str:
 def write_sites(locations: Iterable[object], profile: Profile, build: Callable[[PublishedSite], etree._Element | bytes],
                 kind: str, write: Callable[[etree._Element | bytes], object],
                 party_operators: PartyOperators | None = None, at: datetime | None = None,
-                narrow: Callable[[PublishedSite], PublishedSite] | None = None) -> int:
+                narrow: Callable[[PublishedSite], PublishedSite] | None = None,
+                versions: VersionDigest | None = None) -> int:
     """Select, build and `write` one element (or its bytes) per location, as soon as it is
     built; return the number of refill points written. A location that cannot be written
     validly is skipped with a warning: one broken location must not cost the whole
     publication. `party_operators`: see selection.with_party_operator; `at`: the
     publication time (the sites' UTC offsets, part of their versions); `narrow`: what a
-    status delta keeps of each selected site (source.ChangedStatuses.narrow)."""
+    status delta keeps of each selected site (source.ChangedStatuses.narrow); `versions`:
+    gets the version of every location published_site_version gives one, written or not,
+    as versioning.py counts them."""
     refill_points = 0
     for location in locations:
+        published = None
         try:
             published = published_site(location, profile, party_operators, at)
+            if published is not None and versions is not None:
+                versions.add(published.version)
             if published is not None and narrow is not None:
                 published = narrow(published)
             element = build(published) if published is not None else None
         except Exception as error:  # noqa: BLE001 - anything a CPO sends, we survive
             log.warning("DATEX II %s: skipped location %s: %r", kind, _label(location), error)
+            if versions is not None and published is None:
+                _count_version(versions, location, party_operators, at)
             continue
         if element is None:
             log.warning("DATEX II %s: skipped location %s (not a Location, or no id or coordinates)", kind,
@@ -106,6 +115,16 @@ def write_sites(locations: Iterable[object], profile: Profile, build: Callable[[
         write(element)
         refill_points += len(published.evses)
     return refill_points
+
+
+def _count_version(versions: VersionDigest, location: object, party_operators: PartyOperators | None,
+                   at: datetime | None) -> None:
+    try:
+        version = published_site_version(location, party_operators, at)
+    except Exception:  # noqa: BLE001 - versioning.py counts it as no site too
+        return
+    if version is not None:
+        versions.add(version)
 
 
 def writer_into(xf: etree.xmlfile, out: BinaryIO) -> Callable[[etree._Element | bytes], None]:

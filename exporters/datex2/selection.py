@@ -110,10 +110,44 @@ def _publishable(location: object, party_operators: PartyOperators | None) -> tu
     return site, supplement.merged(with_party_operator(location, party_operators), party_operators)
 
 
-def published_site_version(location: object, party_operators: PartyOperators | None, at: datetime) -> str | None:
+class VersionDigest:
+    """The versions of a publication's sites as one order-free digest: the sum of the
+    versions (hex fingerprints, identity.fingerprint) and their number. Parts of a table
+    written apart (parallel.py) add up to the digest of the whole, and a version changes
+    with any site's, so the German table's versionG can be made from the sites as they are
+    written (de_afir/versioning.py)."""
+
+    __slots__ = ("count", "total")
+    _MASK = (1 << 64) - 1
+
+    def __init__(self) -> None:
+        self.count, self.total = 0, 0
+
+    @classmethod
+    def of(cls, versions) -> VersionDigest:
+        digest = cls()
+        for version in versions:
+            digest.add(version)
+        return digest
+
+    def add(self, version: str) -> None:
+        self.count += 1
+        self.total = (self.total + int(version, 16)) & self._MASK
+
+    def merge(self, other: VersionDigest) -> None:
+        self.count += other.count
+        self.total = (self.total + other.total) & self._MASK
+
+    def __str__(self) -> str:
+        return f"{self.count}:{self.total:016x}"
+
+
+def published_site_version(location: object, party_operators: PartyOperators | None,
+                           at: datetime | None) -> str | None:
     """published_site(...).version, without building the charging points (None: no site)."""
     publishable = _publishable(location, party_operators)
     if publishable is None:
         return None
     location = publishable[1]
-    return identity.site_version(location, time_zones.utc_offset(location.get("time_zone"), at))
+    offset = time_zones.utc_offset(location.get("time_zone"), at) if at is not None else None
+    return identity.site_version(location, offset)

@@ -22,7 +22,7 @@ from lxml import etree
 from exporters.datex2 import tariffs
 from exporters.datex2.namespaces import Profile, profile_named
 from exporters.datex2.publication import payload, utc, write_sites, writer_into
-from exporters.datex2.selection import PartyOperators, PublishedSite
+from exporters.datex2.selection import PartyOperators, PublishedSite, VersionDigest
 from exporters.datex2.site import build_site
 from exporters.datex2.tariffs import TariffCounts, TariffsByKey
 
@@ -39,7 +39,8 @@ def _site_bytes(site: PublishedSite, profile: Profile, catalogue: tariffs.Tariff
 
 def write_table_sites(write: Callable[[etree._Element | bytes], object], locations: Iterable[dict], *,
                       profile: str, publication_time: datetime, tariffs_by_key: TariffsByKey | None,
-                      party_operators: PartyOperators | None = None, tariff_counts: TariffCounts | None = None) -> int:
+                      party_operators: PartyOperators | None = None, tariff_counts: TariffCounts | None = None,
+                      site_versions: VersionDigest | None = None) -> int:
     """Only the sites of a table, each handed to `write` (bytes, or an element when there
     are no tariffs to splice): what one part of a table written in parallel holds. What the
     tariffs left out is counted into `tariff_counts`."""
@@ -48,14 +49,15 @@ def write_table_sites(write: Callable[[etree._Element | bytes], object], locatio
     catalogue = (tariffs.TariffCatalogue(tariffs_by_key, chosen, at, tariff_counts)
                  if tariffs_by_key is not None else None)
     return write_sites(locations, chosen, lambda site: _site_bytes(site, chosen, catalogue, at), "table", write,
-                       party_operators, at)
+                       party_operators, at, versions=site_versions)
 
 
 def write_table(out: BinaryIO, locations: Iterable[dict], *, profile: str = "generic", publication_time: datetime,
                 table_id: str = "NAP", table_version: str = "1", country: str = "de",
                 national_identifier: str = "NAP", tariffs_by_key: TariffsByKey | None = None,
                 preamble: str | None = None, more_sites: Callable[[Callable], int] | None = None,
-                party_operators: PartyOperators | None = None, tariff_counts: TariffCounts | None = None) -> int:
+                party_operators: PartyOperators | None = None, tariff_counts: TariffCounts | None = None,
+                site_versions: VersionDigest | None = None) -> int:
     """Write the table publication to the binary file `out`; return the number of refill
     points (charging points, i.e. OCPI EVSEs) written. `more_sites(write)`, if given, adds
     sites written elsewhere after those of `locations` (parallel.py), and their tariff
@@ -63,7 +65,9 @@ def write_table(out: BinaryIO, locations: Iterable[dict], *, profile: str = "gen
     `party_operators`: the operator of each party's locations that name none (pass the same
     to write_status: it is part of the site versions).
     `tariff_counts`: where this publication counts the tariffs it leaves out (a fresh
-    TariffCounts when not given); a WARNING sums up the drops."""
+    TariffCounts when not given); a WARNING sums up the drops.
+    `site_versions`: gets the sites' versions (parallel.py's protocol; the 3.7 table's
+    version comes from the store's change times instead)."""
     chosen = profile_named(profile)
     at = utc(publication_time)
     counts = tariff_counts if tariff_counts is not None else TariffCounts()
@@ -73,7 +77,7 @@ def write_table(out: BinaryIO, locations: Iterable[dict], *, profile: str = "gen
             write = writer_into(xf, out)
             written = write_table_sites(write, locations, profile=profile, publication_time=at,
                                         tariffs_by_key=tariffs_by_key, party_operators=party_operators,
-                                        tariff_counts=counts)
+                                        tariff_counts=counts, site_versions=site_versions)
             if more_sites is not None:
                 written += more_sites(write)
     dropped = +counts.dropped

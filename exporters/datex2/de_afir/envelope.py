@@ -67,18 +67,31 @@ def exchange_information(settings: Settings, now: datetime, protocol: str) -> di
     }
 
 
+_LATER = f"nap-later-{secrets.token_hex(8)}"
+
+
 def items() -> list[str]:
     """The place holder of the streamed array in a document given to `streamed`."""
     return [_MARKER]
 
 
+def later() -> str:
+    """The place holder of a value known once the items are written (`streamed`'s `later`);
+    it must come after the items() list in the document."""
+    return _LATER
+
+
 @contextmanager
-def streamed(out: BinaryIO, document: dict) -> Iterator[Callable[[bytes], None]]:
+def streamed(out: BinaryIO, document: dict,
+             later: Callable[[], object] | None = None) -> Iterator[Callable[[bytes], None]]:
     """Write `document` to `out`, with the one list made by items() filled by the serialised
-    items handed to the yielded function, one at a time."""
+    items handed to the yielded function, one at a time, and the value later() stands for,
+    if any, made by `later` once they are all written."""
     head, marker, tail = orjson.dumps(document).partition(orjson.dumps(_MARKER))
     if not marker:
         raise ValueError("the document holds no items() list")
+    if (orjson.dumps(_LATER) in tail) != (later is not None):
+        raise ValueError("later() and its value go together, after the items() list")
     out.write(head)
     first = True
 
@@ -90,4 +103,4 @@ def streamed(out: BinaryIO, document: dict) -> Iterator[Callable[[bytes], None]]
         out.write(item)
 
     yield write
-    out.write(tail)
+    out.write(tail.replace(orjson.dumps(_LATER), orjson.dumps(later())) if later is not None else tail)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from exporters.datex2 import parallel, source as datex2_source
 from exporters.datex2.namespaces import AFIR
 from exporters.datex2.publication import utc, write_sites
-from exporters.datex2.selection import PartyOperators, PublishedSite
+from exporters.datex2.selection import PartyOperators, PublishedSite, VersionDigest
 from exporters.datex2.site import build_site
 from exporters.datex2.tariffs import TariffCatalogue, TariffCounts, TariffsByKey
 from exporters.datex2.de_afir import envelope, source
@@ -31,7 +31,7 @@ from exporters.datex2.de_afir.completion import complete_site
 from exporters.datex2.de_afir.convert import Converter
 from exporters.datex2.de_afir.shapes import load
 from exporters.datex2.de_afir.sites import SiteWriter, has_supplement
-from exporters.datex2.de_afir.versioning import content_version
+from exporters.datex2.de_afir.versioning import content_version, version_of
 from exporters.datex2.de_afir.splices import RecordingSplices
 
 if TYPE_CHECKING:  # annotations only: the export's child processes do without pydantic-settings
@@ -70,7 +70,7 @@ def converted_site(published: PublishedSite, catalogue: TariffCatalogue | None, 
 
 def write_sites_json(write: Callable[[bytes], object], locations: Iterable[dict], *, now: datetime, tariffs_by_key: TariffsByKey | None,
                      party_operators: PartyOperators | None, converter: Converter,
-                     tariff_counts: TariffCounts | None = None) -> int:
+                     tariff_counts: TariffCounts | None = None, site_versions: VersionDigest | None = None) -> int:
     at = utc(now)
     catalogue = catalogue_for(tariffs_by_key, at, tariff_counts)
     converter.splices = catalogue.splices if catalogue is not None else None
@@ -82,36 +82,46 @@ def write_sites_json(write: Callable[[bytes], object], locations: Iterable[dict]
         site = converted_site(published, catalogue, at, converter) if has_supplement(published) else sites.site(published)
         return orjson.dumps(complete_site(site, published.location))
 
-    return write_sites(locations, AFIR, build, "de-afir table", write, party_operators, at)
+    return write_sites(locations, AFIR, build, "de-afir table", write, party_operators, at, versions=site_versions)
 
 
 def write_table_sites(write: Callable[[bytes], object], locations: Iterable[dict], *, now: datetime,
                       tariffs_by_key: TariffsByKey | None, party_operators: PartyOperators | None,
-                      tariff_counts: TariffCounts) -> int:
+                      tariff_counts: TariffCounts, site_versions: VersionDigest | None = None) -> int:
     """Only the sites (one JSON object each) of a table: what one part of a table written
     in parallel holds (exporters/datex2/parallel.py, in a child process)."""
     converter = Converter(load()["table"], envelope.LANGUAGE)
     written = write_sites_json(write, locations, now=now, tariffs_by_key=tariffs_by_key,
-                               party_operators=party_operators, converter=converter, tariff_counts=tariff_counts)
+                               party_operators=party_operators, converter=converter, tariff_counts=tariff_counts,
+                               site_versions=site_versions)
     log_conversion("table part", converter, TariffCounts())  # the tariffs' drops: the whole table's, logged once
     return written
 
 
 def write_table_document(out: BinaryIO, locations: Iterable[dict], settings: Settings, *, now: datetime,
-                         table_version: str, tariffs_by_key: TariffsByKey | None = None,
+                         table_version: str | Callable[[VersionDigest], str], tariffs_by_key: TariffsByKey | None = None,
                          party_operators: PartyOperators | None = None, tariff_counts: TariffCounts | None = None,
-                         more_sites: Callable[[Callable], int] | None = None) -> int:
+                         more_sites: Callable[[Callable], int] | None = None,
+                         site_versions: VersionDigest | None = None) -> int:
     """The table over `locations` (OCPI 2.3.0 documents); the number of charging points.
     `more_sites(write)`, if given, adds sites written elsewhere after those of `locations`
-    (parallel.py), and their tariff counts to `tariff_counts`."""
+    (parallel.py), their tariff counts to `tariff_counts` and their versions to
+    `site_versions`. `table_version`: the versionG, or what makes it from the digest of the
+    sites' versions once they are written (it follows them in the table then)."""
     converter = Converter(load()["table"], envelope.LANGUAGE)
     counts = tariff_counts if tariff_counts is not None else TariffCounts()
-    publication = {**envelope.payload_header(settings, now), "energyInfrastructureTable": [
-        {"idG": TABLE_ID, "versionG": table_version, "energyInfrastructureSite": envelope.items()}]}
+    versions = site_versions if site_versions is not None else VersionDigest()
+    deferred = callable(table_version)
+    table = {"idG": TABLE_ID, "versionG": table_version, "energyInfrastructureSite": envelope.items()}
+    if deferred:  # JSON objects are unordered: the version after the sites it is made from
+        table = {"idG": TABLE_ID, "energyInfrastructureSite": envelope.items(), "versionG": envelope.later()}
+    publication = {**envelope.payload_header(settings, now), "energyInfrastructureTable": [table]}
     with envelope.streamed(out, {"payload": envelope.payload("aegiEnergyInfrastructureTablePublication",
-                                                             publication)}) as write:
+                                                             publication)},
+                           (lambda: table_version(versions)) if deferred else None) as write:
         written = write_sites_json(write, locations, now=now, tariffs_by_key=tariffs_by_key,
-                                   party_operators=party_operators, converter=converter, tariff_counts=counts)
+                                   party_operators=party_operators, converter=converter, tariff_counts=counts,
+                                   site_versions=versions)
         if more_sites is not None:
             written += more_sites(write)
     log_conversion("table", converter, counts)
@@ -147,7 +157,10 @@ def write_table_in_parallel(out: BinaryIO, sessions: sessionmaker[Session], sett
     """The table of all published locations, as write_table writes it, its sites written by
     `jobs` processes from one snapshot of the store (exporters/datex2/parallel.py)."""
     def document(out: BinaryIO, session: Session, locations: Iterable[dict], **parts) -> int:
-        version = content_version(session, now)  # in the snapshot the sites are read from
-        return write_table_document(out, locations, settings, now=now, table_version=version, **parts)
+        # The version from the sites as they are written: the same content_version gives
+        # (versioning.py), without reading every location before the first site. Its tariff
+        # state is read in the snapshot the sites come from.
+        return write_table_document(out, locations, settings, now=now,
+                                    table_version=lambda versions: version_of(session, versions), **parts)
     return parallel.write_in_parallel(out, sessions, jobs=jobs, sites=partial(write_table_sites, now=now),
                                       document=document, separator=b",", temp_dir=temp_dir)

@@ -16,6 +16,10 @@ zone changed its offset are read again. The parties' operators and supplements c
 site they touch: a change of them starts the cache afresh. What a process computes it also
 keeps in the database (datex2_site_versions), where a process that starts finds it: building
 every site again would take minutes at a million EVSEs before its first status.
+
+The sites' versions enter the table's version as a VersionDigest (selection.py): their
+number and sum, which the bulk export adds up from the sites as its processes write them
+(table.write_table_in_parallel), so that it reads no location twice and keeps none.
 """
 from __future__ import annotations
 
@@ -30,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from exporters.datex2 import identity, source, time_zones
 from exporters.datex2.publication import utc
-from exporters.datex2.selection import published_site_version
+from exporters.datex2.selection import VersionDigest, published_site_version
 from nap.store.documents import assemble_locations
 from nap.store.tables import Location, SiteVersion, Tariff
 
@@ -162,7 +166,7 @@ def _stamps_after(session: Session, moment: datetime | None) -> tuple | None:
 
 
 def _site_versions(session: Session, at: datetime, operators) -> str:
-    """The fingerprint of every published site's version."""
+    """The digest of every published site's version (VersionDigest, as text)."""
     sites = _cache(session)
     context = identity.fingerprint([sorted(operators.items()), sorted(getattr(operators, "supplements", {}).items()),
                                     source.WRITER_REVISION, WRITER_REVISION])
@@ -190,7 +194,7 @@ def _site_versions(session: Session, at: datetime, operators) -> str:
             sites.settled = settled if sites.settled is None else max(sites.settled, settled)
             sites.window = window if sites.settled == settled else None
         if stale or gone or sites.version is None:
-            sites.version = identity.fingerprint(sorted(f"{pk}:{entry[2]}" for pk, entry in sites.rows.items()))
+            sites.version = str(VersionDigest.of(entry[2] for entry in sites.rows.values() if entry[2] is not None))
         return sites.version
 
 
@@ -204,10 +208,15 @@ def known_site_versions(session: Session, pks: list[int]) -> dict[int, tuple[dat
 
 def content_version(session: Session, now: datetime) -> str:
     """The table's versionG at `now`: a fingerprint of what it holds."""
-    at = utc(now)
+    return version_of(session, _site_versions(session, utc(now), source.party_operators(session)))
+
+
+def version_of(session: Session, sites: VersionDigest | str) -> str:
+    """The table's versionG from the digest of its sites' versions: the one content_version
+    keeps, or the one a table's writers add up as they write it (table.py), which spares
+    them reading every location before the first site."""
     tariffs = session.execute(select(func.max(Tariff.changed_at), func.count(Tariff.id))).one()
-    versions = _site_versions(session, at, source.party_operators(session))
-    return identity.fingerprint([versions, [str(value) for value in tariffs], source.WRITER_REVISION,
+    return identity.fingerprint([str(sites), [str(value) for value in tariffs], source.WRITER_REVISION,
                                  WRITER_REVISION])
 
 
