@@ -64,6 +64,11 @@ class ScopedXml:
         inner = data[data.index(b">") + 1:data.rindex(b"</scoped>")]
         return cls(inner.split(_PLACEHOLDER_BYTES), builder)
 
+    @property
+    def declined(self) -> bool:
+        """The builder runs for every scope (a placeholder in text)."""
+        return self._parts is None
+
     def render(self, scope: str) -> bytes | None:
         """The bytes for `scope`, or None when this template declined (use the builder)."""
         if self._parts is None:

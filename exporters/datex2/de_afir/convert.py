@@ -28,7 +28,7 @@ from exporters.datex2 import mapping
 from exporters.datex2.memo import BoundedMemo
 from exporters.datex2.de_afir.splices import PLACEHOLDER_JSON, RecordingSplices, template_elements
 from exporters.datex2.namespaces import XSI_TYPE
-from exporters.datex2.scoped_xml import PLACEHOLDER, ScopedXml
+from exporters.datex2.scoped_xml import ScopedXml
 
 # 3.7 element name -> the profile's property name, where they differ.
 RENAMED = {
@@ -214,7 +214,7 @@ class Converter:
     def append_template(self, result: dict, class_name: str, template: ScopedXml, scope: str) -> None:
         """The elements a template writes for `scope`, converted into `result` (an object of
         `class_name`): once per template, or, for a template that declined, each time."""
-        if template.render(PLACEHOLDER) is not None:
+        if not template.declined:
             self._splice(result, class_name, template, scope)
             return
         container = etree.Element("scoped")

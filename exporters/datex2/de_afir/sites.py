@@ -28,6 +28,7 @@ from exporters.datex2.connector import connector_format, connector_type, is_plug
 from exporters.datex2.de_afir.convert import Converter, json_number
 from exporters.datex2.energy import EnergyMix, energy_mix, write_afir_energy_product
 from exporters.datex2.location_reference import Address, evse_address, location_address
+from exporters.datex2.memo import BoundedMemo
 from exporters.datex2.namespaces import AFIR
 from exporters.datex2.opening_hours import write_operating_hours
 from exporters.datex2.organisation import Organisation
@@ -48,7 +49,8 @@ class SiteWriter:
         self.converter, self.catalogue, self.at = converter, catalogue, at
         self.lang = converter.lang
         self._enums: dict[tuple[str, str, str], dict] = {}
-        self._untariffed: dict[tuple[EnergyMix, tuple[str, ...]], list] = {}
+        # The product of a point without tariffs, per mix and eMSPs (these vary by EVSE).
+        self._untariffed: BoundedMemo[list] = BoundedMemo(1024)
 
     # -- values --------------------------------------------------------------------------------
 
@@ -223,12 +225,10 @@ class SiteWriter:
                     self.converter.append_template(product, "ElectricEnergy", template, published.id)
                 products.append(product)
             return products
-        key = (mix, tuple(providers))
-        products = self._untariffed.get(key)
-        if products is None:  # the AFIR product names no id: it is the same for every charging point
-            products = self._untariffed[key] = self._via_xml("ElectricChargingPoint", lambda e: write_afir_energy_product(
-                e, AFIR, mix=mix, providers=providers, scope=published.id)).get("electricEnergy", [])
-        return products
+        # The AFIR product names no id: it is the same for every charging point.
+        return self._untariffed.get((mix, tuple(providers)), lambda: self._via_xml(
+            "ElectricChargingPoint", lambda e: write_afir_energy_product(e, AFIR, mix=mix, providers=providers,
+                                                                         scope=published.id)).get("electricEnergy", []))
 
     def _charging_point(self, published: PublishedEvse, site_id: str, parking_places: dict[str, dict],
                         mix: EnergyMix, tariffs: TariffSource | None, rates: list) -> dict:
