@@ -13,6 +13,7 @@ from nap.app import create_app
 from nap.config import Settings
 from demo_cpo import touch_location
 from tests.harvest_helpers import register_and_harvest
+from tests.test_listed_ids import statements  # noqa: F401 (a fixture)
 from tests.test_ocpi_api_fixtures import CC, PARTY, location_id, token_header
 from tests.waiting import with_last_modified
 
@@ -57,6 +58,22 @@ def test_every_data_endpoint_answers_304_to_a_current_etag_or_date(published, pa
     # If-None-Match decides alone when both are sent (RFC 9110).
     assert httpx.get(published.url(path), headers={"If-None-Match": 'W/"stale"',
                                                    "If-Modified-Since": modified}).status_code == 200
+
+
+def test_a_single_location_that_cannot_be_a_304_reads_its_evses_with_their_marks(published, statements):
+    """Without validators the answer cannot be a 304, so the EVSEs' documents are read in the
+    pass that reads their marks (for the ETag): one statement fewer than a conditional GET
+    that misses, for the same answer."""
+    path = published.url(f"/ocpi/2.3.0/locations/{CC}/{PARTY}/{location_id(10)}")
+    httpx.get(path)  # anything read once per process (the kept ids, the publication) is read now
+    statements.clear()
+    plain = httpx.get(path)
+    plain_statements = len(statements)
+    statements.clear()
+    missed = httpx.get(path, headers={"If-None-Match": 'W/"stale"'})
+    assert plain.status_code == missed.status_code == 200 and plain.json()["data"] == missed.json()["data"]
+    assert plain.json()["data"]["evses"]
+    assert plain_statements == len(statements) - 1
 
 
 def test_etags_differ_between_pages_versions_and_filters(published):

@@ -131,13 +131,14 @@ class _Source:
             self.condition(), table.country_code == country_code.upper(), table.party_id == party_id.upper(),
             table.id_key == id_key(object_id))).first()
 
-    def one(self, country_code: str, party_id: str, object_id: str) -> Snapshot | None:
+    def one(self, country_code: str, party_id: str, object_id: str, with_documents: bool = False) -> Snapshot | None:
+        """The snapshot of one object; `with_documents` as for page()."""
         row = self._find(country_code, party_id, object_id)
         if row is None:
             return None
         fingerprint = Fingerprint(self.table.__tablename__, row.id, row.changed_at, row.last_updated)
         snapshot = Snapshot([row.id], 1, fingerprint, _latest(row.changed_at, self.publication.audience.since))
-        self._add_children(snapshot, with_documents=False)
+        self._add_children(snapshot, with_documents)
         return snapshot
 
     def _add_children(self, snapshot: Snapshot, with_documents: bool) -> None:
