@@ -56,6 +56,11 @@ def parking_space_id(site: str, parking_id: str) -> str:
     return f"{site}#parking:{parking_id}"
 
 
+def facility_id(site: str, facility: str) -> str:
+    """A supplemental facility of a site: an OCPI facility, or one the CPO's supplement names."""
+    return f"{site}#facility:{facility}"
+
+
 def parking_space_version(place: dict, restrictions: list[str]) -> str:
     """A parking space: the OCPI Parking and the parking restrictions of the EVSE using it."""
     return fingerprint({"parking": place, "restrictions": restrictions})

@@ -73,7 +73,7 @@ def _write_facility(parent: Element, profile: Profile, site_id: str, version: st
     order = (sequences.SUPPLEMENTAL_SERVICE if xsi_type == "SupplementalServiceFacility"
              else sequences.SUPPLEMENTAL_EQUIPMENT)
     element = typed(parent, profile.f("supplementalFacility"), profile.ftype(xsi_type),
-                    {"id": facility_id(site_id, facility), "version": version})
+                    {"id": identity.facility_id(site_id, facility), "version": version})
     write_in_order(element, order[profile.name], {tag: [lambda e: sub(e, profile.f(tag), value)]})
 
 
@@ -117,10 +117,6 @@ def facility_kind(facility: str) -> tuple[str, str, str] | None:
     if facility in mapping.FACILITY_SERVICE:
         return "SupplementalServiceFacility", "serviceFacilityType", mapping.FACILITY_SERVICE[facility]
     return "SupplementalEquipment", "equipmentType", mapping.FACILITY_EQUIPMENT[facility]
-
-
-def facility_id(site_id: str, facility: str) -> str:
-    return f"{site_id}#facility:{facility}"
 
 
 def _write_station(parent: Element, profile: Profile, published: PublishedSite, *, mix: EnergyMix,

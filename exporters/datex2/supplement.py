@@ -16,7 +16,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from exporters.datex2 import ocpi, sequences
+from exporters.datex2 import identity, ocpi, sequences
 from exporters.datex2.namespaces import LOC, Profile, q
 from exporters.datex2.xmlbuild import Element, single_language, sub, typed, write_in_order
 from nap import supplements as store
@@ -87,7 +87,7 @@ def name_operator(operator, location: dict) -> None:
 
 def _equipment(parent: Element, profile: Profile, site_id: str, version: str, kind: str, present: bool) -> None:
     element = typed(parent, profile.f("supplementalFacility"), profile.ftype("SupplementalEquipment"),
-                    {"id": f"{site_id}#facility:{kind}", "version": version})
+                    {"id": identity.facility_id(site_id, kind), "version": version})
     write_in_order(element, sequences.SUPPLEMENTAL_EQUIPMENT[profile.name], {
         "availability": [lambda e: sub(e, profile.f("availability"), "available" if present else "notAvailable")],
         "equipmentType": [lambda e: sub(e, profile.f("equipmentType"), kind)],

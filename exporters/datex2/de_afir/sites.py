@@ -34,7 +34,7 @@ from exporters.datex2.opening_hours import write_operating_hours
 from exporters.datex2.organisation import Organisation
 from exporters.datex2.parking import parking_dimension, parking_users, vehicle_limits
 from exporters.datex2.selection import PublishedEvse, PublishedSite
-from exporters.datex2.site import (authentication_methods, exclusive_users, facility_id, facility_kind,
+from exporters.datex2.site import (authentication_methods, exclusive_users, facility_kind,
                                    site_facilities, site_organisations, unused_parking)
 from exporters.datex2.tariff_products import afir_product_templates
 from exporters.datex2.tariffs import TariffCatalogue, TariffSource
@@ -330,7 +330,7 @@ class SiteWriter:
             if kind is not None:  # an associated facility: the profile has no place for it
                 xsi_type, prop, value = kind
                 facilities.append({f"afac{xsi_type}": {
-                    "idG": facility_id(published.id, facility), "versionG": published.version,
+                    "idG": identity.facility_id(published.id, facility), "versionG": published.version,
                     prop: self._enum(xsi_type, prop, value)}})
         if facilities:
             result["supplementalFacility"] = facilities
