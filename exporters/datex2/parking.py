@@ -81,15 +81,23 @@ def _write_dimension(parent: Element, profile: Profile, place: dict) -> None:
         sub(dimension, profile.f("width"), ocpi.xml_number(width))
 
 
+def parking_amenities(place: dict) -> dict[str, bool]:
+    """AFIR amenities (illuminated, roofed) of the OCPI lighting and roofed that are stated."""
+    return {name: value for name, value in (("illuminated", place.get("lighting")), ("roofed", place.get("roofed")))
+            if isinstance(value, bool)}
+
+
+def parking_photo_urls(place: dict) -> list[str]:
+    return [url for url in (ocpi.url(image.get("url")) for image in ocpi.dicts(place.get("images"))) if url]
+
+
 def _write_amenities(parent: Element, profile: Profile, place: dict) -> None:
-    lit, roofed = place.get("lighting"), place.get("roofed")
-    if not isinstance(lit, bool) and not isinstance(roofed, bool):
+    stated = parking_amenities(place)
+    if not stated:
         return
     amenities = sub(parent, profile.f("amenities"))
-    if isinstance(lit, bool):
-        sub(amenities, profile.f("illuminated"), bool_text(lit))
-    if isinstance(roofed, bool):
-        sub(amenities, profile.f("roofed"), bool_text(roofed))
+    for name, value in stated.items():
+        sub(amenities, profile.f(name), bool_text(value))
 
 
 def write_parking_space(parent: Element, tag: str, profile: Profile, *, site_id: str, parking_id: str,
@@ -102,7 +110,7 @@ def write_parking_space(parent: Element, tag: str, profile: Profile, *, site_id:
     slots = {
         "name": [lambda e: single_language(e, profile.f("name"), ocpi.text(place.get("physical_reference")))],
         "photoUrl": [lambda e, url=url: url_link(e, profile.f("photoUrl"), url, "image")
-                     for url in (ocpi.url(image.get("url")) for image in ocpi.dicts(place.get("images"))) if url],
+                     for url in parking_photo_urls(place)],
         "applicableForVehicles": [lambda e: _write_vehicles(e, profile, place)],
         "dimension": [lambda e: _write_dimension(e, profile, place)],
     }

@@ -32,7 +32,8 @@ from exporters.datex2.memo import BoundedMemo
 from exporters.datex2.namespaces import AFIR
 from exporters.datex2.opening_hours import write_operating_hours
 from exporters.datex2.organisation import Organisation
-from exporters.datex2.parking import parking_dimension, parking_users, vehicle_limits
+from exporters.datex2.parking import (parking_amenities, parking_dimension, parking_photo_urls, parking_users,
+                                      vehicle_limits)
 from exporters.datex2.selection import PublishedEvse, PublishedSite
 from exporters.datex2.site import (authentication_methods, exclusive_users, facility_kind,
                                    site_facilities, site_organisations, unused_parking)
@@ -73,9 +74,9 @@ class SiteWriter:
         values = [{"lang": lang or self.lang, "value": text} for lang, text in values if text]
         return {"values": values} if values else None
 
-    def _photos(self, images: object) -> list[dict]:
-        return [{"urlLinkAddress": url, "urlLinkType": self._enum("UrlLink", "urlLinkType", "image")}
-                for url in photo_urls(images)]
+    def _photos(self, urls: list[str]) -> list[dict]:
+        """xmlbuild.url_link of each, as an image."""
+        return [{"urlLinkAddress": url, "urlLinkType": self._enum("UrlLink", "urlLinkType", "image")} for url in urls]
 
     def _facility(self, result: dict, name: str | None, last_updated: str | None, obj: dict) -> None:
         """charging_point.facility_slots: what a site and a charging point fill alike."""
@@ -86,7 +87,7 @@ class SiteWriter:
         information = self._texts(ocpi.display_texts(obj.get("directions")))
         if information:
             result["additionalInformation"] = [information]
-        photos = self._photos(obj.get("images"))
+        photos = self._photos(photo_urls(obj.get("images")))
         if photos:
             result["photoUrl"] = photos
 
@@ -171,8 +172,7 @@ class SiteWriter:
         name = ocpi.text(place.get("physical_reference"))
         if name:
             result["name"] = self._text(name)
-        photos = [{"urlLinkAddress": url, "urlLinkType": self._enum("UrlLink", "urlLinkType", "image")}
-                  for url in (ocpi.url(image.get("url")) for image in ocpi.dicts(place.get("images"))) if url]
+        photos = self._photos(parking_photo_urls(place))
         if photos:
             result["photoUrl"] = photos
         vehicles = self._vehicles(place)
@@ -186,8 +186,7 @@ class SiteWriter:
         if mapping.DISABLED_VEHICLE_TYPE in vehicle_types:
             result["accessibility"] = [self._enum("DedicatedParkingSpaces", "accessibility",
                                                   mapping.DISABLED_ACCESSIBILITY)]
-        lit, roofed = place.get("lighting"), place.get("roofed")
-        amenities = {key: value for key, value in (("illuminated", lit), ("roofed", roofed)) if isinstance(value, bool)}
+        amenities = parking_amenities(place)
         if amenities:
             result["amenities"] = amenities
         result["numberOfSpaces"] = 1
