@@ -95,7 +95,7 @@ def published_site(location: object, profile: Profile, party_operators: PartyOpe
             evse=evse, id=identity.refill_point_id(site, evse),
             version=identity.refill_point_version(location, evse, parking),
             connectors=connectors, current_type=current))
-    offset = time_zones.utc_offset(location.get("time_zone"), at) if at is not None else None
+    offset = _utc_offset(location, at)
     return PublishedSite(location=location, id=site, version=identity.site_version(location, offset),
                          station_id=identity.station_id(site), evses=evses, utc_offset=offset)
 
@@ -149,5 +149,9 @@ def published_site_version(location: object, party_operators: PartyOperators | N
     if publishable is None:
         return None
     location = publishable[1]
-    offset = time_zones.utc_offset(location.get("time_zone"), at) if at is not None else None
-    return identity.site_version(location, offset)
+    return identity.site_version(location, _utc_offset(location, at))
+
+
+def _utc_offset(location: dict, at: datetime | None) -> str | None:
+    """The UTC offset of the location's time zone at the publication time, part of its version."""
+    return time_zones.utc_offset(location.get("time_zone"), at) if at is not None else None
