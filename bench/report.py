@@ -3,8 +3,8 @@ ratio between them, the target and whether it is met.
 
 Ratio = NAP's cost per operation / the baseline's (time over time, or the baseline's rate
 over NAP's rate): 1.0 means as cheap as the baseline, 3.0 three times as expensive.
-Targets are checked where the issues set them (most at 100,000 EVSEs; the push targets on
-PostgreSQL at any size); elsewhere the column says n/a.
+Targets are checked where the issues set them (most at 100,000 EVSEs, and #22's at a
+million; the push targets on PostgreSQL at any size); elsewhere the column says n/a.
 """
 from __future__ import annotations
 
@@ -13,6 +13,11 @@ import statistics
 from dataclasses import dataclass
 
 TARGET_SIZE = 100_000
+EU_SIZE = 1_000_000  # issue #22 sets its targets at a million EVSEs, mostly the same as at 100,000
+
+
+def _at_targets(size: int) -> bool:
+    return size in (TARGET_SIZE, EU_SIZE)
 
 
 @dataclass
@@ -43,7 +48,7 @@ def _ok(check: bool, applies: bool) -> bool | None:
 
 def harvest_rows(engine: str, size: int, result: dict) -> list[Row]:
     base = result["baseline"]
-    at_target = size == TARGET_SIZE
+    at_target = _at_targets(size)
     return [
         Row("harvest", "full harvest, wall time (s)", engine, size, _num(result["wall_seconds"]),
             f"{_num(base['wall_seconds'])} (fetch + JSON parse)", result["ratio"], "ratio <= 2.5",
@@ -75,12 +80,13 @@ def push_rows(engine: str, size: int, result: dict) -> list[Row]:
     nap_p, base_p = paced["nap"], paced["baseline"]
     applies = engine == "postgresql"
     rate = nap_p["target_rps"]
+    capacity_target = 2000 if size >= EU_SIZE else 500  # #22 asks four times #5's at a million
     rows = [
         Row("push", "PATCH/s, 8 clients back to back", engine, size,
             f"{_num(nap_c['rps'])} (p50 {_num(nap_c['latency_ms']['p50'])} ms, "
             f"p99 {_num(nap_c['latency_ms']['p99'])} ms{_errors(nap_c)})",
-            _num(base_c["rps"]), base_c["rps"] / nap_c["rps"] if nap_c["rps"] else None, ">= 500/s",
-            _ok(nap_c["rps"] >= 500, applies)),
+            _num(base_c["rps"]), base_c["rps"] / nap_c["rps"] if nap_c["rps"] else None, f">= {capacity_target:,}/s",
+            _ok(nap_c["rps"] >= capacity_target, applies)),
     ]
     p99 = nap_p["latency_ms"].get("p99")
     kept_up = nap_p["rps"] >= 0.95 * rate
@@ -117,7 +123,7 @@ def _errors(load: dict) -> str:
 
 
 def api_rows(engine: str, size: int, result: dict) -> list[Row]:
-    at_target = size == TARGET_SIZE
+    at_target = _at_targets(size)
     rows = []
     lst = result["list"]
     p50, base = lst["nap"]["latency_ms"]["p50"], lst["baseline"]["latency_ms"]["p50"]
@@ -164,15 +170,16 @@ def api_rows(engine: str, size: int, result: dict) -> list[Row]:
 
 
 def datex2_rows(engine: str, size: int, result: dict) -> list[Row]:
-    at_target = size == TARGET_SIZE
+    at_target = _at_targets(size)
+    limit = 200 if size == EU_SIZE else 20  # #22: 200 s at a million (for the gzip file)
     base = result["baseline"]
     profile = result["profile"]
     return [
         Row("datex2", f"{profile} table export (s)", engine, size,
             f"{_num(result['seconds'])} ({result.get('jobs', 1)} process(es), {result['refill_points']:,} refill points, "
             f"{result['elements']:,} elements, {result['bytes'] / 1e6:.0f} MB)",
-            f"{_num(base['seconds'], 2)} (bare lxml)", result["ratio"], "<= 20 s",
-            _ok(result["seconds"] <= 20, at_target)),
+            f"{_num(base['seconds'], 2)} (bare lxml)", result["ratio"], f"<= {limit} s",
+            _ok(result["seconds"] <= limit, at_target)),
         Row("datex2", f"{profile} table export, peak RSS (MB, all its processes)", engine, size,
             _num(result["peak_rss_mb"], 0),
             _num(base["peak_rss_mb"], 0), result["peak_rss_mb"] / base["peak_rss_mb"], "<= 200 MB",
