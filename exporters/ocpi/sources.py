@@ -44,6 +44,8 @@ class Snapshot:
     # The EVSE rows with their JSON text (nap.store.documents.location_jsons), when read
     # together with the index columns; None: documents() reads them.
     evse_jsons: list[tuple[int, int, str, str]] | None = None
+    # The same for the rows' own documents: {pk: JSON text}, read with the row of one object.
+    row_jsons: dict[int, str] | None = None
 
 
 def _as_stored(column):
@@ -123,21 +125,25 @@ class _Source:
         newest = _latest(stamped, *(row[1].replace(tzinfo=timezone.utc) for row in rows))
         return total, newest, rows
 
-    def _find(self, country_code: str, party_id: str, object_id: str):
+    def _find(self, country_code: str, party_id: str, object_id: str, with_document: bool = False):
         """The row of one object: ids are CiStrings, so one probe of the unique key with the
-        folded id and upper-case country and party."""
+        folded id and upper-case country and party. `with_document`: its JSON text too."""
         table = self.table
-        return self.session.execute(select(table.id, table.changed_at, table.last_updated).where(
+        document = [cast(table.data, Text)] if with_document else []
+        return self.session.execute(select(table.id, table.changed_at, table.last_updated, *document).where(
             self.condition(), table.country_code == country_code.upper(), table.party_id == party_id.upper(),
             table.id_key == id_key(object_id))).first()
 
     def one(self, country_code: str, party_id: str, object_id: str, with_documents: bool = False) -> Snapshot | None:
-        """The snapshot of one object; `with_documents` as for page()."""
-        row = self._find(country_code, party_id, object_id)
+        """The snapshot of one object; `with_documents` as for page(): the object's own
+        document is then read with its row, a round trip fewer."""
+        row = self._find(country_code, party_id, object_id, with_documents)
         if row is None:
             return None
         fingerprint = Fingerprint(self.table.__tablename__, row.id, row.changed_at, row.last_updated)
         snapshot = Snapshot([row.id], 1, fingerprint, _latest(row.changed_at, self.publication.audience.since))
+        if with_documents:
+            snapshot.row_jsons = {row.id: row[3]}
         self._add_children(snapshot, with_documents)
         return snapshot
 
@@ -203,7 +209,7 @@ class LocationSource(_Source):
         """The snapshot's locations as this audience is served them, each as JSON text
         (one by one: the response compresses the first while the later ones are spliced)."""
         hidden = snapshot.hidden_evses
-        for stored in location_jsons(self.session, snapshot.ids, snapshot.evse_jsons):
+        for stored in location_jsons(self.session, snapshot.ids, snapshot.evse_jsons, snapshot.row_jsons):
             location = stored.location
             # Only publish_allowed_to is changed by apply_to_location; a document without
             # the text cannot have the field and is served as stored.

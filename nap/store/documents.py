@@ -151,16 +151,18 @@ def _connector_texts(in_keys):
 
 
 def location_jsons(session: Session, location_pks: Sequence[int],
-                   evse_rows: Sequence[tuple[int, int, str, str]] | None = None) -> list[LocationJson]:
+                   evse_rows: Sequence[tuple[int, int, str, str]] | None = None,
+                   location_texts: dict[int, str] | None = None) -> list[LocationJson]:
     """The stored Locations with these primary keys, in that order (missing ones skipped), as
-    JSON text read from the database without decoding: 3 queries, whatever the number.
+    JSON text read from the database without decoding: at most 3 queries, whatever the number.
     `splice_list(location, "evses", [EVSE texts])` decoded is what assemble_locations returns
     for the row. `evse_rows`, when the caller has read them already in the same transaction:
     (EVSE pk, location pk, uid, CAST(data AS TEXT)) of these locations' EVSEs, ordered by
-    location pk and position."""
+    location pk and position. `location_texts`, likewise: {location pk: CAST(data AS TEXT)}."""
     if not location_pks:
         return []
-    texts = dict(execute_keyed(session, _location_texts, location_pks).all())
+    texts = location_texts if location_texts is not None else dict(
+        execute_keyed(session, _location_texts, location_pks).all())
     if evse_rows is None:
         evse_rows = execute_keyed(session, _evse_texts, location_pks).all()
     # By EVSE key, not joined to the EVSEs by location: PostgreSQL then chose a hash join
