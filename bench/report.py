@@ -375,6 +375,8 @@ _LEADING_NUMBER = re.compile(r"(?<![\w.])[-+]?\d[\d,]*(?:\.\d+)?")
 
 
 def _leading_number(value: str) -> float | None:
+    if value.startswith(("none ", "not ")):  # not measured: its numbers are not the figure (a load's seconds)
+        return None
     match = _LEADING_NUMBER.search(value)
     return float(match.group().replace(",", "")) if match else None
 
