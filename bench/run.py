@@ -184,8 +184,9 @@ def settle_kept_lists(locations: int, harvested: float) -> float:
     """Wait out the minute after the harvest in which list pages read every listed id again.
 
     The API keeps the listed ids per process (exporters/ocpi/listed_ids.py). For OVERLAP after
-    a write that stamped more than MAX_CHANGES locations, as a first harvest does, every page
-    reads them all again instead of the few that changed (about 240 ms at a million EVSEs).
+    a write that stamped more than MAX_CHANGES locations, as a first harvest does, pages
+    read them all again instead of the few that changed (about 240 ms at a million EVSEs),
+    at most every FULL_READ_INTERVAL.
     As with VACUUM ANALYZE, the loads measure the steady state; bench/README gives that
     minute's figure. Returns the seconds waited."""
     from exporters.ocpi.listed_ids import MAX_CHANGES, OVERLAP

@@ -3,6 +3,7 @@ and X-Total-Count follow every way a location enters or leaves the list, from th
 (no count over the table), on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -87,3 +88,33 @@ def test_pages_follow_removed_unpublished_late_and_deleted_locations(settings, s
     assert _served(client) == ([], {"0"})
     assert _full_reads(statements) == 2
 
+
+
+def test_after_too_many_changes_the_ids_are_read_whole_at_most_every_interval(settings, sessions, demo_cpo,
+                                                                              statements, monkeypatch):
+    """A write that stamps more than MAX_CHANGES locations (a large harvest) leaves them
+    within OVERLAP for a minute. Reads then take every id again, but not at every page: at
+    most every FULL_READ_INTERVAL, and a change in between shows after it."""
+    listed_ids.forget()
+    monkeypatch.setattr(listed_ids, "MAX_CHANGES", 2)
+    monkeypatch.setattr(listed_ids, "FULL_READ_INTERVAL", timedelta(seconds=1))
+    register_and_harvest(sessions, settings, demo_cpo(locations=6))
+    client = create_app(settings).test_client()
+    stored = _stored(sessions)
+    assert _served(client, limit=6) == (stored, {"6"})  # the ids are kept
+    now = datetime.now(timezone.utc)
+    for ocpi_id in stored[:3]:  # more than MAX_CHANGES, within OVERLAP
+        _change(sessions, ocpi_id, now)
+    statements.clear()
+    assert _served(client, limit=2) == (stored, {"6"})  # three pages
+    assert _full_reads(statements) == 1  # the first page's; the two after it kept its ids
+
+    _change(sessions, stored[4], now, publish=False)
+    shown = [i for i in stored if i != stored[4]]
+    # Within the interval the page's rows are still read as they are now, so the location
+    # withdrawn is not served; the kept ids, and the count, follow at the next full read.
+    assert _served(client, limit=6) == (shown, {"6"})
+    assert _full_reads(statements) == 1
+    time.sleep(1.1)
+    assert _served(client, limit=6) == (shown, {"5"})
+    assert _full_reads(statements) == 2

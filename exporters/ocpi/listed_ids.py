@@ -8,7 +8,8 @@ by a write that stamps its static_changed_at (nap/store/tables.py, change_stamps
 writes stamp just before they commit. So each read lists again only the locations
 stamped since the one before, less OVERLAP for late commits, through
 ix_locations_static_changed_at, and applies them to the kept ids. When too many were
-stamped (a harvest that changed much), the ids are read again whole, as is the first time.
+stamped (a harvest that changed much), the ids are read again whole, as is the first time;
+while those stamps are within OVERLAP, at most every FULL_READ_INTERVAL.
 
 Rows leave without a stamp in one case: the deletion of a feed deletes its locations (ON
 DELETE CASCADE). The feeds' count is part of what is checked, so that too starts again.
@@ -36,6 +37,13 @@ OVERLAP = timedelta(seconds=60)
 # than applying them one by one.
 MAX_CHANGES = 5_000
 MAX_LISTS = 8  # audiences with lists of their own (private locations); anonymous is one
+# After a write that stamped more than MAX_CHANGES locations, every read finds them stamped
+# within OVERLAP for a minute, and would read every id again: 230-245 ms of each page at a
+# million EVSEs. Read whole at most this often then: a location that enters the list in
+# that minute, and the count of one that leaves it, show at most this late (static data,
+# which AFIR gives 24 hours; a page's rows are read as they are, so it never serves one
+# that has left).
+FULL_READ_INTERVAL = timedelta(seconds=10)
 
 
 @dataclass
@@ -44,6 +52,8 @@ class _Listed:
     settled: datetime | None = None  # every location stamped until then is applied to `ids`
     feeds: int | None = None
     stamped: datetime | None = None  # the newest static_changed_at at the last read
+    # Until then the ids are not read again: they were read whole for too many changes.
+    full_read_until: datetime | None = None
 
 
 _LISTS: OrderedDict[tuple, _Listed] = OrderedDict()
@@ -66,9 +76,13 @@ def listed_page(session: Session, condition, audience_key: tuple, offset: int,
 
 
 def _refresh(session: Session, listed: _Listed, condition) -> None:
-    settled = datetime.now(timezone.utc) - OVERLAP  # taken before the reads: what they cannot miss
+    now = datetime.now(timezone.utc)
+    settled = now - OVERLAP  # taken before the reads: what they cannot miss
     feeds, stamped = session.execute(select(select(func.count()).select_from(Feed).scalar_subquery(),
                                             select(func.max(Location.static_changed_at)).scalar_subquery())).one()
+    if feeds == listed.feeds and listed.full_read_until is not None and now < listed.full_read_until:
+        return  # ids, settled and stamped stay as that full read left them
+    listed.full_read_until = None
     changed = None
     if listed.settled is not None and feeds == listed.feeds:
         changed = session.execute(
@@ -76,6 +90,8 @@ def _refresh(session: Session, listed: _Listed, condition) -> None:
             .where(Location.static_changed_at > listed.settled).limit(MAX_CHANGES + 1)).all()
     if changed is None or len(changed) > MAX_CHANGES:
         listed.ids = array("q", session.scalars(select(Location.id).where(condition).order_by(Location.id)))
+        if changed is not None:
+            listed.full_read_until = now + FULL_READ_INTERVAL
     else:
         ids = listed.ids
         for pk, shown in changed:
