@@ -89,7 +89,6 @@ def test_pages_follow_removed_unpublished_late_and_deleted_locations(settings, s
     assert _full_reads(statements) == 2
 
 
-
 def test_after_too_many_changes_the_ids_are_read_whole_at_most_every_interval(settings, sessions, demo_cpo,
                                                                               statements, monkeypatch):
     """A write that stamps more than MAX_CHANGES locations (a large harvest) leaves them

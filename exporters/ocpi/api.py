@@ -139,8 +139,8 @@ def get_location(version: str, country_code: str, party_id: str, location_id: st
     if not _storable(country_code, party_id, location_id, evse_uid, connector_id):
         raise OcpiError(2003, "unknown location: an id contains a NUL character or invalid Unicode", 404)
     source = LocationSource(db_session(), _publication())
-    # A request that cannot be answered 304 reads the EVSEs' documents with their marks: a
-    # round trip to the database fewer.
+    # A request that cannot be answered 304 reads the location's document with its row and
+    # the EVSEs' documents with their marks: two round trips to the database fewer.
     snapshot = source.one(country_code, party_id, location_id, with_documents=not Validators.may_be_current())
     if snapshot is None:
         raise OcpiError(2003, f"unknown location {country_code}/{party_id}/{location_id}", 404)

@@ -129,7 +129,7 @@ class _Source:
         """The row of one object: ids are CiStrings, so one probe of the unique key with the
         folded id and upper-case country and party. `with_document`: its JSON text too."""
         table = self.table
-        document = [cast(table.data, Text)] if with_document else []
+        document = [cast(table.data, Text).label("document")] if with_document else []
         return self.session.execute(select(table.id, table.changed_at, table.last_updated, *document).where(
             self.condition(), table.country_code == country_code.upper(), table.party_id == party_id.upper(),
             table.id_key == id_key(object_id))).first()
@@ -143,7 +143,7 @@ class _Source:
         fingerprint = Fingerprint(self.table.__tablename__, row.id, row.changed_at, row.last_updated)
         snapshot = Snapshot([row.id], 1, fingerprint, _latest(row.changed_at, self.publication.audience.since))
         if with_documents:
-            snapshot.row_jsons = {row.id: row[3]}
+            snapshot.row_jsons = {row.id: row.document}
         self._add_children(snapshot, with_documents)
         return snapshot
 
