@@ -7,16 +7,22 @@ DATEX II exports) are left alone: they are written chunk by chunk and never held
 `chunked_response()` gives the same answer for a body produced in parts (the OCPI location
 pages): each part is compressed in a background thread while the next is still being
 produced (zlib releases the GIL), instead of all 5 MB at the end on one core.
+
+`GzipJoin` makes one gzip stream of `Piece`s compressed apart, at other times (the DATEX II
+status segments), without compressing anything again.
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gzip
 import os
 import struct
 import threading
 import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Iterable
+from dataclasses import dataclass
+from typing import BinaryIO, Iterable
 
 from flask import Response, request
 
@@ -162,3 +168,72 @@ def chunked_response(chunks: Iterable[bytes], mimetype: str = "application/json"
     response.set_data(pieces.close())
     _mark_gzipped(response)
     return response
+
+
+# -- pieces compressed apart, joined later -----------------------------------------------------
+# A DATEX II status delta is joined from segments compressed when they were written
+# (exporters/datex2/status_segments.py). Concatenated gzip members are valid gzip, but
+# Chromium reads only the first. So each piece is raw deflate data of a fresh compressor
+# ended by a sync flush (_deflate): pieces so made follow each other as one deflate stream.
+# The joiner adds the header, a final empty block, and a trailer whose CRC-32 is combined
+# from the pieces' own (zlib's crc32_combine: the data is never read again).
+
+# An empty final block with fixed Huffman codes: the end of the deflate stream.
+_FINAL_BLOCK = b"\x03\x00"
+
+
+def _load_crc32_combine():
+    # Python's zlib module does not offer crc32_combine; the zlib library it is built on does.
+    library = ctypes.util.find_library("z")
+    if library is None:
+        return None
+    combine = getattr(ctypes.CDLL(library), "crc32_combine64", None)  # zlib 1.2.3 and later
+    if combine is None:
+        return None
+    combine.restype = ctypes.c_ulong
+    combine.argtypes = [ctypes.c_ulong, ctypes.c_ulong, ctypes.c_int64]
+    return combine
+
+
+_COMBINE = _load_crc32_combine()
+
+
+def crc32_combine(crc1: int, crc2: int, length2: int) -> int:
+    """The CRC-32 of A+B from those of A and B and the length of B."""
+    if _COMBINE is not None:
+        return _COMBINE(crc1, crc2, length2) & 0xFFFFFFFF
+    # Without the library: the CRC is affine in its start value, so A's CRC carried over
+    # length2 zero bytes, less the carry of 0, plus B's (slower: it reads length2 bytes).
+    zeros = bytes(length2)
+    return zlib.crc32(zeros, crc1) ^ zlib.crc32(zeros) ^ crc2
+
+
+@dataclass(frozen=True)
+class Piece:
+    deflated: bytes
+    crc: int  # CRC-32 of the plain bytes
+    size: int  # length of the plain bytes
+
+    @classmethod
+    def of(cls, plain: bytes) -> Piece:
+        return cls(_deflate(plain, b"", last=False), zlib.crc32(plain), len(plain))
+
+    def plain(self) -> bytes:
+        return zlib.decompressobj(-zlib.MAX_WBITS).decompress(self.deflated)
+
+
+class GzipJoin:
+    """Write pieces to `out` as one gzip stream: add() each, then finish()."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self._out, self._crc, self._size = out, 0, 0
+        out.write(_GZIP_HEADER)
+
+    def add(self, piece: Piece) -> None:
+        self._out.write(piece.deflated)
+        self._crc = crc32_combine(self._crc, piece.crc, piece.size)
+        self._size += piece.size
+
+    def finish(self) -> None:
+        self._out.write(_FINAL_BLOCK)
+        self._out.write(struct.pack("<II", self._crc, self._size & 0xFFFFFFFF))

@@ -4,6 +4,7 @@ after_request hook would have given it; and the OCPI envelope built around JSON 
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import random
 import zlib
@@ -12,7 +13,7 @@ import pytest
 from flask import Flask
 
 from nap import compression
-from nap.compression import GzipPieces, chunked_response
+from nap.compression import GzipJoin, GzipPieces, Piece, chunked_response, crc32_combine
 from nap.ocpi.envelope import ocpi_response_of_json
 
 
@@ -46,6 +47,29 @@ def test_pieces_compress_about_as_well_as_one_compressor():
     for start in range(0, len(body), 10_000):
         pieces.write(body[start:start + 10_000])
     assert len(pieces.close()) <= 1.02 * len(gzip.compress(body, compresslevel=compression.LEVEL))
+
+
+@pytest.mark.parametrize("sizes", [[], [0], [5, 0, 7], [70_000] * 5, [3 * compression.PIECE_SIZE + 17, 1]])
+def test_pieces_compressed_apart_join_into_one_gzip_member(sizes):
+    parts = [_text(size, seed) for seed, size in enumerate(sizes)]
+    out = io.BytesIO()
+    join = GzipJoin(out)
+    for part in parts:
+        piece = Piece.of(part)
+        assert piece.plain() == part
+        join.add(piece)
+    join.finish()
+    body = b"".join(parts)
+    single = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    assert single.decompress(out.getvalue()) == body and single.eof and single.unused_data == b""
+
+
+def test_the_crc_of_joined_data_is_combined_with_and_without_zlibs_function(monkeypatch):
+    first, second = _text(100_000, 1), _text(77_777, 2)
+    expected = zlib.crc32(first + second)
+    assert crc32_combine(zlib.crc32(first), zlib.crc32(second), len(second)) == expected
+    monkeypatch.setattr(compression, "_COMBINE", None)
+    assert crc32_combine(zlib.crc32(first), zlib.crc32(second), len(second)) == expected
 
 
 @pytest.fixture
