@@ -8,8 +8,6 @@ with 500 changes a second waiting)."""
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from exporters.push.engine import deliver_due, prune_deliveries
 from nap.config import Settings
 from nap.store.leases import Leases
+from nap.ticking import TickingThread
 
 log = logging.getLogger(__name__)
 
@@ -24,13 +23,14 @@ TICK_SECONDS = 0.1
 PRUNE_EVERY = timedelta(hours=1)
 
 
-class DeliveryLoop:
+class DeliveryLoop(TickingThread):
+    name = "push-delivery"
+
     def __init__(self, sessions: sessionmaker[Session], settings: Settings, *, tick_seconds: float = TICK_SECONDS,
                  leases: Leases | None = None):
-        self.sessions, self.settings, self.tick_seconds = sessions, settings, tick_seconds
+        super().__init__(tick_seconds)
+        self.sessions, self.settings = sessions, settings
         self.leases = leases or Leases(sessions)
-        self.stopping = threading.Event()
-        self.thread: threading.Thread | None = None
         self._pruned_at: datetime | None = None
 
     def tick(self) -> None:
@@ -42,19 +42,3 @@ class DeliveryLoop:
                 prune_deliveries(self.sessions, now)
         except Exception:  # the database away for a moment: the next tick tries again
             log.exception("push delivery tick failed")
-
-    def run(self) -> None:
-        while not self.stopping.is_set():
-            started = time.monotonic()
-            self.tick()
-            self.stopping.wait(max(0.0, self.tick_seconds - (time.monotonic() - started)))
-
-    def start(self) -> DeliveryLoop:
-        self.thread = threading.Thread(target=self.run, name="push-delivery", daemon=True)
-        self.thread.start()
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self.stopping.set()
-        if self.thread is not None:
-            self.thread.join(timeout)
