@@ -111,17 +111,19 @@ def tariff_lookup(session: Session):
     return lookup
 
 
-def changed_tariff_evses(session: Session, since: datetime, skip: Collection[str] = ()) -> dict[int, set[str]]:
+def changed_tariff_evses(session: Session, since: datetime, skip: Collection[str] = (),
+                         until: datetime | None = None) -> dict[int, set[str]]:
     """location_pk -> uids of the published EVSEs with a connector using a tariff that
     changed after `since` (a CPO's PUT, a harvest): their ad hoc price is dynamic data
     (AFIR). A connector names its tariffs by id within its location's party, matched as
     the table's tariff lookup matches them (tariff_lookup: country, party, id_key). A
     removed tariff has no rate in the table any more, so no update to refer to. `skip`: the
-    changes a reader has had (SeenChanges.tariffs)."""
+    changes a reader has had (SeenChanges.tariffs); `until`: none changed later."""
     tariffs: dict[tuple[str, str], set[str]] = {}
+    later = () if until is None else (Tariff.changed_at <= until,)
     for pk, changed_at, country, party, key in session.execute(
             select(Tariff.id, Tariff.changed_at, Tariff.country_code, Tariff.party_id, Tariff.id_key)
-            .where(Tariff.changed_at > since, Tariff.removed_at.is_(None))):
+            .where(Tariff.changed_at > since, *later, Tariff.removed_at.is_(None))):
         if SeenChanges.tariff_key(pk, changed_at) not in skip:
             tariffs.setdefault((country, party), set()).add(key)
     changed: dict[int, set[str]] = {}
@@ -155,15 +157,22 @@ class ChangedStatuses:
     version. Narrowing comes after the site is selected (write_sites' `narrow`)."""
 
     def __init__(self, session: Session, since: datetime, *, prices: bool = False, seen: SeenChanges = SeenChanges(),
-                 site_versions: SiteVersions | None = None, batch_size: int = 500) -> None:
-        """`seen`: the changes the reader has had, left out (exporters/push/engine.py)."""
+                 site_versions: SiteVersions | None = None, batch_size: int = 500,
+                 until: datetime | None = None) -> None:
+        """`seen`: the changes the reader has had, left out (exporters/push/engine.py);
+        `until`: the changes made later are left out too (status_segments.py)."""
         self._session, self._batch_size, self._site_versions = session, batch_size, site_versions
-        self._changed = changed_evses_since(session, since, seen.statuses)
+        self._changed = changed_evses_since(session, since, seen.statuses, until)
         if prices:
-            for location_pk, uids in changed_tariff_evses(session, since, seen.tariffs).items():
+            for location_pk, uids in changed_tariff_evses(session, since, seen.tariffs, until).items():
                 self._changed.setdefault(location_pk, set()).update(uids)
         self._uids_by_site: dict[str, set[str]] = {}
         self._versions_by_site: dict[str, str] = {}
+
+    @property
+    def locations(self) -> int:
+        """How many locations the delta holds."""
+        return len(self._changed)
 
     def __iter__(self) -> Iterator[dict]:
         pks = sorted(self._changed)

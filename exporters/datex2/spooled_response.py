@@ -25,11 +25,15 @@ def plain(message: str, status: int) -> Response:
     return Response(message + "\n", status=status, mimetype="text/plain")
 
 
+def spool_file() -> BinaryIO:
+    return tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
+
+
 def spooled(write: Callable[[BinaryIO], int]) -> tuple[BinaryIO, int, bool]:
     """Run write(out) into a spooled file, gzipped if the client accepts it: (the file at its
     start, what write returned, whether it is gzipped). The caller closes the file (stream()
     does)."""
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
+    spool = spool_file()
     gzipped = request.accept_encodings["gzip"] > 0
     # mtime=0: the same document gives the same bytes, whenever it is compressed.
     out = gzip.GzipFile(fileobj=spool, mode="wb", compresslevel=5, mtime=0) if gzipped else spool

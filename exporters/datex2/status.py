@@ -16,7 +16,9 @@ no price.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import io
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import BinaryIO
 
@@ -140,6 +142,22 @@ def _site_status(site: PublishedSite, profile: Profile, at: datetime,
     return catalogue.splices.serialize(build_site_status(site, profile, at, catalogue))
 
 
+def _catalogue(tariffs_by_key: TariffsByKey | None, profile: Profile, at: datetime) -> TariffCatalogue | None:
+    # Its drops and omissions are the table's to count and log: the status repeats its choice.
+    return TariffCatalogue(tariffs_by_key, profile, at) if tariffs_by_key is not None and profile.is_afir else None
+
+
+@contextmanager
+def _envelope(out: BinaryIO, profile: Profile, at: datetime, table_id: str, table_version: str, country: str,
+              national_identifier: str, preamble: str | None) -> Iterator[etree.xmlfile]:
+    with payload(out, profile, "EnergyInfrastructureStatusPublication", publication_time=at, country=country,
+                 national_identifier=national_identifier, preamble=preamble) as xf:
+        with xf.element(profile.e("tableReference"), targetClass=f"{profile.egi}:EnergyInfrastructureTable",
+                        id=table_id, version=table_version):
+            pass  # an empty element: all its information is in the attributes
+        yield xf
+
+
 def write_status(out: BinaryIO, locations: Iterable[dict], *, profile: str = "generic", publication_time: datetime,
                  table_id: str = "NAP", table_version: str = "1", country: str = "de",
                  national_identifier: str = "NAP", preamble: str | None = None,
@@ -152,12 +170,37 @@ def write_status(out: BinaryIO, locations: Iterable[dict], *, profile: str = "ge
     (source.ChangedStatuses), which keeps the charging points that changed."""
     chosen = profile_named(profile)
     at = utc(publication_time)
-    # Its drops and omissions are the table's to count and log: the status repeats its choice.
-    catalogue = TariffCatalogue(tariffs_by_key, chosen, at) if tariffs_by_key is not None and chosen.is_afir else None
-    with payload(out, chosen, "EnergyInfrastructureStatusPublication", publication_time=at, country=country,
-                 national_identifier=national_identifier, preamble=preamble) as xf:
-        with xf.element(chosen.e("tableReference"), targetClass=f"{chosen.egi}:EnergyInfrastructureTable",
-                        id=table_id, version=table_version):
-            pass  # an empty element: all its information is in the attributes
+    catalogue = _catalogue(tariffs_by_key, chosen, at)
+    with _envelope(out, chosen, at, table_id, table_version, country, national_identifier, preamble) as xf:
         return write_sites(locations, chosen, lambda site: _site_status(site, chosen, at, catalogue), "status",
                            writer_into(xf, out), party_operators, at, narrow)
+
+
+def status_envelope(*, profile: str, publication_time: datetime, table_id: str = "NAP", table_version: str = "1",
+                    country: str = "de", national_identifier: str = "NAP") -> tuple[bytes, bytes]:
+    """The status publication without its site statuses: (what comes before them, what
+    comes after), for a delta joined from site statuses written apart (status_segments.py)."""
+    chosen = profile_named(profile)
+    out = io.BytesIO()
+    with _envelope(out, chosen, utc(publication_time), table_id, table_version, country, national_identifier,
+                   None) as xf:
+        xf.flush()
+        split = out.tell()
+    document = out.getvalue()
+    return document[:split], document[split:]
+
+
+def write_site_statuses(out: BinaryIO, locations: Iterable[dict], *, profile: str, publication_time: datetime,
+                        party_operators: PartyOperators | None = None, tariffs_by_key: TariffsByKey | None = None,
+                        narrow: Callable[[PublishedSite], PublishedSite] | None = None) -> int:
+    """The site statuses write_status would write, without the envelope, each serialised
+    whole (its namespaces declared on it, so that it reads the same wherever it is put
+    into an envelope of status_envelope's); returns the refill point statuses written."""
+    chosen = profile_named(profile)
+    at = utc(publication_time)
+    catalogue = _catalogue(tariffs_by_key, chosen, at)
+
+    def write(element: etree._Element | bytes) -> None:
+        out.write(element if isinstance(element, bytes) else etree.tostring(element))
+    return write_sites(locations, chosen, lambda site: _site_status(site, chosen, at, catalogue), "status", write,
+                       party_operators, at, narrow)

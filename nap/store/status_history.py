@@ -85,10 +85,12 @@ class SeenChanges:
         return f"{tariff_pk}@{changed_at.isoformat()}"
 
     @classmethod
-    def after(cls, session: Session, start: datetime) -> SeenChanges:
-        """The status and tariff changes received after `start`."""
-        statuses = session.scalars(select(EvseStatusChange.id).where(EvseStatusChange.received_at > start))
-        tariffs = session.execute(select(Tariff.id, Tariff.changed_at).where(Tariff.changed_at > start))
+    def after(cls, session: Session, start: datetime, until: datetime | None = None) -> SeenChanges:
+        """The status and tariff changes received after `start` (and not after `until`)."""
+        statuses = session.scalars(select(EvseStatusChange.id).where(
+            EvseStatusChange.received_at > start, *_not_after(EvseStatusChange.received_at, until)))
+        tariffs = session.execute(select(Tariff.id, Tariff.changed_at).where(
+            Tariff.changed_at > start, *_not_after(Tariff.changed_at, until)))
         return cls(frozenset(statuses), frozenset(cls.tariff_key(pk, at) for pk, at in tariffs))
 
     @classmethod
@@ -100,17 +102,24 @@ class SeenChanges:
         return {"statuses": sorted(self.statuses), "tariffs": sorted(self.tariffs)}
 
 
-def changed_evses_since(session: Session, since: datetime, skip: Collection[int] = ()) -> dict[int, set[str]]:
-    """location_pk -> EVSE uids whose status changed after `since` (for DATEX II deltas),
-    leaving out the changes whose ids are in `skip` (those a reader has had)."""
+def _not_after(column, until: datetime | None) -> tuple:
+    return () if until is None else (column <= until,)
+
+
+def changed_evses_since(session: Session, since: datetime, skip: Collection[int] = (),
+                        until: datetime | None = None) -> dict[int, set[str]]:
+    """location_pk -> EVSE uids whose status changed after `since` (and not after `until`;
+    for DATEX II deltas), leaving out the changes whose ids are in `skip` (those a reader
+    has had)."""
     changed: dict[int, set[str]] = {}
+    window = (EvseStatusChange.received_at > since, *_not_after(EvseStatusChange.received_at, until))
     if skip:
         rows = session.execute(select(EvseStatusChange.id, EvseStatusChange.location_pk, EvseStatusChange.evse_uid)
-                               .where(EvseStatusChange.received_at > since))
+                               .where(*window))
         pairs = ((location_pk, uid) for change_id, location_pk, uid in rows if change_id not in skip)
     else:
         pairs = session.execute(select(EvseStatusChange.location_pk, EvseStatusChange.evse_uid)
-                                .where(EvseStatusChange.received_at > since).distinct())
+                                .where(*window).distinct())
     for location_pk, uid in pairs:
         changed.setdefault(location_pk, set()).add(uid)
     return changed
