@@ -171,5 +171,9 @@ def run_worker(sessions: sessionmaker[Session], settings: Settings, tick_seconds
     from exporters.push.loop import DeliveryLoop
 
     DeliveryLoop(sessions, settings).start()
+    # DATEX II status deltas are joined from segments it writes a few times a second.
+    from exporters.datex2.status_segments import SegmentLoop
+
+    SegmentLoop(sessions).start()
     log.info("worker started: checking for due feeds every %ss", tick_seconds)
     scheduler.start()

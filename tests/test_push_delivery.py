@@ -5,7 +5,6 @@ changes come in through NAP's OCPI push receiver over HTTP, and the delivery loo
 real in threads."""
 from __future__ import annotations
 
-import base64
 import gzip
 import json
 import ssl
@@ -30,7 +29,6 @@ from exporters.push.subscribers import NewSubscriber, SubscriberError, add_subsc
 from exporters.push.transport import check_url
 from nap.cli import main as nap_cli
 from nap.feeds import get_feed, issue_push_token
-from nap.ocpi.values import format_datetime
 from nap.store.leases import Leases
 from nap.store.tables import EvseStatusChange, PushDelivery, PushSubscriber, Tariff
 from nap.url_guard import UrlRefused
@@ -38,6 +36,7 @@ from tests.de_afir_schema import validate_status, validate_table
 from tests.harvest_helpers import register_and_harvest
 from tests.portal_fixtures import PortalClient, add_user
 from tests.settings_helpers import replace
+from tests.status_push import Cpo
 from tests.waiting import clock_past, wait_until
 
 AUTH_HEADER = ("X-Api-Key", "s3cret-subscriber-key")
@@ -191,30 +190,6 @@ def receiver(pki):
 
 
 # --- NAP with a harvested CPO that pushes statuses ---------------------------------------
-
-class Cpo:
-    """The harvested demo CPO DE/ABC, pushing EVSE statuses to NAP's receiver over HTTP."""
-
-    def __init__(self, nap_url: str, token: str, location: dict):
-        self.base = f"{nap_url}/ocpi/2.3.0/receiver/locations/DE/ABC"
-        self.headers = {"Authorization": "Token " + base64.b64encode(token.encode()).decode()}
-        self.location_id = location["id"]
-        self.evse_uids = [evse["uid"] for evse in location["evses"]]
-        self.pushed = 0
-
-    def push_status(self, evse_uid: str, status: str) -> None:
-        # Each push a second later by the CPO's clock: NAP ignores an update older than the stored one.
-        self.pushed += 1
-        stamp = format_datetime(datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=self.pushed))
-        answer = httpx.patch(f"{self.base}/{self.location_id}/{evse_uid}", headers=self.headers,
-                             json={"status": status, "last_updated": stamp})
-        assert answer.status_code == 200 and answer.json()["status_code"] == 1000, answer.text
-
-    def point_id(self, statuses: dict[str, str], evse_uid: str) -> str:
-        matches = [point for point in statuses if point.endswith(f"#evse:{evse_uid}") and self.location_id in point]
-        assert len(matches) == 1, (evse_uid, sorted(statuses))
-        return matches[0]
-
 
 @pytest.fixture
 def push_settings(settings):

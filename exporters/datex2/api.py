@@ -16,8 +16,9 @@ from datetime import datetime, timezone
 from flask import Blueprint, Response, request
 from sqlalchemy import func, select
 
-from exporters.datex2.spooled_response import plain as _plain, spooled as _spooled, stream
+from exporters.datex2.spooled_response import plain as _plain, spool_file, spooled as _spooled, stream
 from exporters.datex2.status import write_status
+from exporters.datex2.status_segments import Plan, plan_delta, write_joined
 from exporters.datex2.table import write_table
 from exporters.datex2.source import (ChangedStatuses, party_operators, published_locations, table_state,
                                      tariff_lookup)
@@ -79,10 +80,15 @@ def status():
     last_change, version = table_state(session, now)
     last_status = session.scalar(select(func.max(EvseStatusChange.received_at)))
     moments = [m for m in (last_change, last_status) if m is not None]
-    validators = Validators(Fingerprint("status", profile, version, last_status, since).etag(),
+    plan = plan_delta(session, profile, since) if since else None
+    # Joined from segments, the same delta has other bytes (a refill point may be in it twice).
+    validators = Validators(Fingerprint("status", profile, version, last_status, since,
+                                        plan.segment_ids[-1] if plan else None).etag(),
                             max(moments) if moments else None)
     if validators.client_is_current():
         return not_modified(validators, private=False, max_age=MAX_AGE)
+    if plan is not None:
+        return _joined(session, plan, profile, now, version, validators)
     # AFIR: the ad hoc prices are dynamic data, so a delta also holds the EVSEs whose tariff
     # changed (the table version, and so the ETag, changes with any tariff).
     delta = ChangedStatuses(session, since, prices=profile == "afir") if since else None
@@ -96,4 +102,22 @@ def status():
         spool.close()
         return _plain("no status or price changed since then" if since else "no charging points are published yet",
                       204)
+    return _stream(spool, gzipped, validators)
+
+
+def _joined(session, plan: Plan, profile: str, now: datetime, version: str, validators: Validators) -> Response:
+    """The delta joined from the worker's segments (status_segments.py), compressed when
+    they were written: no site status is built again but those after the newest segment."""
+    spool, gzipped = spool_file(), request.accept_encodings["gzip"] > 0
+    try:
+        written = write_joined(spool, session, plan, gzipped=gzipped, profile=profile, publication_time=now,
+                               table_version=version, country=settings().country_code.lower(),
+                               national_identifier=settings().party_id)
+    except BaseException:
+        spool.close()
+        raise
+    if not written:
+        spool.close()
+        return _plain("no status or price changed since then", 204)
+    spool.seek(0)
     return _stream(spool, gzipped, validators)

@@ -10,12 +10,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -616,6 +618,36 @@ class PushDelivery(Base):
     attempt: Mapped[int] = mapped_column(Integer)  # 1 for a first try, 2 after one failure...
 
 
+class Datex2StatusSegment(Base):
+    """A few seconds of the DATEX II 3.7 status changes, written once by the worker
+    (exporters/datex2/status_segments.py) and joined by every status delta that covers
+    them. Each segment follows the one before it (previous_id, unique: one writer's chain
+    never forks) and holds the changes received after `since` up to `made_at`, but for those
+    that segment had (its window_ids)."""
+
+    __tablename__ = "datex2_status_segments"
+    __table_args__ = (
+        UniqueConstraint("previous_id", name="uq_datex2_status_segments_previous"),
+        Index("ix_datex2_status_segments_profile_made", "profile", "made_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile: Mapped[str] = mapped_column(String(20))  # exporters/datex2/api.py PROFILES
+    # None: the first of a chain. No foreign key: pruning the oldest leaves the next one as it is.
+    previous_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    since: Mapped[datetime] = mapped_column(UtcDateTime)
+    made_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The changes in the overlap window before made_at that this segment holds
+    # (nap/store/status_history.SeenChanges as JSON): the next one leaves them out.
+    window_ids: Mapped[dict | None] = mapped_column(JsonDocument, nullable=True)
+    items: Mapped[int] = mapped_column(Integer)  # refill point statuses
+    # The site statuses as raw deflate data ending in a sync flush (nap.compression.Piece),
+    # with the CRC-32 and length of the plain XML.
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    crc: Mapped[int] = mapped_column(BigInteger)
+    plain_size: Mapped[int] = mapped_column(BigInteger)
+
+
 from datetime import date  # noqa: E402 (the statistics tables below are the only ones with a day)
 
 from sqlalchemy import Date  # noqa: E402
@@ -653,7 +685,6 @@ class EvseDailyStatistics(Base):
     computed_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
-from sqlalchemy import BigInteger  # noqa: E402
 
 
 class DailyStatisticsGroup(Base):
