@@ -121,6 +121,10 @@ class Settings(BaseSettings):
     push_retry_seconds: float = 5.0
     push_retry_max_seconds: float = 600.0
     push_timeout_seconds: float = 30.0
+    # The DATEX II 3.7 profiles whose status deltas the worker writes ahead in segments
+    # (exporters/datex2/status_segments.py); the others' deltas are built at each request.
+    # Empty: none.
+    datex2_status_segments: CommaSeparated = ("afir",)
     # Networks outbound requests may reach although they are loopback/private (SSRF guard).
     outbound_allow: CommaSeparated = ()
     # Fernet keys of the CPO tokens at rest, the first encrypts, all decrypt
@@ -165,11 +169,19 @@ class Settings(BaseSettings):
     workers: int = Field(default_factory=multiprocessing.cpu_count)
     threads: int = 4
 
-    @field_validator("outbound_allow", "token_keys", mode="before")
+    @field_validator("outbound_allow", "token_keys", "datex2_status_segments", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @field_validator("datex2_status_segments")
+    @classmethod
+    def _datex2_profiles(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [profile for profile in value if profile not in ("generic", "afir")]
+        if unknown:
+            raise ValueError(f"unknown DATEX II profile {', '.join(unknown)}; use generic and/or afir")
         return value
 
     @field_validator("public_base_url")

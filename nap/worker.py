@@ -174,6 +174,6 @@ def run_worker(sessions: sessionmaker[Session], settings: Settings, tick_seconds
     # DATEX II status deltas are joined from segments it writes a few times a second.
     from exporters.datex2.status_segments import SegmentLoop
 
-    SegmentLoop(sessions).start()
+    SegmentLoop(sessions, profiles=settings.datex2_status_segments).start()
     log.info("worker started: checking for due feeds every %ss", tick_seconds)
     scheduler.start()

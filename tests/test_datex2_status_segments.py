@@ -154,3 +154,17 @@ def test_a_delta_of_mostly_repeats_is_built_live(cpo, nap_server, sessions, monk
         assert plan_delta(session, "afir", since) is None  # three times
     answer, raw = _delta(nap_server.url, "afir", since, encoding="identity")
     assert answer.status_code == 200 and [status for _, status in _statuses(raw)] == ["blocked"]
+
+
+def test_the_worker_writes_the_profiles_it_is_set_to(cpo, sessions, nap_server):
+    since = clock_past(datetime.now(timezone.utc))
+    loop = SegmentLoop(sessions, profiles=("afir",))  # NAP_DATEX2_STATUS_SEGMENTS's default
+    loop.tick()
+    cpo.push_status(cpo.evse_uids[0], "CHARGING")
+    loop.tick()
+    with sessions() as session:
+        assert session.scalars(select(Datex2StatusSegment.profile)).all() == ["afir", "afir"]
+        assert plan_delta(session, "generic", since) is None
+    answer, raw = _delta(nap_server.url, "generic", since, encoding="identity")  # built live
+    assert answer.status_code == 200 and [status for _, status in _statuses(raw)] == ["charging"]
+    loop.stop()

@@ -46,6 +46,8 @@ def _sample(name: str) -> tuple[str, object]:
         return str(default + 0.25), default + 0.25
     if annotation is str:
         return f"set-{name}", f"set-{name}"
+    if name == "datex2_status_segments":  # a list of profiles
+        return " generic, afir ", ("generic", "afir")
     if typing.get_origin(annotation) is tuple:
         return " 10.1.0.0/16, 10.2.0.0/16 ", ("10.1.0.0/16", "10.2.0.0/16")
     if typing.get_origin(annotation) is typing.Literal:
@@ -89,7 +91,8 @@ def test_docs_list_every_setting_once_with_its_default():
         elif field.default in ("", ()):
             assert cell == "empty", (name, cell)
         else:
-            assert cell == f"`{field.default}`", (name, cell)
+            default = ",".join(field.default) if isinstance(field.default, tuple) else field.default
+            assert cell == f"`{default}`", (name, cell)
 
 
 def test_every_variable_the_docs_and_examples_name_is_a_setting():
@@ -109,7 +112,8 @@ def test_settings_are_read_from_the_environment_in_nap_config_only():
 
 @pytest.mark.parametrize("variable, raw", [("NAP_API_MAX_LIMIT", "many"), ("NAP_HARVEST_DEGRADED_EVSE_SHARE", "1%"),
                                            ("NAP_LOG_FORMAT", "xml"), ("NAP_HARVEST_INTERVAL_MINUTES", "soon"),
-                                           ("NAP_DEFAULT_HARVEST_INTERVAL_MINUTES", "soon")])
+                                           ("NAP_DEFAULT_HARVEST_INTERVAL_MINUTES", "soon"),
+                                           ("NAP_DATEX2_STATUS_SEGMENTS", "afir,gneric")])
 def test_a_bad_value_is_refused_naming_its_variable(variable, raw, monkeypatch):
     monkeypatch.setenv(variable, raw)
     with pytest.raises(SettingsError) as refused:

@@ -96,10 +96,11 @@ def table_state(session: Session, at: datetime | None = None) -> tuple[datetime 
     return (max(changes) if changes else None), version
 
 
-def tariff_lookup(session: Session):
+def tariff_lookup(session: Session, cache: dict | None = None):
     """Tariffs by key, each read once per publication: thousands of charging points share
-    a handful of tariffs, and a query per reference would be a third of an export's time."""
-    cache: dict[tuple[str, str, str], dict | None] = {}
+    a handful of tariffs, and a query per reference would be a third of an export's time.
+    `cache`: kept by a caller that makes many publications while no tariff changes."""
+    cache = {} if cache is None else cache
 
     def lookup(country_code: str, party_id: str, tariff_id: str):
         key = (country_code, party_id, tariff_id)

@@ -43,7 +43,7 @@ from exporters.datex2.status import status_envelope, write_site_statuses
 from nap.store.db import repeatable_read, write_session
 from nap.store.leases import Leases
 from nap.store.status_history import SeenChanges
-from nap.store.tables import Datex2StatusSegment as Segment, EvseStatusChange
+from nap.store.tables import Datex2StatusSegment as Segment, EvseStatusChange, Tariff
 from nap.ticking import TickingThread
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,22 @@ def _write_fragments(session: Session, out: BinaryIO, delta: ChangedStatuses, pr
                                tariffs_by_key=tariffs or tariff_lookup(session), narrow=delta.narrow)
 
 
+class TariffCache:
+    """The tariffs a writer of segments has read, kept from tick to tick until one changes:
+    reading them again at each tick was a tenth of the writer's time."""
+
+    def __init__(self) -> None:
+        self._state: tuple | None = None
+        self._tariffs: dict = {}
+
+    def lookup(self, session: Session):
+        state = tuple(session.execute(select(func.max(Tariff.changed_at), func.max(Tariff.removed_at),
+                                             func.count(Tariff.id))).one())
+        if state != self._state:
+            self._state, self._tariffs = state, {}
+        return tariff_lookup(session, self._tariffs)
+
+
 @dataclass(frozen=True)
 class _Next:
     """Where a profile's next segment starts."""
@@ -94,7 +110,8 @@ def _next(session: Session, profile: str, now: datetime) -> _Next:
                  now - last.made_at >= HEARTBEAT)
 
 
-def write_segments(sessions: sessionmaker[Session], now: datetime) -> list[Segment]:
+def write_segments(sessions: sessionmaker[Session], now: datetime, profiles: tuple[str, ...] = PROFILES,
+                   tariffs: TariffCache | None = None) -> list[Segment]:
     """Write each profile's segment of the changes since its newest one, if there are any
     (or the heartbeat is due); returns those written (not those another writer wrote first).
 
@@ -106,16 +123,19 @@ def write_segments(sessions: sessionmaker[Session], now: datetime) -> list[Segme
         if session.get_bind().dialect.name == "postgresql":
             repeatable_read(session)  # the window and the segments see one snapshot
         window = SeenChanges.after(session, now - OVERLAP, until=now)
-        starts = {profile: _next(session, profile, now) for profile in PROFILES}
-        operators, tariffs = party_operators(session), tariff_lookup(session)
+        starts = {profile: _next(session, profile, now) for profile in profiles}
         for since, seen in {(start.since, start.seen) for start in starts.values()}:
             delta = ChangedStatuses(session, since, prices=True, seen=seen, until=now)
-            profiles = [profile for profile, start in starts.items() if (start.since, start.seen) == (since, seen)
-                        and (delta.locations or start.heartbeat_due)]
-            documents = list(delta) if profiles else []
-            for profile in profiles:
+            due = [profile for profile, start in starts.items() if (start.since, start.seen) == (since, seen)
+                   and (delta.locations or start.heartbeat_due)]
+            if not due:
+                continue
+            documents = list(delta)
+            operators = party_operators(session)
+            lookup = (tariffs or TariffCache()).lookup(session)
+            for profile in due:
                 buffer = io.BytesIO()
-                items = _write_fragments(session, buffer, delta, profile, now, documents, operators, tariffs)
+                items = _write_fragments(session, buffer, delta, profile, now, documents, operators, lookup)
                 written[profile] = (starts[profile], items, buffer.getvalue())
     segments = []
     for profile, (start, items, plain) in written.items():
@@ -205,10 +225,10 @@ class SegmentLoop(TickingThread):
 
     name = "datex2-status-segments"
 
-    def __init__(self, sessions: sessionmaker[Session], *, tick_seconds: float = TICK_SECONDS,
-                 leases: Leases | None = None):
+    def __init__(self, sessions: sessionmaker[Session], *, profiles: tuple[str, ...] = PROFILES,
+                 tick_seconds: float = TICK_SECONDS, leases: Leases | None = None):
         super().__init__(tick_seconds)
-        self.sessions = sessions
+        self.sessions, self.profiles, self.tariffs = sessions, profiles, TariffCache()
         self.leases = leases or Leases(sessions)
         self._leased_until = 0.0
         self._pruned_at: datetime | None = None
@@ -223,10 +243,10 @@ class SegmentLoop(TickingThread):
 
     def tick(self) -> None:
         try:
-            if not self._holds_lease():
+            if not self.profiles or not self._holds_lease():
                 return
             now = datetime.now(timezone.utc)
-            write_segments(self.sessions, now)
+            write_segments(self.sessions, now, self.profiles, self.tariffs)
             if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
                 self._pruned_at = now
                 prune_segments(self.sessions, now)
