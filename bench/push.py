@@ -7,16 +7,23 @@
    around the pushed last_updated) until the new status shows: the delay after the answer.
 3. The DATEX II status delta of the last minute, right after that load, as a consumer
    polling it asks for it (`/datex2/v3.7/energy-infrastructure/status?profile=afir&since=`
-   one minute before): one client, p50, and the answer's size.
+   one minute before): one client, p50, and the answer's size. As in production, the
+   worker's status segment writer (exporters/datex2/status_segments.py) runs beside NAP
+   (segment_writer(), started with gunicorn), and the delta waits until it has run a minute.
 The same loads (without the probe) run against the trivial Flask app as the baseline.
 """
 from __future__ import annotations
 
 import random
+import signal
+import sys
+import time
 from datetime import datetime, timedelta, timezone
 
 from bench.api import answer_bytes
-from bench.common import log, run_load
+from bench.common import PYTHON, Service, log, run_load
+
+DELTA_WINDOW = 60.0  # seconds: the delta of the last minute
 
 PREFIX = "/ocpi/2.3.0/receiver/locations/DE/ABC"
 PROBE_LOCATIONS = 4
@@ -37,8 +44,14 @@ def split_targets(evses: list[tuple[str, str]], seed: int = 11) -> tuple[list, l
     return load, probes
 
 
+def segment_writer(env: dict[str, str]) -> Service:
+    """The worker's status segment writer alone, as `python -m bench.push segments`."""
+    return Service("datex2-status-segments", [PYTHON, "-m", "bench.push", "segments"], env)
+
+
 def run(nap_base: str, trivial_base: str, evses: list[tuple[str, str]], token: str, seconds: float,
-        rate: float) -> dict:
+        rate: float, writer_started: float | None) -> dict:
+    """`writer_started`: time.monotonic() when segment_writer() was started (None: not run)."""
     load, probes = split_targets(evses)
     common = {"kind": "patch", "targets": load, "token": token, "receiver_prefix": PREFIX}
     capacity = {**common, "mode": "closed", "concurrency": 8, "warmup": 2.0, "duration": seconds}
@@ -52,7 +65,12 @@ def run(nap_base: str, trivial_base: str, evses: list[tuple[str, str]], token: s
                                         "probe": {"targets": probes, "interval": 1.0, "timeout": 5.0}})
     log(f"push: at {rate:.0f}/s scheduled: {nap_paced['rps']:.0f}/s done, "
         f"p99 {nap_paced['latency_ms'].get('p99', 0):.0f} ms, probe {nap_paced.get('probe')}")
-    since = (datetime.now(timezone.utc) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # A delta reaching back before the writer's first segment is built whole (as with no writer).
+    left = writer_started + DELTA_WINDOW + 1 - time.monotonic() if writer_started is not None else 0
+    if left > 0:
+        log(f"push: waiting {left:.0f} s until the segment writer has run for the delta's minute")
+        time.sleep(left)
+    since = (datetime.now(timezone.utc) - timedelta(seconds=DELTA_WINDOW)).strftime("%Y-%m-%dT%H:%M:%SZ")
     delta = {"kind": "get", "paths": [f"/datex2/v3.7/energy-infrastructure/status?profile=afir&since={since}"],
              "mode": "closed", "concurrency": 1, "warmup": 1.0, "duration": min(seconds, 10.0), "max_requests": 200}
     delta_bytes = answer_bytes(nap_base, delta["paths"][0])
@@ -69,4 +87,23 @@ def run(nap_base: str, trivial_base: str, evses: list[tuple[str, str]], token: s
         raise RuntimeError("push capacity: no request answered")
     return {"capacity": {"nap": nap_capacity, "baseline": baseline_capacity},
             "paced": {"nap": nap_paced, "baseline": baseline_paced},
-            "delta": {"nap": nap_delta, "baseline": baseline_delta, "bytes": delta_bytes}}
+            "delta": {"nap": nap_delta, "baseline": baseline_delta, "bytes": delta_bytes},
+            "segment_writer": writer_started is not None}
+
+
+def _segments() -> None:
+    """The worker's status segment writer alone, until SIGTERM."""
+    from exporters.datex2.status_segments import SegmentLoop
+    from nap.config import load_settings
+    from nap.store.db import session_factory
+
+    settings = load_settings()
+    loop = SegmentLoop(session_factory(settings.database_url), profiles=settings.datex2_status_segments)
+    signal.signal(signal.SIGTERM, lambda *_: loop.stopping.set())
+    loop.run()
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["segments"]:
+        raise SystemExit(__doc__)
+    _segments()

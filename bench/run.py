@@ -23,6 +23,7 @@ import shutil
 import sys
 import time
 import traceback
+from contextlib import nullcontext
 from datetime import datetime, timezone
 
 from bench import api, datex2, de_afir_push, harvest, merge, multi_feed, push, statistics
@@ -47,6 +48,8 @@ def parse_args(argv=None):
     parser.add_argument("--api-seconds", type=float, default=8.0, help="duration of each API load")
     parser.add_argument("--push-seconds", type=float, default=15.0, help="duration of each push load")
     parser.add_argument("--push-rate", type=float, default=500.0, help="scheduled PATCH/s of the paced load")
+    parser.add_argument("--no-segment-writer", action="store_true",
+                        help="push without the worker's DATEX II status segment writer beside NAP (its cost)")
     parser.add_argument("--datex2-profile", default="generic", choices=("generic", "afir"))
     parser.add_argument("--datex2-jobs", type=int, default=2,
                         help="processes writing the table on PostgreSQL (as NAP_EXPORT_JOBS)")
@@ -148,7 +151,10 @@ def run_one(args, engine: str, size: int, versions_url: str, trivial_base: str |
             # All load comes from 127.0.0.1: the per-IP rate limit (120/min) would measure
             # itself, so it is switched off as for a trusted proxy in front.
             env = harvest.nap_env(db, NAP_API_RATE_LIMIT_PER_MINUTE="0")
-            with gunicorn(f"nap-{engine}-{size}", "wsgi:app", port, env, args.workers):
+            writes_segments = "push" in args.only and not args.no_segment_writer
+            with gunicorn(f"nap-{engine}-{size}", "wsgi:app", port, env, args.workers), \
+                    (push.segment_writer(env) if writes_segments else nullcontext()):
+                writer_started = time.monotonic() if writes_segments else None
                 base = f"http://127.0.0.1:{port}"
                 if "api" in args.only:
                     quiet("api")
@@ -156,7 +162,7 @@ def run_one(args, engine: str, size: int, versions_url: str, trivial_base: str |
                 if "push" in args.only:
                     quiet("push")
                     guarded(run, "push", lambda: push.run(base, trivial_base, evses, token, args.push_seconds,
-                                                          args.push_rate))
+                                                          args.push_rate, writer_started))
                 if "de_afir_push" in args.only:
                     quiet("de_afir_push")
                     guarded(run, "de_afir_push", lambda: de_afir_push.run(
