@@ -6,7 +6,9 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 
+from nap.feeds import get_feed, issue_push_token
 from nap.ocpi.values import format_datetime
+from tests.harvest_helpers import register_and_harvest
 
 
 class Cpo:
@@ -31,3 +33,13 @@ class Cpo:
         matches = [point for point in statuses if point.endswith(f"#evse:{evse_uid}") and self.location_id in point]
         assert len(matches) == 1, (evse_uid, sorted(statuses))
         return matches[0]
+
+
+def harvested_cpo(demo, nap_url: str, sessions, settings) -> Cpo:
+    """The demo CPO `demo` registered as DE/ABC and harvested, with a push token, pushing
+    to one of its locations with two EVSEs or more."""
+    assert register_and_harvest(sessions, settings, demo, country_code="DE", party_id="ABC").status == "success"
+    with sessions.begin() as session:
+        token = issue_push_token(session, get_feed(session, "demo"))
+    location = next(loc for loc in demo.app.config["FLEET"].locations if len(loc["evses"]) >= 2)
+    return Cpo(nap_url, token, location)

@@ -14,12 +14,10 @@ from sqlalchemy import delete, func, select
 from exporters.datex2 import status_segments
 from exporters.datex2.status_segments import (CHAIN_GAP, KEEP, PROFILES, SegmentLoop, plan_delta, prune_segments,
                                               write_segments)
-from nap.feeds import get_feed, issue_push_token
 from nap.ocpi.values import format_datetime
 from nap.store.leases import Leases
 from nap.store.tables import Datex2StatusSegment
-from tests.harvest_helpers import register_and_harvest
-from tests.status_push import Cpo
+from tests.status_push import Cpo, harvested_cpo
 from tests.waiting import clock_past
 from tests.xsd import validate
 
@@ -28,12 +26,7 @@ STATUS = "/datex2/v3.7/energy-infrastructure/status"
 
 @pytest.fixture
 def cpo(demo_cpo, nap_server, sessions, settings) -> Cpo:
-    demo = demo_cpo(locations=4)
-    assert register_and_harvest(sessions, settings, demo, country_code="DE", party_id="ABC").status == "success"
-    with sessions.begin() as session:
-        token = issue_push_token(session, get_feed(session, "demo"))
-    location = next(loc for loc in demo.app.config["FLEET"].locations if len(loc["evses"]) >= 2)
-    return Cpo(nap_server.url, token, location)
+    return harvested_cpo(demo_cpo(locations=4), nap_server.url, sessions, settings)
 
 
 def _statuses(content: bytes) -> list[tuple[str, str]]:

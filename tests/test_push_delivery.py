@@ -28,15 +28,13 @@ from exporters.push.loop import DeliveryLoop
 from exporters.push.subscribers import NewSubscriber, SubscriberError, add_subscriber, rotate_secrets
 from exporters.push.transport import check_url
 from nap.cli import main as nap_cli
-from nap.feeds import get_feed, issue_push_token
 from nap.store.leases import Leases
 from nap.store.tables import EvseStatusChange, PushDelivery, PushSubscriber, Tariff
 from nap.url_guard import UrlRefused
 from tests.de_afir_schema import validate_status, validate_table
-from tests.harvest_helpers import register_and_harvest
 from tests.portal_fixtures import PortalClient, add_user
 from tests.settings_helpers import replace
-from tests.status_push import Cpo
+from tests.status_push import Cpo, harvested_cpo
 from tests.waiting import clock_past, wait_until
 
 AUTH_HEADER = ("X-Api-Key", "s3cret-subscriber-key")
@@ -199,12 +197,7 @@ def push_settings(settings):
 
 @pytest.fixture
 def cpo(demo_cpo, nap_server, sessions, push_settings) -> Cpo:
-    demo = demo_cpo(locations=3)
-    assert register_and_harvest(sessions, push_settings, demo, country_code="DE", party_id="ABC").status == "success"
-    with sessions.begin() as session:
-        token = issue_push_token(session, get_feed(session, "demo"))
-    location = next(loc for loc in demo.app.config["FLEET"].locations if len(loc["evses"]) >= 2)
-    return Cpo(nap_server.url, token, location)
+    return harvested_cpo(demo_cpo(locations=3), nap_server.url, sessions, push_settings)
 
 
 def subscribe(sessions, settings, pki: Pki, receiver: Receiver, name: str = "mobilithek", kind: str = "status",
