@@ -17,8 +17,10 @@ from exporters.datex2.status_segments import (CHAIN_GAP, KEEP, PROFILES, Segment
 from nap.ocpi.values import format_datetime
 from nap.store.leases import Leases
 from nap.store.tables import Datex2StatusSegment
+from demo_cpo.server import touch_location
+from tests.harvest_helpers import harvest, register_and_harvest
 from tests.status_push import Cpo, harvested_cpo
-from tests.waiting import clock_past
+from tests.waiting import clock_past, wait_until
 from tests.xsd import validate
 
 STATUS = "/datex2/v3.7/energy-infrastructure/status"
@@ -161,3 +163,38 @@ def test_the_worker_writes_the_profiles_it_is_set_to(cpo, sessions, nap_server):
     answer, raw = _delta(nap_server.url, "generic", since, encoding="identity")  # built live
     assert answer.status_code == 200 and [status for _, status in _statuses(raw)] == ["charging"]
     loop.stop()
+
+
+def test_a_status_a_long_harvest_pulled_is_in_the_joined_delta(demo_cpo, nap_server, sessions, settings,
+                                                               monkeypatch):
+    """The harvest's changes become visible when it commits, seconds after its start: the
+    status history is restamped then, so a segment written after the commit holds them,
+    though segments were written while it ran (on PostgreSQL: on SQLite the harvest holds
+    the write lock, and the writer waits)."""
+    demo = demo_cpo(locations=4, slow_ms=1500)  # two list requests: a run of 3 s, longer than OVERLAP
+    assert register_and_harvest(sessions, settings, demo).status == "success"
+    monkeypatch.setattr(status_segments, "HEARTBEAT", timedelta(0))  # a segment at every tick
+    loop = SegmentLoop(sessions, tick_seconds=0.1).start()
+    try:
+        wait_until(lambda: _segment_after(sessions, datetime.now(timezone.utc) - timedelta(hours=1)), timeout=10,
+                   what="the first segment")
+        since = clock_past(datetime.now(timezone.utc))
+        touched = touch_location(demo.app, 1, clock_past(since))
+        run = harvest(sessions, settings)
+        assert run.status == "success" and (run.finished_at - run.started_at).total_seconds() > 2
+        wait_until(lambda: _segment_after(sessions, run.finished_at), timeout=10,
+                   what="a segment written after the harvest")
+        with sessions() as session:
+            assert plan_delta(session, "afir", since) is not None
+        answer, raw = _delta(nap_server.url, "afir", since, encoding="identity")
+    finally:
+        loop.stop()
+    evse = touched["evses"][0]["uid"]
+    assert answer.status_code == 200 and [point for point, _ in _statuses(raw)] == \
+        [f"DE*ABC*{touched['id']}#evse:{evse}"]
+
+
+def _segment_after(sessions, moment: datetime) -> int | None:
+    with sessions() as session:
+        return session.scalar(select(Datex2StatusSegment.id).where(Datex2StatusSegment.profile == "afir",
+                                                                   Datex2StatusSegment.made_at > moment).limit(1))

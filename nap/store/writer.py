@@ -153,6 +153,8 @@ class FeedWriter:
         # counts them skipped.
         self.refused_units = {"locations": 0, "evses": 0, "connectors": 0}
         self.refused_objects = 0  # locations and tariffs
+        # Status changes of EVSEs the store knew, stamped with the run's time until restamped.
+        self.known_status_changes = 0
         # What the feed served, refused or not: evidence for an administrator deciding on
         # its party claims (nap.parties.evidence). Objects per pair, EVSEs per eMI3 operator.
         self.parties_served: Counter[str] = Counter()
@@ -305,6 +307,7 @@ class FeedWriter:
                 old_status, old_changed_at = previous.get((location_pk, evse.uid), (None, None))
                 last_updated = time(evse.last_updated)
                 if old_status != evse.status:
+                    self.known_status_changes += old_status is not None
                     # Times in the driver's form: the bulk insert bypasses the column types.
                     changes.append(status_change_values(
                         self.feed_id, StatusChange(location_pk, evse.uid, old_status, evse.status, last_updated),
@@ -408,6 +411,16 @@ class FeedWriter:
         for table in (Location, Tariff):
             self.session.execute(update(table).where(table.feed_id == self.feed_id, table.changed_at == self.now)
                                  .values(table.change_stamps(commit_time)))
+        if self.known_status_changes:
+            # Status deltas ask for what was received after a time: a status change dated at
+            # the run's start, visible only at its end, would be in no delta (nor in a DATEX
+            # II status segment written meanwhile). The first statuses of EVSEs new to the
+            # store stay as they are (a first harvest's million rows): those EVSEs come with
+            # a new table, and their statuses with the next snapshot.
+            self.session.execute(update(EvseStatusChange).where(
+                EvseStatusChange.feed_id == self.feed_id, EvseStatusChange.received_at == self.now,
+                EvseStatusChange.via == self.via, EvseStatusChange.old_status.is_not(None))
+                .values(received_at=commit_time))
         written = sorted(self.merger.written)  # merges published for another feed's row
         for start in range(0, len(written), 1000):
             self.session.execute(update(Location).where(Location.id.in_(written[start:start + 1000]),
