@@ -34,7 +34,7 @@ from itertools import pairwise
 from typing import BinaryIO
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from nap.compression import GzipJoin, Piece
@@ -250,7 +250,10 @@ class SegmentLoop(TickingThread):
             if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
                 self._pruned_at = now
                 prune_segments(self.sessions, now)
-        except Exception:  # the database away for a moment: the next tick tries again
+        except OperationalError as error:  # SQLite's write lock held by a harvest, the database away
+            log.warning("DATEX II status segments: the database refused this tick (%s); the next one tries again",
+                        str(error).splitlines()[0])
+        except Exception:
             log.exception("DATEX II status segment tick failed")
 
     def stop(self, timeout: float = 10.0) -> None:
