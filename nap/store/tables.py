@@ -189,6 +189,9 @@ class Location(_PublishedObject, Base):
         # and removed_at (the bbox search) prefers it to its own index.
         Index("ix_locations_publication", "id", "publish", "removed_at", "changed_at", "last_updated"),
         Index("ix_locations_static_changed_at", "static_changed_at"),
+        # The latest change, in every DATEX II table and status request's version: found in
+        # the covering index above it took a pass over it (135 ms at 315,000 locations).
+        Index("ix_locations_changed_at", "changed_at"),
     )
 
     # changed_at moves with every change; this one with every change but a patch of EVSE
