@@ -153,6 +153,10 @@ def _in_a_transaction(sessions: sessionmaker[Session], token_hashes: list[str], 
                       location_id: str, evse_uid: str, fields: dict, pushed_at: datetime,
                       now: datetime) -> StatusPatch | None:
     with write_session(sessions) as session:
+        # Stamped once the write lock is held (SQLite: a harvest may hold it for minutes):
+        # a status delta asks for what was received after a time, and a change dated when
+        # the request came but committed after the harvest would be in none.
+        now = max(now, datetime.now(timezone.utc))
         connection = session.connection()
         feed = connection.execute(_FEED, {"token_hashes": token_hashes, "country_code": pair[0],
                                           "party_id": pair[1]}).one_or_none()
