@@ -287,6 +287,8 @@ class Harvester:
             log.warning("harvest run %s of %s degraded: %d of %d EVSEs served were skipped", run_id, feed.name,
                         tally.units.evses_skipped, tally.units.evses_served)
         self._finish(session, run_id, endpoints.version, tally, status, None)
+        session.flush()  # the run's record, before the last statement
+        writer.restamp_dynamic(_utcnow())  # last, so that the commit follows its stamp closely
 
     def _module_pages(self, client: OcpiClient, endpoints, identity: FeedIdentity, kind: str, url: str,
                       date_from: str | None, page_process: PageProcess | None) -> Iterator[NormalizedPage]:

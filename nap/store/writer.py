@@ -405,27 +405,32 @@ class FeedWriter:
         return counts
 
     def restamp_changes(self, commit_time: datetime) -> None:
-        """Give this run's changes the time they become visible (just before commit), not
-        the run's start: otherwise a long run committing after a shorter, later one would
-        publish changes dated before what clients already saw (Last-Modified would lag)."""
-        for table in (Location, Tariff):
-            self.session.execute(update(table).where(table.feed_id == self.feed_id, table.changed_at == self.now)
-                                 .values(table.change_stamps(commit_time)))
-        if self.known_status_changes:
-            # Status deltas ask for what was received after a time: a status change dated at
-            # the run's start, visible only at its end, would be in no delta (nor in a DATEX
-            # II status segment written meanwhile). The first statuses of EVSEs new to the
-            # store stay as they are (a first harvest's million rows): those EVSEs come with
-            # a new table, and their statuses with the next snapshot.
-            self.session.execute(update(EvseStatusChange).where(
-                EvseStatusChange.feed_id == self.feed_id, EvseStatusChange.received_at == self.now,
-                EvseStatusChange.via == self.via, EvseStatusChange.old_status.is_not(None))
-                .values(received_at=commit_time))
+        """Give this run's location changes the time they become visible (just before
+        commit), not the run's start: otherwise a long run committing after a shorter, later
+        one would publish changes dated before what clients already saw (Last-Modified would
+        lag). restamp_dynamic does the same for what status deltas read, last."""
+        self.session.execute(update(Location).where(Location.feed_id == self.feed_id, Location.changed_at == self.now)
+                             .values(Location.change_stamps(commit_time)))
         written = sorted(self.merger.written)  # merges published for another feed's row
         for start in range(0, len(written), 1000):
             self.session.execute(update(Location).where(Location.id.in_(written[start:start + 1000]),
                                                         Location.changed_at == self.now)
                                  .values(Location.change_stamps(commit_time)))
+
+    def restamp_dynamic(self, commit_time: datetime) -> None:
+        """The run's tariff changes and status changes of known EVSEs dated `commit_time`,
+        to be the run's last statement: status deltas (and the DATEX II status segments,
+        within their OVERLAP of a commit) ask for what changed after a time, and a change
+        dated at the run's start, visible only at its end, would be in none. The first
+        statuses of EVSEs new to the store keep the run's time (a first harvest's million
+        rows): those EVSEs come with a new table, and their statuses with the next snapshot."""
+        self.session.execute(update(Tariff).where(Tariff.feed_id == self.feed_id, Tariff.changed_at == self.now)
+                             .values(Tariff.change_stamps(commit_time)))
+        if self.known_status_changes:
+            self.session.execute(update(EvseStatusChange).where(
+                EvseStatusChange.feed_id == self.feed_id, EvseStatusChange.received_at == self.now,
+                EvseStatusChange.via == self.via, EvseStatusChange.old_status.is_not(None))
+                .values(received_at=commit_time))
 
     # -- removals ------------------------------------------------------------------------
 
