@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from exporters.datex2.spooled_response import plain as _plain, spool_file, spooled as _spooled, stream
 from exporters.datex2.status import write_status
-from exporters.datex2.status_segments import Plan, plan_delta, write_joined
+from exporters.datex2.status_segments import Plan, mostly_repeats, plan_delta, write_joined
 from exporters.datex2.table import write_table
 from exporters.datex2.source import (ChangedStatuses, party_operators, published_locations, table_state,
                                      tariff_lookup)
@@ -87,7 +87,7 @@ def status():
                             max(moments) if moments else None)
     if validators.client_is_current():
         return not_modified(validators, private=False, max_age=MAX_AGE)
-    if plan is not None:
+    if plan is not None and not mostly_repeats(session, plan):
         return _joined(session, plan, profile, now, version, validators)
     # AFIR: the ad hoc prices are dynamic data, so a delta also holds the EVSEs whose tariff
     # changed (the table version, and so the ETag, changes with any tariff).

@@ -78,16 +78,19 @@ def _write_fragments(session: Session, out: BinaryIO, delta: ChangedStatuses, pr
 
 class TariffCache:
     """The tariffs a writer of segments has read, kept from tick to tick until one changes:
-    reading them again at each tick was a tenth of the writer's time."""
+    reading them again at each tick was a tenth of the writer's time. A change is seen by
+    the tariffs' latest change and count, and by any tariff changed in the segment's window
+    (one committed late, dated before the latest)."""
 
     def __init__(self) -> None:
         self._state: tuple | None = None
         self._tariffs: dict = {}
 
-    def lookup(self, session: Session):
+    def lookup(self, session: Session, since: datetime):
         state = tuple(session.execute(select(func.max(Tariff.changed_at), func.max(Tariff.removed_at),
                                              func.count(Tariff.id))).one())
-        if state != self._state:
+        changed = session.scalar(select(func.count(Tariff.id)).where(Tariff.changed_at > since))
+        if state != self._state or changed:
             self._state, self._tariffs = state, {}
         return tariff_lookup(session, self._tariffs)
 
@@ -132,7 +135,7 @@ def write_segments(sessions: sessionmaker[Session], now: datetime, profiles: tup
                 continue
             documents = list(delta)
             operators = party_operators(session)
-            lookup = (tariffs or TariffCache()).lookup(session)
+            lookup = (tariffs or TariffCache()).lookup(session, since)
             for profile in due:
                 buffer = io.BytesIO()
                 items = _write_fragments(session, buffer, delta, profile, now, documents, operators, lookup)
@@ -171,11 +174,14 @@ class Plan:
     segment_ids: list[int]
     tail_since: datetime
     tail_seen: SeenChanges
+    since: datetime  # the delta's
+    items: int  # refill point statuses in the segments
 
 
 def plan_delta(session: Session, profile: str, since: datetime) -> Plan | None:
-    """The segments that make the delta since `since`, or None if they cannot, or if they
-    hold mostly repeats (the delta is then built live whole)."""
+    """The segments that make the delta since `since`, or None if they cannot (it is then
+    built live whole). Whether they hold mostly repeats is mostly_repeats' to say, after a
+    conditional request has had its 304."""
     rows = session.execute(select(Segment.id, Segment.previous_id, Segment.since, Segment.made_at, Segment.items)
                            .where(Segment.profile == profile, Segment.made_at > since)
                            .order_by(Segment.id)).all()
@@ -183,10 +189,15 @@ def plan_delta(session: Session, profile: str, since: datetime) -> Plan | None:
         return None
     if any(later.previous_id != earlier.id for earlier, later in pairwise(rows)):
         return None
-    if sum(row.items for row in rows) > REPEATS_LIMIT * max(_changed_evses(session, since), 1) + REPEATS_SLACK:
-        return None
     window = session.scalar(select(Segment.window_ids).where(Segment.id == rows[-1].id))
-    return Plan([row.id for row in rows], rows[-1].made_at - OVERLAP, SeenChanges.from_json(window))
+    return Plan([row.id for row in rows], rows[-1].made_at - OVERLAP, SeenChanges.from_json(window), since,
+                sum(row.items for row in rows))
+
+
+def mostly_repeats(session: Session, plan: Plan) -> bool:
+    """Whether the plan's segments hold more than REPEATS_LIMIT times the EVSEs that changed
+    (and REPEATS_SLACK): its delta is then better built live."""
+    return plan.items > REPEATS_LIMIT * max(_changed_evses(session, plan.since), 1) + REPEATS_SLACK
 
 
 def write_joined(out: BinaryIO, session: Session, plan: Plan, *, gzipped: bool, profile: str, publication_time: datetime,
