@@ -16,7 +16,7 @@ from exporters.datex2.identity import fingerprint
 from exporters.datex2.selection import PublishedSite
 from nap.ocpi.ids import id_key
 from nap.store.documents import assemble_locations
-from nap.store.status_history import SeenChanges, changed_evses_since
+from nap.store.status_history import SeenChanges, changed_evses_since, not_after
 from nap.store.states import ClaimState
 from nap.store.tables import Connector, Evse, Feed, FeedParty, Location, Tariff
 
@@ -60,16 +60,24 @@ _ZONES: dict[tuple, tuple[float, frozenset[str]]] = {}
 _ZONES_SECONDS = 300.0
 
 
+def _kept(cache: dict, key: tuple, seconds: float, read: Callable[[], object]):
+    """What read() gives, kept in `cache` under `key` (its first part the database: one
+    entry per database in use, kept small) and read again after `seconds`."""
+    cached = cache.get(key)
+    if cached is None or time.monotonic() - cached[0] > seconds:
+        value = read()
+        if len(cache) > 16:
+            cache.clear()
+        cached = cache[key] = (time.monotonic(), value)
+    return cached[1]
+
+
 def _published_time_zones(session: Session, location_count: int) -> frozenset[str]:
-    key = (str(session.get_bind().url), location_count)
-    cached = _ZONES.get(key)
-    if cached is None or time.monotonic() - cached[0] > _ZONES_SECONDS:
+    def read() -> frozenset[str]:
         zones = session.scalars(select(Location.data["time_zone"].as_string()).distinct().where(
             Location.removed_at.is_(None), Location.publish.is_(True))).all()
-        if len(_ZONES) > 16:  # one entry per database in use, kept small
-            _ZONES.clear()
-        cached = _ZONES[key] = (time.monotonic(), frozenset(zone for zone in zones if zone))
-    return cached[1]
+        return frozenset(zone for zone in zones if zone)
+    return _kept(_ZONES, (str(session.get_bind().url), location_count), _ZONES_SECONDS, read)
 
 
 # The number of locations is in the table version only to notice rows deleted without a
@@ -77,18 +85,13 @@ def _published_time_zones(session: Session, location_count: int) -> frozenset[st
 # moves the latest change. Counting 315,000 locations took 100-150 ms, at every status and
 # table request, so each process counts again at most every _COUNT_SECONDS: a removed
 # feed's locations leave the version that much later (static data; AFIR gives it 24 hours).
-_COUNTS: dict[str, tuple[float, int]] = {}
+_COUNTS: dict[tuple, tuple[float, int]] = {}
 _COUNT_SECONDS = 10.0
 
 
 def _location_count(session: Session) -> int:
-    key = str(session.get_bind().url)
-    cached = _COUNTS.get(key)
-    if cached is None or not 0 <= time.monotonic() - cached[0] <= _COUNT_SECONDS:
-        if len(_COUNTS) > 16:  # one entry per database in use, kept small
-            _COUNTS.clear()
-        cached = _COUNTS[key] = (time.monotonic(), session.scalar(select(func.count(Location.id))))
-    return cached[1]
+    return _kept(_COUNTS, (str(session.get_bind().url),), _COUNT_SECONDS,
+                 lambda: session.scalar(select(func.count(Location.id))))
 
 
 def table_state(session: Session, at: datetime | None = None) -> tuple[datetime | None, str]:
@@ -140,10 +143,9 @@ def changed_tariff_evses(session: Session, since: datetime, skip: Collection[str
     removed tariff has no rate in the table any more, so no update to refer to. `skip`: the
     changes a reader has had (SeenChanges.tariffs); `until`: none changed later."""
     tariffs: dict[tuple[str, str], set[str]] = {}
-    later = () if until is None else (Tariff.changed_at <= until,)
     for pk, changed_at, country, party, key in session.execute(
             select(Tariff.id, Tariff.changed_at, Tariff.country_code, Tariff.party_id, Tariff.id_key)
-            .where(Tariff.changed_at > since, *later, Tariff.removed_at.is_(None))):
+            .where(Tariff.changed_at > since, *not_after(Tariff.changed_at, until), Tariff.removed_at.is_(None))):
         if SeenChanges.tariff_key(pk, changed_at) not in skip:
             tariffs.setdefault((country, party), set()).add(key)
     changed: dict[int, set[str]] = {}

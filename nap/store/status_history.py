@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from statistics import quantiles
 from typing import Collection, Iterable
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from nap.store.tables import EvseStatusChange, Tariff
@@ -88,9 +88,9 @@ class SeenChanges:
     def after(cls, session: Session, start: datetime, until: datetime | None = None) -> SeenChanges:
         """The status and tariff changes received after `start` (and not after `until`)."""
         statuses = session.scalars(select(EvseStatusChange.id).where(
-            EvseStatusChange.received_at > start, *_not_after(EvseStatusChange.received_at, until)))
+            EvseStatusChange.received_at > start, *not_after(EvseStatusChange.received_at, until)))
         tariffs = session.execute(select(Tariff.id, Tariff.changed_at).where(
-            Tariff.changed_at > start, *_not_after(Tariff.changed_at, until)))
+            Tariff.changed_at > start, *not_after(Tariff.changed_at, until)))
         return cls(frozenset(statuses), frozenset(cls.tariff_key(pk, at) for pk, at in tariffs))
 
     @classmethod
@@ -102,8 +102,17 @@ class SeenChanges:
         return {"statuses": sorted(self.statuses), "tariffs": sorted(self.tariffs)}
 
 
-def _not_after(column, until: datetime | None) -> tuple:
+def not_after(column, until: datetime | None) -> tuple:
+    """The condition that `column` is not after `until`, none for None: for a where()."""
     return () if until is None else (column <= until,)
+
+
+def count_changed_evses(session: Session, since: datetime) -> int:
+    """How many EVSEs changed status after `since`: the keys changed_evses_since gives,
+    counted in the database."""
+    changed = select(EvseStatusChange.location_pk, EvseStatusChange.evse_uid).where(
+        EvseStatusChange.received_at > since).distinct().subquery()
+    return session.scalar(select(func.count()).select_from(changed))
 
 
 def changed_evses_since(session: Session, since: datetime, skip: Collection[int] = (),
@@ -112,7 +121,7 @@ def changed_evses_since(session: Session, since: datetime, skip: Collection[int]
     for DATEX II deltas), leaving out the changes whose ids are in `skip` (those a reader
     has had)."""
     changed: dict[int, set[str]] = {}
-    window = (EvseStatusChange.received_at > since, *_not_after(EvseStatusChange.received_at, until))
+    window = (EvseStatusChange.received_at > since, *not_after(EvseStatusChange.received_at, until))
     if skip:
         rows = session.execute(select(EvseStatusChange.id, EvseStatusChange.location_pk, EvseStatusChange.evse_uid)
                                .where(*window))
