@@ -223,7 +223,8 @@ class Piece:
 
 
 class GzipJoin:
-    """Write pieces to `out` as one gzip stream: add() each, then finish()."""
+    """Write pieces to `out` as one gzip stream: add() each (or add_plain() bytes not yet
+    compressed), then finish()."""
 
     def __init__(self, out: BinaryIO) -> None:
         self._out, self._crc, self._size = out, 0, 0
@@ -234,6 +235,25 @@ class GzipJoin:
         self._crc = crc32_combine(self._crc, piece.crc, piece.size)
         self._size += piece.size
 
+    def add_plain(self, data: bytes) -> None:
+        self.add(Piece.of(data))
+
     def finish(self) -> None:
         self._out.write(_FINAL_BLOCK)
         self._out.write(struct.pack("<II", self._crc, self._size & 0xFFFFFFFF))
+
+
+class PlainJoin:
+    """GzipJoin's counterpart for a client that takes no gzip: the pieces' plain bytes."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self._out = out
+
+    def add(self, piece: Piece) -> None:
+        self._out.write(piece.plain())
+
+    def add_plain(self, data: bytes) -> None:
+        self._out.write(data)
+
+    def finish(self) -> None:
+        pass

@@ -37,13 +37,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from nap.compression import GzipJoin, Piece
+from nap.compression import GzipJoin, Piece, PlainJoin
 from exporters.datex2.source import ChangedStatuses, party_operators, tariff_lookup
 from exporters.datex2.status import status_envelope, write_site_statuses
 from nap.store.db import repeatable_read, write_session
 from nap.store.leases import Leases
-from nap.store.status_history import SeenChanges
-from nap.store.tables import Datex2StatusSegment as Segment, EvseStatusChange, Tariff
+from nap.store.status_history import SeenChanges, count_changed_evses
+from nap.store.tables import Datex2StatusSegment as Segment, Tariff
 from nap.ticking import TickingThread
 
 log = logging.getLogger(__name__)
@@ -161,12 +161,6 @@ def prune_segments(sessions: sessionmaker[Session], now: datetime) -> int:
         return session.execute(delete(Segment).where(Segment.made_at < now - KEEP)).rowcount
 
 
-def _changed_evses(session: Session, since: datetime) -> int:
-    changed = select(EvseStatusChange.location_pk, EvseStatusChange.evse_uid).where(
-        EvseStatusChange.received_at > since).distinct().subquery()
-    return session.scalar(select(func.count()).select_from(changed))
-
-
 @dataclass(frozen=True)
 class Plan:
     """How a delta is joined: these segments, then the changes after `tail_since` but for
@@ -197,7 +191,7 @@ def plan_delta(session: Session, profile: str, since: datetime) -> Plan | None:
 def mostly_repeats(session: Session, plan: Plan) -> bool:
     """Whether the plan's segments hold more than REPEATS_LIMIT times the EVSEs that changed
     (and REPEATS_SLACK): its delta is then better built live."""
-    return plan.items > REPEATS_LIMIT * max(_changed_evses(session, plan.since), 1) + REPEATS_SLACK
+    return plan.items > REPEATS_LIMIT * max(count_changed_evses(session, plan.since), 1) + REPEATS_SLACK
 
 
 def write_joined(out: BinaryIO, session: Session, plan: Plan, *, gzipped: bool, profile: str, publication_time: datetime,
@@ -209,24 +203,16 @@ def write_joined(out: BinaryIO, session: Session, plan: Plan, *, gzipped: bool, 
     tail = io.BytesIO()
     delta = ChangedStatuses(session, plan.tail_since, prices=profile == "afir", seen=plan.tail_seen)
     items = _write_fragments(session, tail, delta, profile, publication_time)
-    join = GzipJoin(out) if gzipped else None
-
-    def put(piece: Piece | None, plain: bytes | None = None) -> None:
-        if join is not None:
-            join.add(piece or Piece.of(plain))
-        else:
-            out.write(plain if plain is not None else piece.plain())
-
-    put(None, head)
+    join = GzipJoin(out) if gzipped else PlainJoin(out)
+    join.add_plain(head)
     for chunk in range(0, len(plan.segment_ids), 64):  # a few MB of segments at a time
         for row in session.execute(select(Segment.items, Segment.body, Segment.crc, Segment.plain_size)
                                    .where(Segment.id.in_(plan.segment_ids[chunk:chunk + 64])).order_by(Segment.id)):
             items += row.items
-            put(Piece(row.body, row.crc, row.plain_size))
-    put(None, tail.getvalue())
-    put(None, closing)
-    if join is not None:
-        join.finish()
+            join.add(Piece(row.body, row.crc, row.plain_size))
+    join.add_plain(tail.getvalue())
+    join.add_plain(closing)
+    join.finish()
     return items
 
 
