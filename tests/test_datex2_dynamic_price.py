@@ -13,13 +13,16 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 from lxml import etree
+from sqlalchemy import select
 
 from demo_cpo.fleet import generate_fleet
+from exporters.datex2.source import changed_tariff_evses
 from exporters.datex2.status import write_status
 from exporters.datex2.table import write_table
 from nap.feeds import get_feed, issue_push_token
 from nap.ocpi.values import format_datetime
-from tests.harvest_helpers import register_and_harvest
+from nap.store.tables import Location
+from tests.harvest_helpers import harvest, register_and_harvest
 from tests.test_datex2 import NS, assert_valid, texts
 from tests.waiting import clock_past
 
@@ -169,6 +172,31 @@ def test_a_pushed_tariff_change_is_in_the_afir_status_delta_at_once(demo_cpo, na
     for object_id in (site_id, f"{site_id}#station"):
         assert status.xpath("//afac:reference[@id = $id]/@version", id=object_id, namespaces=NS) == table.xpath(
             "//*[@id = $id]/@version", id=object_id, namespaces=NS)
+
+
+def test_a_tariff_new_to_the_store_is_no_ad_hoc_price_change(demo_cpo, sessions, settings):
+    """A first harvest's tariffs are new, as are the EVSEs that use them: no EVSE is in a
+    status delta for its price (they all were, which put a whole feed in the worker's next
+    status segment). A harvest that changes a tariff's price puts the EVSEs using it in."""
+    cpo = demo_cpo(locations=10)
+    before_first = clock_past(datetime.now(timezone.utc))
+    assert register_and_harvest(sessions, settings, cpo, country_code="DE", party_id="ABC").status == "success"
+    with sessions() as session:
+        assert changed_tariff_evses(session, before_first) == {}
+
+    tariff = cpo.app.config["FLEET"].tariffs[0]
+    energy = next(c for e in tariff["elements"] for c in e["price_components"] if c["type"] == "ENERGY")
+    energy["price"] = round(energy["price"] + 0.05, 2)
+    tariff["last_updated"] = format_datetime(datetime.now(timezone.utc).replace(microsecond=0))
+    before_second = clock_past(datetime.now(timezone.utc))
+    assert harvest(sessions, settings).status == "success"
+    using = {(location["id"], evse["uid"]) for location in cpo.app.config["FLEET"].locations
+             for evse in location["evses"]
+             if any(tariff["id"] in connector.get("tariff_ids", []) for connector in evse["connectors"])}
+    with sessions() as session:
+        changed = changed_tariff_evses(session, before_second)
+        ids = dict(session.execute(select(Location.id, Location.ocpi_id)).all())
+    assert using and {(ids[pk], uid) for pk, uids in changed.items() for uid in uids} == using
 
 
 # --- A15: the time zone across a change of offset, with an injected clock -----------------------

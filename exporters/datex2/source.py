@@ -141,11 +141,17 @@ def changed_tariff_evses(session: Session, since: datetime, skip: Collection[str
     (AFIR). A connector names its tariffs by id within its location's party, matched as
     the table's tariff lookup matches them (tariff_lookup: country, party, id_key). A
     removed tariff has no rate in the table any more, so no update to refer to. `skip`: the
-    changes a reader has had (SeenChanges.tariffs); `until`: none changed later."""
+    changes a reader has had (SeenChanges.tariffs); `until`: none changed later.
+
+    A tariff new to the store (changed when first seen) is no price change: the EVSEs that
+    use it name it in their connectors, a static change that comes with a new table, and a
+    first harvest's tariffs would put every EVSE of the feed in the delta (a million in the
+    worker's next status segment)."""
     tariffs: dict[tuple[str, str], set[str]] = {}
     for pk, changed_at, country, party, key in session.execute(
             select(Tariff.id, Tariff.changed_at, Tariff.country_code, Tariff.party_id, Tariff.id_key)
-            .where(Tariff.changed_at > since, *not_after(Tariff.changed_at, until), Tariff.removed_at.is_(None))):
+            .where(Tariff.changed_at > since, *not_after(Tariff.changed_at, until), Tariff.removed_at.is_(None),
+                   Tariff.changed_at > Tariff.first_seen_at)):
         if SeenChanges.tariff_key(pk, changed_at) not in skip:
             tariffs.setdefault((country, party), set()).add(key)
     changed: dict[int, set[str]] = {}

@@ -423,7 +423,12 @@ class FeedWriter:
         within their OVERLAP of a commit) ask for what changed after a time, and a change
         dated at the run's start, visible only at its end, would be in none. The first
         statuses of EVSEs new to the store keep the run's time (a first harvest's million
-        rows): those EVSEs come with a new table, and their statuses with the next snapshot."""
+        rows): those EVSEs come with a new table, and their statuses with the next snapshot.
+        A tariff new to the store is first seen when it is changed: so it is no ad hoc price
+        change (exporters.datex2.source.changed_tariff_evses)."""
+        self.session.execute(update(Tariff).where(Tariff.feed_id == self.feed_id, Tariff.changed_at == self.now,
+                                                  Tariff.first_seen_at == self.now)
+                             .values(first_seen_at=commit_time, **Tariff.change_stamps(commit_time)))
         self.session.execute(update(Tariff).where(Tariff.feed_id == self.feed_id, Tariff.changed_at == self.now)
                              .values(Tariff.change_stamps(commit_time)))
         if self.known_status_changes:
