@@ -222,6 +222,28 @@ class Piece:
         return zlib.decompressobj(-zlib.MAX_WBITS).decompress(self.deflated)
 
 
+class PieceWriter:
+    """A Piece written in parts (write(), as a file), compressed as they come: its plain
+    bytes are never held whole (a status segment of a big tariff change is hundreds of MB
+    of XML)."""
+
+    def __init__(self) -> None:
+        self._compressor = zlib.compressobj(LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+        self._deflated: list[bytes] = []
+        self._crc, self._size = 0, 0
+
+    def write(self, data: bytes) -> int:
+        self._deflated.append(self._compressor.compress(data))
+        self._crc = zlib.crc32(data, self._crc)
+        self._size += len(data)
+        return len(data)
+
+    def piece(self) -> Piece:
+        """The piece, ended as Piece.of ends one (a sync flush); write no more after it."""
+        self._deflated.append(self._compressor.flush(zlib.Z_SYNC_FLUSH))
+        return Piece(b"".join(self._deflated), self._crc, self._size)
+
+
 class GzipJoin:
     """Write pieces to `out` as one gzip stream: add() each (or add_plain() bytes not yet
     compressed), then finish()."""

@@ -59,7 +59,11 @@ def _segments(sessions) -> int:
         return session.scalar(select(func.count()).select_from(Datex2StatusSegment))
 
 
-def test_a_delta_joined_from_segments_says_what_the_live_one_says(cpo, nap_server, sessions):
+@pytest.mark.parametrize("shared_read", [True, False], ids=["profiles-share-a-read", "each-profile-reads"])
+def test_a_delta_joined_from_segments_says_what_the_live_one_says(cpo, nap_server, sessions, monkeypatch,
+                                                                   shared_read):
+    if not shared_read:  # as for a tick with more changed locations than a shared read holds
+        monkeypatch.setattr(status_segments, "SHARED_READ_LOCATIONS", 0)
     # The writer was running: its chain began before `since` (a chain's first segment
     # reaches back OVERLAP, over the harvest's status changes).
     _write_segments(sessions)

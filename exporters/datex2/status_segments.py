@@ -37,7 +37,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from nap.compression import GzipJoin, Piece, PlainJoin
+from nap.compression import GzipJoin, Piece, PieceWriter, PlainJoin
 from exporters.datex2.source import ChangedStatuses, party_operators, tariff_lookup
 from exporters.datex2.status import status_envelope, write_site_statuses
 from nap.store.db import repeatable_read, write_session
@@ -64,6 +64,9 @@ HEARTBEAT = timedelta(seconds=10)
 # rather than send its consumer mostly repeats.
 REPEATS_LIMIT = 2
 REPEATS_SLACK = 100
+# The most changed locations whose documents a tick holds to write two profiles from one
+# read; beyond, each profile reads them (a big tariff change: thousands of locations).
+SHARED_READ_LOCATIONS = 2000
 LEASE = "datex2:status-segments"
 LEASE_TTL = timedelta(seconds=30)
 PRUNE_EVERY = timedelta(minutes=1)
@@ -121,7 +124,7 @@ def write_segments(sessions: sessionmaker[Session], now: datetime, profiles: tup
     The profiles' chains normally start at the same point: their changes are then read
     once, and written in each profile. A segment holds the EVSEs whose ad hoc price changed
     in both profiles (the generic one restates their status: the live delta would not)."""
-    written: dict[str, tuple[_Next, int, bytes]] = {}
+    written: dict[str, tuple[_Next, int, Piece]] = {}
     with sessions() as session:
         if session.get_bind().dialect.name == "postgresql":
             repeatable_read(session)  # the window and the segments see one snapshot
@@ -133,16 +136,16 @@ def write_segments(sessions: sessionmaker[Session], now: datetime, profiles: tup
                    and (delta.locations or start.heartbeat_due)]
             if not due:
                 continue
-            documents = list(delta)
+            # Two profiles share one read of the documents, unless they are too many to hold.
+            documents = list(delta) if len(due) > 1 and delta.locations <= SHARED_READ_LOCATIONS else None
             operators = party_operators(session)
             lookup = (tariffs or TariffCache()).lookup(session, since)
             for profile in due:
-                buffer = io.BytesIO()
-                items = _write_fragments(session, buffer, delta, profile, now, documents, operators, lookup)
-                written[profile] = (starts[profile], items, buffer.getvalue())
+                piece = PieceWriter()
+                items = _write_fragments(session, piece, delta, profile, now, documents, operators, lookup)
+                written[profile] = (starts[profile], items, piece.piece())
     segments = []
-    for profile, (start, items, plain) in written.items():
-        piece = Piece.of(plain)
+    for profile, (start, items, piece) in written.items():
         segment = Segment(profile=profile, previous_id=start.previous, since=start.since, made_at=now,
                           window_ids=window.to_json(), items=items, body=piece.deflated, crc=piece.crc,
                           plain_size=piece.size)
