@@ -19,6 +19,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from nap.ocpi.findings import ObjectFinding, UnitCounts
+from harvesters.answer_waits import AnswerWaits
 from harvesters.normalize import FeedIdentity
 from harvesters.ocpi_client import ClientLimits, CredentialsRejected, HarvestError, OcpiClient
 from harvesters.page_process import PageJob, PageProcess
@@ -126,10 +127,12 @@ class Harvester:
             session.flush()
             return run.id
 
-    def harvest(self, feed_name: str, only_if_due: bool = False) -> HarvestRun | None:
+    def harvest(self, feed_name: str, only_if_due: bool = False,
+                waits: AnswerWaits | None = None) -> HarvestRun | None:
         """Harvest a feed, unless another process is harvesting it right now (then None).
         With only_if_due, also skip a feed whose interval has not passed since its last run
-        (another worker may have run it between our due-check and now)."""
+        (another worker may have run it between our due-check and now). `waits` learns how
+        long the CPO keeps the run waiting, while it runs."""
         with self.sessions() as session:
             feed = session.scalars(select(Feed).where(Feed.name == feed_name)).one_or_none()
             if feed is None:
@@ -144,7 +147,7 @@ class Harvester:
             self._close_abandoned_runs(feed.id)
             # Process-wide, restored when the last concurrent run ends (nap/runtime.py).
             with fewer_collections(), short_switch_interval():
-                return self._harvest_locked(feed)
+                return self._harvest_locked(feed, waits or AnswerWaits())
         finally:
             self.leases.release(lease)
 
@@ -164,7 +167,7 @@ class Harvester:
                         error="abandoned: the worker stopped during the run; no data of it was kept")
             )
 
-    def _harvest_locked(self, feed: Feed) -> HarvestRun:
+    def _harvest_locked(self, feed: Feed, waits: AnswerWaits) -> HarvestRun:
         run_id = self._start_run(feed.id)
         tally = RunTally()
         version = None
@@ -177,7 +180,7 @@ class Harvester:
             # on another core; started first, its start overlaps the discovery.
             if self._may_be_large(feed, full_sync=date_from is None):
                 page_process = PageProcess()
-            with OcpiClient(feed.token, self._limits()) as client:
+            with OcpiClient(feed.token, self._limits(), waits=waits) as client:
                 endpoints = client.discover(feed.versions_url)
                 version = endpoints.version
                 with write_session(self.sessions) as session:
@@ -235,6 +238,7 @@ class Harvester:
                         if time.monotonic() > deadline:
                             raise HarvestError(f"the run took longer than {self.settings.harvest_max_seconds} s: aborted")
                         tally.pages += 1
+                        client.waits.answered(page.longest_answer_seconds)  # those of a page process
                         tally.byte_count += page.byte_count
                         if page.bare_list:
                             tally.findings.append(ObjectFinding(

@@ -10,6 +10,7 @@ from typing import Any, Iterator
 
 import httpx
 
+from harvesters.answer_waits import AnswerWaits
 from harvesters.json_limits import nesting_exceeds
 from nap.config import Settings
 from nap.jsonutil import parse_lenient
@@ -92,10 +93,12 @@ def authorization_header(token: str, version: str | None) -> str:
 
 
 class OcpiClient:
-    def __init__(self, token: str, limits: ClientLimits | None = None, transport=None):
+    def __init__(self, token: str, limits: ClientLimits | None = None, transport=None,
+                 waits: AnswerWaits | None = None):
         self.token = token
         self.limits = limits or ClientLimits()
         self.version: str | None = None
+        self.waits = waits or AnswerWaits()  # the run's, when the worker watches it
         # Every request, redirects included, goes through the SSRF guard.
         self._http = httpx.Client(
             timeout=self.limits.timeout_seconds, follow_redirects=True, max_redirects=self.limits.max_redirects,
@@ -134,10 +137,12 @@ class OcpiClient:
         """A request with retries (nap/retry.py): network errors, timeouts and 5xx back off
         exponentially with jitter, 429 waits for Retry-After; nothing retries forever."""
         try:
-            return with_retries(
-                lambda: self._attempt(method, url, params, body), attempts=self.limits.attempts,
-                retry_on=_Retryable, backoff=self._delay,
-                on_retry=lambda attempt, problem, delay: log.info("retrying %s in %.2fs after %s", url, delay, problem))
+            with self.waits.waiting():
+                return with_retries(
+                    lambda: self._attempt(method, url, params, body), attempts=self.limits.attempts,
+                    retry_on=_Retryable, backoff=self._delay,
+                    on_retry=lambda attempt, problem, delay: log.info("retrying %s in %.2fs after %s", url, delay,
+                                                                      problem))
         except _Retryable as problem:
             raise HarvestError(f"{url} failed after {self.limits.attempts} attempts: {problem}") from None
 

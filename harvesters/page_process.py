@@ -104,15 +104,17 @@ def _page_to_wire(page: NormalizedPage) -> tuple:
     """A page without its items, which went ahead of it one by one."""
     return (page.kind, page.byte_count, page.total_count, page.bare_list, page.offset_paging, page.received,
             [(f.object_type, f.object_id, f.field, f.reason, f.severity) for f in page.findings],
-            page.seen_ids, page.skipped, page.counts.as_dict())
+            page.seen_ids, page.skipped, page.counts.as_dict(), page.longest_answer_seconds)
 
 
 def _page_from_wire(wire: tuple, items: list) -> NormalizedPage:
-    kind, byte_count, total_count, bare_list, offset_paging, received, findings, seen_ids, skipped, counts = wire
+    (kind, byte_count, total_count, bare_list, offset_paging, received, findings, seen_ids, skipped, counts,
+     longest_answer_seconds) = wire
     return NormalizedPage(
         kind, byte_count, total_count, bare_list, offset_paging, received, items=items,
         findings=[ObjectFinding(*values) for values in findings],
-        seen_ids=seen_ids, skipped=skipped, counts=UnitCounts.from_dict(counts))
+        seen_ids=seen_ids, skipped=skipped, counts=UnitCounts.from_dict(counts),
+        longest_answer_seconds=longest_answer_seconds)
 
 
 # -- the child ---------------------------------------------------------------------------
@@ -135,6 +137,7 @@ def _produce(job: PageJob, out: BinaryIO) -> None:
                     normalized = normalize_page(job.kind, page, job.version, job.identity,
                                                 send=lambda item: _write_frame(out, ("item", item), flush=False))
                     del page
+                    normalized.longest_answer_seconds = client.waits.longest
                     _write_frame(out, ("page", _page_to_wire(normalized)))
         _write_frame(out, ("end", job.kind))
     except (HarvestError, CredentialsRejected) as error:  # the CPO's doing: reported as it is

@@ -96,6 +96,12 @@ class Settings(BaseSettings):
     harvest_degraded_evse_share: float = 0.01
     # Harvests one worker process runs at once (PostgreSQL; SQLite serializes writers).
     worker_threads: int = 4
+    # A harvest that has waited this long for one answer of its CPO (a request with its
+    # retries) is held up by the CPO, not by this machine: it stops counting against
+    # worker_threads, and the next due feed starts. Up to worker_waiting_threads such
+    # harvests run beside the others in each worker (PostgreSQL).
+    harvest_slow_answer_seconds: float = 5.0
+    worker_waiting_threads: int = 4
     # Bulk downloads: where the daily snapshots go, and how many days are kept (a year by
     # default: regulators look back; the status history archive beside them is kept).
     export_dir: str = "var/exports"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
@@ -17,12 +18,14 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from harvesters.answer_waits import AnswerWaits
 from harvesters.harvest import Harvester
 from nap.config import Settings
 from nap.feeds import close_harvest_request, request_waits, waiting_harvest_request
 from nap.store.db import write_session
 from nap.store.states import FeedStatus
 from nap.store.tables import Feed, HarvestRun
+from nap.ticking import TickingThread
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +55,7 @@ def due_feeds(session: Session, now: datetime) -> list[DueFeed]:
     return due
 
 
-def _answer_request(harvester: Harvester, feed: DueFeed) -> HarvestRun | None:
+def _answer_request(harvester: Harvester, feed: DueFeed, waits: AnswerWaits | None) -> HarvestRun | None:
     """Run the harvest someone asked for, unless another worker has answered it meanwhile.
     Whether the request still waits is checked under the request's lease, and the run starts
     before the lease is let go, so of several workers that saw the request one runs it. The
@@ -66,7 +69,7 @@ def _answer_request(harvester: Harvester, feed: DueFeed) -> HarvestRun | None:
             row = session.get(Feed, feed.id)
             if row is None or waiting_harvest_request(session, row) is None:
                 return None
-        run = harvester.harvest(feed.name)
+        run = harvester.harvest(feed.name, waits=waits)
         if run is not None:
             with write_session(harvester.sessions) as session:
                 close_harvest_request(session, feed.id, run.started_at)
@@ -75,12 +78,12 @@ def _answer_request(harvester: Harvester, feed: DueFeed) -> HarvestRun | None:
         harvester.leases.release(lease)
 
 
-def _harvest_one(harvester: Harvester, feed: DueFeed) -> str | None:
+def _harvest_one(harvester: Harvester, feed: DueFeed, waits: AnswerWaits | None = None) -> str | None:
     try:
         if feed.requested:
-            run = _answer_request(harvester, feed)
+            run = _answer_request(harvester, feed, waits)
         else:
-            run = harvester.harvest(feed.name, only_if_due=True)
+            run = harvester.harvest(feed.name, only_if_due=True, waits=waits)
     except Exception:  # one feed's trouble must not stop the others
         log.exception("harvest of %s crashed", feed.name)
         return None
@@ -91,9 +94,13 @@ def _harvest_one(harvester: Harvester, feed: DueFeed) -> str | None:
     return feed.name
 
 
+def _is_sqlite(sessions: sessionmaker[Session]) -> bool:
+    return sessions.kw["bind"].dialect.name == "sqlite"
+
+
 def _harvest_threads(sessions: sessionmaker[Session], settings: Settings) -> int:
     # SQLite has one writer at a time: parallel harvests would only wait for each other.
-    return 1 if sessions.kw["bind"].dialect.name == "sqlite" else max(1, settings.worker_threads)
+    return 1 if _is_sqlite(sessions) else max(1, settings.worker_threads)
 
 
 def run_due_feeds(sessions: sessionmaker[Session], settings: Settings) -> list[str]:
@@ -109,45 +116,123 @@ def run_due_feeds(sessions: sessionmaker[Session], settings: Settings) -> list[s
     return [name for name in ran if name]
 
 
+@dataclass
+class _Run:
+    feed: DueFeed
+    waits: AnswerWaits
+    aside: bool  # held up by its CPO: it runs beside the worker's threads, not on one of them
+
+
 class HarvestDispatcher:
-    """The worker's harvest tick: hands each due feed to a pool of threads that lives as long
-    as the worker, and returns at once. Waiting for a tick's harvests to end before the next
-    tick would make every feed that falls due meanwhile wait for the slowest CPO; here a slow
-    CPO holds one thread, and the next ticks start the feeds due after it on the others. A
-    feed still running here is not handed over again (another process is kept off it by the
-    harvest lease)."""
+    """The worker's harvest tick: queues the due feeds and returns at once. A feed starts as
+    soon as one of the worker's NAP_WORKER_THREADS is free, in the order it fell due; a
+    feed still running or queued here is not queued again (another process is kept off it
+    by the harvest lease).
+
+    A CPO that is slow to answer holds its harvest for as long as it likes, while this
+    machine does nothing for it. So a run that has waited NAP_HARVEST_SLOW_ANSWER_SECONDS
+    for one answer steps aside: it goes on beside the threads (at most
+    NAP_WORKER_WAITING_THREADS runs at once) and its thread takes the next due feed at once.
+    No feed waits for a slow CPO longer than that; a feed that was slow here starts aside
+    the next time, while there is room, and so does not make anyone wait at all."""
+
+    WATCH_SECONDS = 0.25  # how often the running harvests' waits are looked at
 
     def __init__(self, sessions: sessionmaker[Session], settings: Settings):
         self.sessions = sessions
         self.harvester = Harvester(sessions, settings)
-        self.pool = ThreadPoolExecutor(max_workers=_harvest_threads(sessions, settings),
+        self.threads = _harvest_threads(sessions, settings)
+        # SQLite: a harvest holds the one write lock while it waits, so nothing runs beside it.
+        self.waiting_threads = 0 if _is_sqlite(sessions) else max(0, settings.worker_waiting_threads)
+        self.slow_answer_seconds = settings.harvest_slow_answer_seconds
+        self.pool = ThreadPoolExecutor(max_workers=self.threads + self.waiting_threads,
                                        thread_name_prefix="harvest")
-        self._running: set[int] = set()
+        self._queue: list[DueFeed] = []
+        self._running: dict[int, _Run] = {}
+        self._slow: set[int] = set()  # feeds whose last run here waited for its CPO
         # Re-entrant: a harvest that ends before its callback is added runs the callback at once.
         self._lock = threading.RLock()
+        self._watch = _Watch(self)
+        self._watch.start()
 
     def tick(self) -> list[Future]:
-        """Start the due feeds not running here; their futures (each gives the feed's name
-        when it harvested, else None)."""
+        """Queue the due feeds not running or queued here and start what threads allow;
+        the futures of those started (each gives the feed's name when it harvested, else
+        None)."""
         with self.sessions() as session:
             due = due_feeds(session, datetime.now(timezone.utc))
-        started = []
         with self._lock:
-            for feed in due:
-                if feed.id in self._running:
-                    continue
-                self._running.add(feed.id)
-                future = self.pool.submit(_harvest_one, self.harvester, feed)
-                future.add_done_callback(lambda _done, feed_id=feed.id: self._finished(feed_id))
-                started.append(future)
+            known = self._running.keys() | {feed.id for feed in self._queue}
+            self._queue.extend(feed for feed in due if feed.id not in known)
+            return self._start_queued()
+
+    def _start_queued(self) -> list[Future]:
+        started = []
+        # The queue is looked at afresh for each start: a harvest that ends at once starts
+        # the next ones from its callback, within this loop.
+        while (run := self._next_run()) is not None:
+            feed = run.feed
+            self._queue.remove(feed)
+            self._running[feed.id] = run
+            future = self.pool.submit(_harvest_one, self.harvester, feed, run.waits)
+            future.add_done_callback(lambda done, run=run: self._finished(run, done))
+            started.append(future)
         return started
 
-    def _finished(self, feed_id: int) -> None:
+    def _next_run(self) -> _Run | None:
+        """The first queued feed that may start: on a free thread, or aside when it was
+        slow here last time (while there is room)."""
+        threads_free = len(self._running) - self._aside() < self.threads
+        for feed in self._queue:
+            aside = feed.id in self._slow and self._aside() < self.waiting_threads
+            if aside or threads_free:
+                return _Run(feed, AnswerWaits(), aside)
+        return None
+
+    def _aside(self) -> int:
+        return sum(1 for run in self._running.values() if run.aside)
+
+    def watch(self) -> None:
+        """Let runs held up by their CPO step aside, and start the feeds their threads free."""
         with self._lock:
-            self._running.discard(feed_id)
+            for run in self._running.values():
+                if run.aside or self._aside() >= self.waiting_threads:
+                    continue
+                waited = run.waits.longest_now()
+                if waited >= self.slow_answer_seconds:
+                    run.aside = True
+                    log.info("harvest of %s steps aside: its CPO took %.1f s for one answer so far; "
+                             "its thread goes to the next due feed", run.feed.name, waited,
+                             extra={"feed": run.feed.name})
+            self._start_queued()
+
+    def _finished(self, run: _Run, done: Future) -> None:
+        with self._lock:
+            self._running.pop(run.feed.id, None)
+            if not done.cancelled() and done.exception() is None and done.result() is not None:
+                # Learned from a run that harvested (not one another process had).
+                if run.waits.longest >= self.slow_answer_seconds:
+                    self._slow.add(run.feed.id)
+                else:
+                    self._slow.discard(run.feed.id)
+            self._start_queued()
 
     def shutdown(self) -> None:
+        self._watch.stop()
+        with self._lock:
+            self._queue.clear()
         self.pool.shutdown(wait=True)
+
+
+class _Watch(TickingThread):
+    name = "harvest-watch"
+
+    def __init__(self, dispatcher: HarvestDispatcher):
+        super().__init__(dispatcher.WATCH_SECONDS)
+        self.dispatcher = dispatcher
+
+    def tick(self) -> None:
+        self.dispatcher.watch()
 
 
 def _daily(sessions: sessionmaker[Session], settings: Settings) -> None:

@@ -10,6 +10,7 @@ the failure tests.
 from __future__ import annotations
 
 import io
+import json
 import os
 import pickle
 import signal
@@ -19,10 +20,12 @@ import pytest
 from sqlalchemy import select
 
 import harvesters.harvest
+from harvesters.answer_waits import AnswerWaits
 from nap.ocpi.findings import ObjectFinding
 from harvesters.page_process import PageJob, PageProcess, PageProcessError, _PlainUnpickler
 from nap.store.tables import COMPLETED_RUN_STATUSES, Feed, Finding, HarvestRun, Location
-from tests.harvest_helpers import delete_feed, harvest, register_and_harvest, stored_locations
+from tests.conftest import OCPI_SPEC
+from tests.harvest_helpers import delete_feed, harvest, register, register_and_harvest, stored_locations
 from tests.settings_helpers import replace
 
 
@@ -201,6 +204,32 @@ def test_the_child_sees_neither_the_token_nor_naps_settings(demo_cpo, monkeypatc
         assert sum(page.received for page in process.pages()) == 60
     finally:
         process.close()
+
+
+def test_the_child_says_how_long_the_cpo_took_to_answer(demo_cpo):
+    """The worker lets a run held up by its CPO step aside (nap/worker.py): it must see the
+    waits of a pull in the child too, page by page."""
+    cpo = demo_cpo(locations=60, slow_ms=400)  # two pages of 50
+    process = PageProcess()
+    try:
+        process.start(_job(cpo))
+        waits = [page.longest_answer_seconds for page in process.pages()]
+    finally:
+        process.close()
+    assert len(waits) == 2 and all(0.4 <= seconds < 5 for seconds in waits)
+
+
+def test_the_run_learns_the_waits_of_its_page_process(demo_cpo, sessions, settings, started):
+    """Only Locations here (the spec's version details without Tariffs), pulled in the
+    child: the run's waits, which the worker watches, hold the CPO's slow answers all the
+    same. (Discovery, in the harvest process, is quick.)"""
+    document = json.loads((OCPI_SPEC / "ocpi-2.3.0" / "examples" / "version_details_example.json").read_text())
+    cpo = demo_cpo(locations=60, ocpi_version="2.2.1", slow_ms=400, version_details=document)
+    register(sessions, cpo, name="feed")
+    waits = AnswerWaits()
+    run = harvesters.harvest.Harvester(sessions, _in_child(settings)).harvest("feed", waits=waits)
+    assert run.status in COMPLETED_RUN_STATUSES and run.pages == 2 and len(started) == 1
+    assert 0.4 <= waits.longest < 5
 
 
 def test_a_bug_in_the_child_fails_with_what_it_was(demo_cpo):

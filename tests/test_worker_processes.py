@@ -16,6 +16,7 @@ from demo_cpo.server import DemoOptions, create_app, touch_location
 from nap.feeds import add_feed
 from nap.store.tables import Feed, HarvestRun
 from tests.harvest_helpers import harvest, register_and_harvest, stored_locations
+from tests.settings_helpers import replace
 from tests.waiting import wait_until
 
 
@@ -212,11 +213,6 @@ def test_the_worker_tick_starts_feeds_without_waiting_for_a_slow_one(live_server
             add_feed(session, name=f"cpo-{number}", versions_url=f"{server.url}/ocpi/versions", token="demo-token",
                      country_code="DE", party_id=f"T{number:02d}")
 
-    def finished(name: str) -> bool:
-        with sessions() as session:
-            return session.scalar(select(HarvestRun.finished_at).join(Feed, Feed.id == HarvestRun.feed_id)
-                                  .where(Feed.name == name)) is not None
-
     dispatcher = HarvestDispatcher(sessions, settings)
     try:
         cpo(0, slow_ms=3000)
@@ -226,10 +222,52 @@ def test_the_worker_tick_starts_feeds_without_waiting_for_a_slow_one(live_server
         second = dispatcher.tick()
         assert len(second) == 1  # cpo-1 only: cpo-0 is still running here and not queued again
         assert second[0].result(timeout=30) == "cpo-1"
-        assert not finished("cpo-0") and finished("cpo-1")
+        assert not _finished_run(sessions, "cpo-0") and _finished_run(sessions, "cpo-1")
         assert first[0].result(timeout=60) == "cpo-0"
     finally:
         dispatcher.shutdown()
+
+
+def test_a_harvest_waiting_for_its_cpo_steps_aside_for_the_next_feed(live_server, sessions, settings,
+                                                                    database_url):
+    """One harvest thread: the slow CPO's run steps aside once it has waited for one answer
+    longer than the setting, and the feed queued behind it runs and ends meanwhile (without
+    the step aside it would start only after the slow run). The next time, the feed known
+    to be slow starts aside at once, beside the other on the thread."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time: nothing runs beside a harvest there")
+    from nap.feeds import request_harvest
+    from nap.worker import HarvestDispatcher
+
+    for number, slow_ms in enumerate((1500, 0)):
+        fleet = generate_fleet(locations=4, seed=number, party_id=f"W{number:02d}")
+        server = live_server(create_app(fleet, DemoOptions(slow_ms=slow_ms, page_limit=2, seed=number)))
+        with sessions.begin() as session:
+            add_feed(session, name=f"cpo-{number}", versions_url=f"{server.url}/ocpi/versions", token="demo-token",
+                     country_code="DE", party_id=f"W{number:02d}")
+    dispatcher = HarvestDispatcher(sessions, replace(settings, worker_threads=1, worker_waiting_threads=1,
+                                                     harvest_slow_answer_seconds=0.5))
+    try:
+        slow = dispatcher.tick()
+        assert len(slow) == 1  # cpo-1 waits for the one thread
+        wait_until(lambda: _finished_run(sessions, "cpo-1"), 30, "the queued feed to be harvested")
+        assert not slow[0].done()
+        assert slow[0].result(timeout=60) == "cpo-0"
+
+        with sessions.begin() as session:
+            for name in ("cpo-0", "cpo-1"):
+                request_harvest(session, session.scalars(select(Feed).where(Feed.name == name)).one())
+        again = dispatcher.tick()
+        assert len(again) == 2  # cpo-0 aside, cpo-1 on the thread
+        assert sorted(future.result(timeout=60) for future in again) == ["cpo-0", "cpo-1"]
+    finally:
+        dispatcher.shutdown()
+
+
+def _finished_run(sessions, name: str) -> bool:
+    with sessions() as session:
+        return session.scalar(select(HarvestRun.finished_at).join(Feed, Feed.id == HarvestRun.feed_id)
+                              .where(Feed.name == name)) is not None
 
 
 @pytest.mark.parametrize("command, stdin", [
