@@ -34,16 +34,26 @@ LARGE_FEEDS = (0, 13, 26, 39)  # spread over the registration order, which is th
 LARGE_SHARE = 0.6  # of all EVSEs, shared by the large feeds
 VERSIONS = ("2.3.0", "2.2.1", "2.1.1")
 SLOW_FEEDS = (5, 20, 35)
-SLOW_MS = 2000  # per list request: a small slow feed takes seconds where its peers take a fraction of one
+# Per list request. Slower than NAP_HARVEST_SLOW_ANSWER_SECONDS (5 s): with the two cores
+# saturated, the demo CPOs themselves take 2 s and more for a large page now and then, so
+# a CPO that adds 2 s to each answer (this figure until 2026-12-06) is not a slow one.
+SLOW_MS = 6000
 ALWAYS_FAILING = (10,)  # every list request answered 503: its first run ends failed, after the retries
 FLAKY = (30,)  # a quarter of the list requests answered 503: the retries get through
 FLAKY_RATE = 0.25
 INTERVAL_MINUTES = 15  # the default harvest interval (NAP_DEFAULT_HARVEST_INTERVAL_MINUTES)
 DEMO_PROCESSES = 2  # processes serving the demo CPOs; the large feeds are split between them
 PAGE_LIMIT = 1000  # as in the single-feed harvest benchmark
-# A feed "waited for a slow one" when its run began on a harvest thread that a slow or
-# failing feed's run had just let go: the worker's threads take the due feeds in order,
-# so that thread would have taken it earlier but for the slow run.
+# The slow ones: CPOs that keep a run waiting. Not the flaky or the failing feed: their CPO
+# answers each try at once and asks for a retry after a second (Retry-After: 1); the
+# failing feed's run ends after its tries in about 4 s, the shortest of all, and the flaky
+# one's takes about as long as its peers' (the per-feed figures).
+SLOW_KINDS = ("slow",)
+# A feed "waited for a slow one" when its run began on a harvest thread that a slow
+# feed's run had just let go at its end: the worker's threads take the due feeds in
+# order, so that thread would have taken it earlier but for the slow run. A run that steps
+# aside (nap/worker.py) lets its thread go when it does: the feed that then begins waited
+# for the slow one only until it stepped aside.
 HANDOVER_SECONDS = 1.0
 # Evidence for that: a feed that started this soon after it was due waited for nobody.
 NO_WAIT_SECONDS = 1.0
@@ -221,10 +231,12 @@ def first_runs(db: Database) -> dict[str, dict]:
             for name, started, finished, status, worker, objects in rows}
 
 
-def waited_for_slow(feeds: list[FeedPlan], runs: dict[str, dict], due: datetime) -> dict[str, str]:
-    """Feeds whose first run began on a thread a slow or failing feed's run had just let go
-    (same worker, ended at most HANDOVER_SECONDS before), and that had waited for it."""
-    slow = {feed.name for feed in feeds if feed.kind in ("slow", "failing", "flaky")}
+def waited_for_slow(feeds: list[FeedPlan], runs: dict[str, dict], due: datetime,
+                    let_go: dict[str, datetime | None]) -> dict[str, str]:
+    """Feeds whose first run began on a thread a slow feed's run had just let go
+    (same worker, at most HANDOVER_SECONDS before), and that had waited for it. `let_go`:
+    when each slow run let its thread go (those not named are left out)."""
+    slow = {feed.name for feed in feeds if feed.kind in SLOW_KINDS}
     waited = {}
     for name, run in runs.items():
         if name in slow or run is None or (run["started"] - due).total_seconds() <= NO_WAIT_SECONDS:
@@ -232,16 +244,31 @@ def waited_for_slow(feeds: list[FeedPlan], runs: dict[str, dict], due: datetime)
         gaps = {}
         for other in slow:
             before = runs.get(other)
-            if before and before["finished"] and before["worker"] == run["worker"]:
-                gaps[other] = (run["started"] - before["finished"]).total_seconds()
+            if before and before["worker"] == run["worker"] and let_go.get(other) is not None:
+                gaps[other] = (run["started"] - let_go[other]).total_seconds()
         handovers = {other: gap for other, gap in gaps.items() if 0 <= gap <= HANDOVER_SECONDS}
         if handovers:
-            waited[name] = min(handovers, key=handovers.get)  # the run that ended last before it
+            waited[name] = min(handovers, key=handovers.get)  # the run that let go last before it
     return waited
 
 
+def stepped_aside(workers: list[Service]) -> dict[str, datetime]:
+    """When each run that stepped aside did so (the worker's JSON log line, nap/worker.py):
+    feed name -> time. Each feed's first run is the only one in the scenario."""
+    aside = {}
+    for worker in workers:
+        for line in worker.log_tail(50_000_000).splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict) and entry.get("feed") and "steps aside" in entry.get("message", ""):
+                aside.setdefault(entry["feed"], _utc(entry["time"]))
+    return aside
+
+
 def _summarize(feeds: list[FeedPlan], runs: dict[str, dict], due: datetime, workers: list[Service],
-               rss: _WorkerRss, deadline_hit: bool) -> dict:
+               rss: _WorkerRss, deadline_hit: bool, aside: dict[str, datetime]) -> dict:
     finished = {name: run for name, run in runs.items() if run and run["finished"]}
     last_end = max((run["finished"] for run in finished.values()), default=due)
     lags = {name: (run["started"] - due).total_seconds() for name, run in runs.items() if run}
@@ -254,7 +281,11 @@ def _summarize(feeds: list[FeedPlan], runs: dict[str, dict], due: datetime, work
             "pid": pid, "peak_rss_mb": rss.tree_mb[pid], "vm_hwm_mb": rss.hwm_mb[pid],
             "runs": sum(1 for run in runs.values() if run and f":{pid}:" in (run["worker"] or ""))}
     ordered_lags = sorted(lags.values())
-    waited = waited_for_slow(feeds, runs, due)
+    # Waited for a slow run to end; and began when one stepped aside (waited for it until then).
+    ends = {name: run["finished"] for name, run in runs.items() if run and name not in aside}
+    waited = waited_for_slow(feeds, runs, due, ends)
+    after_aside = waited_for_slow(feeds, runs, due, aside)
+    held = {name: (at - runs[name]["started"]).total_seconds() for name, at in aside.items() if runs.get(name)}
     return {
         "feeds": len(feeds),
         "workers": WORKERS,
@@ -271,6 +302,10 @@ def _summarize(feeds: list[FeedPlan], runs: dict[str, dict], due: datetime, work
         "interval_minutes": INTERVAL_MINUTES,
         "waited_for_slow": waited,
         "waited_count": len(waited),
+        # Runs that stepped aside: how long each held its thread first; the feeds that began then.
+        "stepped_aside_after_seconds": held,
+        "began_when_one_stepped_aside": after_aside,
+        "began_when_one_stepped_aside_count": len(after_aside),
         "per_worker": holders,
         "peak_rss_mb": max((w["peak_rss_mb"] for w in holders.values()), default=0.0),
         "per_feed": {feed.name: {
@@ -330,7 +365,7 @@ def run(postgres_url: str | None, size: int, timeout: float, keep: bool = False,
         db.create()
         # The workers' daily jobs write the day's export files: into the run's scratch space,
         # not the checkout's var/.
-        env = nap_env(db, NAP_EXPORT_DIR=str(WORK / f"exports-{label}"))
+        env = nap_env(db, NAP_EXPORT_DIR=str(WORK / f"exports-{label}"), NAP_LOG_FORMAT="json")
         check(run_measured([str(BIN / "nap"), "db", "upgrade"], env, timeout=300), "nap db upgrade")
         plan_path = WORK / f"multi-feed-{label}.json"
         plan_path.write_text(json.dumps([asdict(feed) for feed in feeds]))
@@ -346,10 +381,11 @@ def run(postgres_url: str | None, size: int, timeout: float, keep: bool = False,
         finally:
             for worker in workers:
                 worker.stop()
-        result = _summarize(feeds, runs, due, workers, rss, deadline_hit)
+        result = _summarize(feeds, runs, due, workers, rss, deadline_hit, stepped_aside(workers))
         log(f"multi_feed: {result['done']}/{len(feeds)} feeds harvested in {result['wall_seconds']:.1f} s; "
             f"lag p50 {result['lag_seconds']['p50']} s, max {result['lag_seconds']['max']} s; "
-            f"{len(result['waited_for_slow'])} waited for a slow one")
+            f"{len(result['waited_for_slow'])} waited for a slow one to end, "
+            f"{result['began_when_one_stepped_aside_count']} began when one stepped aside")
         return result
     finally:
         for demo in demos:
