@@ -152,6 +152,8 @@ class Harvester:
             self.leases.release(lease)
 
     def _is_due(self, feed: Feed) -> bool:
+        if feed.status != FeedStatus.ACTIVE:  # suspended (say) while it waited in a worker's queue
+            return False
         with self.sessions() as session:
             last = session.scalar(select(HarvestRun.started_at).where(HarvestRun.feed_id == feed.id)
                                   .order_by(HarvestRun.started_at.desc()).limit(1))

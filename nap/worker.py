@@ -232,7 +232,10 @@ class _Watch(TickingThread):
         self.dispatcher = dispatcher
 
     def tick(self) -> None:
-        self.dispatcher.watch()
+        try:
+            self.dispatcher.watch()
+        except Exception:  # the next look tries again; a stopped watch would stop the queue
+            log.exception("the harvest watch failed")
 
 
 def _daily(sessions: sessionmaker[Session], settings: Settings) -> None:

@@ -264,6 +264,31 @@ def test_a_harvest_waiting_for_its_cpo_steps_aside_for_the_next_feed(live_server
         dispatcher.shutdown()
 
 
+def test_a_feed_suspended_while_it_waits_in_the_queue_is_not_harvested(live_server, sessions, settings,
+                                                                       database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time: nothing runs beside a harvest there")
+    from nap.store.states import FeedStatus
+    from nap.worker import HarvestDispatcher
+
+    for number, slow_ms in enumerate((1000, 0)):
+        fleet = generate_fleet(locations=2, seed=number, party_id=f"Q{number:02d}")
+        server = live_server(create_app(fleet, DemoOptions(slow_ms=slow_ms, page_limit=2, seed=number)))
+        with sessions.begin() as session:
+            add_feed(session, name=f"cpo-{number}", versions_url=f"{server.url}/ocpi/versions", token="demo-token",
+                     country_code="DE", party_id=f"Q{number:02d}")
+    dispatcher = HarvestDispatcher(sessions, replace(settings, worker_threads=1, worker_waiting_threads=0))
+    try:
+        (slow,) = dispatcher.tick()  # cpo-1 waits in the queue
+        with sessions.begin() as session:
+            session.scalars(select(Feed).where(Feed.name == "cpo-1")).one().status = FeedStatus.SUSPENDED
+        assert slow.result(timeout=60) == "cpo-0"
+        wait_until(lambda: not dispatcher._queue, 10, "the queue to be worked off")
+    finally:
+        dispatcher.shutdown()
+    assert not _finished_run(sessions, "cpo-1")
+
+
 def _finished_run(sessions, name: str) -> bool:
     with sessions() as session:
         return session.scalar(select(HarvestRun.finished_at).join(Feed, Feed.id == HarvestRun.feed_id)
