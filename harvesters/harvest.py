@@ -269,6 +269,12 @@ class Harvester:
                     tally.counts.removed += writer.mark_unseen_removed(table, seen_ids, changed_before=now)
         finally:
             behind.close()
+        slowest = client.waits.longest
+        if slowest >= self.settings.harvest_slow_answer_seconds:  # the worker let the run step aside
+            tally.findings.append(ObjectFinding(
+                ObjectKind.PAGE, None, None,
+                f"the slowest answer took {slowest:.1f} s (a request with its retries); NAP counts an answer over "
+                f"{self.settings.harvest_slow_answer_seconds:g} s as slow", "warning"))
         tally.findings.extend(writer.findings)
         tally.skipped += writer.refused_objects
         tally.parties_served, tally.evse_operators = dict(writer.parties_served), dict(writer.evse_operators)

@@ -227,9 +227,15 @@ def test_the_run_learns_the_waits_of_its_page_process(demo_cpo, sessions, settin
     cpo = demo_cpo(locations=60, ocpi_version="2.2.1", slow_ms=400, version_details=document)
     register(sessions, cpo, name="feed")
     waits = AnswerWaits()
-    run = harvesters.harvest.Harvester(sessions, _in_child(settings)).harvest("feed", waits=waits)
+    slow_settings = replace(_in_child(settings), harvest_slow_answer_seconds=0.3)
+    run = harvesters.harvest.Harvester(sessions, slow_settings).harvest("feed", waits=waits)
     assert run.status in COMPLETED_RUN_STATUSES and run.pages == 2 and len(started) == 1
     assert 0.4 <= waits.longest < 5
+    # The CPO learns it from its run's findings.
+    with sessions() as session:
+        (reason,) = session.scalars(select(Finding.reason).where(Finding.run_id == run.id,
+                                                                 Finding.reason.like("the slowest answer%"))).all()
+    assert f"the slowest answer took {waits.longest:.1f} s" in reason and "over 0.3 s as slow" in reason
 
 
 def test_a_bug_in_the_child_fails_with_what_it_was(demo_cpo):
