@@ -226,7 +226,7 @@ class Harvester:
             # Its job at once: it fetches the first Locations while the tariffs are stored.
             page_process.start(PageJob(feed.token, self._limits(), client.version, endpoints.version, identity,
                                        "location", endpoints.locations_url, self.settings.harvest_page_limit,
-                                       date_from))
+                                       date_from, report_waits_after=self.settings.harvest_slow_answer_seconds / 2))
         try:
             for kind, url, table, write in modules:
                 if not url:
@@ -240,7 +240,6 @@ class Harvester:
                         if time.monotonic() > deadline:
                             raise HarvestError(f"the run took longer than {self.settings.harvest_max_seconds} s: aborted")
                         tally.pages += 1
-                        client.waits.answered(page.longest_answer_seconds)  # those of a page process
                         tally.byte_count += page.byte_count
                         if page.bare_list:
                             tally.findings.append(ObjectFinding(
@@ -270,7 +269,7 @@ class Harvester:
         finally:
             behind.close()
         slowest = client.waits.longest
-        if slowest >= self.settings.harvest_slow_answer_seconds:  # the worker let the run step aside
+        if slowest >= self.settings.harvest_slow_answer_seconds:  # in a worker, a run that may step aside
             tally.findings.append(ObjectFinding(
                 ObjectKind.PAGE, None, None,
                 f"the slowest answer took {slowest:.1f} s (a request with its retries); NAP counts an answer over "
@@ -308,7 +307,7 @@ class Harvester:
         given (it works a page ahead of the store by itself), else fetched and normalized in
         a thread a page ahead (prefetched)."""
         if page_process is not None:
-            yield from page_process.pages()  # started with its job by _pull_and_store
+            yield from page_process.pages(client.waits)  # started with its job by _pull_and_store
             return
         limit = self.settings.harvest_page_limit
         pages = prefetched(normalized_pages(client.pages(url, limit=limit, date_from=date_from), kind,

@@ -25,12 +25,14 @@ import os
 import pickle
 import subprocess
 import sys
+import threading
 import traceback
 from contextlib import closing
 from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator
 
 
+from harvesters.answer_waits import AnswerWaits, ReportedWaits
 from nap.ocpi.findings import ObjectFinding, UnitCounts
 from harvesters.normalize.common import FeedIdentity
 from harvesters.ocpi_client import ClientLimits, CredentialsRejected, HarvestError, OcpiClient
@@ -60,6 +62,9 @@ class PageJob:
     log_level: int = field(default_factory=lambda: logging.getLogger().getEffectiveLevel())
     json_logs: bool = field(default_factory=lambda: any(
         isinstance(handler.formatter, JsonFormatter) for handler in logging.getLogger().handlers))
+    # A wait for one answer that lasts this long is reported while it goes on (the worker
+    # lets a run held up by its CPO step aside): half NAP_HARVEST_SLOW_ANSWER_SECONDS.
+    report_waits_after: float = 2.5
 
 
 # Objects cross one by one (a few kB each): buffered by the megabyte on both sides, and a
@@ -104,17 +109,15 @@ def _page_to_wire(page: NormalizedPage) -> tuple:
     """A page without its items, which went ahead of it one by one."""
     return (page.kind, page.byte_count, page.total_count, page.bare_list, page.offset_paging, page.received,
             [(f.object_type, f.object_id, f.field, f.reason, f.severity) for f in page.findings],
-            page.seen_ids, page.skipped, page.counts.as_dict(), page.longest_answer_seconds)
+            page.seen_ids, page.skipped, page.counts.as_dict())
 
 
 def _page_from_wire(wire: tuple, items: list) -> NormalizedPage:
-    (kind, byte_count, total_count, bare_list, offset_paging, received, findings, seen_ids, skipped, counts,
-     longest_answer_seconds) = wire
+    kind, byte_count, total_count, bare_list, offset_paging, received, findings, seen_ids, skipped, counts = wire
     return NormalizedPage(
         kind, byte_count, total_count, bare_list, offset_paging, received, items=items,
         findings=[ObjectFinding(*values) for values in findings],
-        seen_ids=seen_ids, skipped=skipped, counts=UnitCounts.from_dict(counts),
-        longest_answer_seconds=longest_answer_seconds)
+        seen_ids=seen_ids, skipped=skipped, counts=UnitCounts.from_dict(counts))
 
 
 # -- the child ---------------------------------------------------------------------------
@@ -126,8 +129,14 @@ def _write_frame(out: BinaryIO, message: tuple, flush: bool = True) -> None:
 
 
 def _produce(job: PageJob, out: BinaryIO) -> None:
+    lock = threading.Lock()  # the fetching thread reports long waits (ReportedWaits) between the items
+
+    def frame(message: tuple, flush: bool = True) -> None:
+        with lock:
+            _write_frame(out, message, flush)
+
     try:
-        with OcpiClient(job.token, job.limits) as client:
+        with OcpiClient(job.token, job.limits, waits=ReportedWaits(frame, job.report_waits_after)) as client:
             client.version = job.header_version
             # The next page is fetched (and the CPO composes it) while this one is normalized.
             pages = prefetched(client.pages(job.url, limit=job.limit, date_from=job.date_from))
@@ -135,17 +144,16 @@ def _produce(job: PageJob, out: BinaryIO) -> None:
                 for page in pages:
                     # Each object is sent as soon as it is normalized, then the page's figures.
                     normalized = normalize_page(job.kind, page, job.version, job.identity,
-                                                send=lambda item: _write_frame(out, ("item", item), flush=False))
+                                                send=lambda item: frame(("item", item), flush=False))
                     del page
-                    normalized.longest_answer_seconds = client.waits.longest
-                    _write_frame(out, ("page", _page_to_wire(normalized)))
-        _write_frame(out, ("end", job.kind))
+                    frame(("page", _page_to_wire(normalized)))
+        frame(("end", job.kind))
     except (HarvestError, CredentialsRejected) as error:  # the CPO's doing: reported as it is
-        _write_frame(out, ("error", (type(error).__name__, str(error))))
+        frame(("error", (type(error).__name__, str(error))))
     except BrokenPipeError:  # the parent stopped reading: the run is over
         pass
     except BaseException as error:
-        _write_frame(out, ("crash", (f"{type(error).__name__}: {error}", traceback.format_exc())))
+        frame(("crash", (f"{type(error).__name__}: {error}", traceback.format_exc())))
 
 
 def _child_main() -> None:
@@ -199,12 +207,21 @@ class PageProcess:
                 raise  # it runs, and sent what no message holds
             raise PageProcessError(f"the page process ended unexpectedly (exit code {code})") from None
 
-    def pages(self) -> Iterator[NormalizedPage]:
+    def pages(self, waits: AnswerWaits | None = None) -> Iterator[NormalizedPage]:
+        """The pages; `waits` hears of the child's long waits for its CPO as they happen."""
         items: list = []
         while True:
             what, value = self._receive()
             if what == "item":
                 items.append(_item_from_wire(self._kind, value))  # prepared as it arrives
+            elif what == "wait":
+                key, since = value
+                if waits is not None:
+                    waits.began(("page process", key), since)
+            elif what == "answered":
+                key, seconds = value
+                if waits is not None:
+                    waits.ended(("page process", key), seconds)
             elif what == "page":
                 page, items = _page_from_wire(value, items), []
                 yield page

@@ -29,9 +29,6 @@ class NormalizedPage:
     skipped: int = 0  # objects not stored, each explained by an error finding
     # What became of the locations, EVSEs and connectors on the page (tariffs count nothing).
     counts: UnitCounts = field(default_factory=UnitCounts)
-    # The longest the CPO took for one answer so far (retries included), as the page
-    # process saw it: the run's AnswerWaits takes it over.
-    longest_answer_seconds: float = 0.0
 
 
 def normalize_page(kind: str, page: Page, version: str, identity: FeedIdentity,

@@ -15,18 +15,21 @@ import os
 import pickle
 import signal
 import threading
+import time
+from dataclasses import replace as replace_job
 
 import pytest
 from sqlalchemy import select
 
 import harvesters.harvest
-from harvesters.answer_waits import AnswerWaits
+from harvesters.answer_waits import AnswerWaits, ReportedWaits
 from nap.ocpi.findings import ObjectFinding
 from harvesters.page_process import PageJob, PageProcess, PageProcessError, _PlainUnpickler
 from nap.store.tables import COMPLETED_RUN_STATUSES, Feed, Finding, HarvestRun, Location
 from tests.conftest import OCPI_SPEC
 from tests.harvest_helpers import delete_feed, harvest, register, register_and_harvest, stored_locations
 from tests.settings_helpers import replace
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -206,17 +209,33 @@ def test_the_child_sees_neither_the_token_nor_naps_settings(demo_cpo, monkeypatc
         process.close()
 
 
-def test_the_child_says_how_long_the_cpo_took_to_answer(demo_cpo):
-    """The worker lets a run held up by its CPO step aside (nap/worker.py): it must see the
-    waits of a pull in the child too, page by page."""
-    cpo = demo_cpo(locations=60, slow_ms=400)  # two pages of 50
+def test_the_child_reports_a_long_wait_for_its_cpo_while_it_lasts(demo_cpo):
+    """The worker lets a run held up by its CPO step aside (nap/worker.py): it must see a
+    wait of the child's as it goes on, not once the page has come."""
+    cpo = demo_cpo(locations=20, slow_ms=2500)  # one page of 50
     process = PageProcess()
+    waits = AnswerWaits()
+    pages = []
     try:
-        process.start(_job(cpo))
-        waits = [page.longest_answer_seconds for page in process.pages()]
+        process.start(replace_job(_job(cpo), report_waits_after=0.3))
+        reader = threading.Thread(target=lambda: pages.extend(process.pages(waits)))
+        reader.start()
+        wait_until(lambda: waits.longest_now() >= 1.0, 10, "the child's wait to be seen")
+        assert not pages  # seen while the CPO was still composing its answer
+        reader.join(30)
     finally:
         process.close()
-    assert len(waits) == 2 and all(0.4 <= seconds < 5 for seconds in waits)
+    assert len(pages) == 1 and 2.5 <= waits.longest < 10
+    assert waits.longest_now() == waits.longest  # the wait ended with its answer
+
+
+def test_quick_answers_cost_the_child_no_report():
+    frames = []
+    reported = ReportedWaits(frames.append, after=0.5)
+    with reported.waiting():
+        pass
+    time.sleep(0.6)
+    assert frames == [] and reported.longest < 0.5
 
 
 def test_the_run_learns_the_waits_of_its_page_process(demo_cpo, sessions, settings, started):
