@@ -100,8 +100,8 @@ class Settings(BaseSettings):
     # retries) is held up by the CPO, not by this machine: it stops counting against
     # worker_threads, and the next due feed starts. Up to worker_waiting_threads such
     # harvests run beside the others in each worker (PostgreSQL).
-    harvest_slow_answer_seconds: float = 5.0
-    worker_waiting_threads: int = 4
+    harvest_slow_answer_seconds: float = Field(5.0, gt=0)
+    worker_waiting_threads: int = Field(4, ge=0)
     # Bulk downloads: where the daily snapshots go, and how many days are kept (a year by
     # default: regulators look back; the status history archive beside them is kept).
     export_dir: str = "var/exports"

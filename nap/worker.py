@@ -172,9 +172,9 @@ class HarvestDispatcher:
         # the next ones from its callback, within this loop.
         while (run := self._next_run()) is not None:
             feed = run.feed
+            future = self.pool.submit(_harvest_one, self.harvester, feed, run.waits)
             self._queue.remove(feed)
             self._running[feed.id] = run
-            future = self.pool.submit(_harvest_one, self.harvester, feed, run.waits)
             future.add_done_callback(lambda done, run=run: self._finished(run, done))
             started.append(future)
         return started
