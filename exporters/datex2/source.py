@@ -143,27 +143,33 @@ def changed_tariff_evses(session: Session, since: datetime, skip: Collection[str
     removed tariff has no rate in the table any more, so no update to refer to. `skip`: the
     changes a reader has had (SeenChanges.tariffs); `until`: none changed later.
 
-    A tariff new to the store (changed when first seen) is no price change: the EVSEs that
-    use it name it in their connectors, a static change that comes with a new table, and a
-    first harvest's tariffs would put every EVSE of the feed in the delta (a million in the
-    worker's next status segment)."""
-    tariffs: dict[tuple[str, str], set[str]] = {}
-    for pk, changed_at, country, party, key in session.execute(
-            select(Tariff.id, Tariff.changed_at, Tariff.country_code, Tariff.party_id, Tariff.id_key)
-            .where(Tariff.changed_at > since, *not_after(Tariff.changed_at, until), Tariff.removed_at.is_(None),
-                   Tariff.changed_at > Tariff.first_seen_at)):
+    A tariff new to the store (changed when first seen) is a price change only for the
+    EVSEs whose location had named it before and did not change since `since`. The others
+    name it in a change of their own static data, which comes with a new table: a first
+    harvest's tariffs put every EVSE of the feed in the delta (a million in the worker's
+    next status segment) before this rule."""
+    changed_keys: dict[tuple[str, str], set[str]] = {}
+    new_keys: dict[tuple[str, str], set[str]] = {}
+    for pk, changed_at, first_seen_at, country, party, key in session.execute(
+            select(Tariff.id, Tariff.changed_at, Tariff.first_seen_at, Tariff.country_code, Tariff.party_id,
+                   Tariff.id_key)
+            .where(Tariff.changed_at > since, *not_after(Tariff.changed_at, until), Tariff.removed_at.is_(None))):
         if SeenChanges.tariff_key(pk, changed_at) not in skip:
-            tariffs.setdefault((country, party), set()).add(key)
+            keys = new_keys if changed_at == first_seen_at else changed_keys
+            keys.setdefault((country, party), set()).add(key)
     changed: dict[int, set[str]] = {}
-    for (country, party), keys in tariffs.items():
+    for party_key in changed_keys.keys() | new_keys.keys():
+        (country, party), old, new = party_key, changed_keys.get(party_key, set()), new_keys.get(party_key, set())
+        unchanged_only = () if old else (Location.static_changed_at <= since,)
         # Only the connectors' tariff ids are read; a tariff change is rare, a pass over one
         # party's connectors at each change is affordable.
-        for location_pk, uid, tariff_ids in session.execute(
-                select(Evse.location_pk, Evse.uid, Connector.data["tariff_ids"])
+        for location_pk, uid, tariff_ids, static_changed_at in session.execute(
+                select(Evse.location_pk, Evse.uid, Connector.data["tariff_ids"], Location.static_changed_at)
                 .join(Evse, Evse.id == Connector.evse_pk).join(Location, Location.id == Evse.location_pk)
                 .where(Location.country_code == country, Location.party_id == party,
-                       Location.removed_at.is_(None), Location.publish.is_(True))):
-            if any(id_key(tariff_id) in keys for tariff_id in ocpi.strings(tariff_ids)):
+                       Location.removed_at.is_(None), Location.publish.is_(True), *unchanged_only)):
+            named = {id_key(tariff_id) for tariff_id in ocpi.strings(tariff_ids)}
+            if named & old or (named & new and static_changed_at <= since):
                 changed.setdefault(location_pk, set()).add(uid)
     return changed
 
