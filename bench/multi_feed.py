@@ -44,16 +44,13 @@ FLAKY_RATE = 0.25
 INTERVAL_MINUTES = 15  # the default harvest interval (NAP_DEFAULT_HARVEST_INTERVAL_MINUTES)
 DEMO_PROCESSES = 2  # processes serving the demo CPOs; the large feeds are split between them
 PAGE_LIMIT = 1000  # as in the single-feed harvest benchmark
-# The slow ones: CPOs that keep a run waiting. Not the flaky or the failing feed: their CPO
-# answers each try at once and asks for a retry after a second (Retry-After: 1); the
-# failing feed's run ends after its tries in about 4 s, the shortest of all, and the flaky
-# one's takes about as long as its peers' (the per-feed figures).
-SLOW_KINDS = ("slow",)
-# A feed "waited for a slow one" when its run began on a harvest thread that a slow
-# feed's run had just let go at its end: the worker's threads take the due feeds in
-# order, so that thread would have taken it earlier but for the slow run. A run that steps
-# aside (nap/worker.py) lets its thread go when it does: the feed that then begins waited
-# for the slow one only until it stepped aside.
+# The slow ones: slow, failing and flaky CPOs.
+SLOW_KINDS = ("slow", "failing", "flaky")
+# A feed "waited for a slow one" when its run began on a harvest thread that a slow one's
+# run had just let go: the worker's threads take the due feeds in order, so that thread
+# would have taken it earlier but for the slow run. A run lets its thread go at its end,
+# or when it steps aside (nap/worker.py; the worker's log says when): how long it had held
+# the thread by then is how long the feed waited for it, at most.
 HANDOVER_SECONDS = 1.0
 # Evidence for that: a feed that started this soon after it was due waited for nobody.
 NO_WAIT_SECONDS = 1.0
@@ -282,10 +279,9 @@ def _summarize(feeds: list[FeedPlan], runs: dict[str, dict], due: datetime, work
             "runs": sum(1 for run in runs.values() if run and f":{pid}:" in (run["worker"] or ""))}
     ordered_lags = sorted(lags.values())
     # Waited for a slow run to end; and began when one stepped aside (waited for it until then).
-    ends = {name: run["finished"] for name, run in runs.items() if run and name not in aside}
-    waited = waited_for_slow(feeds, runs, due, ends)
-    after_aside = waited_for_slow(feeds, runs, due, aside)
-    held = {name: (at - runs[name]["started"]).total_seconds() for name, at in aside.items() if runs.get(name)}
+    let_go = {name: aside.get(name, run["finished"]) for name, run in runs.items() if run}
+    waited = waited_for_slow(feeds, runs, due, let_go)
+    held = {slow: (let_go[slow] - runs[slow]["started"]).total_seconds() for slow in set(waited.values())}
     return {
         "feeds": len(feeds),
         "workers": WORKERS,
@@ -302,10 +298,9 @@ def _summarize(feeds: list[FeedPlan], runs: dict[str, dict], due: datetime, work
         "interval_minutes": INTERVAL_MINUTES,
         "waited_for_slow": waited,
         "waited_count": len(waited),
-        # Runs that stepped aside: how long each held its thread first; the feeds that began then.
-        "stepped_aside_after_seconds": held,
-        "began_when_one_stepped_aside": after_aside,
-        "began_when_one_stepped_aside_count": len(after_aside),
+        # How long each slow run waited for had held its thread when it let it go.
+        "slow_held_seconds": held,
+        "stepped_aside": sorted(aside),
         "per_worker": holders,
         "peak_rss_mb": max((w["peak_rss_mb"] for w in holders.values()), default=0.0),
         "per_feed": {feed.name: {
@@ -384,8 +379,7 @@ def run(postgres_url: str | None, size: int, timeout: float, keep: bool = False,
         result = _summarize(feeds, runs, due, workers, rss, deadline_hit, stepped_aside(workers))
         log(f"multi_feed: {result['done']}/{len(feeds)} feeds harvested in {result['wall_seconds']:.1f} s; "
             f"lag p50 {result['lag_seconds']['p50']} s, max {result['lag_seconds']['max']} s; "
-            f"{len(result['waited_for_slow'])} waited for a slow one to end, "
-            f"{result['began_when_one_stepped_aside_count']} began when one stepped aside")
+            f"{len(result['waited_for_slow'])} waited for a slow one")
         return result
     finally:
         for demo in demos:

@@ -263,9 +263,8 @@ def multi_feed_rows(engine: str, size: int, result: dict) -> list[Row]:
     waited = result["waited_for_slow"]  # over several runs: every feed that waited in any of them
     waited_count = result.get("waited_count", len(waited))
     failed = result["failed"]
-    after_aside = result.get("began_when_one_stepped_aside", {})
-    after_aside_count = result.get("began_when_one_stepped_aside_count", len(after_aside))
-    held = result.get("stepped_aside_after_seconds", {})
+    held = result.get("slow_held_seconds", {})
+    aside = result.get("stepped_aside", [])
     workers = ", ".join(f"{name} {_num(worker['peak_rss_mb'], 0)} (own VmHWM {_num(worker['vm_hwm_mb'], 0)}, "
                         f"{worker['runs']} runs)" for name, worker in result["per_worker"].items())
     return [
@@ -276,16 +275,13 @@ def multi_feed_rows(engine: str, size: int, result: dict) -> list[Row]:
             result["within_interval"] and not result["time_limit_reached"]),
         Row("multi_feed", "lag behind schedule, first run (s)", engine, size,
             f"max {_num(lag['max'])} ({lag['max_feed']}), p50 {_num(lag['p50'])}"),
-        Row("multi_feed", "feeds that waited for a slow one to end", engine, size,
+        Row("multi_feed", "feeds that waited for a slow one (how long it held the thread, s)", engine, size,
             f"{waited_count}"
             + (f" ({'in any of the runs: ' if len(waited) > waited_count else ''}"
-               f"{', '.join(f'{feed} after {slow}' for feed, slow in sorted(waited.items()))})" if waited else ""),
+               f"{', '.join(f'{feed} after {slow}' for feed, slow in sorted(waited.items()))})" if waited else "")
+            + (f"; held at most {_num(max(held.values()))}" if held else "")
+            + f"; stepped aside: {', '.join(aside) or 'none'}",
             "", None, "0", waited_count == 0),
-        Row("multi_feed", "feeds that began when a slow one stepped aside, and how long it had held the thread (s)",
-            engine, size, f"{after_aside_count}"
-            + (f" ({', '.join(f'{feed} after {slow}' for feed, slow in sorted(after_aside.items()))})"
-               if after_aside else "")
-            + (f"; held at most {_num(max(held.values()))}" if held else "; none stepped aside")),
         Row("multi_feed", "peak RSS per worker (MB, with its page processes)", engine, size,
             f"{_num(result['peak_rss_mb'], 0)} ({workers})"),
     ]
