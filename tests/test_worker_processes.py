@@ -185,11 +185,7 @@ def test_a_slow_cpo_does_not_hold_up_the_others(live_server, sessions, settings,
     from nap.worker import run_due_feeds
 
     for number, slow_ms in enumerate((1500, 0, 0)):
-        fleet = generate_fleet(locations=4, seed=number, party_id=f"S{number:02d}")
-        cpo = live_server(create_app(fleet, DemoOptions(slow_ms=slow_ms, page_limit=2, seed=number)))
-        with sessions.begin() as session:
-            add_feed(session, name=f"cpo-{number}", versions_url=f"{cpo.url}/ocpi/versions", token="demo-token",
-                     country_code="DE", party_id=f"S{number:02d}")
+        _demo_feed(live_server, sessions, number, slow_ms, party="S")
     assert sorted(run_due_feeds(sessions, settings)) == ["cpo-0", "cpo-1", "cpo-2"]
     with sessions() as session:
         runs = {run.feed_id: run for run in session.scalars(select(HarvestRun))}
@@ -206,19 +202,12 @@ def test_the_worker_tick_starts_feeds_without_waiting_for_a_slow_one(live_server
         pytest.skip("SQLite has one writer at a time: the worker harvests one feed at a time there")
     from nap.worker import HarvestDispatcher
 
-    def cpo(number: int, slow_ms: int):
-        fleet = generate_fleet(locations=4, seed=number, party_id=f"T{number:02d}")
-        server = live_server(create_app(fleet, DemoOptions(slow_ms=slow_ms, page_limit=2, seed=number)))
-        with sessions.begin() as session:
-            add_feed(session, name=f"cpo-{number}", versions_url=f"{server.url}/ocpi/versions", token="demo-token",
-                     country_code="DE", party_id=f"T{number:02d}")
-
     dispatcher = HarvestDispatcher(sessions, settings)
     try:
-        cpo(0, slow_ms=3000)
+        _demo_feed(live_server, sessions, 0, slow_ms=3000, party="T")
         first = dispatcher.tick()
         assert len(first) == 1 and not first[0].done()  # the tick did not wait for the harvest
-        cpo(1, slow_ms=0)  # falls due while cpo-0 is still running
+        _demo_feed(live_server, sessions, 1, slow_ms=0, party="T")  # falls due while cpo-0 is still running
         second = dispatcher.tick()
         assert len(second) == 1  # cpo-1 only: cpo-0 is still running here and not queued again
         assert second[0].result(timeout=30) == "cpo-1"
@@ -240,11 +229,7 @@ def test_a_harvest_waiting_for_its_cpo_steps_aside_for_the_next_feed(live_server
     from nap.worker import HarvestDispatcher
 
     for number, slow_ms in enumerate((1500, 0)):
-        fleet = generate_fleet(locations=4, seed=number, party_id=f"W{number:02d}")
-        server = live_server(create_app(fleet, DemoOptions(slow_ms=slow_ms, page_limit=2, seed=number)))
-        with sessions.begin() as session:
-            add_feed(session, name=f"cpo-{number}", versions_url=f"{server.url}/ocpi/versions", token="demo-token",
-                     country_code="DE", party_id=f"W{number:02d}")
+        _demo_feed(live_server, sessions, number, slow_ms, party="W")
     dispatcher = HarvestDispatcher(sessions, replace(settings, worker_threads=1, worker_waiting_threads=1,
                                                      harvest_slow_answer_seconds=0.5))
     try:
@@ -272,11 +257,7 @@ def test_a_feed_suspended_while_it_waits_in_the_queue_is_not_harvested(live_serv
     from nap.worker import HarvestDispatcher
 
     for number, slow_ms in enumerate((1000, 0)):
-        fleet = generate_fleet(locations=2, seed=number, party_id=f"Q{number:02d}")
-        server = live_server(create_app(fleet, DemoOptions(slow_ms=slow_ms, page_limit=2, seed=number)))
-        with sessions.begin() as session:
-            add_feed(session, name=f"cpo-{number}", versions_url=f"{server.url}/ocpi/versions", token="demo-token",
-                     country_code="DE", party_id=f"Q{number:02d}")
+        _demo_feed(live_server, sessions, number, slow_ms, party="Q", locations=2)
     dispatcher = HarvestDispatcher(sessions, replace(settings, worker_threads=1, worker_waiting_threads=0))
     try:
         (slow,) = dispatcher.tick()  # cpo-1 waits in the queue
@@ -287,6 +268,17 @@ def test_a_feed_suspended_while_it_waits_in_the_queue_is_not_harvested(live_serv
     finally:
         dispatcher.shutdown()
     assert not _finished_run(sessions, "cpo-1")
+
+
+def _demo_feed(live_server, sessions, number: int, slow_ms: int, party: str, locations: int = 4) -> None:
+    """Feed cpo-<number>: a demo CPO serving two objects a page and taking slow_ms for each
+    list request, under the party DE/<party><number>."""
+    party_id = f"{party}{number:02d}"
+    fleet = generate_fleet(locations=locations, seed=number, party_id=party_id)
+    server = live_server(create_app(fleet, DemoOptions(slow_ms=slow_ms, page_limit=2, seed=number)))
+    with sessions.begin() as session:
+        add_feed(session, name=f"cpo-{number}", versions_url=f"{server.url}/ocpi/versions", token="demo-token",
+                 country_code="DE", party_id=party_id)
 
 
 def _finished_run(sessions, name: str) -> bool:
