@@ -216,7 +216,9 @@ class Piece:
 
     @classmethod
     def of(cls, plain: bytes) -> Piece:
-        return cls(_deflate(plain, b"", last=False), zlib.crc32(plain), len(plain))
+        writer = PieceWriter()
+        writer.write(plain)
+        return writer.piece()
 
     def plain(self) -> bytes:
         return zlib.decompressobj(-zlib.MAX_WBITS).decompress(self.deflated)
@@ -239,7 +241,7 @@ class PieceWriter:
         return len(data)
 
     def piece(self) -> Piece:
-        """The piece, ended as Piece.of ends one (a sync flush); write no more after it."""
+        """The piece, ended by a sync flush (as _deflate ends one); write no more after it."""
         self._deflated.append(self._compressor.flush(zlib.Z_SYNC_FLUSH))
         return Piece(b"".join(self._deflated), self._crc, self._size)
 
