@@ -9,14 +9,17 @@ pages): each part is compressed in a background thread while the next is still b
 produced (zlib releases the GIL), instead of all 5 MB at the end on one core.
 
 `GzipJoin` makes one gzip stream of `Piece`s compressed apart, at other times (the DATEX II
-status segments), without compressing anything again.
+status segments), or in other processes (the parts of a bulk file written in parallel),
+without compressing anything again.
 """
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
 import gzip
+import io
 import os
+import shutil
 import struct
 import threading
 import zlib
@@ -224,45 +227,92 @@ class Piece:
         return zlib.decompressobj(-zlib.MAX_WBITS).decompress(self.deflated)
 
 
+class DeflateWriter:
+    """Raw deflate data of what is written (write(), as a file), compressed as it comes and
+    written into `out` at once: the plain bytes are never held whole. finish() ends it as
+    a piece ends (a sync flush) and gives the CRC-32 and length of the plain bytes, with
+    which GzipJoin takes it (add_deflated)."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self._out = out
+        self._compressor = zlib.compressobj(LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+        self._crc, self._size = 0, 0
+
+    def write(self, data: bytes) -> int:
+        self._out.write(self._compressor.compress(data))
+        self._crc = zlib.crc32(data, self._crc)
+        self._size += len(data)
+        return len(data)
+
+    def finish(self) -> tuple[int, int]:
+        """(CRC-32, length) of the plain bytes; write no more after it."""
+        self._out.write(self._compressor.flush(zlib.Z_SYNC_FLUSH))
+        return self._crc, self._size
+
+
 class PieceWriter:
     """A Piece written in parts (write(), as a file), compressed as they come: its plain
     bytes are never held whole (a status segment of a big tariff change is hundreds of MB
     of XML)."""
 
     def __init__(self) -> None:
-        self._compressor = zlib.compressobj(LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
-        self._deflated: list[bytes] = []
-        self._crc, self._size = 0, 0
+        self._deflated = io.BytesIO()
+        self._writer = DeflateWriter(self._deflated)
 
     def write(self, data: bytes) -> int:
-        self._deflated.append(self._compressor.compress(data))
-        self._crc = zlib.crc32(data, self._crc)
-        self._size += len(data)
-        return len(data)
+        return self._writer.write(data)
 
     def piece(self) -> Piece:
         """The piece, ended by a sync flush (as _deflate ends one); write no more after it."""
-        self._deflated.append(self._compressor.flush(zlib.Z_SYNC_FLUSH))
-        return Piece(b"".join(self._deflated), self._crc, self._size)
+        crc, size = self._writer.finish()
+        return Piece(self._deflated.getvalue(), crc, size)
 
 
 class GzipJoin:
-    """Write pieces to `out` as one gzip stream: add() each (or add_plain() bytes not yet
-    compressed), then finish()."""
+    """Write to `out` as one gzip stream: plain bytes (write(), as a file, compressed as
+    they come), pieces compressed before (add()) and raw deflate data another process
+    wrote with a DeflateWriter (add_deflated()), in any order; then finish()."""
 
     def __init__(self, out: BinaryIO) -> None:
         self._out, self._crc, self._size = out, 0, 0
+        self._plain: DeflateWriter | None = None  # compressing what write() gets since the last piece
         out.write(_GZIP_HEADER)
 
+    def write(self, data: bytes) -> int:
+        if not data:
+            return 0
+        if self._plain is None:
+            self._plain = DeflateWriter(self._out)
+        return self._plain.write(data)
+
+    def _count(self, crc: int, size: int) -> None:
+        self._crc = crc32_combine(self._crc, crc, size)
+        self._size += size
+
+    def _end_plain(self) -> None:
+        # A piece's data may not refer back into the plain bytes before it: their
+        # compressor ends here (sync flush), and write() starts a fresh one after.
+        if self._plain is not None:
+            self._count(*self._plain.finish())
+            self._plain = None
+
     def add(self, piece: Piece) -> None:
+        self._end_plain()
         self._out.write(piece.deflated)
-        self._crc = crc32_combine(self._crc, piece.crc, piece.size)
-        self._size += piece.size
+        self._count(piece.crc, piece.size)
+
+    def add_deflated(self, source: BinaryIO, crc: int, size: int) -> None:
+        """What a DeflateWriter wrote into `source` (read from where it stands), with what
+        its finish() gave."""
+        self._end_plain()
+        shutil.copyfileobj(source, self._out, 1 << 20)
+        self._count(crc, size)
 
     def add_plain(self, data: bytes) -> None:
-        self.add(Piece.of(data))
+        self.write(data)
 
     def finish(self) -> None:
+        self._end_plain()
         self._out.write(_FINAL_BLOCK)
         self._out.write(struct.pack("<II", self._crc, self._size & 0xFFFFFFFF))
 

@@ -70,6 +70,36 @@ def test_pieces_compressed_apart_join_into_one_gzip_member(sizes):
     assert single.decompress(out.getvalue()) == body and single.eof and single.unused_data == b""
 
 
+@pytest.mark.parametrize("kinds", ["", "w", "d", "wdw", "ddd", "wpdw", "w0d0w", "dwpd"])
+def test_a_file_written_plain_and_from_parts_deflated_elsewhere_is_one_gzip_member(tmp_path, kinds):
+    """GzipJoin as a file: plain bytes written (w; 0: none), raw deflate data another
+    process wrote into a file (d) and pieces (p), mixed in any order, read as one member."""
+    parts, out = [], io.BytesIO()
+    join = GzipJoin(out)
+    for number, kind in enumerate(kinds):
+        part = _text(0 if kind == "0" else 50_000 + 70_000 * number, number)
+        parts.append(part)
+        if kind in "w0":
+            for start in range(0, len(part), 9_999):
+                join.write(part[start:start + 9_999])
+        elif kind == "p":
+            join.add(Piece.of(part))
+        else:
+            path = tmp_path / f"part-{number}"
+            with path.open("wb") as handle:
+                writer = compression.DeflateWriter(handle)
+                for start in range(0, len(part), 10_000):
+                    writer.write(part[start:start + 10_000])
+                crc, size = writer.finish()
+            with path.open("rb") as handle:
+                join.add_deflated(handle, crc, size)
+    join.finish()
+    body = b"".join(parts)
+    single = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    assert single.decompress(out.getvalue()) == body and single.eof and single.unused_data == b""
+    assert gzip.decompress(out.getvalue()) == body
+
+
 def test_the_crc_of_joined_data_is_combined_with_and_without_zlibs_function(monkeypatch):
     first, second = _text(100_000, 1), _text(77_777, 2)
     expected = zlib.crc32(first + second)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import resource
 import threading
+import zlib
 from datetime import datetime, timezone
 
 import orjson
@@ -16,6 +17,7 @@ from exporters.datex2.table import write_table
 from exporters.datex2 import parallel
 from exporters.datex2.parallel import _write_part, write_table_in_parallel
 from exporters.datex2.source import published_locations, tariff_lookup
+from nap.compression import GzipJoin
 from nap.store.db import repeatable_read, write_session
 from nap.store.documents import iter_location_documents
 from nap.store.tables import Location
@@ -44,9 +46,26 @@ def _one_process(sessions, profile: str) -> bytes:
     return out.getvalue()
 
 
+class _CountingGzip(GzipJoin):
+    """A gzip file that tells what this process compressed and what came deflated."""
+
+    def __init__(self, out) -> None:
+        super().__init__(out)
+        self.plain, self.deflated = 0, []
+
+    def write(self, data: bytes) -> int:
+        self.plain += len(data)
+        return super().write(data)
+
+    def add_deflated(self, source, crc: int, size: int) -> None:
+        self.deflated.append(size)
+        super().add_deflated(source, crc, size)
+
+
+@pytest.mark.parametrize("gzipped", [False, True], ids=["plain", "gzip"])
 @pytest.mark.parametrize("profile", ["generic", "afir"])
 def test_a_table_written_in_parallel_is_the_table_one_process_writes(demo_cpo, sessions, settings, profile,
-                                                                    tmp_path):
+                                                                    gzipped, tmp_path):
     exports = tmp_path / "exports"
     exports.mkdir()
     harvested(demo_cpo, sessions, settings, locations=30)
@@ -54,8 +73,18 @@ def test_a_table_written_in_parallel_is_the_table_one_process_writes(demo_cpo, s
     for jobs in (2, 3):
         before = _children_cpu()
         with (exports / "table.xml").open("wb") as out:
-            count = write_table_in_parallel(out, sessions, jobs=jobs, profile=profile, publication_time=NOW)
+            target = _CountingGzip(out) if gzipped else out
+            count = write_table_in_parallel(target, sessions, jobs=jobs, profile=profile, publication_time=NOW)
+            if gzipped:
+                target.finish()
         written = (exports / "table.xml").read_bytes()
+        if gzipped:
+            single = zlib.decompressobj(16 + zlib.MAX_WBITS)  # one gzip member, as HTTP clients read
+            written = single.decompress(written)
+            assert single.eof and single.unused_data == b""
+            # Each child compressed its own part; this process only the rest.
+            assert len(target.deflated) == jobs - 1 and all(target.deflated)
+            assert target.plain + sum(target.deflated) == len(expected)
         assert written == expected and validate(written) == []
         assert count == written.count(b"ElectricChargingPoint")
         assert _children_cpu() > before  # children did write parts
@@ -105,7 +134,7 @@ def test_a_part_reads_the_exported_snapshot_not_a_later_commit(demo_cpo, session
             for location in writer.scalars(select(Location)):
                 location.data = {**location.data, "name": "Renamed later"}
         url = exporting.get_bind().url.render_as_string(hide_password=False)
-        count, _, _ = _write_part(url, snapshot, 0, None, "generic", NOW, str(tmp_path / "part.xml"))
+        count = _write_part(url, snapshot, 0, None, "generic", NOW, str(tmp_path / "part.xml")).written
     part = (tmp_path / "part.xml").read_bytes()
     assert count > 0 and b"Renamed later" not in part
     assert b"Renamed later" in _one_process(sessions, "generic")

@@ -11,7 +11,8 @@ and calls back for the parts (this process only), `separator` goes between two s
 Building the sites is CPU work in Python, so one process uses one core. The published
 locations are cut into `jobs` ranges of about equal size; this process writes the first
 range into `out` itself while child processes write the others into temporary files next
-to it, which are then appended in order. Every process reads the same state of the
+to it, which are then appended in order. A gzip file (`out` a nap.compression.GzipJoin) is
+compressed the same way: each process its own part, joined into one gzip member. Every process reads the same state of the
 database, so the file is as consistent as one written in a single transaction:
 
 - PostgreSQL: the children import this process's snapshot (pg_export_snapshot / SET
@@ -39,7 +40,7 @@ from datetime import datetime
 from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, NamedTuple, Protocol
 
 from lxml import etree
 from sqlalchemy import func, select, text
@@ -50,6 +51,7 @@ from exporters.datex2.table import write_table, write_table_sites
 from exporters.datex2.tariffs import TariffCounts
 from exporters.datex2.selection import PartyOperators, VersionDigest
 from exporters.datex2.source import party_operators, published_locations, tariff_lookup
+from nap.compression import DeflateWriter, GzipJoin
 from nap.store.db import repeatable_read, session_factory
 from nap.store.documents import iter_location_documents
 from nap.store.tables import Location
@@ -120,14 +122,24 @@ class DocumentWriter(Protocol):
                  more_sites: Callable[[Callable], int] | None, site_versions: VersionDigest) -> int: ...
 
 
+class Part(NamedTuple):
+    """What a child wrote: the number of charging points, what the tariffs left out, the
+    sites' versions, and (CRC-32, length) of the plain bytes when it wrote them deflated."""
+    written: int
+    counts: TariffCounts
+    versions: VersionDigest
+    deflated: tuple[int, int] | None
+
+
 def _write_range(url: str, snapshot: str | None, low: int, high: int | None, path: str, sites: SitesWriter,
-                 separator: bytes, operators: PartyOperators | None) -> tuple[int, TariffCounts, VersionDigest]:
+                 separator: bytes, operators: PartyOperators | None, deflate: bool = False) -> Part:
     """In a child process: the sites of one range, as bytes joined by `separator`, into
-    `path`, what their tariffs left out and their versions. `snapshot`: the PostgreSQL snapshot to read;
+    `path` (as raw deflate data if `deflate`). `snapshot`: the PostgreSQL snapshot to read;
     None on SQLite, where the parent holds writers off. `operators`: the parties'
     operators, as the parent read them."""
     counts = TariffCounts()
-    with session_factory(url)() as session, open(path, "wb") as out:
+    with session_factory(url)() as session, open(path, "wb") as handle:
+        out = DeflateWriter(handle) if deflate else handle
         if snapshot is not None:
             repeatable_read(session).exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
         else:
@@ -146,7 +158,8 @@ def _write_range(url: str, snapshot: str | None, low: int, high: int | None, pat
         written = sites(write, iter_location_documents(session, _in_range(low, high)),
                         tariffs_by_key=tariff_lookup(session), party_operators=operators, tariff_counts=counts,
                         site_versions=versions)
-    return written, counts, versions
+        deflated = out.finish() if isinstance(out, DeflateWriter) else None
+    return Part(written, counts, versions, deflated)
 
 
 def _table_sites(profile: str, publication_time: datetime) -> SitesWriter:
@@ -154,17 +167,22 @@ def _table_sites(profile: str, publication_time: datetime) -> SitesWriter:
 
 
 def _write_part(url: str, snapshot: str | None, low: int, high: int | None, profile: str,
-                publication_time: datetime, path: str,
-                operators: PartyOperators | None = None) -> tuple[int, TariffCounts, VersionDigest]:
+                publication_time: datetime, path: str, operators: PartyOperators | None = None) -> Part:
     """One range of the 3.7 table (see _write_range)."""
     return _write_range(url, snapshot, low, high, path, _table_sites(profile, publication_time), b"", operators)
 
 
-def _append(write: Callable[[bytes], object], out: BinaryIO, path: str) -> None:
+def _append(write: Callable[[bytes], object], out: BinaryIO, path: str, deflated: tuple[int, int] | None) -> None:
     """A part's bytes after what the document holds: its first block through `write` (which
     puts out what the document's writer holds, and a separator after an earlier site), the
-    rest straight into `out`. A part without sites writes nothing, not even a separator."""
+    rest straight into `out`; a deflated part (into a GzipJoin) after an empty write. A part
+    without sites writes nothing, not even a separator."""
     with open(path, "rb") as handle:
+        if deflated is not None:
+            if deflated[1]:
+                write(b"")
+                out.add_deflated(handle, *deflated)
+            return
         block = handle.read(1 << 20)
         if block:
             write(block)
@@ -240,7 +258,8 @@ def write_in_parallel(out: BinaryIO, sessions: sessionmaker[Session], *, jobs: i
                       tariff_counts: TariffCounts | None = None) -> int:
     """Write `document` over all published locations to `out`, its sites in `jobs`
     processes (see the module's docstring); the number of charging points. `tariff_counts`
-    gets what the tariffs of all parts left out."""
+    gets what the tariffs of all parts left out. Into a gzip file (`out` a GzipJoin) each
+    child compresses its own part, so that compressing takes no longer than writing."""
     counts = tariff_counts if tariff_counts is not None else TariffCounts()
     versions = VersionDigest()
     with sessions() as session:
@@ -268,19 +287,19 @@ def write_in_parallel(out: BinaryIO, sessions: sessionmaker[Session], *, jobs: i
                 with ProcessPoolExecutor(max_workers=len(ranges), mp_context=context, initializer=_remember,
                                          initargs=(taken,)) as pool:
                     parts = [pool.submit(_write_range, url, snapshot.pg_snapshot, low, high, path, sites, separator,
-                                         operators)
+                                         operators, isinstance(out, GzipJoin))
                              for (low, high), path in zip(ranges, paths)]
                     _wait_for_snapshots(taken, parts)
                     snapshot.release_writers()
 
                     def append_parts(write) -> int:
                         written = 0
-                        for part, path in zip(parts, paths):
-                            count, part_counts, part_versions = part.result()
-                            written += count
-                            counts.add(part_counts)
-                            versions.merge(part_versions)
-                            _append(write, out, path)
+                        for future, path in zip(parts, paths):
+                            part = future.result()
+                            written += part.written
+                            counts.add(part.counts)
+                            versions.merge(part.versions)
+                            _append(write, out, path, part.deflated)
                         return written
 
                     return document(out, session, iter_location_documents(session, _in_range(None, starts[0])),
