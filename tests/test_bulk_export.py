@@ -10,6 +10,7 @@ import resource
 import signal
 import subprocess
 import sys
+import zlib
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -27,8 +28,17 @@ from tests.harvest_helpers import register_and_harvest
 from tests.settings_helpers import replace
 from tests.xsd import validate
 
-FILES = {"table-generic.xml", "table-afir.xml", "status-generic.xml", "status-afir.xml", "afir-fields.csv",
-         "datex2-de-afir-table.json.gz", "datex2-de-afir-status.json.gz", "SHA256SUMS", "manifest.json"}
+DATEX2_FILES = ("table-generic.xml.gz", "table-afir.xml.gz", "status-generic.xml.gz", "status-afir.xml.gz")
+FILES = {*DATEX2_FILES, "afir-fields.csv", "datex2-de-afir-table.json.gz", "datex2-de-afir-status.json.gz",
+         "SHA256SUMS", "manifest.json"}
+
+
+def gunzipped(path) -> bytes:
+    """The file's content, read as one gzip member (as an HTTP client or a browser reads it)."""
+    single = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    content = single.decompress(path.read_bytes())
+    assert single.eof and single.unused_data == b"", path
+    return content
 
 
 def harvested(demo_cpo, sessions, settings, locations=12):
@@ -43,15 +53,15 @@ def test_a_snapshot_holds_every_file_valid_checksummed_and_attributed(demo_cpo, 
     snapshot = export_snapshot(sessions, settings, tmp_path, now)
     directory = tmp_path / "2026-11-28"
     assert snapshot.directory == directory and {p.name for p in directory.iterdir()} == FILES
-    for name in ("table-generic.xml", "table-afir.xml", "status-generic.xml", "status-afir.xml"):
-        content = (directory / name).read_bytes()
+    for name in DATEX2_FILES:
+        content = gunzipped(directory / name)
         assert validate(content) == [], name
         comment = etree.fromstring(content).getprevious()
         assert "demo (licence: CC-BY-4.0)" in comment.text and "2026-11-28T03:00:00Z" in comment.text
     # The downloadable AFIR status carries the ad hoc prices as the live one does (Annex F3).
-    status_afir = etree.fromstring((directory / "status-afir.xml").read_bytes())
+    status_afir = etree.fromstring(gunzipped(directory / "status-afir.xml.gz"))
     assert status_afir.xpath("//*[local-name()='energyRateUpdate']")
-    assert not etree.fromstring((directory / "status-generic.xml").read_bytes()).xpath(
+    assert not etree.fromstring(gunzipped(directory / "status-generic.xml.gz")).xpath(
         "//*[local-name()='energyRateUpdate']")
     evses = sum(len(loc["evses"]) for loc in cpo.app.config["FLEET"].locations)
     with (directory / "afir-fields.csv").open(encoding="utf-8") as handle:
@@ -85,8 +95,8 @@ def test_locations_without_operator_are_operated_by_their_party_in_every_file(mo
     snapshot = export_snapshot(sessions, replace(settings, export_jobs=2), tmp_path,
                                datetime(2026, 11, 28, 3, 0, tzinfo=timezone.utc))
     for profile in ("generic", "afir"):
-        table = etree.parse(str(snapshot.directory / f"table-{profile}.xml")).getroot()
-        status = etree.parse(str(snapshot.directory / f"status-{profile}.xml")).getroot()
+        table = etree.fromstring(gunzipped(snapshot.directory / f"table-{profile}.xml.gz"))
+        status = etree.fromstring(gunzipped(snapshot.directory / f"status-{profile}.xml.gz"))
         sites = table.xpath("//*[local-name()='energyInfrastructureSite']")
         assert len(sites) == 12
         operators = {site.get("id"): site.xpath("*[local-name()='operator']/*[local-name()='name']"
@@ -108,7 +118,7 @@ def test_downloads_are_listed_and_served(demo_cpo, sessions, settings, tmp_path,
     listing = httpx.get(f"{nap.url}/downloads.json").json()["snapshots"]
     assert len(listing) == 1 and {f["name"] for f in listing[0]["files"]} == FILES - {"SHA256SUMS", "manifest.json"}
     page = httpx.get(f"{nap.url}/downloads").text
-    assert "table-afir.xml" in page and "CC-BY-4.0" in page
+    assert "table-afir.xml.gz" in page and "CC-BY-4.0" in page
     for exported in listing[0]["files"]:
         body = httpx.get(f"{nap.url}/downloads/{listing[0]['date']}/{exported['name']}").content
         assert hashlib.sha256(body).hexdigest() == exported["sha256"]
@@ -193,12 +203,12 @@ def test_hostile_free_texts_of_a_cpo_go_through_every_exporter(monkeypatch, demo
               business_details={"name": f"{hostile} GmbH"})
     snapshot = export_snapshot(sessions, replace(settings, export_jobs=2), tmp_path,
                                datetime(2026, 11, 28, 3, 0, tzinfo=timezone.utc))
-    for name in ("table-generic.xml", "table-afir.xml", "status-generic.xml", "status-afir.xml"):
-        content = (snapshot.directory / name).read_bytes()
+    for name in DATEX2_FILES:
+        content = gunzipped(snapshot.directory / name)
         assert validate(content) == [], name
         root = etree.fromstring(content)
         assert root.getprevious() is None or isinstance(root.getprevious(), etree._Comment)
-    table = etree.parse(str(snapshot.directory / "table-generic.xml")).getroot()
+    table = etree.fromstring(gunzipped(snapshot.directory / "table-generic.xml.gz"))
     assert len(table.xpath("//*[local-name()='energyInfrastructureSite']")) == 4
     with (snapshot.directory / "afir-fields.csv").open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
