@@ -1,6 +1,7 @@
-"""DATEX II benchmark: the table publication written from the store, in a child process of
-its own (seconds, peak RSS), against writing the same number of XML elements, with about
-the same text, through bare lxml (etree.xmlfile) in another child.
+"""DATEX II benchmark: the table publication written from the store into a gzip file, as the
+bulk export writes it, in a child process of its own (seconds, peak RSS), against writing
+the same number of XML elements, with about the same text, through bare lxml
+(etree.xmlfile) into a gzip file the same way, in another child.
 
     python -m bench.datex2 write --url DB --profile generic --out FILE   (NAP's writer)
     python -m bench.datex2 count --file FILE                             (elements, text)
@@ -9,9 +10,11 @@ the same text, through bare lxml (etree.xmlfile) in another child.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -29,14 +32,14 @@ def child_write(url: str, profile: str, out: str, jobs: int) -> dict:
     from nap.store.db import session_factory
 
     started = time.monotonic()
-    with open(out, "wb") as handle:
+    with _gzip_file(out) as handle:
         written = write_table_in_parallel(handle, session_factory(url), jobs=jobs, profile=profile,
                                           publication_time=datetime.now(timezone.utc))
     seconds = time.monotonic() - started
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest child
     return {"seconds": seconds, "refill_points": written, "bytes": os.path.getsize(out),
-            "own_rss_mb": own, "largest_child_rss_mb": children}
+            "plain_bytes": handle.size, "own_rss_mb": own, "largest_child_rss_mb": children}
 
 
 def child_write_de_afir(url: str, out: str, jobs: int) -> dict:
@@ -50,21 +53,32 @@ def child_write_de_afir(url: str, out: str, jobs: int) -> dict:
     from nap.store.db import session_factory
 
     started = time.monotonic()
-    with open(out, "wb") as handle:
+    with _gzip_file(out) as handle:
         written = write_table_in_parallel(handle, session_factory(url), Settings(database_url=url),
                                           now=datetime.now(timezone.utc), jobs=jobs)
     seconds = time.monotonic() - started
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest child
     return {"seconds": seconds, "charging_points": written, "bytes": os.path.getsize(out),
-            "own_rss_mb": own, "largest_child_rss_mb": children}
+            "plain_bytes": handle.size, "own_rss_mb": own, "largest_child_rss_mb": children}
+
+
+@contextmanager
+def _gzip_file(path: str):
+    """A gzip file as the bulk export writes one (exporters/bulk.py)."""
+    from nap.compression import GzipJoin
+
+    with open(path, "wb") as raw:
+        handle = GzipJoin(raw)
+        yield handle
+        handle.finish()
 
 
 def child_count(path: str) -> dict:
     from lxml import etree
 
     elements = text = 0
-    for _event, element in etree.iterparse(path, events=("end",), huge_tree=True):
+    for _event, element in etree.iterparse(gzip.open(path), events=("end",), huge_tree=True):
         elements += 1
         text += len(element.text or "") if len(element) == 0 else 0
         element.clear(keep_tail=False)
@@ -80,7 +94,7 @@ def child_lxml(elements: int, text_chars: int, out: str) -> dict:
     filler = "x" * each
     started = time.monotonic()
     written = 1
-    with open(out, "wb") as handle, etree.xmlfile(handle, encoding="UTF-8") as xf:
+    with _gzip_file(out) as handle, etree.xmlfile(handle, encoding="UTF-8") as xf:
         xf.write_declaration()
         with xf.element("{http://example.org/bench}table", nsmap={"b": "http://example.org/bench"}):
             while written < elements:
@@ -133,7 +147,7 @@ def run(db_url: str, label: str, profile: str, timeout: float, jobs: int) -> dic
     # ssl: 18 MB of RSS) in the figure.
     from bench.common import PYTHON, WORK, bench_env, check, log, run_measured
 
-    out = WORK / f"datex2-{label}-{profile}.xml"
+    out = WORK / f"datex2-{label}-{profile}.xml.gz"
     log(f"datex2: writing the {profile} table of {label} ({jobs} process(es))")
     measured = check(run_measured([PYTHON, "-m", "bench.datex2", "write", "--url", db_url, "--profile", profile,
                                    "--out", str(out), "--jobs", str(jobs)], bench_env(), timeout), "DATEX II table")
@@ -144,13 +158,13 @@ def run(db_url: str, label: str, profile: str, timeout: float, jobs: int) -> dic
                  else measured.peak_rss_mb)
     counted = check(run_measured([PYTHON, "-m", "bench.datex2", "count", "--file", str(out)], bench_env(), timeout),
                     "counting elements").json()
-    baseline_out = WORK / f"datex2-{label}-lxml.xml"
+    baseline_out = WORK / f"datex2-{label}-lxml.xml.gz"
     bare = check(run_measured([PYTHON, "-m", "bench.datex2", "lxml", "--elements", str(counted["elements"]),
                                "--text-chars", str(counted["text_chars"]), "--out", str(baseline_out)],
                               bench_env(), timeout), "bare lxml baseline")
     baseline = bare.json()
     # Germany's AFIR profile (JSON) from the same store, in as many processes as the 3.7 table.
-    de_afir_out = WORK / f"datex2-{label}-de-afir.json"
+    de_afir_out = WORK / f"datex2-{label}-de-afir.json.gz"
     de_afir_run = check(run_measured([PYTHON, "-m", "bench.datex2", "de-afir", "--url", db_url,
                                       "--out", str(de_afir_out), "--jobs", str(jobs)], bench_env(), timeout),
                         "de-afir table")
@@ -173,6 +187,7 @@ def run(db_url: str, label: str, profile: str, timeout: float, jobs: int) -> dic
         "peak_rss_mb_per_process": max(measured.peak_rss_mb, result["largest_child_rss_mb"]),
         "refill_points": result["refill_points"],
         "bytes": result["bytes"],
+        "plain_bytes": result["plain_bytes"],
         "elements": counted["elements"],
         "baseline": {"seconds": baseline["seconds"], "wall_seconds": bare.wall_seconds,
                      "peak_rss_mb": bare.peak_rss_mb, "bytes": baseline["bytes"]},

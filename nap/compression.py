@@ -244,6 +244,10 @@ class DeflateWriter:
         self._size += len(data)
         return len(data)
 
+    @property
+    def size(self) -> int:
+        return self._size
+
     def finish(self) -> tuple[int, int]:
         """(CRC-32, length) of the plain bytes; write no more after it."""
         self._out.write(self._compressor.flush(zlib.Z_SYNC_FLUSH))
@@ -310,6 +314,11 @@ class GzipJoin:
 
     def add_plain(self, data: bytes) -> None:
         self.write(data)
+
+    @property
+    def size(self) -> int:
+        """How many plain bytes the stream holds once finished (all of them after finish())."""
+        return self._size + (self._plain.size if self._plain is not None else 0)
 
     def finish(self) -> None:
         self._end_plain()
