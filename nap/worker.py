@@ -247,6 +247,15 @@ def _daily(sessions: sessionmaker[Session], settings: Settings) -> None:
         log.exception("daily jobs failed")
 
 
+def _table_files(sessions: sessionmaker[Session], settings: Settings) -> None:
+    from exporters.datex2.table_files import refresh_table_files
+
+    try:
+        refresh_table_files(sessions, settings, datetime.now(timezone.utc))
+    except Exception:  # the next tick tries again; the API serves the file before, or builds
+        log.exception("DATEX II table files failed")
+
+
 def run_worker(sessions: sessionmaker[Session], settings: Settings, tick_seconds: int = 30) -> None:
     scheduler = BlockingScheduler(timezone="UTC")
     harvests = HarvestDispatcher(sessions, settings)
@@ -254,6 +263,9 @@ def run_worker(sessions: sessionmaker[Session], settings: Settings, tick_seconds
                       next_run_time=datetime.now(timezone.utc), max_instances=1, coalesce=True)
     # Checked every tick; the leases make each daily job run once a day in all.
     scheduler.add_job(_daily, "interval", seconds=tick_seconds, args=[sessions, settings],
+                      next_run_time=datetime.now(timezone.utc), max_instances=1, coalesce=True)
+    # A large store's DATEX II tables, written ahead for the API (a lease: one worker at a time).
+    scheduler.add_job(_table_files, "interval", seconds=tick_seconds, args=[sessions, settings],
                       next_run_time=datetime.now(timezone.utc), max_instances=1, coalesce=True)
     # Push subscribers (exporters/push/): a loop of its own, ticking ten times a second.
     from exporters.push.loop import DeliveryLoop

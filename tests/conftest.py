@@ -160,8 +160,9 @@ def database_url(request, tmp_path):
 def settings(database_url, tmp_path) -> Settings:
     # The demo CPO listens on loopback, which the SSRF guard refuses unless allow-listed.
     # Mail goes to the test's own outbox directory (no NAP_SMTP_URL), not to var/outbox.
+    # Exports (and the DATEX II table files the worker writes ahead) into the test's own directory.
     return Settings(database_url=database_url, harvest_page_limit=50, outbound_allow=("127.0.0.0/8",),
-                    mail_outbox_dir=str(tmp_path / "outbox"))
+                    mail_outbox_dir=str(tmp_path / "outbox"), export_dir=str(tmp_path / "exports"))
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ The document is written (gzip-compressed when the client accepts it) to a spoole
 temporary file and streamed from there: the writer works in constant memory, and the
 client gets a complete, valid document or an error, never half of one. ETag and
 Last-Modified come from the store's change times, so a poll that finds nothing new costs
-two small queries and answers 304. With nothing to publish the answer is 204.
+two small queries and answers 304. With nothing to publish the answer is 204. A large
+store's table is the file the worker wrote ahead, its newest (table_files.py).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from exporters.datex2.spooled_response import plain as _plain, spool_file, spool
 from exporters.datex2.status import write_status
 from exporters.datex2.status_segments import Plan, mostly_repeats, plan_delta, write_joined
 from exporters.datex2.table import write_table
+from exporters.datex2.table_files import TableFile, newest_table_file
 from exporters.datex2.source import (ChangedStatuses, party_operators, published_locations, table_state,
                                      tariff_lookup)
 from exporters.http_caching import Fingerprint, Validators, not_modified
@@ -47,6 +49,9 @@ def table():
     profile = _profile()
     if profile is None:
         return _plain(f"unknown profile; use one of {', '.join(PROFILES)}", 400)
+    ahead = newest_table_file(settings(), profile)
+    if ahead is not None:
+        return _table_file(ahead)
     session = db_session()
     now = datetime.now(timezone.utc)  # one moment: it decides the sites' UTC offsets and the version
     last_change, version = table_state(session, now)
@@ -62,6 +67,18 @@ def table():
         spool.close()
         return _plain("no charging points are published yet", 204)
     return _stream(spool, gzipped, validators)
+
+
+def _table_file(ahead: TableFile) -> Response:
+    """A large store's table, as the worker wrote it last (table_files.py): the same ETag
+    as the table built here from the same state."""
+    validators = Validators(Fingerprint("table", ahead.profile, ahead.version).etag(), ahead.last_change)
+    if validators.client_is_current():
+        return not_modified(validators, private=False, max_age=MAX_AGE)
+    if not ahead.charging_points:
+        return _plain("no charging points are published yet", 204)
+    gzipped = request.accept_encodings["gzip"] > 0
+    return _stream(ahead.open(gzipped), gzipped, validators)
 
 
 @blueprint.get("/datex2/v3.7/energy-infrastructure/status")

@@ -1,0 +1,154 @@
+"""A large store's DATEX II 3.7 tables, written ahead by the worker into gzip files and
+served from them (exporters/datex2/table_files.py): the table one request would build,
+served with the same validators, written again only once changed and old enough, never
+left to go stale, and a small store's built at each request as before."""
+from __future__ import annotations
+
+import gzip
+import io
+import zlib
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import pytest
+
+from exporters.datex2 import table_files
+from exporters.datex2.source import party_operators, published_locations, table_state, tariff_lookup
+from exporters.datex2.table import write_table
+from exporters.datex2.table_files import newest_table_file, refresh_table_files
+from nap.app import create_app
+from nap.ocpi.values import format_datetime
+from nap.store.documents import iter_location_documents
+from tests.harvest_helpers import harvest, register_and_harvest
+from tests.settings_helpers import replace
+from tests.xsd import validate
+
+TABLE = "/datex2/v3.7/energy-infrastructure/table"
+LOCATIONS = 12
+
+
+@pytest.fixture
+def large(settings):
+    """Settings under which the test's store counts as large."""
+    return replace(settings, datex2_table_file_min_locations=LOCATIONS, export_jobs=2)
+
+
+def _built_here(sessions, settings, profile: str, at: datetime) -> bytes:
+    """The table a request builds from the store as it is, at `at`."""
+    out = io.BytesIO()
+    with sessions() as session:
+        _, version = table_state(session, at)
+        write_table(out, iter_location_documents(session, published_locations()), profile=profile,
+                    publication_time=at, table_version=version, country=settings.country_code.lower(),
+                    national_identifier=settings.party_id, tariffs_by_key=tariff_lookup(session),
+                    party_operators=party_operators(session))
+    return out.getvalue()
+
+
+def _gunzip(data: bytes) -> bytes:
+    single = zlib.decompressobj(16 + zlib.MAX_WBITS)  # one member, as HTTP clients read it
+    content = single.decompress(data)
+    assert single.eof and single.unused_data == b""
+    return content
+
+
+def _rename(cpo, index: int, name: str) -> None:
+    location = cpo.app.config["FLEET"].locations[index]
+    location["name"] = name
+    location["last_updated"] = format_datetime(datetime.now(timezone.utc))
+
+
+def test_a_large_stores_table_is_written_ahead_and_served_as_a_request_would_build_it(
+        demo_cpo, sessions, large, live_server):
+    cpo = demo_cpo(locations=LOCATIONS)
+    assert register_and_harvest(sessions, large, cpo).status == "success"
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    assert refresh_table_files(sessions, large, now) == ["generic", "afir"]
+    nap = live_server(create_app(large))
+    builds = live_server(create_app(replace(large, datex2_table_file_min_locations=0)))  # at each request
+    for profile in ("generic", "afir"):
+        ahead = newest_table_file(large, profile)
+        stored = ahead.path.read_bytes()
+        content = _gunzip(stored)
+        assert content == _built_here(sessions, large, profile, now) and validate(content) == []
+        assert ahead.charging_points == content.count(b"ElectricChargingPoint") > 0
+        with sessions() as session:
+            _, version = table_state(session, now)
+        assert ahead.version == version
+        # Served as the file holds it to a client that takes gzip, unpacked to one that does not.
+        with httpx.stream("GET", f"{nap.url}{TABLE}", params={"profile": profile},
+                          headers={"Accept-Encoding": "gzip"}) as response:
+            assert response.status_code == 200 and response.headers["Content-Encoding"] == "gzip"
+            assert b"".join(response.iter_raw()) == stored
+        plain = httpx.get(f"{nap.url}{TABLE}", params={"profile": profile}, headers={"Accept-Encoding": "identity"})
+        assert plain.status_code == 200 and "Content-Encoding" not in plain.headers and plain.content == content
+        # The validators a request building it gives.
+        built = httpx.get(f"{builds.url}{TABLE}", params={"profile": profile})
+        assert (plain.headers["ETag"], plain.headers["Last-Modified"]) == (built.headers["ETag"],
+                                                                         built.headers["Last-Modified"])
+        again = httpx.get(f"{nap.url}{TABLE}", params={"profile": profile},
+                          headers={"If-None-Match": plain.headers["ETag"]})
+        assert again.status_code == 304
+
+
+def test_a_table_file_is_written_again_once_changed_and_old_enough(demo_cpo, sessions, large, live_server):
+    cpo = demo_cpo(locations=LOCATIONS)
+    assert register_and_harvest(sessions, large, cpo).status == "success"
+    start = datetime.now(timezone.utc).replace(microsecond=0)
+    refresh_table_files(sessions, large, start)
+    first = newest_table_file(large, "generic")
+    _rename(cpo, 3, "Umbenannt am Markt")
+    assert harvest(sessions, large).status == "success"
+    nap = live_server(create_app(large))
+    interval = timedelta(seconds=large.datex2_table_file_seconds)
+    # Within the interval the file stands, though the store has changed.
+    assert refresh_table_files(sessions, large, start + interval / 2) == []
+    served = httpx.get(f"{nap.url}{TABLE}", params={"profile": "generic"})
+    assert b"Umbenannt am Markt" not in served.content and served.content == gzip.decompress(first.path.read_bytes())
+    # After it, the changed table is written, and the one before kept for requests reading it.
+    later = start + interval
+    assert refresh_table_files(sessions, large, later) == ["generic", "afir"]
+    second = newest_table_file(large, "generic", later)
+    assert second.version != first.version and second.written_at == later and first.path.is_file()
+    served = httpx.get(f"{nap.url}{TABLE}", params={"profile": "generic"})
+    assert b"Umbenannt am Markt" in served.content
+    # A third one removes the first.
+    _rename(cpo, 4, "Noch ein Name")
+    assert harvest(sessions, large).status == "success"
+    assert refresh_table_files(sessions, large, later + interval) == ["generic", "afir"]
+    assert not first.path.exists() and second.path.is_file()
+
+
+def test_an_unchanged_table_file_stays_served_and_a_forgotten_one_does_not(demo_cpo, sessions, large):
+    cpo = demo_cpo(locations=LOCATIONS)
+    assert register_and_harvest(sessions, large, cpo).status == "success"
+    start = datetime.now(timezone.utc).replace(microsecond=0)
+    refresh_table_files(sessions, large, start)
+    first = newest_table_file(large, "afir", start)
+    # Nothing changed: not written again, but found current, so still served a day later.
+    moments = [start + timedelta(seconds=large.datex2_table_file_seconds) * n for n in range(1, 30)]
+    for moment in moments:
+        assert refresh_table_files(sessions, large, moment) == []
+    assert newest_table_file(large, "afir", moments[-1]) == table_files.TableFile(
+        first.path, "afir", first.version, first.last_change, start, moments[-1], first.charging_points)
+    # A worker that stopped: after STALE_AFTER the file is not served, the request builds.
+    assert newest_table_file(large, "afir", moments[-1] + table_files.STALE_AFTER) is not None
+    assert newest_table_file(large, "afir", moments[-1] + table_files.STALE_AFTER + timedelta(seconds=1)) is None
+
+
+def test_a_small_store_builds_its_table_at_each_request(demo_cpo, sessions, large, nap_server, settings):
+    cpo = demo_cpo(locations=LOCATIONS)
+    assert register_and_harvest(sessions, large, cpo).status == "success"
+    now = datetime.now(timezone.utc)
+    refresh_table_files(sessions, large, now)
+    assert newest_table_file(large, "generic") is not None
+    # The same store under a higher threshold is small: its files go, and the API builds.
+    small = replace(large, datex2_table_file_min_locations=LOCATIONS + 1)
+    assert refresh_table_files(sessions, small, now + timedelta(days=1)) == []
+    assert newest_table_file(large, "generic") is None
+    assert not list((table_files._directory(large)).glob("table-*"))
+    # nap_server runs with the default settings: 2,000 locations make a store large.
+    _rename(cpo, 0, "Gleich sichtbar")
+    assert harvest(sessions, settings).status == "success"
+    response = httpx.get(f"{nap_server.url}{TABLE}", params={"profile": "generic"})
+    assert response.status_code == 200 and b"Gleich sichtbar" in response.content
