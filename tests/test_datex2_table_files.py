@@ -1,5 +1,5 @@
-"""A large store's DATEX II 3.7 tables, written ahead by the worker into gzip files and
-served from them (exporters/datex2/table_files.py): the table one request would build,
+"""A large store's DATEX II tables (3.7, both profiles, and Germany's JSON), written ahead
+by the worker into gzip files and served from them (exporters/datex2/table_files.py): the table one request would build,
 served with the same validators, written again only once changed and old enough, never
 left to go stale, and a small store's built at each request as before."""
 from __future__ import annotations
@@ -10,9 +10,10 @@ import zlib
 from datetime import datetime, timedelta, timezone
 
 import httpx
+import orjson
 import pytest
 
-from exporters.datex2 import table_files
+from exporters.datex2 import de_afir, table_files
 from exporters.datex2.source import party_operators, published_locations, table_state, tariff_lookup
 from exporters.datex2.table import write_table
 from exporters.datex2.table_files import newest_table_file, refresh_table_files
@@ -24,7 +25,9 @@ from tests.settings_helpers import replace
 from tests.xsd import validate
 
 TABLE = "/datex2/v3.7/energy-infrastructure/table"
+DE_AFIR_TABLE = "/datex2/de-afir/01-00-00/table"
 LOCATIONS = 12
+PROFILES = ["generic", "afir", "de-afir"]
 
 
 @pytest.fixture
@@ -63,7 +66,7 @@ def test_a_large_stores_table_is_written_ahead_and_served_as_a_request_would_bui
     cpo = demo_cpo(locations=LOCATIONS)
     assert register_and_harvest(sessions, large, cpo).status == "success"
     now = datetime.now(timezone.utc).replace(microsecond=0)
-    assert refresh_table_files(sessions, large, now) == ["generic", "afir"]
+    assert refresh_table_files(sessions, large, now) == PROFILES
     nap = live_server(create_app(large))
     builds = live_server(create_app(replace(large, datex2_table_file_min_locations=0)))  # at each request
     for profile in ("generic", "afir"):
@@ -89,6 +92,22 @@ def test_a_large_stores_table_is_written_ahead_and_served_as_a_request_would_bui
         again = httpx.get(f"{nap.url}{TABLE}", params={"profile": profile},
                           headers={"If-None-Match": plain.headers["ETag"]})
         assert again.status_code == 304
+    # Germany's JSON table: the one a request builds, with its validators; one of some parties is built.
+    ahead = newest_table_file(large, "de-afir")
+    stored = ahead.path.read_bytes()
+    one = io.BytesIO()
+    with sessions() as session:
+        de_afir.write_table(one, session, large, now=now)
+        _, version = de_afir.table_version(session, now)
+    assert orjson.loads(_gunzip(stored)) == orjson.loads(one.getvalue()) and ahead.version == version
+    with httpx.stream("GET", f"{nap.url}{DE_AFIR_TABLE}", headers={"Accept-Encoding": "gzip"}) as response:
+        assert response.status_code == 200 and b"".join(response.iter_raw()) == stored
+    served = httpx.get(f"{nap.url}{DE_AFIR_TABLE}")
+    built = httpx.get(f"{builds.url}{DE_AFIR_TABLE}")
+    assert served.headers["ETag"] == built.headers["ETag"] and served.json() == orjson.loads(_gunzip(stored))
+    assert httpx.get(f"{nap.url}{DE_AFIR_TABLE}", headers={"If-None-Match": served.headers["ETag"]}).status_code == 304
+    parties = httpx.get(f"{nap.url}{DE_AFIR_TABLE}", params={"party": "DE*ABC"})
+    assert parties.status_code == 200 and parties.headers["ETag"] != served.headers["ETag"]
 
 
 def test_a_table_file_is_written_again_once_changed_and_old_enough(demo_cpo, sessions, large, live_server):
@@ -107,7 +126,7 @@ def test_a_table_file_is_written_again_once_changed_and_old_enough(demo_cpo, ses
     assert b"Umbenannt am Markt" not in served.content and served.content == gzip.decompress(first.path.read_bytes())
     # After it, the changed table is written, and the one before kept for requests reading it.
     later = start + interval
-    assert refresh_table_files(sessions, large, later) == ["generic", "afir"]
+    assert refresh_table_files(sessions, large, later) == PROFILES
     second = newest_table_file(large, "generic", later)
     assert second.version != first.version and second.written_at == later and first.path.is_file()
     served = httpx.get(f"{nap.url}{TABLE}", params={"profile": "generic"})
@@ -115,7 +134,7 @@ def test_a_table_file_is_written_again_once_changed_and_old_enough(demo_cpo, ses
     # A third one removes the first.
     _rename(cpo, 4, "Noch ein Name")
     assert harvest(sessions, large).status == "success"
-    assert refresh_table_files(sessions, large, later + interval) == ["generic", "afir"]
+    assert refresh_table_files(sessions, large, later + interval) == PROFILES
     assert not first.path.exists() and second.path.is_file()
 
 

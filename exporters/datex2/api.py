@@ -17,11 +17,11 @@ from datetime import datetime, timezone
 from flask import Blueprint, Response, request
 from sqlalchemy import func, select
 
-from exporters.datex2.spooled_response import plain as _plain, spool_file, spooled as _spooled, stream
+from exporters.datex2.spooled_response import plain as _plain, served_ahead, spool_file, spooled as _spooled, stream
 from exporters.datex2.status import write_status
 from exporters.datex2.status_segments import Plan, mostly_repeats, plan_delta, write_joined
 from exporters.datex2.table import write_table
-from exporters.datex2.table_files import TableFile, newest_table_file
+from exporters.datex2.table_files import newest_table_file
 from exporters.datex2.source import (ChangedStatuses, party_operators, published_locations, table_state,
                                      tariff_lookup)
 from exporters.http_caching import Fingerprint, Validators, not_modified
@@ -51,7 +51,8 @@ def table():
         return _plain(f"unknown profile; use one of {', '.join(PROFILES)}", 400)
     ahead = newest_table_file(settings(), profile)
     if ahead is not None:
-        return _table_file(ahead)
+        return served_ahead(ahead, Fingerprint("table", profile, ahead.version).etag(), mimetype="application/xml",
+                            max_age=MAX_AGE)
     session = db_session()
     now = datetime.now(timezone.utc)  # one moment: it decides the sites' UTC offsets and the version
     last_change, version = table_state(session, now)
@@ -67,18 +68,6 @@ def table():
         spool.close()
         return _plain("no charging points are published yet", 204)
     return _stream(spool, gzipped, validators)
-
-
-def _table_file(ahead: TableFile) -> Response:
-    """A large store's table, as the worker wrote it last (table_files.py): the same ETag
-    as the table built here from the same state."""
-    validators = Validators(Fingerprint("table", ahead.profile, ahead.version).etag(), ahead.last_change)
-    if validators.client_is_current():
-        return not_modified(validators, private=False, max_age=MAX_AGE)
-    if not ahead.charging_points:
-        return _plain("no charging points are published yet", 204)
-    gzipped = request.accept_encodings["gzip"] > 0
-    return _stream(ahead.open(gzipped), gzipped, validators)
 
 
 @blueprint.get("/datex2/v3.7/energy-infrastructure/status")

@@ -9,7 +9,8 @@ the Mobilithek:
 As the 3.7 endpoints (api.py): the document is written, gzipped when accepted, to a spooled
 file and streamed from there; ETag and Last-Modified come from the store's change times, so a
 poll that finds nothing new answers 304 after two small queries; 204 when there is nothing to
-publish. What is written where: docs/datex2-de-afir-mapping.md.
+publish. A large store's whole table is the file the worker wrote ahead (table_files.py).
+What is written where: docs/datex2-de-afir-mapping.md.
 """
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from flask import Blueprint, request
 from sqlalchemy import func, select
 
 from exporters.datex2 import de_afir
-from exporters.datex2.spooled_response import plain, spooled, stream
+from exporters.datex2.spooled_response import plain, served_ahead, spooled, stream
+from exporters.datex2.table_files import newest_table_file
 from exporters.http_caching import Fingerprint, Validators, not_modified
 from nap.ocpi.values import parse_datetime
 from nap.store.tables import EvseStatusChange
@@ -75,6 +77,10 @@ def _bad_request(error: BadRequest):
 @blueprint.get(f"{BASE}/table")
 def table():
     parties = _parties()
+    ahead = newest_table_file(settings(), "de-afir") if parties is None else None
+    if ahead is not None:  # a large store's, as the worker wrote it last
+        return served_ahead(ahead, Fingerprint("de-afir table", ahead.version, parties).etag(), mimetype=MIMETYPE,
+                            max_age=MAX_AGE)
     session = db_session()
     now = datetime.now(timezone.utc)  # one moment: it decides the sites' UTC offsets and the version
     last_change, version = de_afir.table_version(session, now)

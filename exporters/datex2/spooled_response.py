@@ -14,7 +14,7 @@ from typing import BinaryIO
 
 from flask import Response, request
 
-from exporters.http_caching import Validators
+from exporters.http_caching import Validators, not_modified
 
 CHUNK = 64 * 1024
 # In memory up to this size, then on disk: a national table is larger than a request should hold.
@@ -62,3 +62,16 @@ def stream(spool: BinaryIO, gzipped: bool, validators: Validators, *, mimetype: 
     if gzipped:
         response.headers["Content-Encoding"] = "gzip"
     return validators.apply(response, private=False, max_age=max_age)
+
+
+def served_ahead(ahead, fingerprint: str, *, mimetype: str, max_age: int) -> Response:
+    """A table the worker wrote ahead (table_files.TableFile), with the validators (the ETag
+    from `fingerprint`) a request building it would give: gzip as it is, or unpacked for a
+    client that takes no gzip."""
+    validators = Validators(fingerprint, ahead.last_change)
+    if validators.client_is_current():
+        return not_modified(validators, private=False, max_age=max_age)
+    if not ahead.charging_points:
+        return plain("no charging points are published yet", 204)
+    gzipped = request.accept_encodings["gzip"] > 0
+    return stream(ahead.open(gzipped), gzipped, validators, mimetype=mimetype, max_age=max_age)

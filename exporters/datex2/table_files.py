@@ -1,4 +1,6 @@
-"""The DATEX II 3.7 tables of a large store, written ahead by the worker and served as files.
+"""The DATEX II tables of a large store, written ahead by the worker and served as files:
+the 3.7 tables of both profiles and Germany's JSON table (the whole one: a table of some
+parties only is built at the request).
 
     refresh_table_files(sessions, settings, now)     # the worker, every tick
     served = newest_table_file(settings, profile)    # the API: None means build it here
@@ -8,8 +10,9 @@ charging point to write: at a million, 7.5 GB (360 MB gzipped) and minutes of tw
 Built at each request, as a small store's is, every consumer's poll after any change
 anywhere would cost those minutes again. So when the store publishes at least
 `NAP_DATEX2_TABLE_FILE_MIN_LOCATIONS` locations, the worker writes each profile's table
-into a gzip file, in `NAP_EXPORT_JOBS` processes from one snapshot (parallel.py), once
-the table's version has moved and its newest file is `NAP_DATEX2_TABLE_FILE_SECONDS` old.
+into a gzip file, in `NAP_EXPORT_JOBS` processes from one snapshot (parallel.py), again
+once the table's version has moved and its newest file is `NAP_DATEX2_TABLE_FILE_SECONDS`
+old.
 AFIR gives static data 24 hours; the status, the ad hoc prices included, stays live in
 the status publication. A file older than `STALE_AFTER` is not served (a worker that
 stopped must not leave consumers with old data): the table is built at the request again.
@@ -29,12 +32,15 @@ import logging
 import os
 import tempfile
 from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from exporters.datex2 import de_afir
+from exporters.datex2.de_afir.table import write_table_in_parallel as write_de_afir_table_in_parallel
 from exporters.datex2.parallel import default_jobs, write_table_in_parallel
 from exporters.datex2.source import published_locations, table_state
 from nap.compression import GzipJoin
@@ -44,7 +50,6 @@ from nap.store.leases import Leases
 
 log = logging.getLogger("exporters.datex2")
 
-PROFILES = ("generic", "afir")
 DIRECTORY = ".datex2-tables"
 STALE_AFTER = timedelta(hours=24)
 # Longer than any table takes to write; a worker that dies holding it is replaced at once on
@@ -64,8 +69,44 @@ class TableFile:
     charging_points: int
 
     def open(self, gzipped: bool) -> BinaryIO:
-        """The file's bytes as they are (gzip), or the XML they hold."""
+        """The file's bytes as they are (gzip), or the document they hold."""
         return self.path.open("rb") if gzipped else gzip.open(self.path, "rb")
+
+
+State = Callable[[Session, datetime], "tuple[datetime | None, str]"]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Kind:
+    suffix: str
+    state: State  # (last change, version) of the table at a moment, as its API's validators have it
+    write: Callable[[GzipJoin, sessionmaker[Session], Settings, datetime, str, Path], int]
+
+
+def _write_37(profile: str):
+    def write(out: GzipJoin, sessions: sessionmaker[Session], settings: Settings, now: datetime, version: str,
+              directory: Path) -> int:
+        return write_table_in_parallel(out, sessions, jobs=settings.export_jobs or default_jobs(), profile=profile,
+                                       publication_time=now, table_version=version,
+                                       country=settings.country_code.lower(), national_identifier=settings.party_id,
+                                       temp_dir=directory)
+    return write
+
+
+def _write_de_afir(out: GzipJoin, sessions: sessionmaker[Session], settings: Settings, now: datetime, version: str,
+                   directory: Path) -> int:
+    # Its versionG is made from the sites as they are written (de_afir/table.py).
+    return write_de_afir_table_in_parallel(out, sessions, settings, now=now,
+                                           jobs=settings.export_jobs or default_jobs(), temp_dir=str(directory))
+
+
+KINDS = {"generic": _Kind(".xml.gz", table_state, _write_37("generic")),
+         "afir": _Kind(".xml.gz", table_state, _write_37("afir")),
+         "de-afir": _Kind(".json.gz", de_afir.table_version, _write_de_afir)}
+
+
+def _files(directory: Path, profile: str) -> list[Path]:
+    return list(directory.glob(f"table-{profile}-*{KINDS[profile].suffix}"))
 
 
 def _directory(settings: Settings) -> Path:
@@ -111,18 +152,22 @@ def refresh_table_files(sessions: sessionmaker[Session], settings: Settings, now
     removed: the tables are built at each request again."""
     directory = _directory(settings)
     interval = timedelta(seconds=settings.datex2_table_file_seconds)
-    current = {profile: _read(directory, profile) for profile in PROFILES}
+    current = {profile: _read(directory, profile) for profile in KINDS}
     # Most ticks end here, without a query: every file was found current within the interval.
     if all(file is not None and now - file.current_at < interval for file in current.values()):
         return []
     with sessions() as session:
         large = 0 < settings.datex2_table_file_min_locations <= _published_count(session)
-        _, version = table_state(session, now)
+        versions = {}
+        if large:
+            for state in {kind.state for kind in KINDS.values()}:
+                versions[state] = state(session, now)[1]
     if not large:
         _remove_all(directory, current)
         return []
     due = []
     for profile, file in current.items():
+        version = versions[KINDS[profile].state]
         if file is None or (file.version != version and now - file.written_at >= interval):
             due.append(profile)
         elif file.version == version and now - file.current_at >= interval:
@@ -141,20 +186,18 @@ def refresh_table_files(sessions: sessionmaker[Session], settings: Settings, now
 def _write(sessions: sessionmaker[Session], settings: Settings, directory: Path, profile: str,
            now: datetime) -> None:
     directory.mkdir(parents=True, exist_ok=True)
+    kind = KINDS[profile]
     with sessions() as session:
         # Read before the table's snapshot: a change committed in between is in the file
         # but not in this version, which therefore differs from the next one read, and the
         # file is written again at the next interval.
-        last_change, version = table_state(session, now)
-    name = f"table-{profile}-{now.strftime('%Y%m%dT%H%M%S')}-{version}.xml.gz"
+        last_change, version = kind.state(session, now)
+    name = f"table-{profile}-{now.strftime('%Y%m%dT%H%M%S')}-{version}{kind.suffix}"
     handle, partial = tempfile.mkstemp(prefix=".table-", suffix=".partial", dir=directory)
     try:
         with os.fdopen(handle, "wb") as raw:
             out = GzipJoin(raw)
-            written = write_table_in_parallel(
-                out, sessions, jobs=settings.export_jobs or default_jobs(), profile=profile, publication_time=now,
-                table_version=version, country=settings.country_code.lower(),
-                national_identifier=settings.party_id, temp_dir=directory)
+            written = kind.write(out, sessions, settings, now, version, directory)
             out.finish()
             raw.flush()
             os.fsync(raw.fileno())
@@ -166,7 +209,7 @@ def _write(sessions: sessionmaker[Session], settings: Settings, directory: Path,
     _describe(TableFile(directory / name, profile, version, last_change, now, now, written))
     # Kept: the file before, which a request may still be reading; removed: any older.
     keep = {name, previous.path.name if previous is not None else None}
-    for path in directory.glob(f"table-{profile}-*.xml.gz"):
+    for path in _files(directory, profile):
         if path.name not in keep:
             path.unlink(missing_ok=True)
     log.info("DATEX II %s table file written: %s, %d charging points, %d bytes", profile, name, written,
@@ -189,6 +232,6 @@ def _remove_all(directory: Path, current: dict[str, TableFile | None]) -> None:
     for profile, file in current.items():
         if file is not None:
             _description(directory, profile).unlink(missing_ok=True)
-            for path in directory.glob(f"table-{profile}-*.xml.gz"):
+            for path in _files(directory, profile):
                 path.unlink(missing_ok=True)
             log.info("DATEX II %s table: built at each request again (the store is small)", profile)
