@@ -111,7 +111,7 @@ class Settings(BaseSettings):
     data_licence: str = "http://publications.europa.eu/resource/authority/licence/CC_BY_4_0"
     # Processes that write a DATEX II table file (0: one per core, at most 4).
     export_jobs: int = 0
-    # A store publishing at least this many locations has its DATEX II 3.7 tables written
+    # A store publishing at least this many locations has its DATEX II tables written
     # ahead by the worker into gzip files, again once they have changed and are this many
     # seconds old, and served from them (exporters/datex2/table_files.py); a smaller one's
     # are built at each request. 0: always at each request.
