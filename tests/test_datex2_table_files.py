@@ -61,11 +61,16 @@ def _rename(cpo, index: int, name: str) -> None:
     location["last_updated"] = format_datetime(datetime.now(timezone.utc))
 
 
+def _not_here(*args, **kwargs):
+    raise AssertionError("a table file is written in a process of its own, not the worker's")
+
+
 def test_a_large_stores_table_is_written_ahead_and_served_as_a_request_would_build_it(
-        demo_cpo, sessions, large, live_server):
+        demo_cpo, sessions, large, live_server, monkeypatch):
     cpo = demo_cpo(locations=LOCATIONS)
     assert register_and_harvest(sessions, large, cpo).status == "success"
     now = datetime.now(timezone.utc).replace(microsecond=0)
+    monkeypatch.setattr(table_files, "_write", _not_here)  # the spawned child imports its own
     assert refresh_table_files(sessions, large, now) == PROFILES
     nap = live_server(create_app(large))
     builds = live_server(create_app(replace(large, datex2_table_file_min_locations=0)))  # at each request

@@ -33,6 +33,8 @@ import os
 import tempfile
 from datetime import datetime, timedelta, timezone
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 from typing import BinaryIO
 
@@ -46,6 +48,7 @@ from exporters.datex2.source import published_locations, table_state
 from nap.compression import GzipJoin
 from nap.config import Settings
 from nap.ocpi.values import format_datetime, parse_datetime
+from nap.store.db import session_factory
 from nap.store.leases import Leases
 
 log = logging.getLogger("exporters.datex2")
@@ -165,26 +168,49 @@ def refresh_table_files(sessions: sessionmaker[Session], settings: Settings, now
     if not large:
         _remove_all(directory, current)
         return []
-    due = []
-    for profile, file in current.items():
-        version = versions[KINDS[profile].state]
-        if file is None or (file.version != version and now - file.written_at >= interval):
-            due.append(profile)
-        elif file.version == version and now - file.current_at >= interval:
-            _describe(dataclasses.replace(file, current_at=now))
     leases = leases or Leases(sessions)
-    if not due or not leases.acquire(_LEASE, _LEASE_TTL):
+    if not _due(directory, versions, now, interval) or not leases.acquire(_LEASE, _LEASE_TTL):
         return []
     try:
-        for profile in due:
-            _write(sessions, settings, directory, profile, now)
+        due = _due(directory, versions, now, interval)  # again: another worker may have just written them
+        if due:
+            for written in _in_a_process_of_its_own(settings, due, now):
+                log.info("DATEX II %s table file written: %s, %d charging points, %d bytes", *written)
     finally:
         leases.release(_LEASE)
     return due
 
 
+def _due(directory: Path, versions: dict[State, str], now: datetime, interval: timedelta) -> list[str]:
+    """The profiles whose file is to be written; a file found current is marked so."""
+    due = []
+    for profile in KINDS:
+        file = _read(directory, profile)
+        version = versions[KINDS[profile].state]
+        if file is None or (file.version != version and now - file.written_at >= interval):
+            due.append(profile)
+        elif file.version == version and now - file.current_at >= interval:
+            _describe(dataclasses.replace(file, current_at=now))
+    return due
+
+
+def _in_a_process_of_its_own(settings: Settings, profiles: list[str], now: datetime) -> list[tuple]:
+    """Writing a table is minutes of Python at a million charging points: in the worker's
+    own process it would hold the interpreter lock against its harvests and the status
+    segment loop, which ticks several times a second. (spawn: a forked child would share
+    the worker's database connections.)"""
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(_write_profiles, settings, profiles, now).result()
+
+
+def _write_profiles(settings: Settings, profiles: list[str], now: datetime) -> list[tuple]:
+    sessions = session_factory(settings.database_url)
+    return [_write(sessions, settings, _directory(settings), profile, now) for profile in profiles]
+
+
 def _write(sessions: sessionmaker[Session], settings: Settings, directory: Path, profile: str,
-           now: datetime) -> None:
+           now: datetime) -> tuple[str, str, int, int]:
+    """Write the profile's table file; (profile, file name, charging points, bytes)."""
     directory.mkdir(parents=True, exist_ok=True)
     kind = KINDS[profile]
     with sessions() as session:
@@ -212,8 +238,7 @@ def _write(sessions: sessionmaker[Session], settings: Settings, directory: Path,
     for path in _files(directory, profile):
         if path.name not in keep:
             path.unlink(missing_ok=True)
-    log.info("DATEX II %s table file written: %s, %d charging points, %d bytes", profile, name, written,
-             (directory / name).stat().st_size)
+    return profile, name, written, (directory / name).stat().st_size
 
 
 def _describe(file: TableFile) -> None:
