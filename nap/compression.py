@@ -206,9 +206,14 @@ def crc32_combine(crc1: int, crc2: int, length2: int) -> int:
     if _COMBINE is not None:
         return _COMBINE(crc1, crc2, length2) & 0xFFFFFFFF
     # Without the library: the CRC is affine in its start value, so A's CRC carried over
-    # length2 zero bytes, less the carry of 0, plus B's (slower: it reads length2 bytes).
-    zeros = bytes(length2)
-    return zlib.crc32(zeros, crc1) ^ zlib.crc32(zeros) ^ crc2
+    # length2 zero bytes, less the carry of 0, plus B's (slower: it reads length2 bytes,
+    # a block of zeros at a time, B being as large as a part of a national table).
+    carried, carry_of_zero = crc1, 0
+    zeros = bytes(min(length2, 1 << 20))
+    for start in range(0, length2, len(zeros) or 1):
+        block = zeros[:min(len(zeros), length2 - start)]
+        carried, carry_of_zero = zlib.crc32(block, carried), zlib.crc32(block, carry_of_zero)
+    return carried ^ carry_of_zero ^ crc2
 
 
 @dataclass(frozen=True)
@@ -314,6 +319,12 @@ class GzipJoin:
 
     def add_plain(self, data: bytes) -> None:
         self.write(data)
+
+    @property
+    def name(self) -> str:
+        """The file's name, when it is written into a file that has one (AttributeError if
+        not, as for any file object without a name)."""
+        return self._out.name
 
     @property
     def size(self) -> int:

@@ -100,8 +100,9 @@ def test_a_file_written_plain_and_from_parts_deflated_elsewhere_is_one_gzip_memb
     assert gzip.decompress(out.getvalue()) == body
 
 
-def test_the_crc_of_joined_data_is_combined_with_and_without_zlibs_function(monkeypatch):
-    first, second = _text(100_000, 1), _text(77_777, 2)
+@pytest.mark.parametrize("sizes", [(100_000, 77_777), (10, 0), (0, 5), (7, (1 << 20) * 2 + 3)])
+def test_the_crc_of_joined_data_is_combined_with_and_without_zlibs_function(monkeypatch, sizes):
+    first, second = _text(sizes[0], 1), _text(sizes[1], 2)
     expected = zlib.crc32(first + second)
     assert crc32_combine(zlib.crc32(first), zlib.crc32(second), len(second)) == expected
     monkeypatch.setattr(compression, "_COMBINE", None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import resource
+import tempfile
 import threading
 import zlib
 from datetime import datetime, timezone
@@ -65,9 +66,12 @@ class _CountingGzip(GzipJoin):
 @pytest.mark.parametrize("gzipped", [False, True], ids=["plain", "gzip"])
 @pytest.mark.parametrize("profile", ["generic", "afir"])
 def test_a_table_written_in_parallel_is_the_table_one_process_writes(demo_cpo, sessions, settings, profile,
-                                                                    gzipped, tmp_path):
+                                                                    gzipped, tmp_path, monkeypatch):
     exports = tmp_path / "exports"
     exports.mkdir()
+    elsewhere = tmp_path / "system-temp"  # the parts go next to the table, not here
+    elsewhere.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(elsewhere))
     harvested(demo_cpo, sessions, settings, locations=30)
     expected = _one_process(sessions, profile)
     for jobs in (2, 3):
@@ -89,6 +93,7 @@ def test_a_table_written_in_parallel_is_the_table_one_process_writes(demo_cpo, s
         assert count == written.count(b"ElectricChargingPoint")
         assert _children_cpu() > before  # children did write parts
     assert [p.name for p in exports.iterdir()] == ["table.xml"]  # no part file left behind
+    assert not list(elsewhere.iterdir())
 
 
 def test_the_german_table_written_in_parallel_has_the_version_its_status_names(demo_cpo, sessions, settings,

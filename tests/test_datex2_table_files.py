@@ -4,8 +4,10 @@ served with the same validators, written again only once changed and old enough,
 left to go stale, and a small store's built at each request as before."""
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
+import os
 import zlib
 from datetime import datetime, timedelta, timezone
 
@@ -13,7 +15,7 @@ import httpx
 import orjson
 import pytest
 
-from exporters.datex2 import de_afir, table_files
+from exporters.datex2 import de_afir, parallel, table_files
 from exporters.datex2.source import party_operators, published_locations, table_state, tariff_lookup
 from exporters.datex2.table import write_table
 from exporters.datex2.table_files import newest_table_file, refresh_table_files
@@ -143,21 +145,76 @@ def test_a_table_file_is_written_again_once_changed_and_old_enough(demo_cpo, ses
     assert not first.path.exists() and second.path.is_file()
 
 
-def test_an_unchanged_table_file_stays_served_and_a_forgotten_one_does_not(demo_cpo, sessions, large):
+def test_an_unchanged_table_file_is_checked_rewritten_twice_a_day_and_never_served_stale(demo_cpo, sessions, large):
     cpo = demo_cpo(locations=LOCATIONS)
     assert register_and_harvest(sessions, large, cpo).status == "success"
     start = datetime.now(timezone.utc).replace(microsecond=0)
     refresh_table_files(sessions, large, start)
     first = newest_table_file(large, "afir", start)
-    # Nothing changed: not written again, but found current, so still served a day later.
-    moments = [start + timedelta(seconds=large.datex2_table_file_seconds) * n for n in range(1, 30)]
-    for moment in moments:
+    interval = timedelta(seconds=large.datex2_table_file_seconds)
+    # Nothing changed: not written again within half a day, only found current.
+    moment = start
+    while moment + interval < start + table_files.REWRITE_UNCHANGED_AFTER:
+        moment += interval
         assert refresh_table_files(sessions, large, moment) == []
-    assert newest_table_file(large, "afir", moments[-1]) == table_files.TableFile(
-        first.path, "afir", first.version, first.last_change, start, moments[-1], first.charging_points)
-    # A worker that stopped: after STALE_AFTER the file is not served, the request builds.
-    assert newest_table_file(large, "afir", moments[-1] + table_files.STALE_AFTER) is not None
-    assert newest_table_file(large, "afir", moments[-1] + table_files.STALE_AFTER + timedelta(seconds=1)) is None
+    assert newest_table_file(large, "afir", moment) == dataclasses.replace(first, checked_at=moment)
+    # Then written again, so that its publicationTime is never a day old.
+    later = start + table_files.REWRITE_UNCHANGED_AFTER
+    assert refresh_table_files(sessions, large, later) == PROFILES
+    second = newest_table_file(large, "afir", later)
+    assert second.written_at == later and second.version == first.version
+    # A worker that stopped: a file written more than STALE_AFTER ago is not served, the request builds.
+    assert newest_table_file(large, "afir", later + table_files.STALE_AFTER) == second
+    assert newest_table_file(large, "afir", later + table_files.STALE_AFTER + timedelta(seconds=1)) is None
+
+
+def test_a_lost_file_is_written_again_and_a_failed_write_waits_for_its_lease(demo_cpo, sessions, large, monkeypatch):
+    cpo = demo_cpo(locations=LOCATIONS)
+    assert register_and_harvest(sessions, large, cpo).status == "success"
+    start = datetime.now(timezone.utc).replace(microsecond=0)
+    refresh_table_files(sessions, large, start)
+    directory = table_files._directory(large)
+    newest_table_file(large, "generic").path.unlink()  # an operator's cleaning, a shared disk's hiccup
+    leftover = directory / ".table-killed-midway.partial"
+    leftover.write_bytes(b"\x1f\x8b")
+    os.utime(leftover, (0, 0))
+    assert refresh_table_files(sessions, large, start + timedelta(minutes=1)) == ["generic"]
+    assert newest_table_file(large, "generic").path.is_file() and not leftover.exists()
+    # A description naming a file elsewhere is not followed.
+    description = directory / "table-generic.json"
+    description.write_text(description.read_text().replace('"file": "table-generic-', '"file": "../table-generic-'))
+    assert newest_table_file(large, "generic") is None
+    # A write that fails keeps the lease: no try at every tick, each would be minutes of CPU.
+    tries = []
+
+    def failing(settings, profiles, now):
+        tries.append(profiles)
+        raise OSError("disk full")
+    monkeypatch.setattr(table_files, "_in_a_process_of_its_own", failing)
+    with pytest.raises(OSError):
+        refresh_table_files(sessions, large, start + timedelta(minutes=2))
+    assert refresh_table_files(sessions, large, start + timedelta(minutes=3)) == [] and tries == [["generic"]]
+
+
+def test_a_table_file_written_in_several_processes_is_the_table_one_request_builds(demo_cpo, sessions, large,
+                                                                                  monkeypatch):
+    """write_profiles as the spawned child runs it, here, where the parts can be made many."""
+    monkeypatch.setattr(parallel, "LOCATIONS_PER_PROCESS", 1)
+    cpo = demo_cpo(locations=LOCATIONS)
+    assert register_and_harvest(sessions, large, cpo).status == "success"
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    written = table_files.write_profiles(large, ["generic", "de-afir"], now)
+    assert [profile for profile, *_ in written] == ["generic", "de-afir"]
+    generic = newest_table_file(large, "generic")
+    assert _gunzip(generic.path.read_bytes()) == _built_here(sessions, large, "generic", now)
+    one = io.BytesIO()
+    with sessions() as session:
+        de_afir.write_table(one, session, large, now=now)
+        assert newest_table_file(large, "de-afir").version == de_afir.table_version(session, now)[1]
+    assert orjson.loads(_gunzip(newest_table_file(large, "de-afir").path.read_bytes())) == orjson.loads(
+        one.getvalue())
+    # Nothing but the files and their descriptions is left.
+    assert sorted(p.suffix for p in table_files._directory(large).iterdir()) == [".gz", ".gz", ".json", ".json"]
 
 
 def test_a_small_store_builds_its_table_at_each_request(demo_cpo, sessions, large, nap_server, settings):

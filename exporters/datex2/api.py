@@ -50,9 +50,11 @@ def table():
     if profile is None:
         return _plain(f"unknown profile; use one of {', '.join(PROFILES)}", 400)
     ahead = newest_table_file(settings(), profile)
-    if ahead is not None:
-        return served_ahead(ahead, Fingerprint("table", profile, ahead.version).etag(), mimetype="application/xml",
-                            max_age=MAX_AGE)
+    if ahead is not None:  # a large store's, as the worker wrote it last
+        served = served_ahead(ahead, Fingerprint("table", profile, ahead.version).etag(), mimetype="application/xml",
+                              max_age=MAX_AGE)
+        if served is not None:
+            return served
     session = db_session()
     now = datetime.now(timezone.utc)  # one moment: it decides the sites' UTC offsets and the version
     last_change, version = table_state(session, now)

@@ -79,8 +79,10 @@ def table():
     parties = _parties()
     ahead = newest_table_file(settings(), "de-afir") if parties is None else None
     if ahead is not None:  # a large store's, as the worker wrote it last
-        return served_ahead(ahead, Fingerprint("de-afir table", ahead.version, parties).etag(), mimetype=MIMETYPE,
-                            max_age=MAX_AGE)
+        served = served_ahead(ahead, Fingerprint("de-afir table", ahead.version, parties).etag(), mimetype=MIMETYPE,
+                              max_age=MAX_AGE)
+        if served is not None:
+            return served
     session = db_session()
     now = datetime.now(timezone.utc)  # one moment: it decides the sites' UTC offsets and the version
     last_change, version = de_afir.table_version(session, now)

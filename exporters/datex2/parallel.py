@@ -245,10 +245,15 @@ def write_table_in_parallel(out: BinaryIO, sessions: sessionmaker[Session], *, j
                             publication_time: datetime, temp_dir: str | Path | None = None,
                             tariff_counts: TariffCounts | None = None, **options) -> int:
     """Write the 3.7 table of all published locations to `out`; `options` as for write_table
-    (the parties' operators are read here, from the table's snapshot). `tariff_counts`
-    gets what the tariffs of all parts left out, as for write_table."""
+    (the parties' operators are read here, from the table's snapshot), but `table_version`
+    may also be a function of the snapshot's session, so that the version read is of the
+    state written. `tariff_counts` gets what the tariffs of all parts left out, as for
+    write_table."""
     def document(out: BinaryIO, session: Session, locations: Iterable[dict], **parts) -> int:
-        return write_table(out, locations, profile=profile, publication_time=publication_time, **options, **parts)
+        chosen = dict(options)
+        if callable(chosen.get("table_version")):
+            chosen["table_version"] = chosen["table_version"](session)
+        return write_table(out, locations, profile=profile, publication_time=publication_time, **chosen, **parts)
     return write_in_parallel(out, sessions, jobs=jobs, sites=_table_sites(profile, publication_time),
                              document=document, temp_dir=temp_dir, tariff_counts=tariff_counts)
 

@@ -64,14 +64,18 @@ def stream(spool: BinaryIO, gzipped: bool, validators: Validators, *, mimetype: 
     return validators.apply(response, private=False, max_age=max_age)
 
 
-def served_ahead(ahead, fingerprint: str, *, mimetype: str, max_age: int) -> Response:
+def served_ahead(ahead, fingerprint: str, *, mimetype: str, max_age: int) -> Response | None:
     """A table the worker wrote ahead (table_files.TableFile), with the validators (the ETag
     from `fingerprint`) a request building it would give: gzip as it is, or unpacked for a
-    client that takes no gzip."""
+    client that takes no gzip. None if the file has gone meanwhile: build it then."""
     validators = Validators(fingerprint, ahead.last_change)
     if validators.client_is_current():
         return not_modified(validators, private=False, max_age=max_age)
     if not ahead.charging_points:
         return plain("no charging points are published yet", 204)
     gzipped = request.accept_encodings["gzip"] > 0
-    return stream(ahead.open(gzipped), gzipped, validators, mimetype=mimetype, max_age=max_age)
+    try:
+        body = ahead.open(gzipped)
+    except OSError:
+        return None
+    return stream(body, gzipped, validators, mimetype=mimetype, max_age=max_age)

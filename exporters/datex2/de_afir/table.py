@@ -153,14 +153,21 @@ def write_table(out: BinaryIO, session: Session, settings: Settings, *, now: dat
 
 
 def write_table_in_parallel(out: BinaryIO, sessions: sessionmaker[Session], settings: Settings, *, now: datetime,
-                            jobs: int, temp_dir: str | None = None) -> int:
+                            jobs: int, temp_dir: str | None = None,
+                            state: Callable[[Session, str], object] | None = None) -> int:
     """The table of all published locations, as write_table writes it, its sites written by
-    `jobs` processes from one snapshot of the store (exporters/datex2/parallel.py)."""
+    `jobs` processes from one snapshot of the store (exporters/datex2/parallel.py).
+    `state(session, version)`, if given, is called with the snapshot's session and the
+    table's versionG once it is made (what table_version gives for that state)."""
     def document(out: BinaryIO, session: Session, locations: Iterable[dict], **parts) -> int:
         # The version from the sites as they are written: the same content_version gives
         # (versioning.py), without reading every location before the first site. Its tariff
         # state is read in the snapshot the sites come from.
-        return write_table_document(out, locations, settings, now=now,
-                                    table_version=lambda versions: version_of(session, versions), **parts)
+        def version(versions: VersionDigest) -> str:
+            made = version_of(session, versions)
+            if state is not None:
+                state(session, made)
+            return made
+        return write_table_document(out, locations, settings, now=now, table_version=version, **parts)
     return parallel.write_in_parallel(out, sessions, jobs=jobs, sites=partial(write_table_sites, now=now),
                                       document=document, separator=b",", temp_dir=temp_dir)
