@@ -249,23 +249,39 @@ def waited_for_slow(feeds: list[FeedPlan], runs: dict[str, dict], due: datetime,
     return waited
 
 
-def stepped_aside(workers: list[Service]) -> dict[str, datetime]:
-    """When each run that stepped aside did so (the worker's JSON log line, nap/worker.py):
-    feed name -> time. Each feed's first run is the only one in the scenario."""
-    aside = {}
+def _log_entries(workers: list[Service]):
+    """The workers' JSON log lines (NAP_LOG_FORMAT=json), as dicts."""
     for worker in workers:
         for line in worker.log_tail(50_000_000).splitlines():
             try:
                 entry = json.loads(line)
             except ValueError:
                 continue
-            if isinstance(entry, dict) and entry.get("feed") and "steps aside" in entry.get("message", ""):
-                aside.setdefault(entry["feed"], _utc(entry["time"]))
+            if isinstance(entry, dict):
+                yield entry
+
+
+def stepped_aside(workers: list[Service]) -> dict[str, datetime]:
+    """When each run that stepped aside did so (the worker's JSON log line, nap/worker.py):
+    feed name -> time. Each feed's first run is the only one in the scenario."""
+    aside = {}
+    for entry in _log_entries(workers):
+        if entry.get("feed") and "steps aside" in entry.get("message", ""):
+            aside.setdefault(entry["feed"], _utc(entry["time"]))
     return aside
 
 
+def table_files_written(workers: list[Service], due: datetime) -> list[dict]:
+    """The DATEX II table files the workers began and wrote meanwhile (exporters/datex2/
+    table_files.py, once the store holds 2,000 locations): what the harvests shared the
+    cores with."""
+    return [{"seconds_after_due": (_utc(entry["time"]) - due).total_seconds(), "message": entry["message"]}
+            for entry in _log_entries(workers)
+            if "table file written" in entry.get("message", "") or "table files: writing" in entry.get("message", "")]
+
+
 def _summarize(feeds: list[FeedPlan], runs: dict[str, dict], due: datetime, workers: list[Service],
-               rss: _WorkerRss, deadline_hit: bool, aside: dict[str, datetime]) -> dict:
+               rss: _WorkerRss, deadline_hit: bool, aside: dict[str, datetime], tables: list[dict]) -> dict:
     finished = {name: run for name, run in runs.items() if run and run["finished"]}
     last_end = max((run["finished"] for run in finished.values()), default=due)
     lags = {name: (run["started"] - due).total_seconds() for name, run in runs.items() if run}
@@ -301,6 +317,7 @@ def _summarize(feeds: list[FeedPlan], runs: dict[str, dict], due: datetime, work
         # How long each slow run waited for had held its thread when it let it go.
         "slow_held_seconds": held,
         "stepped_aside": sorted(aside),
+        "table_files_written": tables,
         "per_worker": holders,
         "peak_rss_mb": max((w["peak_rss_mb"] for w in holders.values()), default=0.0),
         "per_feed": {feed.name: {
@@ -376,7 +393,8 @@ def run(postgres_url: str | None, size: int, timeout: float, keep: bool = False,
         finally:
             for worker in workers:
                 worker.stop()
-        result = _summarize(feeds, runs, due, workers, rss, deadline_hit, stepped_aside(workers))
+        result = _summarize(feeds, runs, due, workers, rss, deadline_hit, stepped_aside(workers),
+                            table_files_written(workers, due))
         log(f"multi_feed: {result['done']}/{len(feeds)} feeds harvested in {result['wall_seconds']:.1f} s; "
             f"lag p50 {result['lag_seconds']['p50']} s, max {result['lag_seconds']['max']} s; "
             f"{len(result['waited_for_slow'])} waited for a slow one")

@@ -176,6 +176,16 @@ def _sizes(result: dict) -> str:
     return f"{result['plain_bytes'] / 1e6:.0f} MB, {result['bytes'] / 1e6:.1f} MB gzipped"
 
 
+def _table_files(result: dict) -> str:
+    """The DATEX II table files the workers wrote meanwhile (recorded since 2026-12-06)."""
+    written = result.get("table_files_written")
+    if not written:
+        return ""
+    moments = ", ".join(f"{'began' if 'writing' in entry['message'] else 'wrote one'} at "
+                        f"{_num(entry['seconds_after_due'], 0)} s" for entry in written)
+    return f"; DATEX II table files written ahead by the workers meanwhile: {moments}"
+
+
 def datex2_rows(engine: str, size: int, result: dict) -> list[Row]:
     at_target = _at_targets(size)
     limit = 200 if size >= EU_SIZE else 20  # #22: 200 s at a million (for the gzip file)
@@ -277,7 +287,7 @@ def multi_feed_rows(engine: str, size: int, result: dict) -> list[Row]:
     return [
         Row("multi_feed", f"{feeds} feeds, {result['workers']} workers: every first harvest done (s)", engine, size,
             f"{_num(result['wall_seconds'])} ({result['done']}/{feeds} done; failed: {', '.join(failed) or 'none'}"
-            f"{'; TIME LIMIT REACHED' if result['time_limit_reached'] else ''})", "", None,
+            f"{'; TIME LIMIT REACHED' if result['time_limit_reached'] else ''}{_table_files(result)})", "", None,
             f"each within its interval ({result['interval_minutes']} min)",
             result["within_interval"] and not result["time_limit_reached"]),
         Row("multi_feed", "lag behind schedule, first run (s)", engine, size,

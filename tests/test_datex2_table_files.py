@@ -233,3 +233,8 @@ def test_a_small_store_builds_its_table_at_each_request(demo_cpo, sessions, larg
     assert harvest(sessions, settings).status == "success"
     response = httpx.get(f"{nap_server.url}{TABLE}", params={"profile": "generic"})
     assert response.status_code == 200 and b"Gleich sichtbar" in response.content
+
+
+def test_the_tables_are_written_at_a_lower_priority_than_the_worker():
+    with table_files._background_pool() as pool:
+        assert pool.submit(os.nice, 0).result() == min(19, os.nice(0) + table_files.NICENESS)
