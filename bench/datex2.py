@@ -14,7 +14,6 @@ import gzip
 import json
 import os
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -29,10 +28,11 @@ def child_write(url: str, profile: str, out: str, jobs: int) -> dict:
     from datetime import datetime, timezone
 
     from exporters.datex2.parallel import write_table_in_parallel
+    from nap.compression import gzip_file
     from nap.store.db import session_factory
 
     started = time.monotonic()
-    with _gzip_file(out) as handle:
+    with gzip_file(out) as handle:
         written = write_table_in_parallel(handle, session_factory(url), jobs=jobs, profile=profile,
                                           publication_time=datetime.now(timezone.utc))
     seconds = time.monotonic() - started
@@ -49,11 +49,12 @@ def child_write_de_afir(url: str, out: str, jobs: int) -> dict:
     from datetime import datetime, timezone
 
     from exporters.datex2.de_afir.table import write_table_in_parallel
+    from nap.compression import gzip_file
     from nap.config import Settings
     from nap.store.db import session_factory
 
     started = time.monotonic()
-    with _gzip_file(out) as handle:
+    with gzip_file(out) as handle:
         written = write_table_in_parallel(handle, session_factory(url), Settings(database_url=url),
                                           now=datetime.now(timezone.utc), jobs=jobs)
     seconds = time.monotonic() - started
@@ -61,18 +62,6 @@ def child_write_de_afir(url: str, out: str, jobs: int) -> dict:
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest child
     return {"seconds": seconds, "charging_points": written, "bytes": os.path.getsize(out),
             "plain_bytes": handle.size, "own_rss_mb": own, "largest_child_rss_mb": children}
-
-
-@contextmanager
-def _gzip_file(path: str):
-    """A gzip file as the bulk export writes one (exporters/bulk.py)."""
-    from nap.compression import GzipJoin
-
-    with open(path, "wb") as raw:
-        handle = GzipJoin(raw)
-        yield handle
-        handle.finish()
-
 
 def child_count(path: str) -> dict:
     from lxml import etree
@@ -89,12 +78,14 @@ def child_lxml(elements: int, text_chars: int, out: str) -> dict:
     """`elements` elements: a root, then sites of 30 leaf elements each carrying text."""
     from lxml import etree
 
+    from nap.compression import gzip_file
+
     leaves = max(1, elements - 1 - elements // 31)
     each = max(1, text_chars // leaves)
     filler = "x" * each
     started = time.monotonic()
     written = 1
-    with _gzip_file(out) as handle, etree.xmlfile(handle, encoding="UTF-8") as xf:
+    with gzip_file(out) as handle, etree.xmlfile(handle, encoding="UTF-8") as xf:
         xf.write_declaration()
         with xf.element("{http://example.org/bench}table", nsmap={"b": "http://example.org/bench"}):
             while written < elements:

@@ -16,8 +16,6 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -31,7 +29,7 @@ from exporters.datex2.de_afir.table import write_table_in_parallel as write_de_a
 from exporters.datex2.status import write_status
 from exporters.datex2.parallel import default_jobs, write_table_in_parallel
 from exporters.datex2.source import party_operators, published_locations, table_state, tariff_lookup
-from nap.compression import GzipJoin
+from nap.compression import gzip_file
 from nap.config import Settings
 from nap.ocpi.values import format_datetime
 from nap.store.documents import iter_location_documents, iter_location_rows
@@ -99,11 +97,11 @@ def _write_files(sessions: sessionmaker[Session], session: Session, settings: Se
     lookup = tariff_lookup(session)
     for step, profile in enumerate(("generic", "afir")):
         progress(table_file(profile), step * 2, 5)
-        with _gzipped(target / table_file(profile)) as out:
+        with gzip_file(target / table_file(profile)) as out:
             write_table_in_parallel(out, sessions, jobs=settings.export_jobs or default_jobs(), profile=profile,
                                     **common)
         progress(status_file(profile), step * 2 + 1, 5)
-        with _gzipped(target / status_file(profile)) as out:
+        with gzip_file(target / status_file(profile)) as out:
             # The ad hoc prices as energyRateUpdate, as the live status has them (AFIR Annex F3).
             write_status(out, iter_location_documents(session, published_locations()), profile=profile,
                          party_operators=party_operators(session), tariffs_by_key=lookup, **common)
@@ -120,19 +118,8 @@ def _write_files(sessions: sessionmaker[Session], session: Session, settings: Se
 
     for name, write in ((DE_AFIR_TABLE, de_afir_table), (DE_AFIR_STATUS, de_afir.write_status)):
         progress(name, 4, 5)
-        with _gzipped(target / name) as out:
+        with gzip_file(target / name) as out:
             write(out, session, settings, now=generated_at)
-
-
-@contextmanager
-def _gzipped(path: Path) -> Iterator[GzipJoin]:
-    """A gzip file to write into. Its header has no time and no name: the same data gives
-    the same file, and so the same SHA-256. Left unfinished if the writing fails (the
-    snapshot's directory is then removed)."""
-    with path.open("wb") as raw:
-        out = GzipJoin(raw)
-        yield out
-        out.finish()
 
 
 def _finish(target: Path, settings: Settings, generated_at: datetime, feeds: list[dict]) -> list[ExportedFile]:

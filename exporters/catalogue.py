@@ -143,7 +143,8 @@ def _datasets() -> tuple[Dataset, ...]:
                 "profiles, the German AFIR profile (JSON), a CSV of the AFIR Art. 20 fields, SHA-256 sums and a "
                 "manifest naming the source feeds and their licences, at dated URLs (/downloads/YYYY-MM-DD/<file>).",
                 "DAILY", (STATIC, DYNAMIC),
-                (Distribution("DATEX II 3.7 snapshots (XML, gzipped)", "/downloads", "XML", "application/xml", "datex-II"),
+                (Distribution("DATEX II 3.7 snapshots (XML, gzipped)", "/downloads", "XML", "application/xml",
+                              "datex-II"),
                  Distribution("German AFIR profile 01-00-00 snapshots (JSON, gzipped)", "/downloads", "JSON",
                               "application/json", "datex-II"),
                  Distribution("AFIR fields (CSV)", "/downloads", "CSV", "text/csv", "other"),

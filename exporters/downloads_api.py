@@ -19,8 +19,9 @@ PAGE = """<!doctype html>
 <body><main>
 <h1>Bulk downloads</h1>
 <p>Complete daily snapshots of every published charging point: DATEX II 3.7 table and status
-publications (generic and AFIR profiles, gzipped XML), Germany's AFIR profile (gzipped JSON), a CSV of the AFIR Art. 20 fields, SHA-256 sums and a
-manifest naming the source feeds and their licences. Also as <a href="/downloads.json">JSON</a>.
+publications (generic and AFIR profiles, gzipped XML), Germany's AFIR profile (gzipped JSON),
+a CSV of the AFIR Art. 20 fields, SHA-256 sums and a manifest naming the source feeds and their
+licences. Also as <a href="/downloads.json">JSON</a>.
 Published under <a href="{{ licence }}">{{ licence }}</a>, each feed also under the licence its CPO states.
 Every dataset NAP offers is described in the <a href="/catalogue">data catalogue</a> (DCAT-AP, mobilityDCAT-AP).</p>
 <section><h2>EVSE status history archive</h2>

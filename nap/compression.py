@@ -24,8 +24,9 @@ import struct
 import threading
 import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import BinaryIO, Iterable
+from typing import BinaryIO, Iterable, Iterator
 
 from flask import Response, request
 
@@ -335,6 +336,17 @@ class GzipJoin:
         self._end_plain()
         self._out.write(_FINAL_BLOCK)
         self._out.write(struct.pack("<II", self._crc, self._size & 0xFFFFFFFF))
+
+
+@contextmanager
+def gzip_file(path: str | os.PathLike) -> Iterator[GzipJoin]:
+    """A gzip file to write into, one member. Its header has no time and no name: the same
+    data gives the same file, and so the same SHA-256. Left unfinished if the writing fails
+    (its caller removes it)."""
+    with open(path, "wb") as raw:
+        out = GzipJoin(raw)
+        yield out
+        out.finish()
 
 
 class PlainJoin:

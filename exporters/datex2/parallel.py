@@ -12,8 +12,9 @@ Building the sites is CPU work in Python, so one process uses one core. The publ
 locations are cut into `jobs` ranges of about equal size; this process writes the first
 range into `out` itself while child processes write the others into temporary files next
 to it, which are then appended in order. A gzip file (`out` a nap.compression.GzipJoin) is
-compressed the same way: each process its own part, joined into one gzip member. Every process reads the same state of the
-database, so the file is as consistent as one written in a single transaction:
+compressed the same way: each process its own part, joined into one gzip member. Every
+process reads the same state of the database, so the file is as consistent as one written
+in a single transaction:
 
 - PostgreSQL: the children import this process's snapshot (pg_export_snapshot / SET
   TRANSACTION SNAPSHOT, as pg_dump --jobs does).
@@ -158,7 +159,7 @@ def _write_range(url: str, snapshot: str | None, low: int, high: int | None, pat
         written = sites(write, iter_location_documents(session, _in_range(low, high)),
                         tariffs_by_key=tariff_lookup(session), party_operators=operators, tariff_counts=counts,
                         site_versions=versions)
-        deflated = out.finish() if isinstance(out, DeflateWriter) else None
+        deflated = out.finish() if deflate else None
     return Part(written, counts, versions, deflated)
 
 

@@ -116,8 +116,9 @@ def _write_de_afir(out: GzipJoin, sessions: sessionmaker[Session], settings: Set
 
     def state(session: Session, version: str) -> None:  # de_afir.table_version's, of the state written
         read["state"] = table_state(session, now)[0], version
-    written = write_de_afir_table_in_parallel(out, sessions, settings, now=now, jobs=settings.export_jobs or default_jobs(),
-                                              temp_dir=str(directory), state=state)
+    written = write_de_afir_table_in_parallel(out, sessions, settings, now=now,
+                                              jobs=settings.export_jobs or default_jobs(), temp_dir=str(directory),
+                                              state=state)
     return written, *read["state"]
 
 
