@@ -52,6 +52,8 @@ class RunTally:
     # Objects served per country_code/party_id, EVSEs per eMI3 operator id (FeedWriter).
     parties_served: dict[str, int] = field(default_factory=dict)
     evse_operators: dict[str, int] = field(default_factory=dict)
+    # How long the CPO keeps the run waiting (the client's and its page process's answers).
+    waits: AnswerWaits = field(default_factory=AnswerWaits)
 
 
 def completed_status(units: UnitCounts, degraded_evse_share: float) -> RunStatus:
@@ -171,7 +173,7 @@ class Harvester:
 
     def _harvest_locked(self, feed: Feed, waits: AnswerWaits) -> HarvestRun:
         run_id = self._start_run(feed.id)
-        tally = RunTally()
+        tally = RunTally(waits=waits)
         version = None
         deadline = time.monotonic() + self.settings.harvest_max_seconds
         page_process = None
@@ -356,6 +358,7 @@ class Harvester:
         run.objects_skipped = tally.skipped
         run.findings = len(tally.findings)
         run.error = error
+        run.slowest_answer_seconds = tally.waits.longest
         # A failed run stored nothing: no counts to show for it.
         run.unit_counts = tally.units.as_dict() if status in COMPLETED_RUN_STATUSES else None
         run.served_parties = ({"parties": tally.parties_served, "evse_operators": tally.evse_operators}

@@ -23,17 +23,25 @@ from harvesters.harvest import Harvester
 from nap.config import Settings
 from nap.feeds import close_harvest_request, request_waits, waiting_harvest_request
 from nap.store.db import write_session
-from nap.store.states import FeedStatus
+from nap.store.states import FeedStatus, RunStatus
 from nap.store.tables import Feed, HarvestRun
 from nap.ticking import TickingThread
 
 log = logging.getLogger(__name__)
 
 
+class LastRun(NamedTuple):
+    slowest_answer_seconds: float  # how long its CPO kept it waiting for one answer
+    failed: bool
+
+
 class DueFeed(NamedTuple):
     id: int
     name: str
     requested: bool  # someone asked for this harvest: it runs whatever the interval
+    # Its last run that ended (not one abandoned by a worker that died, nor one from before
+    # migration 0023); None when it has none.
+    last_run: LastRun | None = None
 
 
 def due_feeds(session: Session, now: datetime) -> list[DueFeed]:
@@ -51,8 +59,22 @@ def due_feeds(session: Session, now: datetime) -> list[DueFeed]:
     for feed_id, name, interval, requested_at, started in rows:
         requested = request_waits(requested_at, started)
         if requested or started is None or started + timedelta(minutes=interval) <= now:
-            due.append(DueFeed(feed_id, name, requested))
-    return due
+            due.append((feed_id, name, requested))
+    last_runs = _last_runs(session, [feed_id for feed_id, _, _ in due])
+    return [DueFeed(feed_id, name, requested, last_runs.get(feed_id)) for feed_id, name, requested in due]
+
+
+def _last_runs(session: Session, feed_ids: list[int]) -> dict[int, LastRun]:
+    """Each feed's last run that ended, as the dispatcher weighs it. Read from the database,
+    so that what one worker learned about a CPO every worker knows, a restarted one too."""
+    if not feed_ids:
+        return {}
+    last = (select(func.max(HarvestRun.id))
+            .where(HarvestRun.feed_id.in_(feed_ids), HarvestRun.slowest_answer_seconds.is_not(None))
+            .group_by(HarvestRun.feed_id))
+    rows = session.execute(select(HarvestRun.feed_id, HarvestRun.slowest_answer_seconds, HarvestRun.status)
+                           .where(HarvestRun.id.in_(last))).all()
+    return {feed_id: LastRun(slowest, status == RunStatus.FAILED) for feed_id, slowest, status in rows}
 
 
 def _answer_request(harvester: Harvester, feed: DueFeed, waits: AnswerWaits | None) -> HarvestRun | None:
@@ -133,8 +155,9 @@ class HarvestDispatcher:
     machine does nothing for it. So a run that has waited NAP_HARVEST_SLOW_ANSWER_SECONDS
     for one answer steps aside: it goes on beside the threads (at most
     NAP_WORKER_WAITING_THREADS runs at once) and its thread takes the next due feed at once.
-    No feed waits for a slow CPO longer than that; a feed that was slow here starts aside
-    the next time, while there is room, and so does not make anyone wait at all."""
+    No feed waits for a slow CPO longer than that. A feed whose last run, in any worker (the
+    run's record says), was slow or failed starts aside, while there is room, and so makes
+    no one wait at all: a failing CPO's run spends its time on retries and back-offs."""
 
     WATCH_SECONDS = 0.25  # how often the running harvests' waits are looked at
 
@@ -149,7 +172,6 @@ class HarvestDispatcher:
                                        thread_name_prefix="harvest")
         self._queue: list[DueFeed] = []
         self._running: dict[int, _Run] = {}
-        self._slow: set[int] = set()  # feeds whose last run here waited for its CPO
         # Re-entrant: a harvest that ends before its callback is added runs the callback at once.
         self._lock = threading.RLock()
         self._watch = _Watch(self)
@@ -172,22 +194,29 @@ class HarvestDispatcher:
         # the next ones from its callback, within this loop.
         while (run := self._next_run()) is not None:
             feed = run.feed
+            if run.aside:
+                log.info("harvest of %s starts aside: its last run %s", feed.name, _held_up(feed.last_run),
+                         extra={"feed": feed.name})
             future = self.pool.submit(_harvest_one, self.harvester, feed, run.waits)
             self._queue.remove(feed)
             self._running[feed.id] = run
-            future.add_done_callback(lambda done, run=run: self._finished(run, done))
+            future.add_done_callback(lambda _done, run=run: self._finished(run))
             started.append(future)
         return started
 
     def _next_run(self) -> _Run | None:
-        """The first queued feed that may start: on a free thread, or aside when it was
-        slow here last time (while there is room)."""
+        """The first queued feed that may start: on a free thread, or aside when its last
+        run was held up by its CPO (while there is room)."""
         threads_free = len(self._running) - self._aside() < self.threads
         for feed in self._queue:
-            aside = feed.id in self._slow and self._aside() < self.waiting_threads
+            aside = self._held_up_last_time(feed) and self._aside() < self.waiting_threads
             if aside or threads_free:
                 return _Run(feed, AnswerWaits(), aside)
         return None
+
+    def _held_up_last_time(self, feed: DueFeed) -> bool:
+        last = feed.last_run
+        return last is not None and (last.failed or last.slowest_answer_seconds >= self.slow_answer_seconds)
 
     def _aside(self) -> int:
         return sum(1 for run in self._running.values() if run.aside)
@@ -206,15 +235,9 @@ class HarvestDispatcher:
                              extra={"feed": run.feed.name})
             self._start_queued()
 
-    def _finished(self, run: _Run, done: Future) -> None:
+    def _finished(self, run: _Run) -> None:
         with self._lock:
             self._running.pop(run.feed.id, None)
-            if not done.cancelled() and done.exception() is None and done.result() is not None:
-                # Learned from a run that harvested (not one another process had).
-                if run.waits.longest >= self.slow_answer_seconds:
-                    self._slow.add(run.feed.id)
-                else:
-                    self._slow.discard(run.feed.id)
             self._start_queued()
 
     def shutdown(self) -> None:
@@ -222,6 +245,12 @@ class HarvestDispatcher:
         with self._lock:
             self._queue.clear()
         self.pool.shutdown(wait=True)
+
+
+def _held_up(last: LastRun) -> str:
+    if last.failed:
+        return "failed"
+    return f"waited {last.slowest_answer_seconds:.1f} s for one answer"
 
 
 class _Watch(TickingThread):

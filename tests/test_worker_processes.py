@@ -249,6 +249,40 @@ def test_a_harvest_waiting_for_its_cpo_steps_aside_for_the_next_feed(live_server
         dispatcher.shutdown()
 
 
+def test_what_one_worker_learned_of_a_slow_or_failing_cpo_every_worker_knows(live_server, sessions, settings,
+                                                                            database_url):
+    """The runs record how long their CPO kept them waiting for one answer. A worker that
+    never ran the slow feed nor the failing one (another node, or one restarted) starts them
+    aside at once, beside the quick feed on its one thread, because their last runs say so."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time: nothing runs beside a harvest there")
+    from nap.feeds import request_harvest
+    from nap.worker import HarvestDispatcher, run_due_feeds
+
+    for number, slow_ms in enumerate((1500, 0)):
+        _demo_feed(live_server, sessions, number, slow_ms, party="L")
+    _demo_feed(live_server, sessions, 2, 0, party="L", fail_rate=1.0)
+    quick = replace(settings, worker_threads=1, worker_waiting_threads=2, harvest_slow_answer_seconds=0.5)
+    assert sorted(run_due_feeds(sessions, quick)) == ["cpo-0", "cpo-1", "cpo-2"]  # as another worker would
+    with sessions() as session:
+        runs = {name: (slowest, status) for name, slowest, status in session.execute(
+            select(Feed.name, HarvestRun.slowest_answer_seconds, HarvestRun.status)
+            .join(HarvestRun, HarvestRun.feed_id == Feed.id))}
+    assert runs["cpo-0"][0] >= 1.5 and runs["cpo-1"][0] < 0.5
+    assert runs["cpo-2"][1] == "failed" and runs["cpo-2"][0] is not None
+
+    with sessions.begin() as session:
+        for feed in session.scalars(select(Feed)):
+            request_harvest(session, feed)
+    dispatcher = HarvestDispatcher(sessions, quick)
+    try:
+        started = dispatcher.tick()
+        assert len(started) == 3  # cpo-0 and cpo-2 aside at once, cpo-1 on the one thread
+        assert sorted(future.result(timeout=60) for future in started) == ["cpo-0", "cpo-1", "cpo-2"]
+    finally:
+        dispatcher.shutdown()
+
+
 def test_a_feed_suspended_while_it_waits_in_the_queue_is_not_harvested(live_server, sessions, settings,
                                                                        database_url):
     if not database_url.startswith("postgresql"):
@@ -270,12 +304,14 @@ def test_a_feed_suspended_while_it_waits_in_the_queue_is_not_harvested(live_serv
     assert not _finished_run(sessions, "cpo-1")
 
 
-def _demo_feed(live_server, sessions, number: int, slow_ms: int, party: str, locations: int = 4) -> None:
+def _demo_feed(live_server, sessions, number: int, slow_ms: int, party: str, locations: int = 4,
+               fail_rate: float = 0.0) -> None:
     """Feed cpo-<number>: a demo CPO serving two objects a page and taking slow_ms for each
-    list request, under the party DE/<party><number>."""
+    list request (answering 503 to `fail_rate` of them), under the party DE/<party><number>."""
     party_id = f"{party}{number:02d}"
     fleet = generate_fleet(locations=locations, seed=number, party_id=party_id)
-    server = live_server(create_app(fleet, DemoOptions(slow_ms=slow_ms, page_limit=2, seed=number)))
+    server = live_server(create_app(fleet, DemoOptions(slow_ms=slow_ms, page_limit=2, seed=number,
+                                                       fail_rate=fail_rate)))
     with sessions.begin() as session:
         add_feed(session, name=f"cpo-{number}", versions_url=f"{server.url}/ocpi/versions", token="demo-token",
                  country_code="DE", party_id=party_id)

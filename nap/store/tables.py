@@ -130,6 +130,10 @@ class HarvestRun(Base):
     # objects}, "evse_operators": {"DE*ABC": EVSEs}}, the evidence an administrator weighs
     # for the feed's party claims (nap.parties.evidence). None for a failed run.
     served_parties: Mapped[dict | None] = mapped_column(JsonDocument, nullable=True)
+    # The longest the CPO kept the run waiting for one answer (a request with its retries and
+    # back-offs), seconds; every worker starts a feed slow last time beside its harvest
+    # threads (nap/worker.py). None for runs from before migration 0023 and abandoned ones.
+    slowest_answer_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class Finding(Base):
