@@ -7,12 +7,18 @@ slow (every list request delayed) or failing (503s: one always, one now and then
 the client's retries get through). The demo CPOs are served from a few processes of their
 own (`python -m bench.multi_feed serve PLAN`, one werkzeug server per feed), registered in
 one child (`python -m bench.multi_feed register PLAN`), then two workers are started and
-the suite waits until every feed has finished its first harvest (or the time limit).
+the suite waits until every feed has finished its first harvest (or the time limit). Then a
+second round: a harvest of every feed is asked for at once (`python -m bench.multi_feed
+request PLAN`, as the portal's "harvest now"), the workers running on, and the suite waits
+for those runs too. In the first round nothing is known of any CPO; in the second, the slow
+and failing ones have a run behind them, in one worker or the other.
 
-Measured: the wall time from the workers' start to the last first harvest's end; each
-feed's lag behind its schedule (its first run's start minus when it was due: every feed
-is due from its registration, which precedes the workers, so the lag counts from the
-workers' start); which feeds waited for a slow one; the peak RSS of each worker.
+Measured, for each round: the wall time from when the feeds fell due (the workers' start;
+the request) to the last run's end; each feed's lag behind its schedule (its run's start
+minus when it was due: in the first round every feed is due from its registration, which
+precedes the workers, so the lag counts from the workers' start; in the second the workers
+see the requests at their next tick, up to 30 s later); which feeds waited for a slow one.
+Over both: the peak RSS of each worker.
 """
 from __future__ import annotations
 
@@ -50,7 +56,8 @@ SLOW_KINDS = ("slow", "failing", "flaky")
 # run had just let go: the worker's threads take the due feeds in order, so that thread
 # would have taken it earlier but for the slow run. A run lets its thread go at its end,
 # or when it steps aside (nap/worker.py; the worker's log says when): how long it had held
-# the thread by then is how long the feed waited for it, at most.
+# the thread by then is how long the feed waited for it, at most. A run that started aside
+# (its feed's last run slow or failed; the log says so too) held no thread.
 HANDOVER_SECONDS = 1.0
 # Evidence for that: a feed that started this soon after it was due waited for nobody.
 NO_WAIT_SECONDS = 1.0
@@ -164,6 +171,23 @@ def register(plan_path: str) -> None:
     print(json.dumps({"registered": len(feeds)}), flush=True)
 
 
+def request(plan_path: str) -> None:
+    """`python -m bench.multi_feed request PLAN`: a harvest of every feed asked for, as the
+    portal's "harvest now" does; prints {"requested_at": the first request's time}."""
+    from sqlalchemy import select
+
+    from nap.config import load_settings
+    from nap.feeds import request_harvest
+    from nap.store.db import session_factory
+    from nap.store.tables import Feed
+
+    names = [FeedPlan(**raw).name for raw in json.loads(Path(plan_path).read_text())]
+    with session_factory(load_settings().database_url).begin() as session:
+        feeds = session.scalars(select(Feed).where(Feed.name.in_(names)))
+        times = [request_harvest(session, feed) for feed in feeds]
+    print(json.dumps({"requested_at": min(times).isoformat()}), flush=True)
+
+
 # -- measuring ---------------------------------------------------------------------------------
 
 
@@ -216,12 +240,12 @@ def _utc(value) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def first_runs(db: Database) -> dict[str, dict]:
-    """Each feed's first harvest run (None while it has none)."""
+def round_runs(db: Database, number: int) -> dict[str, dict]:
+    """Each feed's run of round `number` (1: its first harvest run), None while it has none."""
     rows = db.query(
         "SELECT f.name, r.started_at, r.finished_at, r.status, r.worker, r.objects_received "
         "FROM feeds f LEFT JOIN harvest_runs r ON r.id = "
-        "(SELECT min(h.id) FROM harvest_runs h WHERE h.feed_id = f.id)")
+        f"(SELECT h.id FROM harvest_runs h WHERE h.feed_id = f.id ORDER BY h.id LIMIT 1 OFFSET {number - 1:d})")
     return {name: None if started is None else
             {"started": _utc(started), "finished": _utc(finished) if finished else None, "status": status,
              "worker": worker, "objects": objects}
@@ -261,14 +285,18 @@ def _log_entries(workers: list[Service]):
                 yield entry
 
 
-def stepped_aside(workers: list[Service]) -> dict[str, datetime]:
-    """When each run that stepped aside did so (the worker's JSON log line, nap/worker.py):
-    feed name -> time. Each feed's first run is the only one in the scenario."""
-    aside = {}
+def aside_lines(workers: list[Service], phrase: str, since: datetime,
+                until: datetime | None = None) -> dict[str, datetime]:
+    """When each run of a round (the workers' log lines from `since`, before `until`) logged
+    `phrase` (nap/worker.py): "steps aside" (it let its thread go) or "starts aside" (its feed
+    known to be slow, it held no thread at all). Feed name -> time."""
+    lines = {}
     for entry in _log_entries(workers):
-        if entry.get("feed") and "steps aside" in entry.get("message", ""):
-            aside.setdefault(entry["feed"], _utc(entry["time"]))
-    return aside
+        if entry.get("feed") and phrase in entry.get("message", ""):
+            when = _utc(entry["time"])
+            if since <= when and (until is None or when < until):
+                lines.setdefault(entry["feed"], when)
+    return lines
 
 
 def table_files_written(workers: list[Service], due: datetime) -> list[dict]:
@@ -282,26 +310,40 @@ def table_files_written(workers: list[Service], due: datetime) -> list[dict]:
 
 def _summarize(feeds: list[FeedPlan], runs: dict[str, dict], due: datetime, workers: list[Service],
                rss: _WorkerRss, deadline_hit: bool, aside: dict[str, datetime], tables: list[dict]) -> dict:
-    finished = {name: run for name, run in runs.items() if run and run["finished"]}
-    last_end = max((run["finished"] for run in finished.values()), default=due)
-    lags = {name: (run["started"] - due).total_seconds() for name, run in runs.items() if run}
-    within = {name: (run["finished"] - due).total_seconds() <= INTERVAL_MINUTES * 60
-              for name, run in finished.items()}
     holders = {}
     for index, worker in enumerate(workers):
         pid = worker.proc.pid
         holders[f"worker-{index + 1}"] = {
             "pid": pid, "peak_rss_mb": rss.tree_mb[pid], "vm_hwm_mb": rss.hwm_mb[pid],
             "runs": sum(1 for run in runs.values() if run and f":{pid}:" in (run["worker"] or ""))}
-    ordered_lags = sorted(lags.values())
-    # Waited for a slow run to end; and began when one stepped aside (waited for it until then).
-    let_go = {name: aside.get(name, run["finished"]) for name, run in runs.items() if run}
-    waited = waited_for_slow(feeds, runs, due, let_go)
-    held = {slow: (let_go[slow] - runs[slow]["started"]).total_seconds() for slow in set(waited.values())}
     return {
         "feeds": len(feeds),
         "workers": WORKERS,
         "evses": sum(feed.evses for feed in feeds),
+        **_round(feeds, runs, due, deadline_hit, aside),
+        "table_files_written": tables,
+        "per_worker": holders,
+        "peak_rss_mb": max((w["peak_rss_mb"] for w in holders.values()), default=0.0),
+    }
+
+
+def _round(feeds: list[FeedPlan], runs: dict[str, dict], due: datetime, deadline_hit: bool,
+           aside: dict[str, datetime], started_aside: dict[str, datetime] | None = None) -> dict:
+    """One round of harvests, every feed due at `due`. `aside`: when runs stepped aside;
+    `started_aside`: the runs that held no thread (they make no one wait)."""
+    started_aside = started_aside or {}
+    finished = {name: run for name, run in runs.items() if run and run["finished"]}
+    last_end = max((run["finished"] for run in finished.values()), default=due)
+    lags = {name: (run["started"] - due).total_seconds() for name, run in runs.items() if run}
+    within = {name: (run["finished"] - due).total_seconds() <= INTERVAL_MINUTES * 60
+              for name, run in finished.items()}
+    ordered_lags = sorted(lags.values())
+    # Waited for a slow run to end; and began when one stepped aside (waited for it until then).
+    let_go = {name: aside.get(name, run["finished"]) for name, run in runs.items()
+              if run and name not in started_aside}
+    waited = waited_for_slow(feeds, runs, due, let_go)
+    held = {slow: (let_go[slow] - runs[slow]["started"]).total_seconds() for slow in set(waited.values())}
+    return {
         "wall_seconds": (last_end - due).total_seconds(),
         "done": len(finished),
         "failed": sorted(name for name, run in finished.items() if run["status"] not in ("success", "degraded")),
@@ -317,9 +359,7 @@ def _summarize(feeds: list[FeedPlan], runs: dict[str, dict], due: datetime, work
         # How long each slow run waited for had held its thread when it let it go.
         "slow_held_seconds": held,
         "stepped_aside": sorted(aside),
-        "table_files_written": tables,
-        "per_worker": holders,
-        "peak_rss_mb": max((w["peak_rss_mb"] for w in holders.values()), default=0.0),
+        "started_aside": sorted(started_aside),
         "per_feed": {feed.name: {
             "kind": feed.kind, "version": feed.version, "evses": feed.evses,
             "lag_seconds": lags.get(feed.name),
@@ -387,17 +427,25 @@ def run(postgres_url: str | None, size: int, timeout: float, keep: bool = False,
         due = datetime.now(timezone.utc)
         workers = [Service(f"nap-worker-{label}-{number + 1}", [str(BIN / "nap"), "worker"], env)
                    for number in range(WORKERS)]
+        again = None
         try:
             with _WorkerRss([worker.proc.pid for worker in workers]) as rss:
-                runs, deadline_hit = _wait_for_first_runs(db, workers, timeout)
+                runs, deadline_hit = _wait_for_round(db, workers, 1, timeout)
+                if not deadline_hit:
+                    again = _second_round(db, workers, env, plan_path, timeout)
         finally:
             for worker in workers:
                 worker.stop()
-        result = _summarize(feeds, runs, due, workers, rss, deadline_hit, stepped_aside(workers),
+        result = _summarize(feeds, runs, due, workers, rss, deadline_hit,
+                            aside_lines(workers, "steps aside", due, again and again[0]),
                             table_files_written(workers, due))
-        log(f"multi_feed: {result['done']}/{len(feeds)} feeds harvested in {result['wall_seconds']:.1f} s; "
-            f"lag p50 {result['lag_seconds']['p50']} s, max {result['lag_seconds']['max']} s; "
-            f"{len(result['waited_for_slow'])} waited for a slow one")
+        _log_round("first harvests", result)
+        if again:
+            again_due, again_runs, again_deadline_hit = again
+            result["again"] = _round(feeds, again_runs, again_due, again_deadline_hit,
+                                     aside_lines(workers, "steps aside", again_due),
+                                     aside_lines(workers, "starts aside", again_due))
+            _log_round("second round", result["again"])
         return result
     finally:
         for demo in demos:
@@ -406,10 +454,26 @@ def run(postgres_url: str | None, size: int, timeout: float, keep: bool = False,
             db.drop()
 
 
-def _wait_for_first_runs(db: Database, workers: list[Service], timeout: float) -> tuple[dict, bool]:
+def _second_round(db: Database, workers: list[Service], env: dict, plan_path: Path,
+                  timeout: float) -> tuple[datetime, dict, bool]:
+    """Every feed asked for at once again, the workers running on: as fifty feeds registered
+    together fall due together. Now the slow CPOs have a run behind them (in either worker)."""
+    asked = check(run_measured([PYTHON, "-m", "bench.multi_feed", "request", str(plan_path)], env, timeout=300),
+                  "asking for every feed's harvest").json()
+    runs, deadline_hit = _wait_for_round(db, workers, 2, timeout)
+    return _utc(asked["requested_at"]), runs, deadline_hit
+
+
+def _log_round(name: str, result: dict) -> None:
+    log(f"multi_feed, {name}: {result['done']} feeds harvested in {result['wall_seconds']:.1f} s; "
+        f"lag p50 {result['lag_seconds']['p50']} s, max {result['lag_seconds']['max']} s; "
+        f"{len(result['waited_for_slow'])} waited for a slow one")
+
+
+def _wait_for_round(db: Database, workers: list[Service], number: int, timeout: float) -> tuple[dict, bool]:
     deadline = time.monotonic() + timeout
     while True:
-        runs = first_runs(db)
+        runs = round_runs(db, number)
         if all(run and run["finished"] for run in runs.values()):
             return runs, False
         if time.monotonic() > deadline:
@@ -423,4 +487,4 @@ def _wait_for_first_runs(db: Database, workers: list[Service], timeout: float) -
 
 if __name__ == "__main__":
     command, plan_file = sys.argv[1], sys.argv[2]
-    {"serve": serve, "register": register}[command](plan_file)
+    {"serve": serve, "register": register, "request": request}[command](plan_file)

@@ -301,6 +301,29 @@ def multi_feed_rows(engine: str, size: int, result: dict) -> list[Row]:
             "", None, "0", waited_count == 0),
         Row("multi_feed", "peak RSS per worker (MB, with its page processes)", engine, size,
             f"{_num(result['peak_rss_mb'], 0)} ({workers})"),
+        *_second_round_rows(engine, size, result.get("again")),
+    ]
+
+
+def _second_round_rows(engine: str, size: int, again: dict | None) -> list[Row]:
+    """Every feed asked for again at once, the slow ones now with a run behind them."""
+    if not again:
+        return []
+    waited, held = again["waited_for_slow"], again.get("slow_held_seconds", {})
+    waited_count = again.get("waited_count", len(waited))
+    return [
+        Row("multi_feed", "second round, every feed due at once: all done (s)", engine, size,
+            f"{_num(again['wall_seconds'])} ({again['done']} done; failed: {', '.join(again['failed']) or 'none'}"
+            f"{'; TIME LIMIT REACHED' if again['time_limit_reached'] else ''}; "
+            f"lag max {_num(again['lag_seconds']['max'])}, p50 {_num(again['lag_seconds']['p50'])})"),
+        Row("multi_feed", "second round: feeds that waited for a slow one", engine, size,
+            f"{waited_count}"
+            + (f" ({', '.join(f'{feed} after {slow}' for feed, slow in sorted(waited.items()))})"
+               if waited else "")
+            + (f"; held at most {_num(max(held.values()))}" if held else "")
+            + f"; started aside: {', '.join(again.get('started_aside', [])) or 'none'}"
+            + f"; stepped aside: {', '.join(again['stepped_aside']) or 'none'}",
+            "", None, "0", waited_count == 0),
     ]
 
 
