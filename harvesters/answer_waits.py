@@ -14,12 +14,14 @@ _keys = itertools.count()
 
 class AnswerWaits:
     """The longest wait for one answer (a request with its retries and back-offs), those
-    under way included. Several may be under way at once: the harvest process's own
-    request and its page process's (reported by the child, harvesters/page_process.py).
-    Times are time.monotonic(), which on Linux is one clock for all processes."""
+    under way included, and how many requests were retried. Several may be under way at
+    once: the harvest process's own request and its page process's (reported by the child,
+    harvesters/page_process.py). Times are time.monotonic(), which on Linux is one clock
+    for all processes."""
 
     def __init__(self) -> None:
         self.longest = 0.0
+        self.retries = 0
         self._open: dict[Hashable, float] = {}
         self._lock = threading.Lock()
 
@@ -41,6 +43,11 @@ class AnswerWaits:
             self._open.pop(key, None)
             self.longest = max(self.longest, seconds)
 
+    def retried(self) -> None:
+        """A request failed and is tried again, after a back-off."""
+        with self._lock:
+            self.retries += 1
+
     def longest_now(self) -> float:
         with self._lock:
             oldest = min(self._open.values(), default=None)
@@ -50,7 +57,8 @@ class AnswerWaits:
 class ReportedWaits(AnswerWaits):
     """A page process's waits: one that lasts `after` seconds is sent to the harvest process
     while it goes on (("wait", (key, since))), and then its end (("answered", (key,
-    seconds))). Quicker answers send nothing, so that the frames never hold up a pull."""
+    seconds))). Quicker answers send nothing, so that the frames never hold up a pull. Each
+    retry is sent (("retried", None)): they are few."""
 
     def __init__(self, send, after: float) -> None:
         super().__init__()
@@ -72,6 +80,11 @@ class ReportedWaits(AnswerWaits):
             if self._pending.pop(key, None) is not None:  # not ended meanwhile
                 self._reported.add(key)
                 self._send(("wait", (key, since)))
+
+    def retried(self) -> None:
+        super().retried()
+        with self._reporting:
+            self._send(("retried", None))
 
     def ended(self, key: Hashable, seconds: float) -> None:
         super().ended(key, seconds)

@@ -358,7 +358,7 @@ class Harvester:
         run.objects_skipped = tally.skipped
         run.findings = len(tally.findings)
         run.error = error
-        run.slowest_answer_seconds = tally.waits.longest
+        run.slowest_answer_seconds, run.answer_retries = tally.waits.longest, tally.waits.retries
         # A failed run stored nothing: no counts to show for it.
         run.unit_counts = tally.units.as_dict() if status in COMPLETED_RUN_STATUSES else None
         run.served_parties = ({"parties": tally.parties_served, "evse_operators": tally.evse_operators}

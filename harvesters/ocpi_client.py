@@ -141,10 +141,13 @@ class OcpiClient:
                 return with_retries(
                     lambda: self._attempt(method, url, params, body), attempts=self.limits.attempts,
                     retry_on=_Retryable, backoff=self._delay,
-                    on_retry=lambda attempt, problem, delay: log.info("retrying %s in %.2fs after %s", url, delay,
-                                                                      problem))
+                    on_retry=lambda attempt, problem, delay: self._retrying(url, problem, delay))
         except _Retryable as problem:
             raise HarvestError(f"{url} failed after {self.limits.attempts} attempts: {problem}") from None
+
+    def _retrying(self, url: str, problem: Exception, delay: float) -> None:
+        log.info("retrying %s in %.2fs after %s", url, delay, problem)
+        self.waits.retried()
 
     def _attempt(self, method: str, url: str, params: dict | None, body: Any) -> tuple[httpx.Response, bytes]:
         """One try: the answer, a refusal (raised as HarvestError or CredentialsRejected), or

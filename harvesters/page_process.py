@@ -208,7 +208,8 @@ class PageProcess:
             raise PageProcessError(f"the page process ended unexpectedly (exit code {code})") from None
 
     def pages(self, waits: AnswerWaits | None = None) -> Iterator[NormalizedPage]:
-        """The pages; `waits` hears of the child's long waits for its CPO as they happen."""
+        """The pages; `waits` hears of the child's long waits for its CPO, and of its
+        retries, as they happen."""
         items: list = []
         while True:
             what, value = self._receive()
@@ -222,6 +223,9 @@ class PageProcess:
                 key, seconds = value
                 if waits is not None:
                     waits.ended(("page process", key), seconds)
+            elif what == "retried":
+                if waits is not None:
+                    waits.retried()
             elif what == "page":
                 page, items = _page_from_wire(value, items), []
                 yield page

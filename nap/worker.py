@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 class LastRun(NamedTuple):
     slowest_answer_seconds: float  # how long its CPO kept it waiting for one answer
+    answer_retries: int  # how many of its requests were tried again, after a back-off
     failed: bool
 
 
@@ -72,9 +73,10 @@ def _last_runs(session: Session, feed_ids: list[int]) -> dict[int, LastRun]:
     last = (select(func.max(HarvestRun.id))
             .where(HarvestRun.feed_id.in_(feed_ids), HarvestRun.slowest_answer_seconds.is_not(None))
             .group_by(HarvestRun.feed_id))
-    rows = session.execute(select(HarvestRun.feed_id, HarvestRun.slowest_answer_seconds, HarvestRun.status)
-                           .where(HarvestRun.id.in_(last))).all()
-    return {feed_id: LastRun(slowest, status == RunStatus.FAILED) for feed_id, slowest, status in rows}
+    rows = session.execute(select(HarvestRun.feed_id, HarvestRun.slowest_answer_seconds, HarvestRun.answer_retries,
+                                  HarvestRun.status).where(HarvestRun.id.in_(last))).all()
+    return {feed_id: LastRun(slowest, retries or 0, status == RunStatus.FAILED)
+            for feed_id, slowest, retries, status in rows}
 
 
 def _answer_request(harvester: Harvester, feed: DueFeed, waits: AnswerWaits | None) -> HarvestRun | None:
@@ -156,8 +158,9 @@ class HarvestDispatcher:
     for one answer steps aside: it goes on beside the threads (at most
     NAP_WORKER_WAITING_THREADS runs at once) and its thread takes the next due feed at once.
     No feed waits for a slow CPO longer than that. A feed whose last run, in any worker (the
-    run's record says), was slow or failed starts aside, while there is room, and so makes
-    no one wait at all: a failing CPO's run spends its time on retries and back-offs."""
+    run's record says), was slow, had to retry or failed starts aside, while there is room,
+    and so makes no one wait at all: a failing or flaky CPO's run spends its time on
+    back-offs, under the threshold a run needs to be seen slow."""
 
     WATCH_SECONDS = 0.25  # how often the running harvests' waits are looked at
 
@@ -216,7 +219,8 @@ class HarvestDispatcher:
 
     def _held_up_last_time(self, feed: DueFeed) -> bool:
         last = feed.last_run
-        return last is not None and (last.failed or last.slowest_answer_seconds >= self.slow_answer_seconds)
+        return last is not None and (last.failed or last.answer_retries > 0
+                                     or last.slowest_answer_seconds >= self.slow_answer_seconds)
 
     def _aside(self) -> int:
         return sum(1 for run in self._running.values() if run.aside)
@@ -250,7 +254,8 @@ class HarvestDispatcher:
 def _held_up(last: LastRun) -> str:
     if last.failed:
         return "failed"
-    return f"waited {last.slowest_answer_seconds:.1f} s for one answer"
+    retries = f", {last.answer_retries} request(s) tried again" if last.answer_retries else ""
+    return f"waited {last.slowest_answer_seconds:.1f} s for one answer{retries}"
 
 
 class _Watch(TickingThread):

@@ -257,6 +257,21 @@ def test_the_run_learns_the_waits_of_its_page_process(demo_cpo, sessions, settin
     assert f"the slowest answer took {waits.longest:.1f} s" in reason and "over 0.3 s as slow" in reason
 
 
+def test_the_run_records_the_retries_of_its_page_process(demo_cpo, sessions, settings, started):
+    """A CPO answering 503 to some list requests: the child tries them again, and the run's
+    record counts those retries (the worker starts such a feed aside the next time), with
+    the harvest process's own, as one run in the harvest process counts them."""
+    document = json.loads((OCPI_SPEC / "ocpi-2.3.0" / "examples" / "version_details_example.json").read_text())
+    cpo = demo_cpo(locations=60, ocpi_version="2.2.1", fail_rate=0.5, page_limit=10, version_details=document)
+    register(sessions, cpo, name="feed")
+    quick = replace(settings, retry_backoff_seconds=0.01, retry_attempts=8)
+    in_child = harvesters.harvest.Harvester(sessions, _in_child(quick)).harvest("feed")
+    inline = harvesters.harvest.Harvester(sessions, _inline(quick)).harvest("feed")
+    assert in_child.status == inline.status == "success" and len(started) == 1
+    assert in_child.answer_retries > 0 and inline.answer_retries > 0
+    assert in_child.slowest_answer_seconds is not None
+
+
 def test_a_bug_in_the_child_fails_with_what_it_was(demo_cpo):
     """An exception in the child that is not the CPO's doing comes back as a crash, with the
     child's own message: here an object kind no normalizer knows."""

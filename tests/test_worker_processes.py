@@ -249,11 +249,12 @@ def test_a_harvest_waiting_for_its_cpo_steps_aside_for_the_next_feed(live_server
         dispatcher.shutdown()
 
 
-def test_what_one_worker_learned_of_a_slow_or_failing_cpo_every_worker_knows(live_server, sessions, settings,
-                                                                            database_url):
-    """The runs record how long their CPO kept them waiting for one answer. A worker that
-    never ran the slow feed nor the failing one (another node, or one restarted) starts them
-    aside at once, beside the quick feed on its one thread, because their last runs say so."""
+def test_what_one_worker_learned_of_a_slow_flaky_or_failing_cpo_every_worker_knows(live_server, sessions, settings,
+                                                                                   database_url):
+    """The runs record how long their CPO kept them waiting for one answer and how many
+    requests they tried again. A worker that never ran the slow, failing and flaky feeds
+    (another node, or one restarted) starts them aside at once, beside the quick feed on its
+    one thread, because their last runs say so."""
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite has one writer at a time: nothing runs beside a harvest there")
     from nap.feeds import request_harvest
@@ -262,14 +263,18 @@ def test_what_one_worker_learned_of_a_slow_or_failing_cpo_every_worker_knows(liv
     for number, slow_ms in enumerate((1500, 0)):
         _demo_feed(live_server, sessions, number, slow_ms, party="L")
     _demo_feed(live_server, sessions, 2, 0, party="L", fail_rate=1.0)
-    quick = replace(settings, worker_threads=1, worker_waiting_threads=2, harvest_slow_answer_seconds=0.5)
-    assert sorted(run_due_feeds(sessions, quick)) == ["cpo-0", "cpo-1", "cpo-2"]  # as another worker would
+    _demo_feed(live_server, sessions, 3, 0, party="L", fail_rate=0.5)  # the retries get through
+    names = ["cpo-0", "cpo-1", "cpo-2", "cpo-3"]
+    quick = replace(settings, worker_threads=1, worker_waiting_threads=3, harvest_slow_answer_seconds=0.5,
+                    retry_backoff_seconds=0.01, retry_attempts=8)
+    assert sorted(run_due_feeds(sessions, quick)) == names  # as another worker would
     with sessions() as session:
-        runs = {name: (slowest, status) for name, slowest, status in session.execute(
-            select(Feed.name, HarvestRun.slowest_answer_seconds, HarvestRun.status)
+        runs = {name: (slowest, retries, status) for name, slowest, retries, status in session.execute(
+            select(Feed.name, HarvestRun.slowest_answer_seconds, HarvestRun.answer_retries, HarvestRun.status)
             .join(HarvestRun, HarvestRun.feed_id == Feed.id))}
-    assert runs["cpo-0"][0] >= 1.5 and runs["cpo-1"][0] < 0.5
-    assert runs["cpo-2"][1] == "failed" and runs["cpo-2"][0] is not None
+    assert runs["cpo-0"][0] >= 1.5 and runs["cpo-1"][:2] == (runs["cpo-1"][0], 0) and runs["cpo-1"][0] < 0.5
+    assert runs["cpo-2"][2] == "failed" and runs["cpo-2"][1] > 0
+    assert runs["cpo-3"][2] == "success" and runs["cpo-3"][1] > 0 and runs["cpo-3"][0] < 0.5
 
     with sessions.begin() as session:
         for feed in session.scalars(select(Feed)):
@@ -277,8 +282,8 @@ def test_what_one_worker_learned_of_a_slow_or_failing_cpo_every_worker_knows(liv
     dispatcher = HarvestDispatcher(sessions, quick)
     try:
         started = dispatcher.tick()
-        assert len(started) == 3  # cpo-0 and cpo-2 aside at once, cpo-1 on the one thread
-        assert sorted(future.result(timeout=60) for future in started) == ["cpo-0", "cpo-1", "cpo-2"]
+        assert len(started) == 4  # cpo-0, cpo-2 and cpo-3 aside at once, cpo-1 on the one thread
+        assert sorted(future.result(timeout=60) for future in started) == names
     finally:
         dispatcher.shutdown()
 

@@ -131,9 +131,11 @@ class HarvestRun(Base):
     # for the feed's party claims (nap.parties.evidence). None for a failed run.
     served_parties: Mapped[dict | None] = mapped_column(JsonDocument, nullable=True)
     # The longest the CPO kept the run waiting for one answer (a request with its retries and
-    # back-offs), seconds; every worker starts a feed slow last time beside its harvest
-    # threads (nap/worker.py). None for runs from before migration 0023 and abandoned ones.
+    # back-offs), seconds, and how many requests were tried again; every worker starts a feed
+    # held up by its CPO last time beside its harvest threads (nap/worker.py). None for runs
+    # from before migration 0023 and abandoned ones.
     slowest_answer_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    answer_retries: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Finding(Base):

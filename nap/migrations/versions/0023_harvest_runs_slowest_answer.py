@@ -1,12 +1,14 @@
-"""harvest_runs.slowest_answer_seconds: how long the CPO kept the run waiting for one answer
+"""harvest_runs.slowest_answer_seconds, answer_retries: how long the CPO kept the run
+waiting for one answer, and how many of its answers had to be asked for again
 
 Revision ID: 0023
 Revises: 0022
 Create Date: 2026-12-06 18:30:00.000000
 
 The worker starts a feed whose last run waited NAP_HARVEST_SLOW_ANSWER_SECONDS for one
-answer beside its harvest threads (nap/worker.py). Kept with the run, every worker knows it,
-and a restarted one too. Runs from before have none: their feeds count as not slow.
+answer, retried or failed beside its harvest threads (nap/worker.py). Kept with the run,
+every worker knows it, and a restarted one too. Runs from before have neither: the worker
+goes by the last run that has them.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -21,7 +23,9 @@ def upgrade() -> None:
     # ALTER TABLE, not batch mode, on SQLite too: rebuilding harvest_runs would drop the old
     # table, and with foreign keys on that deletes every run's findings (as in 0010).
     op.add_column('harvest_runs', sa.Column('slowest_answer_seconds', sa.Float(), nullable=True))
+    op.add_column('harvest_runs', sa.Column('answer_retries', sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column('harvest_runs', 'answer_retries')
     op.drop_column('harvest_runs', 'slowest_answer_seconds')
