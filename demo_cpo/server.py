@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import random
 import re
 import threading
@@ -54,12 +55,24 @@ ROLES_230 = {"CPO", "EMSP", "NAP", "NSP", "OTHER", "SCSP"}  # 2.3.0 dropped HUB 
 _MISSING = object()
 
 
+def _fails(request_number: int, rate: float, seed: int) -> bool:
+    """Whether list request `request_number` (from 1) is answered 503: `rate` of them, spread
+    evenly, so that a few requests see the rate too (drawn at random, a quarter of four
+    requests was none at all as often as not, and a failing CPO's runs could go clean)."""
+    if rate <= 0:
+        return False
+    phase = random.Random(f"{seed}/fail").random() / rate
+    return math.floor((request_number + phase) * rate) > math.floor((request_number - 1 + phase) * rate)
+
+
 @dataclass
 class DemoOptions:
     ocpi_version: str = "2.3.0"  # "2.3.0" | "2.2.1" | "2.1.1"
     token: str = "demo-token"  # the token the NAP must present (TOKEN_A in handshake mode, or a static token)
     page_limit: int = 100  # server maximum page size (X-Limit)
-    fail_rate: float = 0.0  # fraction of list requests answered HTTP 503 (deterministic per seed+request counter)
+    # Fraction of list requests answered HTTP 503, spread evenly (_fails): a CPO failing a
+    # quarter of its requests fails one in every four, from a phase the seed picks.
+    fail_rate: float = 0.0
     slow_ms: int = 0  # delay per list request
     broken_objects: int = 0  # number of locations served deliberately invalid, deterministic
     grow_while_paging: int = 0  # after the first page is served, this many new locations appear
@@ -491,7 +504,7 @@ class _CpoServer:
             request_number = self.list_requests
         if options.slow_ms:
             time.sleep(options.slow_ms / 1000)
-        if options.fail_rate and random.Random(f"{options.seed}/fail/{request_number}").random() < options.fail_rate:
+        if _fails(request_number, options.fail_rate, options.seed):
             return self.envelope(None, 3000, "Service temporarily unavailable", http_status=503,
                                  headers={"Retry-After": "1"})
 
