@@ -240,12 +240,16 @@ def _utc(value) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def round_runs(db: Database, number: int) -> dict[str, dict]:
-    """Each feed's run of round `number` (1: its first harvest run), None while it has none."""
+def round_runs(db: Database, since: datetime | None = None) -> dict[str, dict]:
+    """Each feed's first run (None while it has none), or its first run started at or after
+    `since` (the second round's request: not a scheduled run that came before it)."""
     rows = db.query(
         "SELECT f.name, r.started_at, r.finished_at, r.status, r.worker, r.objects_received "
         "FROM feeds f LEFT JOIN harvest_runs r ON r.id = "
-        f"(SELECT h.id FROM harvest_runs h WHERE h.feed_id = f.id ORDER BY h.id LIMIT 1 OFFSET {number - 1:d})")
+        "(SELECT min(h.id) FROM harvest_runs h WHERE h.feed_id = f.id"
+        + (" AND h.started_at >= :since)" if since else ")"),
+        # NAP stores naive UTC (nap/store/types.py).
+        **({"since": since.astimezone(timezone.utc).replace(tzinfo=None)} if since else {}))
     return {name: None if started is None else
             {"started": _utc(started), "finished": _utc(finished) if finished else None, "status": status,
              "worker": worker, "objects": objects}
@@ -274,7 +278,8 @@ def waited_for_slow(feeds: list[FeedPlan], runs: dict[str, dict], due: datetime,
 
 
 def _log_entries(workers: list[Service]):
-    """The workers' JSON log lines (NAP_LOG_FORMAT=json), as dicts."""
+    """The workers' JSON log lines (NAP_LOG_FORMAT=json), as dicts, each with its worker's
+    pid (`pid`)."""
     for worker in workers:
         for line in worker.log_tail(50_000_000).splitlines():
             try:
@@ -282,20 +287,27 @@ def _log_entries(workers: list[Service]):
             except ValueError:
                 continue
             if isinstance(entry, dict):
-                yield entry
+                yield {**entry, "pid": worker.proc.pid}
 
 
-def aside_lines(workers: list[Service], phrase: str, since: datetime,
-                until: datetime | None = None) -> dict[str, datetime]:
+def aside_lines(workers: list[Service], phrase: str, since: datetime, until: datetime | None = None,
+                runs: dict[str, dict] | None = None) -> dict[str, datetime]:
     """When each run of a round (the workers' log lines from `since`, before `until`) logged
     `phrase` (nap/worker.py): "steps aside" (it let its thread go) or "starts aside" (its feed
-    known to be slow, it held no thread at all). Feed name -> time."""
+    known to be slow, it held no thread at all). Feed name -> time. Both workers queue every
+    due feed and may log that a run starts aside before the lease gives it to the other:
+    with `runs`, only the lines of the worker that ran it count."""
     lines = {}
     for entry in _log_entries(workers):
-        if entry.get("feed") and phrase in entry.get("message", ""):
-            when = _utc(entry["time"])
-            if since <= when and (until is None or when < until):
-                lines.setdefault(entry["feed"], when)
+        feed = entry.get("feed")
+        if not feed or phrase not in entry.get("message", ""):
+            continue
+        run = (runs or {}).get(feed)
+        if runs is not None and not (run and f":{entry['pid']}:" in (run["worker"] or "")):
+            continue
+        when = _utc(entry["time"])
+        if since <= when and (until is None or when < until):
+            lines.setdefault(feed, when)
     return lines
 
 
@@ -430,21 +442,21 @@ def run(postgres_url: str | None, size: int, timeout: float, keep: bool = False,
         again = None
         try:
             with _WorkerRss([worker.proc.pid for worker in workers]) as rss:
-                runs, deadline_hit = _wait_for_round(db, workers, 1, timeout)
+                runs, deadline_hit = _wait_for_round(db, workers, timeout)
                 if not deadline_hit:
                     again = _second_round(db, workers, env, plan_path, timeout)
         finally:
             for worker in workers:
                 worker.stop()
         result = _summarize(feeds, runs, due, workers, rss, deadline_hit,
-                            aside_lines(workers, "steps aside", due, again and again[0]),
+                            aside_lines(workers, "steps aside", due, again and again[0], runs=runs),
                             table_files_written(workers, due))
         _log_round("first harvests", result)
         if again:
             again_due, again_runs, again_deadline_hit = again
             result["again"] = _round(feeds, again_runs, again_due, again_deadline_hit,
-                                     aside_lines(workers, "steps aside", again_due),
-                                     aside_lines(workers, "starts aside", again_due))
+                                     aside_lines(workers, "steps aside", again_due, runs=again_runs),
+                                     aside_lines(workers, "starts aside", again_due, runs=again_runs))
             _log_round("second round", result["again"])
         return result
     finally:
@@ -460,8 +472,9 @@ def _second_round(db: Database, workers: list[Service], env: dict, plan_path: Pa
     together fall due together. Now the slow CPOs have a run behind them (in either worker)."""
     asked = check(run_measured([PYTHON, "-m", "bench.multi_feed", "request", str(plan_path)], env, timeout=300),
                   "asking for every feed's harvest").json()
-    runs, deadline_hit = _wait_for_round(db, workers, 2, timeout)
-    return _utc(asked["requested_at"]), runs, deadline_hit
+    requested_at = _utc(asked["requested_at"])
+    runs, deadline_hit = _wait_for_round(db, workers, timeout, since=requested_at)
+    return requested_at, runs, deadline_hit
 
 
 def _log_round(name: str, result: dict) -> None:
@@ -470,10 +483,11 @@ def _log_round(name: str, result: dict) -> None:
         f"{len(result['waited_for_slow'])} waited for a slow one")
 
 
-def _wait_for_round(db: Database, workers: list[Service], number: int, timeout: float) -> tuple[dict, bool]:
+def _wait_for_round(db: Database, workers: list[Service], timeout: float,
+                    since: datetime | None = None) -> tuple[dict, bool]:
     deadline = time.monotonic() + timeout
     while True:
-        runs = round_runs(db, number)
+        runs = round_runs(db, since)
         if all(run and run["finished"] for run in runs.values()):
             return runs, False
         if time.monotonic() > deadline:

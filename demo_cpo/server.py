@@ -58,7 +58,7 @@ _MISSING = object()
 def _fails(request_number: int, rate: float, seed: int) -> bool:
     """Whether list request `request_number` (from 1) is answered 503: `rate` of them, spread
     evenly, so that a few requests see the rate too (drawn at random, a quarter of four
-    requests was none at all as often as not, and a failing CPO's runs could go clean)."""
+    requests was none at all a third of the time, and a flaky CPO's runs could go clean)."""
     if rate <= 0:
         return False
     phase = random.Random(f"{seed}/fail").random() / rate

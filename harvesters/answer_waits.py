@@ -14,7 +14,7 @@ _keys = itertools.count()
 
 class AnswerWaits:
     """The longest wait for one answer (a request with its retries and back-offs), those
-    under way included, and how many requests were retried. Several may be under way at
+    under way included, and how many retries the requests took. Several may be under way at
     once: the harvest process's own request and its page process's (reported by the child,
     harvesters/page_process.py). Times are time.monotonic(), which on Linux is one clock
     for all processes."""
@@ -44,7 +44,7 @@ class AnswerWaits:
             self.longest = max(self.longest, seconds)
 
     def retried(self) -> None:
-        """A request failed and is tried again, after a back-off."""
+        """A request failed and is tried again, after a back-off: one retry."""
         with self._lock:
             self.retries += 1
 

@@ -358,7 +358,8 @@ class Harvester:
         run.objects_skipped = tally.skipped
         run.findings = len(tally.findings)
         run.error = error
-        run.slowest_answer_seconds, run.answer_retries = tally.waits.longest, tally.waits.retries
+        # longest_now: a run that fails while its page process still waits keeps that wait.
+        run.slowest_answer_seconds, run.answer_retries = tally.waits.longest_now(), tally.waits.retries
         # A failed run stored nothing: no counts to show for it.
         run.unit_counts = tally.units.as_dict() if status in COMPLETED_RUN_STATUSES else None
         run.served_parties = ({"parties": tally.parties_served, "evse_operators": tally.evse_operators}

@@ -32,8 +32,16 @@ log = logging.getLogger(__name__)
 
 class LastRun(NamedTuple):
     slowest_answer_seconds: float  # how long its CPO kept it waiting for one answer
-    answer_retries: int  # how many of its requests were tried again, after a back-off
+    answer_retries: int  # how many retries its requests took, each after a back-off
+    pages: int
     failed: bool
+
+    # A CPO that failed one answer in ten or more is flaky, not unlucky: a large feed whose
+    # thousand pages met one 502 still counts against the worker's threads.
+    FLAKY_SHARE = 0.1
+
+    def flaky(self) -> bool:
+        return self.answer_retries > 0 and self.answer_retries >= self.FLAKY_SHARE * max(self.pages, 1)
 
 
 class DueFeed(NamedTuple):
@@ -70,13 +78,15 @@ def _last_runs(session: Session, feed_ids: list[int]) -> dict[int, LastRun]:
     so that what one worker learned about a CPO every worker knows, a restarted one too."""
     if not feed_ids:
         return {}
-    last = (select(func.max(HarvestRun.id))
-            .where(HarvestRun.feed_id.in_(feed_ids), HarvestRun.slowest_answer_seconds.is_not(None))
-            .group_by(HarvestRun.feed_id))
+    # Per feed, one step down ix_harvest_runs_feed_answered (a history of years stays unread).
+    last = (select(HarvestRun.id)
+            .where(HarvestRun.feed_id == Feed.id, HarvestRun.slowest_answer_seconds.is_not(None))
+            .order_by(HarvestRun.id.desc()).limit(1).correlate(Feed).scalar_subquery())
+    ids = select(last).select_from(Feed).where(Feed.id.in_(feed_ids))
     rows = session.execute(select(HarvestRun.feed_id, HarvestRun.slowest_answer_seconds, HarvestRun.answer_retries,
-                                  HarvestRun.status).where(HarvestRun.id.in_(last))).all()
-    return {feed_id: LastRun(slowest, retries or 0, status == RunStatus.FAILED)
-            for feed_id, slowest, retries, status in rows}
+                                  HarvestRun.pages, HarvestRun.status).where(HarvestRun.id.in_(ids))).all()
+    return {feed_id: LastRun(slowest, retries or 0, pages or 0, status == RunStatus.FAILED)
+            for feed_id, slowest, retries, pages, status in rows}
 
 
 def _answer_request(harvester: Harvester, feed: DueFeed, waits: AnswerWaits | None) -> HarvestRun | None:
@@ -158,9 +168,9 @@ class HarvestDispatcher:
     for one answer steps aside: it goes on beside the threads (at most
     NAP_WORKER_WAITING_THREADS runs at once) and its thread takes the next due feed at once.
     No feed waits for a slow CPO longer than that. A feed whose last run, in any worker (the
-    run's record says), was slow, had to retry or failed starts aside, while there is room,
-    and so makes no one wait at all: a failing or flaky CPO's run spends its time on
-    back-offs, under the threshold a run needs to be seen slow."""
+    run's record says), was slow, flaky (retries for a tenth of its pages or more) or failed
+    starts aside, while there is room, and so makes no one wait at all: a failing or flaky
+    CPO's run spends its time on back-offs, under the threshold a run needs to be seen slow."""
 
     WATCH_SECONDS = 0.25  # how often the running harvests' waits are looked at
 
@@ -219,7 +229,7 @@ class HarvestDispatcher:
 
     def _held_up_last_time(self, feed: DueFeed) -> bool:
         last = feed.last_run
-        return last is not None and (last.failed or last.answer_retries > 0
+        return last is not None and (last.failed or last.flaky()
                                      or last.slowest_answer_seconds >= self.slow_answer_seconds)
 
     def _aside(self) -> int:
@@ -254,7 +264,7 @@ class HarvestDispatcher:
 def _held_up(last: LastRun) -> str:
     if last.failed:
         return "failed"
-    retries = f", {last.answer_retries} request(s) tried again" if last.answer_retries else ""
+    retries = f", {last.answer_retries} retries for {last.pages} pages" if last.answer_retries else ""
     return f"waited {last.slowest_answer_seconds:.1f} s for one answer{retries}"
 
 

@@ -99,7 +99,14 @@ class HarvestRun(Base):
     """One pull of one feed; the audit trail of what was fetched and what came of it."""
 
     __tablename__ = "harvest_runs"
-    __table_args__ = (_state_check("harvest_runs", "status", RunStatus),)
+    __table_args__ = (
+        _state_check("harvest_runs", "status", RunStatus),
+        # Each due feed's last run that ended, at every worker tick (nap/worker.py): one step
+        # down this index per feed, however long the history.
+        Index("ix_harvest_runs_feed_answered", "feed_id", "id",
+              sqlite_where=text("slowest_answer_seconds IS NOT NULL"),
+              postgresql_where=text("slowest_answer_seconds IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
@@ -131,9 +138,10 @@ class HarvestRun(Base):
     # for the feed's party claims (nap.parties.evidence). None for a failed run.
     served_parties: Mapped[dict | None] = mapped_column(JsonDocument, nullable=True)
     # The longest the CPO kept the run waiting for one answer (a request with its retries and
-    # back-offs), seconds, and how many requests were tried again; every worker starts a feed
-    # held up by its CPO last time beside its harvest threads (nap/worker.py). None for runs
-    # from before migration 0023 and abandoned ones.
+    # back-offs), seconds, as the worker saw it (a page process reports only waits over half
+    # NAP_HARVEST_SLOW_ANSWER_SECONDS), and how many retries its requests took; every worker
+    # starts a feed held up by its CPO last time beside its harvest threads (nap/worker.py).
+    # None for runs from before migration 0023 and abandoned ones.
     slowest_answer_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     answer_retries: Mapped[int | None] = mapped_column(Integer, nullable=True)
 

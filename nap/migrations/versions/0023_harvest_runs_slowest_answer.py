@@ -1,5 +1,5 @@
 """harvest_runs.slowest_answer_seconds, answer_retries: how long the CPO kept the run
-waiting for one answer, and how many of its answers had to be asked for again
+waiting for one answer, and how many retries its requests took
 
 Revision ID: 0023
 Revises: 0022
@@ -24,8 +24,12 @@ def upgrade() -> None:
     # table, and with foreign keys on that deletes every run's findings (as in 0010).
     op.add_column('harvest_runs', sa.Column('slowest_answer_seconds', sa.Float(), nullable=True))
     op.add_column('harvest_runs', sa.Column('answer_retries', sa.Integer(), nullable=True))
+    op.create_index('ix_harvest_runs_feed_answered', 'harvest_runs', ['feed_id', 'id'],
+                    sqlite_where=sa.text('slowest_answer_seconds IS NOT NULL'),
+                    postgresql_where=sa.text('slowest_answer_seconds IS NOT NULL'))
 
 
 def downgrade() -> None:
+    op.drop_index('ix_harvest_runs_feed_answered', table_name='harvest_runs')
     op.drop_column('harvest_runs', 'answer_retries')
     op.drop_column('harvest_runs', 'slowest_answer_seconds')
