@@ -175,7 +175,9 @@ def test_a_status_a_long_harvest_pulled_is_in_the_joined_delta(demo_cpo, nap_ser
     status history is restamped then, so a segment written after the commit holds them,
     though segments were written while it ran (on PostgreSQL: on SQLite the harvest holds
     the write lock, and the writer waits)."""
-    demo = demo_cpo(locations=4, slow_ms=1500)  # two list requests: a run of 3 s, longer than OVERLAP
+    # 2.5 s per list request: the run outlasts OVERLAP (2 s) even when its page process fetches
+    # the Locations beside the Tariffs (a first incremental run gets one), as it did at 1.5 s.
+    demo = demo_cpo(locations=4, slow_ms=2500)
     assert register_and_harvest(sessions, settings, demo).status == "success"
     monkeypatch.setattr(status_segments, "HEARTBEAT", timedelta(0))  # a segment at every tick
     loop = SegmentLoop(sessions, tick_seconds=0.1).start()
