@@ -57,7 +57,7 @@ SLOW_KINDS = ("slow", "failing", "flaky")
 # would have taken it earlier but for the slow run. A run lets its thread go at its end,
 # or when it steps aside (nap/worker.py; the worker's log says when): how long it had held
 # the thread by then is how long the feed waited for it, at most. A run that started aside
-# (its feed's last run slow or failed; the log says so too) held no thread.
+# (its feed's last run slow, flaky or failed; the log says so too) held no thread.
 HANDOVER_SECONDS = 1.0
 # Evidence for that: a feed that started this soon after it was due waited for nobody.
 NO_WAIT_SECONDS = 1.0

@@ -277,11 +277,7 @@ def multi_feed_rows(engine: str, size: int, result: dict) -> list[Row]:
     """Fifty feeds, two workers (bench/multi_feed.py). The targets of #22 hold at any size:
     they are about scheduling, not volume."""
     feeds, lag = result["feeds"], result["lag_seconds"]
-    waited = result["waited_for_slow"]  # over several runs: every feed that waited in any of them
-    waited_count = result.get("waited_count", len(waited))
     failed = result["failed"]
-    held = result.get("slow_held_seconds", {})
-    aside = result.get("stepped_aside", [])
     workers = ", ".join(f"{name} {_num(worker['peak_rss_mb'], 0)} (own VmHWM {_num(worker['vm_hwm_mb'], 0)}, "
                         f"{worker['runs']} runs)" for name, worker in result["per_worker"].items())
     return [
@@ -292,13 +288,7 @@ def multi_feed_rows(engine: str, size: int, result: dict) -> list[Row]:
             result["within_interval"] and not result["time_limit_reached"]),
         Row("multi_feed", "lag behind schedule, first run (s)", engine, size,
             f"max {_num(lag['max'])} ({lag['max_feed']}), p50 {_num(lag['p50'])}"),
-        Row("multi_feed", "feeds that waited for a slow one (how long it held the thread, s)", engine, size,
-            f"{waited_count}"
-            + (f" ({'in any of the runs: ' if len(waited) > waited_count else ''}"
-               f"{', '.join(f'{feed} after {slow}' for feed, slow in sorted(waited.items()))})" if waited else "")
-            + (f"; held at most {_num(max(held.values()))}" if held else "")
-            + f"; stepped aside: {', '.join(aside) or 'none'}",
-            "", None, "0", waited_count == 0),
+        _waited_row("feeds that waited for a slow one (how long it held the thread, s)", engine, size, result),
         Row("multi_feed", "peak RSS per worker (MB, with its page processes)", engine, size,
             f"{_num(result['peak_rss_mb'], 0)} ({workers})"),
         *_second_round_rows(engine, size, result.get("again")),
@@ -309,22 +299,28 @@ def _second_round_rows(engine: str, size: int, again: dict | None) -> list[Row]:
     """Every feed asked for again at once, the slow ones now with a run behind them."""
     if not again:
         return []
-    waited, held = again["waited_for_slow"], again.get("slow_held_seconds", {})
-    waited_count = again.get("waited_count", len(waited))
     return [
         Row("multi_feed", "second round, every feed due at once: all done (s)", engine, size,
             f"{_num(again['wall_seconds'])} ({again['done']} done; failed: {', '.join(again['failed']) or 'none'}"
             f"{'; TIME LIMIT REACHED' if again['time_limit_reached'] else ''}; "
             f"lag max {_num(again['lag_seconds']['max'])}, p50 {_num(again['lag_seconds']['p50'])})"),
-        Row("multi_feed", "second round: feeds that waited for a slow one", engine, size,
-            f"{waited_count}"
-            + (f" ({', '.join(f'{feed} after {slow}' for feed, slow in sorted(waited.items()))})"
-               if waited else "")
-            + (f"; held at most {_num(max(held.values()))}" if held else "")
-            + f"; started aside: {', '.join(again.get('started_aside', [])) or 'none'}"
-            + f"; stepped aside: {', '.join(again['stepped_aside']) or 'none'}",
-            "", None, "0", waited_count == 0),
+        _waited_row("second round: feeds that waited for a slow one", engine, size, again),
     ]
+
+
+def _waited_row(figure: str, engine: str, size: int, round_: dict) -> Row:
+    """A round's feeds that waited for a slow one; over several runs the names are every feed
+    that waited in any of them, the count their median."""
+    waited, held = round_["waited_for_slow"], round_.get("slow_held_seconds", {})
+    waited_count = round_.get("waited_count", len(waited))
+    return Row("multi_feed", figure, engine, size,
+               f"{waited_count}"
+               + (f" ({'in any of the runs: ' if len(waited) > waited_count else ''}"
+                  f"{', '.join(f'{feed} after {slow}' for feed, slow in sorted(waited.items()))})" if waited else "")
+               + (f"; held at most {_num(max(held.values()))}" if held else "")
+               + f"; started aside: {', '.join(round_.get('started_aside', [])) or 'none'}"
+               + f"; stepped aside: {', '.join(round_.get('stepped_aside', [])) or 'none'}",
+               "", None, "0", waited_count == 0)
 
 
 def merge_rows(engine: str, size: int, result: dict) -> list[Row]:

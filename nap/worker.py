@@ -43,6 +43,16 @@ class LastRun(NamedTuple):
     def flaky(self) -> bool:
         return self.answer_retries > 0 and self.answer_retries >= self.FLAKY_SHARE * max(self.pages, 1)
 
+    def held_up(self, slow_answer_seconds: float) -> str | None:
+        """How its CPO held this run up (for the log), or None when it did not."""
+        if self.failed:
+            return "failed"
+        if self.slowest_answer_seconds >= slow_answer_seconds:
+            return f"waited {self.slowest_answer_seconds:.1f} s for one answer"
+        if self.flaky():
+            return f"took {self.answer_retries} retries for {self.pages} pages"
+        return None
+
 
 class DueFeed(NamedTuple):
     id: int
@@ -208,7 +218,7 @@ class HarvestDispatcher:
         while (run := self._next_run()) is not None:
             feed = run.feed
             if run.aside:
-                log.info("harvest of %s starts aside: its last run %s", feed.name, _held_up(feed.last_run),
+                log.info("harvest of %s starts aside: its last run %s", feed.name, self._held_up_last_time(feed),
                          extra={"feed": feed.name})
             future = self.pool.submit(_harvest_one, self.harvester, feed, run.waits)
             self._queue.remove(feed)
@@ -222,15 +232,14 @@ class HarvestDispatcher:
         run was held up by its CPO (while there is room)."""
         threads_free = len(self._running) - self._aside() < self.threads
         for feed in self._queue:
-            aside = self._held_up_last_time(feed) and self._aside() < self.waiting_threads
+            aside = self._held_up_last_time(feed) is not None and self._aside() < self.waiting_threads
             if aside or threads_free:
                 return _Run(feed, AnswerWaits(), aside)
         return None
 
-    def _held_up_last_time(self, feed: DueFeed) -> bool:
-        last = feed.last_run
-        return last is not None and (last.failed or last.flaky()
-                                     or last.slowest_answer_seconds >= self.slow_answer_seconds)
+    def _held_up_last_time(self, feed: DueFeed) -> str | None:
+        """How its CPO held its last run up, or None."""
+        return None if feed.last_run is None else feed.last_run.held_up(self.slow_answer_seconds)
 
     def _aside(self) -> int:
         return sum(1 for run in self._running.values() if run.aside)
@@ -259,13 +268,6 @@ class HarvestDispatcher:
         with self._lock:
             self._queue.clear()
         self.pool.shutdown(wait=True)
-
-
-def _held_up(last: LastRun) -> str:
-    if last.failed:
-        return "failed"
-    retries = f", {last.answer_retries} retries for {last.pages} pages" if last.answer_retries else ""
-    return f"waited {last.slowest_answer_seconds:.1f} s for one answer{retries}"
 
 
 class _Watch(TickingThread):

@@ -295,6 +295,11 @@ def test_a_cpo_is_flaky_when_it_failed_a_tenth_of_its_answers_not_one_in_a_thous
     assert not LastRun(0.1, answer_retries=1, pages=1000, failed=False).flaky()
     assert LastRun(0.1, answer_retries=100, pages=1000, failed=False).flaky()
     assert not LastRun(0.1, answer_retries=0, pages=0, failed=False).flaky()
+    # Why a feed starts aside: the reason the worker logs, or None when its CPO held nothing up.
+    assert LastRun(6.0, 0, 4, failed=False).held_up(5.0) == "waited 6.0 s for one answer"
+    assert LastRun(0.1, 1, 4, failed=False).held_up(5.0) == "took 1 retries for 4 pages"
+    assert LastRun(0.1, 0, 4, failed=True).held_up(5.0) == "failed"
+    assert LastRun(0.1, 1, 1000, failed=False).held_up(5.0) is None
 
 
 def test_a_feed_suspended_while_it_waits_in_the_queue_is_not_harvested(live_server, sessions, settings,
