@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -421,8 +422,12 @@ def test_nul_and_invalid_unicode_are_refused_on_both_databases(pushing, sessions
     assert pushing.evse()["status"] != "CHARGING"
 
 
-def test_a_status_patch_during_a_database_outage_answers_503(database_url, pushing, settings, live_server):
-    """Fails without the fix: PostgreSQL's one-statement fast path answered 500."""
+def test_a_status_patch_during_a_database_outage_answers_503_and_the_first_one_after_it_is_stored(
+        database_url, pushing, settings, live_server):
+    """Fails without the fix: PostgreSQL's one-statement fast path answered 500. Its pool
+    pings no connection before use: without dropping the pool's idle connections when one
+    is found dead, the first PATCH after a restart met a dead one at each of its five
+    attempts and answered 503 (checked by taking engine.dispose() out)."""
     if not database_url.startswith("postgresql"):
         pytest.skip("an embedded SQLite database cannot be down")
     url = make_url(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
@@ -430,13 +435,31 @@ def test_a_status_patch_during_a_database_outage_answers_503(database_url, pushi
     proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
     nap = live_server(create_app(replace(settings, database_url=proxied)))
     evse_url = f"{nap.url}/ocpi/2.3.0/receiver/locations/DE/ABC/{pushing.location_id}/{pushing.evse_uid}"
-    assert httpx.patch(evse_url, json={"status": "CHARGING", "last_updated": later(1)},
-                       headers=pushing.headers).status_code == 200
+    stamps = iter(range(1, 100))
+
+    def patch(status: str, stamped: bool = True) -> httpx.Response:
+        body = {"status": status, **({"last_updated": later(next(stamps))} if stamped else {})}
+        return httpx.patch(evse_url, json=body, headers=pushing.headers, timeout=30)
+
+    def fill_the_pool() -> None:
+        # Concurrent PATCHes leave the pool as many connections as it keeps (five).
+        with ThreadPoolExecutor(8) as pool:
+            assert [answer.status_code for answer in pool.map(lambda _: patch("CHARGING"), range(8))] == [200] * 8
+
+    fill_the_pool()
     proxy.cut()
     try:
-        for patch in ({"status": "BLOCKED", "last_updated": later(2)}, {"status": "BLOCKED"}):
-            down = httpx.patch(evse_url, json=patch, headers=pushing.headers, timeout=30)
+        for stamped in (True, False):
+            down = patch("BLOCKED", stamped)
             assert down.status_code == 503 and down.json()["status_code"] == 3000, down.text
+        proxy.start()
+        assert patch("AVAILABLE").status_code == 200
+        fill_the_pool()
+        proxy.cut()  # a restart between two PATCHes: every connection the pool kept is dead
+        proxy.start()
+        answer = patch("BLOCKED")
+        assert answer.status_code == 200 and answer.json()["status_message"] == "stored", answer.text
+        assert pushing.evse()["status"] == "BLOCKED"
     finally:
         proxy.cut()
 

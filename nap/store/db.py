@@ -75,6 +75,12 @@ class _Transaction:
 # Every OCPI document goes through these (see nap/jsonutil.py).
 JSON_CODEC = {"json_serializer": jsonutil.dumps_text, "json_deserializer": jsonutil.loads}
 
+# A connect timeout keeps an unreachable database from hanging requests. Smaller multi-row
+# INSERTs: psycopg re-parses every large statement (it caches only small ones); 100 rows a
+# statement measured about 12% faster harvests than 1,000.
+_POSTGRESQL_POOL = dict(pool_size=5, max_overflow=10, pool_timeout=10, connect_args={"connect_timeout": 5},
+                        insertmanyvalues_page_size=100, **JSON_CODEC)
+
 
 @lru_cache(maxsize=8)
 def get_engine(url: str) -> Engine:
@@ -86,12 +92,18 @@ def get_engine(url: str) -> Engine:
         engine = create_engine(url, **JSON_CODEC)
         _configure_sqlite(engine)
         return engine
-    # pre_ping replaces connections a database restart killed, so the API recovers by
-    # itself; a connect timeout keeps an unreachable database from hanging requests.
-    # Smaller multi-row INSERTs: psycopg re-parses every large statement (it caches only
-    # small ones); 100 rows a statement measured about 12% faster harvests than 1,000.
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_timeout=10,
-                         connect_args={"connect_timeout": 5}, insertmanyvalues_page_size=100, **JSON_CODEC)
+    # pre_ping replaces connections a database restart killed, so the API recovers by itself.
+    return create_engine(url, pool_pre_ping=True, **_POSTGRESQL_POOL)
+
+
+@lru_cache(maxsize=8)
+def unpinged_engine(engine: Engine) -> Engine:
+    """A second pool on `engine`'s PostgreSQL database, whose checkouts are not pinged, for a
+    caller that retries a statement itself when its connection turns out dead (and then
+    disposes of the pool: a restart killed every idle connection in it). The ping is a round
+    trip of its own; on the status PATCH, whose write is one statement, it took as long
+    as the statement itself (py-spy, bench/README.md)."""
+    return create_engine(engine.url, pool_pre_ping=False, **_POSTGRESQL_POOL)
 
 
 def session_factory(url: str) -> sessionmaker[Session]:

@@ -36,7 +36,7 @@ from nap import jsonutil
 from nap.ocpi.ids import id_key
 from nap.ocpi.schemas import Evse
 from nap.ocpi.values import parse_datetime
-from nap.store.db import write_session
+from nap.store.db import unpinged_engine, write_session
 from nap.store.states import PUSH_REFUSED_FEED_STATUSES, ClaimState
 from nap.store.status_history import StatusChange, record_status_changes
 from nap.store.tables import Evse as EvseRow
@@ -259,7 +259,7 @@ def _in_one_statement(engine: Engine, token_hashes: list[str], pair: tuple[str, 
         "evse_uid": evse_uid, "fields": jsonutil.dumps_text({k: v for k, v in fields.items() if v is not None}),
         "pushed_at": _naive_utc(pushed_at), "pushed_text": fields["last_updated"], "now": _naive_utc(now),
         "static": _static(fields)}
-    row = _execute_autocommit(engine, _ONE_STATEMENT_SQL, params)
+    row = _execute_autocommit(unpinged_engine(engine), _ONE_STATEMENT_SQL, params)
     if row is None:
         return None
     feed_name, stored_at = row
@@ -274,10 +274,12 @@ def _execute_autocommit(engine: Engine, sql: str, params: dict) -> tuple | None:
     when it completes: no BEGIN and COMMIT round trips. The driver's cursor is used
     directly: SQLAlchemy's Connection, execution context and result objects cost more CPU
     than this one statement needs (psycopg still prepares it after a few executions on a
-    connection). Driver errors come out as SQLAlchemy's (OperationalError, ...), and a
-    connection that broke is dropped from the pool, as SQLAlchemy itself would do."""
+    connection). Driver errors come out as SQLAlchemy's (OperationalError, ...). The pool
+    pings no connection before use (nap.store.db.unpinged_engine): the caller retries, and
+    a connection found broken drops the pool's idle ones with it, which the database's
+    restart broke as well, so that the retry connects afresh."""
     try:
-        pooled = engine.raw_connection()  # pre-pinged by the pool, like every checkout
+        pooled = engine.raw_connection()
     except engine.dialect.loaded_dbapi.Error as error:
         # The pool hands on the driver's own error when it cannot connect (the database is
         # down): wrapped like the rest, so that the caller sees an outage, not a crash.
@@ -298,6 +300,7 @@ def _execute_autocommit(engine: Engine, sql: str, params: dict) -> tuple | None:
             disconnected = engine.dialect.is_disconnect(error, driver, None)
             if disconnected:
                 pooled.invalidate(error)
+                engine.dispose()
             raise DBAPIError.instance(sql, params, error, engine.dialect.loaded_dbapi.Error,
                                       connection_invalidated=disconnected, dialect=engine.dialect) from error
     finally:
