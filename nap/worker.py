@@ -175,12 +175,12 @@ class HarvestDispatcher:
 
     A CPO that is slow to answer holds its harvest for as long as it likes, while this
     machine does nothing for it. So a run that has waited NAP_HARVEST_SLOW_ANSWER_SECONDS
-    for one answer steps aside: it goes on beside the threads (at most
-    NAP_WORKER_WAITING_THREADS runs at once) and its thread takes the next due feed at once.
-    No feed waits for a slow CPO longer than that. A feed whose last run, in any worker (the
-    run's record says), was slow, flaky (retries for a tenth of its pages or more) or failed
-    starts aside, while there is room, and so makes no one wait at all: a failing or flaky
-    CPO's run spends its time on back-offs, under the threshold a run needs to be seen slow."""
+    for one answer, or has had to ask again for one (its CPO failed it), steps aside: it goes
+    on beside the threads (at most NAP_WORKER_WAITING_THREADS runs at once) and its thread
+    takes the next due feed at once. No feed waits for a slow CPO longer than that, nor for
+    a failing one longer than its first failed answer. A feed whose last run, in any worker
+    (the run's record says), was slow, flaky (retries for a tenth of its pages or more) or
+    failed starts aside, while there is room, and so makes no one wait at all."""
 
     WATCH_SECONDS = 0.25  # how often the running harvests' waits are looked at
 
@@ -250,13 +250,24 @@ class HarvestDispatcher:
             for run in self._running.values():
                 if run.aside or self._aside() >= self.waiting_threads:
                     continue
-                waited = run.waits.longest_now()
-                if waited >= self.slow_answer_seconds:
+                reason = self._held_up_now(run.waits)
+                if reason is not None:
                     run.aside = True
-                    log.info("harvest of %s steps aside: its CPO took %.1f s for one answer so far; "
-                             "its thread goes to the next due feed", run.feed.name, waited,
-                             extra={"feed": run.feed.name})
+                    log.info("harvest of %s steps aside: its CPO %s; its thread goes to the next due feed",
+                             run.feed.name, reason, extra={"feed": run.feed.name})
             self._start_queued()
+
+    def _held_up_now(self, waits: AnswerWaits) -> str | None:
+        """How the CPO holds a run up so far, or None. A run that has waited long for one
+        answer, or that has had to ask again: a failing or flaky CPO's run spends its time
+        in back-offs, each shorter than a slow answer, so it would keep its thread for
+        seconds, or for its whole run, without ever being seen slow."""
+        waited = waits.longest_now()
+        if waited >= self.slow_answer_seconds:
+            return f"took {waited:.1f} s for one answer so far"
+        if waits.retries:
+            return f"failed an answer, which is asked for again after a back-off ({waits.retries} retries so far)"
+        return None
 
     def _finished(self, run: _Run) -> None:
         with self._lock:

@@ -249,6 +249,36 @@ def test_a_harvest_waiting_for_its_cpo_steps_aside_for_the_next_feed(live_server
         dispatcher.shutdown()
 
 
+def test_a_harvest_whose_cpo_fails_an_answer_steps_aside_for_the_next_feed(live_server, sessions, settings,
+                                                                           database_url):
+    """One harvest thread: the failing CPO's run steps aside at its first retry, long before
+    it has waited for one answer as long as a slow one (the threshold is out of reach here),
+    and the feed queued behind it runs and ends while the failing one still backs off.
+    Without the retry rule the queued feed started only after the failing run had ended
+    (checked)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time: nothing runs beside a harvest there")
+    from nap.worker import HarvestDispatcher
+
+    _demo_feed(live_server, sessions, 0, 0, party="F", fail_rate=1.0)
+    _demo_feed(live_server, sessions, 1, 0, party="F")
+    # Back-offs of 1, 2 and 4 s (with jitter): the failing run lasts about 7 s.
+    dispatcher = HarvestDispatcher(sessions, replace(settings, worker_threads=1, worker_waiting_threads=1,
+                                                     harvest_slow_answer_seconds=60, retry_backoff_seconds=1.0,
+                                                     retry_attempts=4))
+    try:
+        failing = dispatcher.tick()
+        assert len(failing) == 1  # cpo-1 waits for the one thread
+        wait_until(lambda: _finished_run(sessions, "cpo-1"), 30, "the queued feed to be harvested")
+        assert not failing[0].done()
+        failing[0].result(timeout=60)
+    finally:
+        dispatcher.shutdown()
+    with sessions() as session:
+        statuses = dict(session.execute(select(Feed.name, HarvestRun.status).join(HarvestRun)).all())
+    assert statuses == {"cpo-0": "failed", "cpo-1": "success"}
+
+
 def test_what_one_worker_learned_of_a_slow_flaky_or_failing_cpo_every_worker_knows(live_server, sessions, settings,
                                                                                    database_url):
     """The runs record how long their CPO kept them waiting for one answer and how many
