@@ -174,6 +174,11 @@ class Service:
 GUNICORN_CONF = REPO / "deploy" / "gunicorn.conf.py"
 
 
+# The process group (master and workers) of the gunicorn serving each base URL, for
+# bench/cpu.py's accounting.
+GUNICORN_GROUPS: dict[str, int] = {}
+
+
 def gunicorn(name: str, app: str, port: int, env: dict[str, str], workers: int) -> Service:
     cmd = [str(BIN / "gunicorn"), "-c", str(GUNICORN_CONF), "-w", str(workers), "-b", f"127.0.0.1:{port}",
            "--timeout", "120", "--graceful-timeout", "5", app]
@@ -183,6 +188,7 @@ def gunicorn(name: str, app: str, port: int, env: dict[str, str], workers: int) 
     except BenchError:
         service.stop()
         raise BenchError(f"{name} did not start:\n{service.log_tail()}") from None
+    GUNICORN_GROUPS[f"http://127.0.0.1:{port}"] = service.proc.pid  # its own session: pgid == pid
     return service
 
 

@@ -21,6 +21,9 @@ SPEC keys:
                 "patch": `targets` [[location_id, evse_uid], ...] under `receiver_prefix`,
                 `token` (sent as `Token base64(token)`); each body sets an EVSE status and a
                 fresh last_updated (RFC 3339, milliseconds, increasing)
+  cpu_groups    {name: process group id}: report the CPU time each group, PostgreSQL, the
+                load generator and the machine spent in the measured window, per request
+                answered (bench/cpu.py), as `cpu_ms_per_request`
   probe         (patch only) {"targets": [...], "interval": 1.0, "timeout": 5.0}: during the
                 load, PATCH a probe EVSE, then poll /ocpi/2.3.0/locations?date_from=..&date_to=..
                 until the change shows; the delay counts from the PATCH's answer.
@@ -35,6 +38,8 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote, urlsplit
+
+from bench import cpu as bench_cpu
 
 STATUSES = ("CHARGING", "AVAILABLE")
 
@@ -250,12 +255,22 @@ class Load:
             threads.append(threading.Thread(target=self.probe, args=(result,), daemon=True))
         cpu = time.process_time()
         self.start = time.monotonic() + 0.05
+        cpu_groups = self.spec.get("cpu_groups")
+        window_cpu: dict = {}
+        if cpu_groups is not None:
+            meter = threading.Timer(self.start + self.warmup - time.monotonic(),
+                                    lambda: window_cpu.update(before=bench_cpu.snapshot(cpu_groups)))
+            meter.start()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(self.warmup + self.duration + 120)
         elapsed = time.monotonic() - self.start - self.warmup
         measured = len(self.latencies)
+        if cpu_groups is not None:
+            meter.join()
+            result["cpu_ms_per_request"] = bench_cpu.per_request_ms(window_cpu["before"],
+                                                                    bench_cpu.snapshot(cpu_groups), measured)
         window = min(elapsed, self.duration) if mode == "open" else elapsed
         result.update({
             "mode": mode, "requests": measured, "errors": self.errors, "seconds": window,

@@ -21,12 +21,17 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from bench.api import answer_bytes
-from bench.common import PYTHON, Service, log, run_load
+from bench.common import GUNICORN_GROUPS, PYTHON, Service, log, run_load
 
 DELTA_WINDOW = 60.0  # seconds: the delta of the last minute
 
 PREFIX = "/ocpi/2.3.0/receiver/locations/DE/ABC"
 PROBE_LOCATIONS = 4
+# The processes whose CPU the capacity loads account for (bench/cpu.py), beside PostgreSQL,
+# the load generator and the machine.
+NAP_GROUP = "NAP (gunicorn)"
+WRITER_GROUP = "segment writer"
+TRIVIAL_GROUP = "trivial app"
 
 
 def split_targets(evses: list[tuple[str, str]], seed: int = 11) -> tuple[list, list]:
@@ -50,13 +55,16 @@ def segment_writer(env: dict[str, str]) -> Service:
 
 
 def run(nap_base: str, trivial_base: str, evses: list[tuple[str, str]], token: str, seconds: float,
-        rate: float, writer_started: float | None) -> dict:
-    """`writer_started`: time.monotonic() when segment_writer() was started (None: not run)."""
+        rate: float, writer: Service | None, writer_started: float | None) -> dict:
+    """`writer`: segment_writer(), started at time.monotonic() `writer_started` (None: not run)."""
     load, probes = split_targets(evses)
     common = {"kind": "patch", "targets": load, "token": token, "receiver_prefix": PREFIX}
     capacity = {**common, "mode": "closed", "concurrency": 8, "warmup": 2.0, "duration": seconds}
     log(f"push: capacity (8 clients, {seconds:.0f} s) on NAP")
-    nap_capacity = run_load("push-capacity", {**capacity, "base": nap_base})
+    nap_groups = {NAP_GROUP: GUNICORN_GROUPS[nap_base],
+                  **({WRITER_GROUP: writer.proc.pid} if writer is not None else {})}
+    nap_capacity = run_load("push-capacity", {**capacity, "base": nap_base, "cpu_groups": nap_groups})
+    log(f"push: CPU per PATCH (ms): {nap_capacity['cpu_ms_per_request']}")
     log(f"push: {nap_capacity['rps']:.0f} PATCH/s, p99 {nap_capacity['latency_ms'].get('p99', 0):.0f} ms; "
         f"now {rate:.0f}/s scheduled with the visibility probe")
     paced = {**common, "mode": "open", "rate": rate, "concurrency": 32, "warmup": 2.0, "duration": seconds,
@@ -77,7 +85,8 @@ def run(nap_base: str, trivial_base: str, evses: list[tuple[str, str]], token: s
     nap_delta = run_load("push-delta", {**delta, "base": nap_base})
     log(f"push: DATEX II status delta of the last minute: p50 {nap_delta['latency_ms'].get('p50', 0):.0f} ms, "
         f"{delta_bytes['plain'] / 1e6:.1f} MB")
-    baseline_capacity = run_load("push-capacity-baseline", {**capacity, "base": trivial_base})
+    baseline_capacity = run_load("push-capacity-baseline", {**capacity, "base": trivial_base,
+                                                             "cpu_groups": {TRIVIAL_GROUP: GUNICORN_GROUPS[trivial_base]}})
     baseline_paced = run_load("push-paced-baseline", {**paced, "base": trivial_base})
     baseline_delta = run_load("push-delta-baseline", {**delta, "base": trivial_base})
     # No answer at all under a closed load: NAP could not be measured. An open load that

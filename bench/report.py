@@ -8,6 +8,8 @@ million; the push targets on PostgreSQL at any size); elsewhere the column says 
 """
 from __future__ import annotations
 
+import os
+
 import re
 import statistics
 from dataclasses import dataclass
@@ -88,6 +90,10 @@ def push_rows(engine: str, size: int, result: dict) -> list[Row]:
             _num(base_c["rps"]), base_c["rps"] / nap_c["rps"] if nap_c["rps"] else None, f">= {capacity_target:,}/s",
             _ok(nap_c["rps"] >= capacity_target, applies)),
     ]
+    if nap_c.get("cpu_ms_per_request"):
+        rows.append(Row("push", "CPU per PATCH at capacity (ms): by process; what the machine's cores allow",
+                        engine, size, _cpu_shares(nap_c["cpu_ms_per_request"]),
+                        _cpu_shares(base_c.get("cpu_ms_per_request") or {})))
     p99 = nap_p["latency_ms"].get("p99")
     kept_up = nap_p["rps"] >= 0.95 * rate
     rows.append(Row(
@@ -115,6 +121,18 @@ def push_rows(engine: str, size: int, result: dict) -> list[Row]:
             "<= 100 ms (#22, at 1M)", _ok(p50 is not None and p50 <= 100 and not delta["nap"]["errors"],
                                            applies and size >= EU_SIZE)))
     return rows
+
+
+def _cpu_shares(shares: dict[str, float]) -> str:
+    """"NAP (gunicorn) 1.90, PostgreSQL 0.80, ...; machine 3.30 = at most 606/s on 2 cores"
+    (bench/cpu.py)."""
+    if not shares:
+        return ""
+    parts = ", ".join(f"{name} {value:.2f}" for name, value in shares.items() if name != "machine")
+    machine = shares.get("machine")
+    cores = os.cpu_count() or 1
+    ceiling = f" = at most {_num(cores * 1000 / machine)}/s on {cores} cores" if machine else ""
+    return f"{parts}; machine {machine:.2f}{ceiling}"
 
 
 def _errors(load: dict) -> str:

@@ -1,0 +1,77 @@
+"""Where a load's CPU goes: the CPU time of each process under test during the measured
+window, from /proc (Linux). Divided by the requests answered, it says what one request
+costs each of them, and the machine's busy time says what it costs in all: on a machine of
+N cores, N seconds over the machine's CPU per request is the most requests a second it can
+answer, whatever the server does with its time.
+
+    before = snapshot({"NAP (gunicorn)": pgid})
+    ...
+    per_request_ms(before, snapshot(...), requests)
+
+A group is a process group (bench/common.Service starts each service in one: the gunicorn
+master and its workers); PostgreSQL is every process named "postgres" (the benchmarks'
+database runs on the same machine); the load generator is the calling process. The
+machine is every core's busy time, so what none of these did shows as "other".
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+TICKS = os.sysconf("SC_CLK_TCK")
+POSTGRESQL = "PostgreSQL"
+LOAD_GENERATOR = "load generator"
+MACHINE = "machine"
+OTHER = "other"
+
+
+def _processes():
+    """(pid, command name, process group, CPU seconds) of every process still readable."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:  # it ended meanwhile
+            continue
+        # The command name is in parentheses and may itself hold spaces or parentheses.
+        name = text[text.index("(") + 1:text.rindex(")")]
+        fields = text[text.rindex(")") + 2:].split()
+        # After the name: state, ppid, pgrp, ..., utime (12th), stime (13th).
+        yield int(entry.name), name, int(fields[2]), (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def _machine_busy_seconds() -> float:
+    # The first line of /proc/stat sums every core: user nice system idle iowait irq softirq steal ...
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]
+    return (sum(values[:8]) - idle) / TICKS
+
+
+def snapshot(groups: dict[str, int]) -> dict[str, float]:
+    """CPU seconds so far of each named process group, of PostgreSQL, of this process and
+    of the machine."""
+    seconds = {name: 0.0 for name in groups}
+    seconds[POSTGRESQL] = 0.0
+    by_group = {pgid: name for name, pgid in groups.items()}
+    own = os.getpid()
+    for pid, name, pgid, cpu in _processes():
+        if pid == own:
+            seconds[LOAD_GENERATOR] = cpu
+        elif pgid in by_group:
+            seconds[by_group[pgid]] += cpu
+        elif name == "postgres":
+            seconds[POSTGRESQL] += cpu
+    seconds[MACHINE] = _machine_busy_seconds()
+    return seconds
+
+
+def per_request_ms(before: dict[str, float], after: dict[str, float], requests: int) -> dict[str, float]:
+    """Milliseconds of CPU per request for each part, "other" for the machine's rest. A
+    process that ended in between (a database connection closed) loses its share to
+    "other"."""
+    if not requests:
+        return {}
+    shares = {name: max(0.0, after.get(name, 0.0) - before[name]) * 1000 / requests for name in before}
+    shares[OTHER] = max(0.0, shares[MACHINE] - sum(v for k, v in shares.items() if k != MACHINE))
+    return {name: round(value, 3) for name, value in shares.items()}
