@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from exporters.daily import run_daily_jobs
 from exporters.statistics_api import FIGURE_COLUMNS
 from nap.cli import main
+from nap.store.evse_statistics import compute_day
 from nap.store.leases import Leases
 from nap.store.tables import EvseDailyStatistics, Location
 from tests.settings_helpers import replace
@@ -95,6 +96,11 @@ def test_each_evse_day_has_the_exact_seconds_of_its_known_intervals_and_recomput
     assert result.exit_code == 0 and f"{len(before)} EVSE(s)" in result.output, result.output
     assert _rows(sessions, history.day) == before
     assert _cli(settings, "2026-02-30").exit_code == 2  # no such day: click says so
+    # So does a pass per location, where the job's default takes this store in one: no
+    # change is lost or counted twice where one range of locations ends and the next begins.
+    with sessions.begin() as session:
+        assert compute_day(session, history.day, timedelta(hours=24), locations_per_pass=1) == len(before)
+    assert _rows(sessions, history.day) == before
 
     # A location the CPO stops serving leaves service when NAP marks it removed (its EVSEs
     # keep their last status, with no change in the history).
@@ -282,7 +288,6 @@ def test_a_day_begins_with_the_last_change_received_before_it_even_among_changes
         sessions, settings, live_server):
     """Two changes of one EVSE received in the same batch share their receipt time: the one
     recorded last is the state the next day begins with (the job's start-state look-up)."""
-    from nap.store.evse_statistics import compute_day
     from nap.store.status_history import StatusChange, record_status_changes
 
     history = build_history(sessions, settings, live_server)

@@ -3,8 +3,9 @@
 
 A day is computed from that day's changes only, plus each EVSE's state when it begins: its
 last change before midnight, found through the (location, EVSE, received_at) index of the
-history, two index seeks per EVSE inside a single statement. The cost grows with the
-EVSEs and the day's changes, never with the length of the history.
+history, two index seeks per EVSE inside one statement per range of locations. The cost
+grows with the EVSEs and the day's changes, never with the length of the history; the
+memory is one range's (compute_day).
 
 Times are NAP's receipt times (received_at), not the CPO's clocks: they are monotonic per
 EVSE, and they are what NAP knew when. A state is news for `silence` after it was received;
@@ -31,6 +32,9 @@ OCCUPIED = frozenset({"CHARGING", "BLOCKED"})
 OUT_OF_ORDER = frozenset({"OUTOFORDER", "INOPERATIVE"})
 # Not (yet, or any more) a charging point: these seconds are outside every share.
 NOT_IN_SERVICE = frozenset({"PLANNED", "REMOVED"})
+# Locations per pass of compute_day: about 3 EVSEs each, so some 30,000 EVSEs, their day
+# and their rows in memory at a time.
+LOCATIONS_PER_PASS = 10_000
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -154,10 +158,11 @@ def _naive(column):
     return type_coerce(column, DateTime())
 
 
-def _evses_with_start_state(session: Session, start: datetime) -> list[tuple]:
-    """Every EVSE with its owner, power and last change before `start`, in one statement.
-    Plain tuples, times naive UTC: (location_pk, uid, evse_id, status, status_changed_at,
-    feed_id, country_code, party_id, removed_at, watts, status before, received before)."""
+def _evses_with_start_state(session: Session, start: datetime, locations: tuple[int, int]) -> list[tuple]:
+    """Every EVSE of the locations whose key is in [low, high) with its owner, power and last
+    change before `start`, in one statement. Plain tuples, times naive UTC: (location_pk,
+    uid, evse_id, status, status_changed_at, feed_id, country_code, party_id, removed_at,
+    watts, status before, received before)."""
     history, same_time = aliased(EvseStatusChange), aliased(EvseStatusChange)
     # The last change before the day in two index seeks per EVSE on (location, EVSE,
     # received_at): the latest receipt time, then the highest id at that time (two changes
@@ -173,30 +178,40 @@ def _evses_with_start_state(session: Session, start: datetime) -> list[tuple]:
                             same_time.received_at == received_before)
                      .order_by(same_time.id.desc()).limit(1).correlate(Evse).scalar_subquery())
     power = evse_power_watts()
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        # PostgreSQL prices 100,000 seeks high enough to JIT-compile the statement, which took
-        # longer than running it (1.1 s at 100,000 EVSEs). For this transaction only.
-        connection.exec_driver_sql("SET LOCAL jit = off")
-    return connection.execute(
+    low, high = locations
+    return session.connection().execute(
         select(Evse.location_pk, Evse.uid, Evse.evse_id, Evse.status, _naive(Evse.status_changed_at),
                Location.feed_id, Location.country_code, Location.party_id, _naive(Location.removed_at),
                power.c.watts, status_before, _naive(received_before))
         .join(Location, Location.id == Evse.location_pk)
         .outerjoin(power, power.c.evse_pk == Evse.id)
+        .where(Evse.location_pk >= low, Evse.location_pk < high)
     ).all()
 
 
 def _day_changes(session: Session, start: datetime, end: datetime) -> Iterator[tuple]:
-    """The day's changes in the order NAP received them, streamed in batches (a server-side
-    cursor on PostgreSQL): (location_pk, evse_uid, old_status, new_status, received_at naive
-    UTC). Batches, not row by row: a million rows pay the result's per-row call otherwise."""
+    """The day's changes location by location, each location's in the order NAP received
+    them, streamed in batches (a server-side cursor on PostgreSQL): (location_pk,
+    evse_uid, old_status, new_status, received_at naive UTC). The database sorts the day's
+    rows (its cost grows with the day, not with the history); by location, so that the job
+    holds one range of locations at a time, not every EVSE of the store. Batches, not row by
+    row: a million rows pay the result's per-row call otherwise."""
     return chain.from_iterable(session.connection().execute(
         select(EvseStatusChange.location_pk, EvseStatusChange.evse_uid, EvseStatusChange.old_status,
                EvseStatusChange.new_status, _naive(EvseStatusChange.received_at))
         .where(EvseStatusChange.received_at >= start, EvseStatusChange.received_at < end)
-        .order_by(EvseStatusChange.received_at, EvseStatusChange.id).execution_options(yield_per=20_000)
+        .order_by(EvseStatusChange.location_pk, EvseStatusChange.received_at, EvseStatusChange.id)
+        .execution_options(yield_per=20_000)
     ).partitions())
+
+
+def _location_ranges(session: Session, per_range: int) -> Iterator[tuple[int, int]]:
+    """[low, high) ranges of location keys, `per_range` keys each, covering every location."""
+    lowest, highest = session.execute(select(func.min(Location.id), func.max(Location.id))).one()
+    if lowest is None:
+        return
+    for low in range(lowest, highest + 1, per_range):
+        yield low, low + per_range
 
 
 def _start_state(evse: tuple, first_old_status: str | None | bool, start: datetime, end: datetime,
@@ -214,35 +229,62 @@ def _start_state(evse: tuple, first_old_status: str | None | bool, start: dateti
     return None
 
 
-def compute_day(session: Session, day: date, silence: timedelta, now: datetime | None = None) -> int:
+def compute_day(session: Session, day: date, silence: timedelta, now: datetime | None = None,
+                locations_per_pass: int = LOCATIONS_PER_PASS) -> int:
     """(Re)compute a day's figures for every EVSE that was in service during it; replaces
-    what was stored for the day. Returns the number of EVSE rows written."""
+    what was stored for the day. Returns the number of EVSE rows written.
+
+    One range of locations at a time: its EVSEs, their changes of the day (one stream over
+    the whole day, sorted by location), their rows, written before the next range. The
+    memory is one range's, whatever the size of the store: holding every EVSE at once took
+    1.9 GB at a million EVSEs."""
     aware_start, aware_end = day_bounds(day)
     start, end = aware_start.replace(tzinfo=None), aware_end.replace(tzinfo=None)  # as the driver gives them
     computed_at = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(tzinfo=None)
     window = silence // MICROSECOND
-    evses = {}
-    for evse in _evses_with_start_state(session, aware_start):
-        removed_at = evse[8]
-        if removed_at is not None and removed_at <= start:
-            continue  # its location was gone all day (its EVSEs keep their last status, unchanged)
-        removed = _micros(removed_at, start) if removed_at is not None and removed_at < end else END_MICROS
-        evses[evse[0], evse[1]] = (evse, removed)
-    days: dict[tuple[int, str], _EvseDay] = {}
-    for pk, uid, old, new, received_at in _day_changes(session, aware_start, aware_end):
-        key = pk, uid
-        evse_day = days.get(key)
-        if evse_day is None:
-            found = evses.get(key)
-            if found is None:
-                continue  # an EVSE no longer in the store, or of a location gone all day
-            evse_day = days[key] = _start_state(found[0], old, start, end, found[1])
-        at = (received_at - start) // MICROSECOND
-        if at < evse_day.removed:
-            evse_day.advance(at // MICROSECONDS, at, new, window)
-        evse_day.changes += 1
-        evse_day.end_status, evse_day.last_news = new, received_at
-    rows = []
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        # PostgreSQL prices the EVSEs' index seeks high enough to JIT-compile the statement,
+        # which took longer than running it (1.1 s at 100,000 EVSEs). For this transaction only.
+        connection.exec_driver_sql("SET LOCAL jit = off")
+    session.execute(delete(_DAYS).where(_DAYS.c.day == day))
+    changes = _day_changes(session, aware_start, aware_end)
+    change = next(changes, None)
+    written = 0
+    for low, high in _location_ranges(session, locations_per_pass):
+        evses = {}
+        for evse in _evses_with_start_state(session, aware_start, (low, high)):
+            removed_at = evse[8]
+            if removed_at is not None and removed_at <= start:
+                continue  # its location was gone all day (its EVSEs keep their last status, unchanged)
+            removed = _micros(removed_at, start) if removed_at is not None and removed_at < end else END_MICROS
+            evses[evse[0], evse[1]] = (evse, removed)
+        days: dict[tuple[int, str], _EvseDay] = {}
+        while change is not None and change[0] < high:
+            pk, uid, old, new, received_at = change
+            change = next(changes, None)
+            key = pk, uid
+            evse_day = days.get(key)
+            if evse_day is None:
+                found = evses.get(key)
+                if found is None:
+                    continue  # an EVSE no longer in the store, or of a location gone all day
+                evse_day = days[key] = _start_state(found[0], old, start, end, found[1])
+            at = (received_at - start) // MICROSECOND
+            if at < evse_day.removed:
+                evse_day.advance(at // MICROSECONDS, at, new, window)
+            evse_day.changes += 1
+            evse_day.end_status, evse_day.last_news = new, received_at
+        rows = list(_rows(day, evses, days, start, end, window, computed_at))
+        _write_rows(session, rows)
+        written += len(rows)
+    _sum_groups(session, day)
+    return written
+
+
+def _rows(day: date, evses: dict, days: dict, start: datetime, end: datetime, window: int,
+          computed_at: datetime) -> Iterator[tuple]:
+    """The rows (ROW_COLUMNS) of one range's EVSEs in service during the day."""
     for key, (evse, removed) in evses.items():
         evse_day = days.get(key)
         if evse_day is None:
@@ -257,12 +299,9 @@ def compute_day(session: Session, day: date, silence: timedelta, now: datetime |
         operational, occupied, out_of_order, unknown, not_in_service = evse_day.seconds
         if not operational + out_of_order + unknown:
             continue  # PLANNED or REMOVED all day: no charging point to judge
-        rows.append((day, evse[5], evse[0], evse[1], evse[2], evse[6], evse[7], power_class(evse[9])[0],
-                     operational, occupied, out_of_order, unknown, not_in_service, evse_day.changes,
-                     evse_day.end_status, evse_day.last_news, computed_at))
-    _write_rows(session, day, rows)
-    _sum_groups(session, day)
-    return len(rows)
+        yield (day, evse[5], evse[0], evse[1], evse[2], evse[6], evse[7], power_class(evse[9])[0],
+               operational, occupied, out_of_order, unknown, not_in_service, evse_day.changes,
+               evse_day.end_status, evse_day.last_news, computed_at)
 
 
 _DAYS = EvseDailyStatistics.__table__
@@ -271,9 +310,8 @@ ROW_COLUMNS = ("day", "feed_id", "location_pk", "evse_uid", "evse_id", "country_
                "not_in_service_seconds", "status_changes", "end_status", "last_news_at", "computed_at")
 
 
-def _write_rows(session: Session, day: date, rows: list[tuple]) -> None:
-    """Replace the day's EVSE rows (tuples in ROW_COLUMNS order, times naive UTC)."""
-    session.execute(delete(_DAYS).where(_DAYS.c.day == day))
+def _write_rows(session: Session, rows: list[tuple]) -> None:
+    """Add EVSE rows of a day (tuples in ROW_COLUMNS order, times naive UTC)."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         # COPY streams the rows in one statement; an executemany sends an INSERT per row.
@@ -286,12 +324,12 @@ def _write_rows(session: Session, day: date, rows: list[tuple]) -> None:
     # own storage format (what the columns' types write): the Core insert's per-row parameter
     # handling cost more than the insert itself.
     dialect = connection.dialect
-    day_stored = Date().dialect_impl(dialect).bind_processor(dialect)(day)
+    day_stored = Date().dialect_impl(dialect).bind_processor(dialect)
     at_stored = DateTime().dialect_impl(dialect).bind_processor(dialect)
     statement = f"INSERT INTO {_DAYS.name} ({', '.join(ROW_COLUMNS)}) VALUES ({', '.join('?' * len(ROW_COLUMNS))})"
     for begin in range(0, len(rows), 5000):
         connection.exec_driver_sql(statement, [
-            (day_stored, *row[1:15], None if row[15] is None else at_stored(row[15]), at_stored(row[16]))
+            (day_stored(row[0]), *row[1:15], None if row[15] is None else at_stored(row[15]), at_stored(row[16]))
             for row in rows[begin:begin + 5000]])
 
 
