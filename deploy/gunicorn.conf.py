@@ -20,7 +20,9 @@ workers = _settings.workers
 # all), another computes, and keep-alive connections stay open (sync workers close every
 # connection, so each request would pay a TCP handshake). Each thread holds at most one
 # database connection at a time: keep `threads` at or below the engine's pool_size
-# (5, nap/store/db.py) so that no request waits for a connection.
+# (5, nap/store/db.py) so that no request waits for a connection. Status PATCHes take
+# theirs from a second pool of that size (nap.store.db.unpinged_engine): a worker keeps up
+# to 10 connections open, which PostgreSQL's max_connections must allow for.
 # gunicorn's gthread worker, but a request line or headers beyond gunicorn's limits
 # (limit_request_line, limit_request_fields, limit_request_field_size: gunicorn's defaults,
 # 4094 bytes, 100 headers, 8190 bytes) are answered with an OCPI envelope, not HTML.
