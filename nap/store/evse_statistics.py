@@ -177,8 +177,8 @@ def _evses_with_start_state(session: Session, start: datetime, locations: tuple[
                      .where(same_time.location_pk == Evse.location_pk, same_time.evse_uid == Evse.uid,
                             same_time.received_at == received_before)
                      .order_by(same_time.id.desc()).limit(1).correlate(Evse).scalar_subquery())
-    power = evse_power_watts()
     low, high = locations
+    power = evse_power_watts(Evse.location_pk >= low, Evse.location_pk < high)
     return session.connection().execute(
         select(Evse.location_pk, Evse.uid, Evse.evse_id, Evse.status, _naive(Evse.status_changed_at),
                Location.feed_id, Location.country_code, Location.party_id, _naive(Location.removed_at),

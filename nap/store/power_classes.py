@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import case, func, select
 
-from nap.store.tables import Connector
+from nap.store.tables import Connector, Evse
 
 # Upper bounds exclusive, in watts.
 POWER_CLASSES = (
@@ -32,12 +32,16 @@ def power_class(watts: float | None) -> tuple[str, str]:
     return POWER_CLASSES[-1][:2]
 
 
-def evse_power_watts():
+def evse_power_watts(*evse_conditions):
     """Per EVSE: its highest connector power; max_voltage x max_amperage (x phases) when
-    the CPO gave no max_electric_power. A subquery with columns evse_pk and watts."""
+    the CPO gave no max_electric_power. A subquery with columns evse_pk and watts.
+    `evse_conditions` on Evse limit it to those EVSEs' connectors: a join to the subquery
+    does not (PostgreSQL groups every connector of the store first)."""
     phases = case((Connector.power_type == "AC_3_PHASE", 3),
                   (Connector.power_type.in_(("AC_2_PHASE", "AC_2_PHASE_SPLIT")), 2), else_=1)
     derived = Connector.data["max_voltage"].as_float() * Connector.data["max_amperage"].as_float() * phases
     watts = func.coalesce(Connector.max_electric_power, derived)
-    return (select(Connector.evse_pk.label("evse_pk"), func.max(watts).label("watts"))
-            .group_by(Connector.evse_pk).subquery())
+    query = select(Connector.evse_pk.label("evse_pk"), func.max(watts).label("watts"))
+    if evse_conditions:
+        query = query.join(Evse, Evse.id == Connector.evse_pk).where(*evse_conditions)
+    return query.group_by(Connector.evse_pk).subquery()
