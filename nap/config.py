@@ -98,7 +98,8 @@ class Settings(BaseSettings):
     worker_threads: int = 4
     # A harvest that has waited this long for one answer of its CPO (a request with its
     # retries) is held up by the CPO, not by this machine: it stops counting against
-    # worker_threads, and the next due feed starts. Up to worker_waiting_threads such
+    # worker_threads, and the next due feed starts; so does one that had to ask again for
+    # an answer (nap/worker.py). Up to worker_waiting_threads such
     # harvests run beside the others in each worker (PostgreSQL).
     harvest_slow_answer_seconds: float = Field(5.0, gt=0)
     worker_waiting_threads: int = Field(4, ge=0)

@@ -36,8 +36,9 @@ class LastRun(NamedTuple):
     pages: int
     failed: bool
 
-    # A CPO that failed one answer in ten or more is flaky, not unlucky: a large feed whose
-    # thousand pages met one 502 still counts against the worker's threads.
+    # A CPO that failed one answer in ten or more is flaky, not unlucky: the next run of a
+    # large feed whose thousand pages met one 502 starts on a thread as usual (the run that
+    # met it stepped aside at its retry).
     FLAKY_SHARE = 0.1
 
     def flaky(self) -> bool:
