@@ -26,7 +26,9 @@ OTHER = "other"
 
 
 def _processes():
-    """(pid, command name, process group, CPU seconds) of every process still readable."""
+    """(pid, start time, command name, process group, CPU seconds) of every process still
+    readable. The start time (in clock ticks since boot) tells a pid's process from a later
+    one that reuses the number."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -37,8 +39,8 @@ def _processes():
         # The command name is in parentheses and may itself hold spaces or parentheses.
         name = text[text.index("(") + 1:text.rindex(")")]
         fields = text[text.rindex(")") + 2:].split()
-        # After the name: state, ppid, pgrp, ..., utime (12th), stime (13th).
-        yield int(entry.name), name, int(fields[2]), (int(fields[11]) + int(fields[12])) / TICKS
+        # After the name: state, ppid, pgrp, ..., utime (12th), stime (13th), starttime (20th).
+        yield int(entry.name), int(fields[19]), name, int(fields[2]), (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def _machine_busy_seconds() -> float:
@@ -48,30 +50,32 @@ def _machine_busy_seconds() -> float:
     return (sum(values[:8]) - idle) / TICKS
 
 
-def snapshot(groups: dict[str, int]) -> dict[str, float]:
-    """CPU seconds so far of each named process group, of PostgreSQL, of this process and
-    of the machine."""
-    seconds = {name: 0.0 for name in groups}
-    seconds[POSTGRESQL] = 0.0
+def snapshot(groups: dict[str, int]) -> dict:
+    """The CPU seconds so far of each process of the named process groups, of PostgreSQL
+    and of this process, by process; and the machine's."""
     by_group = {pgid: name for name, pgid in groups.items()}
     own = os.getpid()
-    for pid, name, pgid, cpu in _processes():
-        if pid == own:
-            seconds[LOAD_GENERATOR] = cpu
-        elif pgid in by_group:
-            seconds[by_group[pgid]] += cpu
-        elif name == "postgres":
-            seconds[POSTGRESQL] += cpu
-    seconds[MACHINE] = _machine_busy_seconds()
-    return seconds
+    processes = {}
+    for pid, started, name, pgid, cpu in _processes():
+        part = (LOAD_GENERATOR if pid == own else by_group.get(pgid)
+                or (POSTGRESQL if name == "postgres" else None))
+        if part is not None:
+            processes[pid, started] = part, cpu
+    return {"parts": [*groups, POSTGRESQL, LOAD_GENERATOR], "processes": processes,
+            MACHINE: _machine_busy_seconds()}
 
 
-def per_request_ms(before: dict[str, float], after: dict[str, float], requests: int) -> dict[str, float]:
-    """Milliseconds of CPU per request for each part, "other" for the machine's rest. A
-    process that ended in between (a database connection closed) loses its share to
+def per_request_ms(before: dict, after: dict, requests: int) -> dict[str, float]:
+    """Milliseconds of CPU per request for each part, "other" for the machine's rest. Each
+    process counts the CPU it spent between the two snapshots (all of it if it began in
+    between); one that ended in between (a database connection closed) leaves its share to
     "other"."""
     if not requests:
         return {}
-    shares = {name: max(0.0, after.get(name, 0.0) - before[name]) * 1000 / requests for name in before}
+    seconds = {part: 0.0 for part in before["parts"]}
+    for key, (part, cpu) in after["processes"].items():
+        seconds[part] += cpu - before["processes"].get(key, (part, 0.0))[1]
+    seconds[MACHINE] = after[MACHINE] - before[MACHINE]
+    shares = {part: max(0.0, value) * 1000 / requests for part, value in seconds.items()}
     shares[OTHER] = max(0.0, shares[MACHINE] - sum(v for k, v in shares.items() if k != MACHINE))
     return {name: round(value, 3) for name, value in shares.items()}

@@ -8,7 +8,6 @@ million; the push targets on PostgreSQL at any size); elsewhere the column says 
 """
 from __future__ import annotations
 
-import os
 
 import re
 import statistics
@@ -92,8 +91,7 @@ def push_rows(engine: str, size: int, result: dict) -> list[Row]:
     ]
     if nap_c.get("cpu_ms_per_request"):
         rows.append(Row("push", "CPU per PATCH at capacity (ms): by process; what the machine's cores allow",
-                        engine, size, _cpu_shares(nap_c["cpu_ms_per_request"]),
-                        _cpu_shares(base_c.get("cpu_ms_per_request") or {})))
+                        engine, size, _cpu_shares(nap_c), _cpu_shares(base_c)))
     p99 = nap_p["latency_ms"].get("p99")
     kept_up = nap_p["rps"] >= 0.95 * rate
     rows.append(Row(
@@ -123,14 +121,15 @@ def push_rows(engine: str, size: int, result: dict) -> list[Row]:
     return rows
 
 
-def _cpu_shares(shares: dict[str, float]) -> str:
+def _cpu_shares(load: dict) -> str:
     """"NAP (gunicorn) 1.90, PostgreSQL 0.80, ...; machine 3.30 = at most 606/s on 2 cores"
-    (bench/cpu.py)."""
+    (bench/cpu.py), from a load's result."""
+    shares = load.get("cpu_ms_per_request")
     if not shares:
         return ""
     parts = ", ".join(f"{name} {value:.2f}" for name, value in shares.items() if name != "machine")
     machine = shares.get("machine")
-    cores = os.cpu_count() or 1
+    cores = load.get("cpu_cores") or 1
     ceiling = f" = at most {_num(cores * 1000 / machine)}/s on {cores} cores" if machine else ""
     return f"{parts}; machine {machine:.2f}{ceiling}"
 
