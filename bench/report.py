@@ -8,7 +8,6 @@ million; the push targets on PostgreSQL at any size); elsewhere the column says 
 """
 from __future__ import annotations
 
-
 import re
 import statistics
 from dataclasses import dataclass

@@ -178,14 +178,15 @@ def _evses_with_start_state(session: Session, start: datetime, locations: tuple[
                             same_time.received_at == received_before)
                      .order_by(same_time.id.desc()).limit(1).correlate(Evse).scalar_subquery())
     low, high = locations
-    power = evse_power_watts(Evse.location_pk >= low, Evse.location_pk < high)
+    in_range = (Evse.location_pk >= low, Evse.location_pk < high)
+    power = evse_power_watts(*in_range)
     return session.connection().execute(
         select(Evse.location_pk, Evse.uid, Evse.evse_id, Evse.status, _naive(Evse.status_changed_at),
                Location.feed_id, Location.country_code, Location.party_id, _naive(Location.removed_at),
                power.c.watts, status_before, _naive(received_before))
         .join(Location, Location.id == Evse.location_pk)
         .outerjoin(power, power.c.evse_pk == Evse.id)
-        .where(Evse.location_pk >= low, Evse.location_pk < high)
+        .where(*in_range)
     ).all()
 
 
@@ -276,7 +277,7 @@ def compute_day(session: Session, day: date, silence: timedelta, now: datetime |
             evse_day.changes += 1
             evse_day.end_status, evse_day.last_news = new, received_at
         rows = list(_rows(day, evses, days, start, end, window, computed_at))
-        _write_rows(session, rows)
+        _write_rows(session, day, rows)
         written += len(rows)
     _sum_groups(session, day)
     return written
@@ -310,8 +311,8 @@ ROW_COLUMNS = ("day", "feed_id", "location_pk", "evse_uid", "evse_id", "country_
                "not_in_service_seconds", "status_changes", "end_status", "last_news_at", "computed_at")
 
 
-def _write_rows(session: Session, rows: list[tuple]) -> None:
-    """Add EVSE rows of a day (tuples in ROW_COLUMNS order, times naive UTC)."""
+def _write_rows(session: Session, day: date, rows: list[tuple]) -> None:
+    """Add EVSE rows of `day` (tuples in ROW_COLUMNS order, times naive UTC)."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         # COPY streams the rows in one statement; an executemany sends an INSERT per row.
@@ -324,12 +325,12 @@ def _write_rows(session: Session, rows: list[tuple]) -> None:
     # own storage format (what the columns' types write): the Core insert's per-row parameter
     # handling cost more than the insert itself.
     dialect = connection.dialect
-    day_stored = Date().dialect_impl(dialect).bind_processor(dialect)
+    day_stored = Date().dialect_impl(dialect).bind_processor(dialect)(day)
     at_stored = DateTime().dialect_impl(dialect).bind_processor(dialect)
     statement = f"INSERT INTO {_DAYS.name} ({', '.join(ROW_COLUMNS)}) VALUES ({', '.join('?' * len(ROW_COLUMNS))})"
     for begin in range(0, len(rows), 5000):
         connection.exec_driver_sql(statement, [
-            (day_stored(row[0]), *row[1:15], None if row[15] is None else at_stored(row[15]), at_stored(row[16]))
+            (day_stored, *row[1:15], None if row[15] is None else at_stored(row[15]), at_stored(row[16]))
             for row in rows[begin:begin + 5000]])
 
 
