@@ -142,6 +142,7 @@ class Service:
         self._log = self.log_path.open("wb")
         self.proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
+        self.started = time.monotonic()
 
     def log_tail(self, chars: int = 3000) -> str:
         try:

@@ -55,8 +55,8 @@ def segment_writer(env: dict[str, str]) -> Service:
 
 
 def run(nap_base: str, trivial_base: str, evses: list[tuple[str, str]], token: str, seconds: float,
-        rate: float, writer: Service | None, writer_started: float | None) -> dict:
-    """`writer`: segment_writer(), started at time.monotonic() `writer_started` (None: not run)."""
+        rate: float, writer: Service | None) -> dict:
+    """`writer`: segment_writer(), running beside NAP (None: not run)."""
     load, probes = split_targets(evses)
     common = {"kind": "patch", "targets": load, "token": token, "receiver_prefix": PREFIX}
     capacity = {**common, "mode": "closed", "concurrency": 8, "warmup": 2.0, "duration": seconds}
@@ -74,7 +74,7 @@ def run(nap_base: str, trivial_base: str, evses: list[tuple[str, str]], token: s
     log(f"push: at {rate:.0f}/s scheduled: {nap_paced['rps']:.0f}/s done, "
         f"p99 {nap_paced['latency_ms'].get('p99', 0):.0f} ms, probe {nap_paced.get('probe')}")
     # A delta reaching back before the writer's first segment is built whole (as with no writer).
-    left = writer_started + DELTA_WINDOW + 1 - time.monotonic() if writer_started is not None else 0
+    left = writer.started + DELTA_WINDOW + 1 - time.monotonic() if writer is not None else 0
     if left > 0:
         log(f"push: waiting {left:.0f} s until the segment writer has run for the delta's minute")
         time.sleep(left)
@@ -97,7 +97,7 @@ def run(nap_base: str, trivial_base: str, evses: list[tuple[str, str]], token: s
     return {"capacity": {"nap": nap_capacity, "baseline": baseline_capacity},
             "paced": {"nap": nap_paced, "baseline": baseline_paced},
             "delta": {"nap": nap_delta, "baseline": baseline_delta, "bytes": delta_bytes},
-            "segment_writer": writer_started is not None}
+            "segment_writer": writer is not None}
 
 
 def _segments() -> None:

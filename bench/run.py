@@ -154,7 +154,6 @@ def run_one(args, engine: str, size: int, versions_url: str, trivial_base: str |
             writes_segments = "push" in args.only and not args.no_segment_writer
             with gunicorn(f"nap-{engine}-{size}", "wsgi:app", port, env, args.workers), \
                     (push.segment_writer(env) if writes_segments else nullcontext()) as writer:
-                writer_started = time.monotonic() if writes_segments else None
                 base = f"http://127.0.0.1:{port}"
                 if "api" in args.only:
                     quiet("api")
@@ -162,7 +161,7 @@ def run_one(args, engine: str, size: int, versions_url: str, trivial_base: str |
                 if "push" in args.only:
                     quiet("push")
                     guarded(run, "push", lambda: push.run(base, trivial_base, evses, token, args.push_seconds,
-                                                          args.push_rate, writer, writer_started))
+                                                          args.push_rate, writer))
                 if "de_afir_push" in args.only:
                     quiet("de_afir_push")
                     guarded(run, "de_afir_push", lambda: de_afir_push.run(

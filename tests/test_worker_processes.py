@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+from concurrent.futures import Future
 from datetime import datetime, timezone
 
 import pytest
@@ -233,11 +234,7 @@ def test_a_harvest_waiting_for_its_cpo_steps_aside_for_the_next_feed(live_server
     dispatcher = HarvestDispatcher(sessions, replace(settings, worker_threads=1, worker_waiting_threads=1,
                                                      harvest_slow_answer_seconds=0.5))
     try:
-        slow = dispatcher.tick()
-        assert len(slow) == 1  # cpo-1 waits for the one thread
-        wait_until(lambda: _finished_run(sessions, "cpo-1"), 30, "the queued feed to be harvested")
-        assert not slow[0].done()
-        assert slow[0].result(timeout=60) == "cpo-0"
+        assert _the_queued_feed_ends_first(dispatcher, sessions).result(timeout=60) == "cpo-0"
 
         with sessions.begin() as session:
             for name in ("cpo-0", "cpo-1"):
@@ -267,11 +264,7 @@ def test_a_harvest_whose_cpo_fails_an_answer_steps_aside_for_the_next_feed(live_
                                                      harvest_slow_answer_seconds=60, retry_backoff_seconds=1.0,
                                                      retry_attempts=4))
     try:
-        failing = dispatcher.tick()
-        assert len(failing) == 1  # cpo-1 waits for the one thread
-        wait_until(lambda: _finished_run(sessions, "cpo-1"), 30, "the queued feed to be harvested")
-        assert not failing[0].done()
-        failing[0].result(timeout=60)
+        _the_queued_feed_ends_first(dispatcher, sessions).result(timeout=60)
     finally:
         dispatcher.shutdown()
     with sessions() as session:
@@ -364,6 +357,16 @@ def _demo_feed(live_server, sessions, number: int, slow_ms: int, party: str, loc
     with sessions.begin() as session:
         add_feed(session, name=f"cpo-{number}", versions_url=f"{server.url}/ocpi/versions", token="demo-token",
                  country_code="DE", party_id=party_id)
+
+
+def _the_queued_feed_ends_first(dispatcher, sessions) -> Future:
+    """One harvest thread, cpo-0's CPO holding its run up and cpo-1 queued behind it: the
+    tick starts cpo-0 alone, and cpo-1 is harvested while cpo-0 still runs. cpo-0's future."""
+    held_up = dispatcher.tick()
+    assert len(held_up) == 1  # cpo-1 waits for the one thread
+    wait_until(lambda: _finished_run(sessions, "cpo-1"), 30, "the queued feed to be harvested")
+    assert not held_up[0].done()
+    return held_up[0]
 
 
 def _finished_run(sessions, name: str) -> bool:
