@@ -25,6 +25,13 @@ MACHINE = "machine"
 OTHER = "other"
 
 
+def usable_cores() -> int:
+    """The cores this process may run on: all of the machine's, unless the benchmark runs
+    under `taskset` (its services and the database pinned with it), which measures how a
+    figure grows with the cores."""
+    return len(os.sched_getaffinity(0))
+
+
 def _processes():
     """(pid, start time, command name, process group, CPU seconds) of every process still
     readable. The start time (in clock ticks since boot) tells a pid's process from a later

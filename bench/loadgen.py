@@ -33,7 +33,6 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import os
 import sys
 import threading
 import time
@@ -272,7 +271,7 @@ class Load:
             meter.join()
             result["cpu_ms_per_request"] = bench_cpu.per_request_ms(window_cpu["before"],
                                                                     bench_cpu.snapshot(cpu_groups), measured)
-            result["cpu_cores"] = os.cpu_count()
+            result["cpu_cores"] = bench_cpu.usable_cores()
         window = min(elapsed, self.duration) if mode == "open" else elapsed
         result.update({
             "mode": mode, "requests": measured, "errors": self.errors, "seconds": window,

@@ -26,6 +26,7 @@ import traceback
 from contextlib import nullcontext
 from datetime import datetime, timezone
 
+from bench import cpu as bench_cpu
 from bench import api, datex2, de_afir_push, harvest, merge, multi_feed, push, statistics
 from bench.common import (BIN, REPO, RESULTS, WORK, BenchError, Database, Service, bench_env, check, free_port,
                           gunicorn, log, run_measured, start_demo_server)
@@ -286,7 +287,9 @@ def machine() -> str:
             memory = f", {kb / 1024 / 1024:.0f} GB RAM"
     except (OSError, ValueError, IndexError):
         pass
-    return f"{os.cpu_count()} cores{memory}, Python {platform.python_version()}, {platform.system()}"
+    cores = bench_cpu.usable_cores()
+    of_machine = f" of {os.cpu_count()}" if cores != os.cpu_count() else ""
+    return f"{cores} cores{of_machine}{memory}, Python {platform.python_version()}, {platform.system()}"
 
 
 def source_state() -> str:
