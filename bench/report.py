@@ -120,6 +120,10 @@ def push_rows(engine: str, size: int, result: dict) -> list[Row]:
     return rows
 
 
+def _cores(count: int) -> str:
+    return "1 core" if count == 1 else f"{count} cores"
+
+
 def _cpu_shares(load: dict) -> str:
     """"NAP (gunicorn) 1.90, PostgreSQL 0.80, ...; machine 3.30 = at most 606/s on 2 cores"
     (bench/cpu.py), from a load's result."""
@@ -129,7 +133,7 @@ def _cpu_shares(load: dict) -> str:
     parts = ", ".join(f"{name} {value:.2f}" for name, value in shares.items() if name != "machine")
     machine = shares.get("machine")
     cores = load.get("cpu_cores") or 1
-    ceiling = f" = at most {_num(cores * 1000 / machine)}/s on {cores} cores" if machine else ""
+    ceiling = f" = at most {_num(cores * 1000 / machine)}/s on {_cores(cores)}" if machine else ""
     return f"{parts}; machine {machine:.2f}{ceiling}"
 
 
