@@ -53,6 +53,8 @@ MODULES = ("credentials", "locations", "tariffs")
 ROLES_221 = {"CPO", "EMSP", "HUB", "NAP", "NSP", "OTHER", "SCSP"}
 ROLES_230 = {"CPO", "EMSP", "NAP", "NSP", "OTHER", "SCSP"}  # 2.3.0 dropped HUB (hubs now use hub_party_id)
 _MISSING = object()
+# transport_and_format, "Unique message IDs" (OCPI 2.2 and later).
+REQUEST_ID_HEADERS = ("X-Request-ID", "X-Correlation-ID")
 
 
 def _fails(request_number: int, rate: float, seed: int) -> bool:
@@ -94,6 +96,9 @@ class DemoOptions:
     # country code and party id as one five-character string, and a CPO role for every
     # party the fleet holds; fleet.generate_hub_fleet makes such a fleet).
     hub_party_id: str | None = None
+    # Refuse a request without X-Request-ID and X-Correlation-ID (HTTP 400, OCPI 2001), as
+    # some CPOs do: OCPI 2.2 and later say every request SHALL carry both.
+    require_request_ids: bool = False
 
 
 def create_app(fleet: Fleet, options: DemoOptions) -> Flask:
@@ -330,13 +335,16 @@ class _CpoServer:
 
     def finish_response(self, response: Response) -> Response:
         # transport_and_format: the response carries the request's X-Request-ID and X-Correlation-ID.
-        for header in ("X-Request-ID", "X-Correlation-ID"):
+        for header in REQUEST_ID_HEADERS:
             response.headers[header] = request.headers.get(header) or str(uuid.uuid4())
         self.config["REQUEST_LOG"].append({
             "method": request.method,
             "path": request.path,
             "query": request.args.to_dict(),
             "status": response.status_code,
+            # As the client sent them (None: it sent none).
+            "request_id": request.headers.get("X-Request-ID"),
+            "correlation_id": request.headers.get("X-Correlation-ID"),
         })
         return response
 
@@ -359,6 +367,8 @@ class _CpoServer:
         return {decoded} if decoded else set()  # 2.2+: Base64 of the UTF-8 token (RFC 4648 section 4)
 
     def authenticate(self):
+        if self.options.require_request_ids and not all(request.headers.get(name) for name in REQUEST_ID_HEADERS):
+            return self.envelope(None, 2001, "Missing X-Request-ID or X-Correlation-ID header", http_status=400)
         if self.config["REVOKED"]:
             return self.unauthorized("Credentials token revoked")
         if request.endpoint is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import uuid
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -19,8 +20,6 @@ from nap.retry import doubling, with_retries
 from nap.url_guard import GuardedTransport, OutboundPolicy, UrlRefused
 
 log = logging.getLogger(__name__)
-
-# Newest first: we take the highest version both sides speak.
 
 
 class HarvestError(Exception):
@@ -116,9 +115,10 @@ class OcpiClient:
 
     # -- transport -----------------------------------------------------------------------
 
-    def _send(self, url: str, params: dict | None, method: str = "GET",
-              body: Any = None) -> tuple[httpx.Response, bytes]:
-        headers = {"Authorization": authorization_header(self.token, self.version), "Accept": "application/json"}
+    def _send(self, url: str, params: dict | None, method: str, body: Any,
+              ids: dict[str, str]) -> tuple[httpx.Response, bytes]:
+        headers = {"Authorization": authorization_header(self.token, self.version), "Accept": "application/json",
+                   **ids}
         with self._http.stream(method, url, params=params, headers=headers, json=body) as response:
             body = bytearray()
             for chunk in response.iter_bytes():
@@ -135,11 +135,18 @@ class OcpiClient:
     def request(self, method: str, url: str, params: dict | None = None,
                 body: Any = None) -> tuple[httpx.Response, bytes]:
         """A request with retries (nap/retry.py): network errors, timeouts and 5xx back off
-        exponentially with jitter, 429 waits for Retry-After; nothing retries forever."""
+        exponentially with jitter, 429 waits for Retry-After; nothing retries forever.
+
+        OCPI 2.2 and later: every request SHALL carry a unique X-Request-ID and an
+        X-Correlation-ID (transport_and_format, "Unique message IDs"), and some CPOs refuse
+        one without them. Each try gets its own request id; the tries of one request share
+        their correlation id, so that the CPO sees a retry as part of the same exchange. An
+        error names the request id, for the CPO to find it in its logs."""
+        correlation_id = str(uuid.uuid4())
         try:
             with self.waits.waiting():
                 return with_retries(
-                    lambda: self._attempt(method, url, params, body), attempts=self.limits.attempts,
+                    lambda: self._attempt(method, url, params, body, correlation_id), attempts=self.limits.attempts,
                     retry_on=_Retryable, backoff=self._delay,
                     on_retry=lambda attempt, problem, delay: self._retrying(url, problem, delay))
         except _Retryable as problem:
@@ -149,25 +156,29 @@ class OcpiClient:
         log.info("retrying %s in %.2fs after %s", url, delay, problem)
         self.waits.retried()
 
-    def _attempt(self, method: str, url: str, params: dict | None, body: Any) -> tuple[httpx.Response, bytes]:
+    def _attempt(self, method: str, url: str, params: dict | None, body: Any,
+                 correlation_id: str) -> tuple[httpx.Response, bytes]:
         """One try: the answer, a refusal (raised as HarvestError or CredentialsRejected), or
         a _Retryable problem."""
+        request_id = str(uuid.uuid4())
         try:
-            response, body_bytes = self._send(url, params, method, body)
+            response, body_bytes = self._send(url, params, method, body,
+                                              {"X-Request-ID": request_id, "X-Correlation-ID": correlation_id})
         except UrlRefused as error:
             raise HarvestError(str(error)) from None
         except httpx.TooManyRedirects:
             raise HarvestError(f"{url} redirects more than {self.limits.max_redirects} times") from None
         except httpx.TransportError as error:
             raise _Retryable(f"{type(error).__name__}: {error}") from None
+        sent = f" (X-Request-ID {request_id})"
         if response.status_code in (401, 403):
-            raise CredentialsRejected(f"{url} answered HTTP {response.status_code}: credentials rejected")
+            raise CredentialsRejected(f"{url} answered HTTP {response.status_code}: credentials rejected{sent}")
         if response.status_code == 429:
-            raise _Retryable("HTTP 429 Too Many Requests", self._retry_after(response))
+            raise _Retryable(f"HTTP 429 Too Many Requests{sent}", self._retry_after(response))
         if response.status_code >= 500:
-            raise _Retryable(f"HTTP {response.status_code}")
+            raise _Retryable(f"HTTP {response.status_code}{sent}")
         if response.status_code >= 400:
-            raise HarvestError(f"{url} answered HTTP {response.status_code}{_ocpi_message(body_bytes)}")
+            raise HarvestError(f"{url} answered HTTP {response.status_code}{_ocpi_message(body_bytes)}{sent}")
         return response, body_bytes
 
     def _delay(self, attempt: int, problem: BaseException) -> float:

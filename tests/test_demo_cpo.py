@@ -421,7 +421,8 @@ def test_incremental_harvest_sees_a_touched_location():
         assert [loc["id"] for loc in changed] == ["LOC000043"]
         assert changed[0]["last_updated"] == changed[0]["evses"][0]["last_updated"] == "2024-08-01T12:00:00Z"
         assert changed[0]["evses"][0]["status"] != before
-        assert demo.app.config["REQUEST_LOG"][-1] == {
+        last = demo.app.config["REQUEST_LOG"][-1]
+        assert {key: last[key] for key in ("method", "path", "query", "status")} == {
             "method": "GET", "path": "/ocpi/2.3.0/locations", "query": {"date_from": "2024-07-15T00:00:00Z"},
             "status": 200}
 

@@ -177,6 +177,37 @@ def test_flaky_cpo_is_retried_and_fully_harvested(demo_cpo, sessions, settings):
     assert any(r["status"] == 503 for r in cpo.app.config["REQUEST_LOG"])
 
 
+@pytest.mark.parametrize("version", ["2.3.0", "2.2.1"])
+def test_every_request_carries_a_request_id_and_its_retries_one_correlation_id(version, demo_cpo, sessions,
+                                                                               settings):
+    """OCPI 2.2+ transport_and_format: every request SHALL carry a unique X-Request-ID and
+    an X-Correlation-ID. A CPO that refuses requests without them is harvested whole; a
+    retry is a new request of the same exchange."""
+    cpo = demo_cpo(locations=30, ocpi_version=version, require_request_ids=True, fail_rate=0.3, page_limit=10)
+    run = register_and_harvest(sessions, replace(settings, retry_backoff_seconds=0.01), cpo)
+    assert run.status == "success", run.error
+    assert len(stored_locations(sessions)) == 30
+    log = cpo.app.config["REQUEST_LOG"]
+    assert all(entry["request_id"] and entry["correlation_id"] for entry in log), log
+    assert len({entry["request_id"] for entry in log}) == len(log)
+    for failed, retry in zip(log, log[1:]):
+        if failed["status"] == 503:
+            assert retry["correlation_id"] == failed["correlation_id"] and retry["query"] == failed["query"]
+    answered = [entry for entry in log if entry["status"] != 503]
+    assert len({entry["correlation_id"] for entry in answered}) == len(answered)
+    assert any(entry["status"] == 503 for entry in log)
+
+
+def test_a_failed_request_is_named_by_the_request_id_the_cpo_logged(demo_cpo, sessions, settings):
+    cpo = demo_cpo(locations=10)
+    register_and_harvest(sessions, settings, cpo)
+    cpo.app.config["OPTIONS"].fail_rate = 1.0
+    run = harvest(sessions, replace(settings, retry_backoff_seconds=0.01, retry_attempts=2))
+    assert run.status == "failed"
+    last = cpo.app.config["REQUEST_LOG"][-1]
+    assert last["status"] == 503 and f"(X-Request-ID {last['request_id']})" in run.error, run.error
+
+
 def test_a_cpo_that_stays_down_fails_the_run_and_blanks_nothing(demo_cpo, sessions, settings):
     cpo = demo_cpo(locations=10)
     register_and_harvest(sessions, settings, cpo)

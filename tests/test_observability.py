@@ -69,18 +69,22 @@ def test_json_logs_carry_the_request_id_and_no_token(nap_server):
     level = root.level
     root.setLevel(logging.INFO)
     try:
-        response = httpx.get(f"{nap_server.url}/ocpi/versions", headers={"X-Request-ID": "req-42"})
+        response = httpx.get(f"{nap_server.url}/ocpi/versions",
+                             headers={"X-Request-ID": "req-42", "X-Correlation-ID": "corr-7"})
         logging.getLogger("nap.test").info("calling CPO with Authorization: Token c2VjcmV0")
     finally:
         root.removeHandler(handler)
         root.setLevel(level)
-    assert response.headers["X-Request-ID"] == "req-42"
+    # OCPI 2.2+: the response carries the request's X-Request-ID and X-Correlation-ID.
+    assert response.headers["X-Request-ID"] == "req-42" and response.headers["X-Correlation-ID"] == "corr-7"
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     access = [line for line in lines if line.get("path") == "/ocpi/versions"]
     assert access and access[0]["request_id"] == "req-42" and access[0]["status"] == 200
+    assert access[0]["correlation_id"] == "corr-7"
     assert "c2VjcmV0" not in stream.getvalue() and "[redacted]" in stream.getvalue()
-    generated = httpx.get(f"{nap_server.url}/health").headers["X-Request-ID"]
-    assert len(generated) == 32
+    # Without them (or with ones not fit for a log line), new ones.
+    generated = httpx.get(f"{nap_server.url}/health", headers={"X-Correlation-ID": "a b\tc"}).headers
+    assert len(generated["X-Request-ID"]) == 32 and len(generated["X-Correlation-ID"]) == 32
 
 
 def test_database_down_gives_503_and_the_api_recovers_by_itself(database_url, demo_cpo, sessions, settings,

@@ -15,7 +15,7 @@ def redact(text: str) -> str:
 
 
 class JsonFormatter(logging.Formatter):
-    FIELDS = ("request_id", "method", "path", "status", "duration_ms", "feed", "run_id")
+    FIELDS = ("request_id", "correlation_id", "method", "path", "status", "duration_ms", "feed", "run_id")
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
