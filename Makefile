@@ -20,7 +20,7 @@ run: $(STAMP)
 # ports and files, so they do not meet. PYTEST_XDIST=0 runs it in this process.
 PYTEST_XDIST ?= -n auto --maxprocesses 4
 test: $(STAMP)
-	./scripts/ensure-chromium.sh
+	./scripts/ensure-test-programs.sh
 	NAP_TEST_POSTGRES_URL="$$(./scripts/test-postgres.sh)" $(BIN)/python -m pytest $(if $(filter 0,$(PYTEST_XDIST)),,$(PYTEST_XDIST)) $(PYTEST_ARGS)
 
 # Benchmarks on SQLite and PostgreSQL (bench/README.md): SIZES in EVSEs, each benchmark run

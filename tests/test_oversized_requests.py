@@ -2,7 +2,8 @@
 gunicorn (as deployed: deploy/gunicorn.conf.py) or of nginx in front of it
 (deploy/nginx/compose.conf with deploy/nginx/ocpi-limits.conf) are answered with an OCPI
 envelope, status 2000, HTTP 414 or 431, not with an HTML page; requests within the limits
-reach NAP. Real gunicorn and (where Debian's nginx is installed) real nginx on loopback."""
+reach NAP. Real gunicorn and (where Debian's nginx is installed) real nginx on loopback.
+The same nginx passes a client's request ids through to NAP."""
 from __future__ import annotations
 
 import os
@@ -174,3 +175,13 @@ def test_nginx_answers_a_request_beyond_its_limits_with_an_ocpi_envelope(nginx):
     # Within every limit, NAP answers.
     status, _headers, body = _raw(nginx, _get("/ocpi/2.3.0/locations/DE/ABC/L1", "X-Padding: " + "p" * 6000))
     assert status == 404 and httpx.Response(200, content=body).json()["status_code"] == 2003, body[:300]
+
+
+def test_nginx_passes_the_clients_request_ids_through(nginx):
+    """OCPI: a response carries its request's X-Request-ID and X-Correlation-ID. Fails with
+    nginx setting X-Request-ID to its own id whatever the client sent (deploy/nginx before)."""
+    answer = httpx.get(f"{nginx}/ocpi/versions", headers={"X-Request-ID": "cpo-req-1", "X-Correlation-ID": "cpo-c-1"})
+    assert answer.headers["X-Request-ID"] == "cpo-req-1" and answer.headers["X-Correlation-ID"] == "cpo-c-1"
+    # Without one, nginx's own id (32 hex digits), the one in its access log.
+    generated = httpx.get(f"{nginx}/ocpi/versions").headers["X-Request-ID"]
+    assert len(generated) == 32 and int(generated, 16) >= 0 and generated != "cpo-req-1"
