@@ -18,9 +18,9 @@ from sqlalchemy import select, update
 from exporters.daily import run_daily_jobs
 from exporters.statistics_api import FIGURE_COLUMNS
 from nap.cli import main
-from nap.store.evse_statistics import compute_day
+from nap.store.evse_statistics import compute_day, days_due
 from nap.store.leases import Leases
-from nap.store.tables import EvseDailyStatistics, Location
+from nap.store.tables import DailyStatisticsGroup, EvseDailyStatistics, Location
 from tests.settings_helpers import replace
 from tests.statistics_fixtures import DAY_SECONDS, HOUR, build_history, expected_day_one, expected_day_two
 
@@ -305,3 +305,18 @@ def test_a_day_begins_with_the_last_change_received_before_it_even_among_changes
     row = _rows(sessions, history.day)[pk, uid]
     assert [row[c] for c in SECONDS] == [0, 0, 23 * HOUR + 1800, 1800]
     assert (row["end_status"], row["last_news_at"], row["status_changes"]) == ("OUTOFORDER", together, 0)
+
+
+def test_the_nightly_job_catches_up_on_the_seven_days_before_yesterday_that_have_no_figures(sessions):
+    """docs/statistics.md: yesterday, and any of the seven days before it without figures.
+    It took the six before it (the range ended at yesterday)."""
+    today = date(2026, 3, 20)
+    figures = dict(country_code="DE", party_id="ABC", power_class="ac", evse_days=1, operational_seconds=1,
+                   occupied_seconds=0, out_of_order_seconds=0, unknown_seconds=0, not_in_service_seconds=0,
+                   status_changes=0)
+    with sessions.begin() as session:
+        for back in (1, 3, 9):  # yesterday, a day with figures, one beyond the catch-up
+            session.add(DailyStatisticsGroup(day=today - timedelta(days=back), **figures))
+    with sessions() as session:
+        due = days_due(session, today)
+    assert due == [today - timedelta(days=back) for back in (8, 7, 6, 5, 4, 2, 1)]

@@ -349,8 +349,8 @@ def days_due(session: Session, today: date, catch_up_days: int = 7) -> list[date
     """Yesterday, and any of the `catch_up_days` before it that has no figures (the worker
     was down that night, or the job failed), oldest first. A day without any EVSE in
     service has no figures either; computing it again finds nothing again, cheaply."""
-    first = today - timedelta(days=catch_up_days)
-    done = set(session.scalars(select(DailyStatisticsGroup.day).where(DailyStatisticsGroup.day >= first).distinct()))
     yesterday = today - timedelta(days=1)
-    return [day for day in (first + timedelta(days=n) for n in range(catch_up_days))
+    first = yesterday - timedelta(days=catch_up_days)
+    done = set(session.scalars(select(DailyStatisticsGroup.day).where(DailyStatisticsGroup.day >= first).distinct()))
+    return [day for day in (first + timedelta(days=n) for n in range(catch_up_days + 1))
             if day == yesterday or day not in done]
