@@ -99,6 +99,10 @@ class DemoOptions:
     # Refuse a request without X-Request-ID and X-Correlation-ID (HTTP 400, OCPI 2001), as
     # some CPOs do: OCPI 2.2 and later say every request SHALL carry both.
     require_request_ids: bool = False
+    # Take the token only as it is, never Base64-encoded, on every endpoint and in every
+    # version: "many OCPI 2.1.1 and 2.2 implementations do not Base64 encode" it
+    # (transport_and_format).
+    plain_token: bool = False
 
 
 def create_app(fleet: Fleet, options: DemoOptions) -> Flask:
@@ -360,6 +364,8 @@ class _CpoServer:
             return set()
         raw = header[len("Token "):].strip()
         decoded = _base64_text(raw)
+        if self.options.plain_token:
+            return {raw}
         if version_agnostic:
             return {raw} | ({decoded} if decoded else set())
         if self.version == "2.1.1":

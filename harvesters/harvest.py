@@ -226,8 +226,8 @@ class Harvester:
         behind = _StoreBehind()
         if page_process is not None:
             # Its job at once: it fetches the first Locations while the tariffs are stored.
-            page_process.start(PageJob(feed.token, self._limits(), client.version, endpoints.version, identity,
-                                       "location", endpoints.locations_url, self.settings.harvest_page_limit,
+            page_process.start(PageJob(feed.token, self._limits(), client.sends_plain_token(), endpoints.version,
+                                       identity, "location", endpoints.locations_url, self.settings.harvest_page_limit,
                                        date_from, report_waits_after=self.settings.harvest_slow_answer_seconds / 2))
         try:
             for kind, url, table, write in modules:

@@ -84,11 +84,15 @@ class ClientLimits:
                    allowed_networks=settings.outbound_allow)
 
 
-def authorization_header(token: str, version: str | None) -> str:
+def authorization_header(token: str, plain: bool) -> str:
     # OCPI 2.2 introduced Base64 encoding of the token in the header; 2.1.1 sends it plain.
-    if version == "2.1.1":
+    if plain:
         return f"Token {token}"
     return "Token " + base64.b64encode(token.encode()).decode()
+
+
+def _token_form(plain: bool) -> str:
+    return "plain" if plain else "Base64-encoded"
 
 
 class OcpiClient:
@@ -97,6 +101,10 @@ class OcpiClient:
         self.token = token
         self.limits = limits or ClientLimits()
         self.version: str | None = None
+        # How the token goes into the header: None follows the version (plain for 2.1.1,
+        # Base64 from 2.2 on), True or False once the CPO has shown which it takes (request).
+        self.plain_token: bool | None = None
+        self._refused_forms: set[bool] = set()
         self.waits = waits or AnswerWaits()  # the run's, when the worker watches it
         # Every request, redirects included, goes through the SSRF guard.
         self._http = httpx.Client(
@@ -117,7 +125,8 @@ class OcpiClient:
 
     def _send(self, url: str, params: dict | None, method: str, body: Any,
               ids: dict[str, str]) -> tuple[httpx.Response, bytes]:
-        headers = {"Authorization": authorization_header(self.token, self.version), "Accept": "application/json",
+        headers = {"Authorization": authorization_header(self.token, self.sends_plain_token()),
+                   "Accept": "application/json",
                    **ids}
         with self._http.stream(method, url, params=params, headers=headers, json=body) as response:
             body = bytearray()
@@ -129,11 +138,34 @@ class OcpiClient:
                     )
             return response, bytes(body)
 
+    def sends_plain_token(self) -> bool:
+        return self.plain_token if self.plain_token is not None else self.version == "2.1.1"
+
     def get(self, url: str, params: dict | None = None) -> tuple[httpx.Response, bytes]:
         return self.request("GET", url, params)
 
     def request(self, method: str, url: str, params: dict | None = None,
                 body: Any = None) -> tuple[httpx.Response, bytes]:
+        """`_request`, with the token in the other form when the CPO refuses it in this one.
+
+        OCPI 2.2 and later want the token Base64-encoded in the header, 2.1.1 plain; "many
+        OCPI 2.1.1 and 2.2 implementations do not Base64 encode" it, and the spec leaves
+        compatibility to "trial and error" (transport_and_format). So a refused token is sent
+        once more in the other form, and the form that is taken is kept for the client's
+        later requests. Refused in both forms, it is refused (CredentialsRejected)."""
+        while True:
+            plain = self.sends_plain_token()
+            try:
+                return self._request(method, url, params, body)
+            except CredentialsRejected:
+                self._refused_forms.add(plain)
+                if (not plain) in self._refused_forms:
+                    raise
+                log.info("%s refused the %s token; sending it %s", url, _token_form(plain), _token_form(not plain))
+                self.plain_token = not plain
+
+    def _request(self, method: str, url: str, params: dict | None = None,
+                 body: Any = None) -> tuple[httpx.Response, bytes]:
         """A request with retries (nap/retry.py): network errors, timeouts and 5xx back off
         exponentially with jitter, 429 waits for Retry-After; nothing retries forever.
 
@@ -217,12 +249,9 @@ class OcpiClient:
     # -- OCPI ----------------------------------------------------------------------------
 
     def discover(self, versions_url: str) -> Endpoints:
-        try:
-            versions, *_ = self.get_payload(versions_url)
-        except CredentialsRejected:
-            # 2.1.1 servers expect the plain token; we cannot know before reading versions.
-            self.version = "2.1.1"
-            versions, *_ = self.get_payload(versions_url)
+        # Before the version is known, the token goes Base64-encoded, and plain if refused
+        # (request): 2.1.1 servers take it plain.
+        versions, *_ = self.get_payload(versions_url)
         if not isinstance(versions, list):
             raise HarvestError(f"{versions_url} did not list OCPI versions")
         offered = {str(v.get("version")): v.get("url") for v in versions if isinstance(v, dict)}

@@ -50,7 +50,7 @@ class PageJob:
     """Everything the child needs for one module's pull."""
     token: str
     limits: ClientLimits
-    header_version: str | None  # the client's version after discovery: how it sends the token
+    plain_token: bool  # how the harvest's client sends the token, as discovery showed (OcpiClient)
     version: str  # the OCPI version of the objects
     identity: FeedIdentity
     kind: str
@@ -137,7 +137,7 @@ def _produce(job: PageJob, out: BinaryIO) -> None:
 
     try:
         with OcpiClient(job.token, job.limits, waits=ReportedWaits(frame, job.report_waits_after)) as client:
-            client.version = job.header_version
+            client.plain_token = job.plain_token
             # The next page is fetched (and the CPO composes it) while this one is normalized.
             pages = prefetched(client.pages(job.url, limit=job.limit, date_from=job.date_from))
             with closing(pages):

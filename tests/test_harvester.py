@@ -217,6 +217,33 @@ def test_a_cpo_that_stays_down_fails_the_run_and_blanks_nothing(demo_cpo, sessio
     assert len(stored_locations(sessions)) == 10
 
 
+@pytest.mark.parametrize("version", ["2.3.0", "2.2.1"])
+@pytest.mark.parametrize("page_process", [False, True], ids=["inline", "page-process"])
+def test_a_cpo_that_takes_the_token_only_plain_is_harvested_whole(version, page_process, demo_cpo, sessions,
+                                                                  settings):
+    """transport_and_format: "many OCPI 2.1.1 and 2.2 implementations do not Base64 encode
+    the credentials token", and compatibility is "trial and error". Refused encoded, the
+    token is sent plain, and then plain to every later request, the page process's too.
+    Before, such a CPO's feed failed as needing new credentials."""
+    cpo = demo_cpo(locations=30, ocpi_version=version, plain_token=True, page_limit=10)
+    run = register_and_harvest(sessions, replace(settings, harvest_page_process_min_objects=int(page_process)), cpo)
+    assert run.status == "success", run.error
+    assert len(stored_locations(sessions)) == 30
+    refused = [entry for entry in cpo.app.config["REQUEST_LOG"] if entry["status"] == 401]
+    assert len(refused) == 1 and refused[0]["path"] == "/ocpi/versions", refused
+    with sessions() as session:
+        assert session.scalar(select(Feed.status)) == "active"
+
+
+def test_a_token_refused_plain_and_encoded_is_refused(demo_cpo, sessions, settings):
+    cpo = demo_cpo(locations=5, plain_token=True)
+    register_and_harvest(sessions, settings, cpo)
+    cpo.app.config["REVOKED"] = True
+    run = harvest(sessions, settings)
+    assert run.status == "failed" and "credentials rejected" in run.error
+    assert [entry["status"] for entry in cpo.app.config["REQUEST_LOG"][-2:]] == [401, 401]
+
+
 def test_revoked_token_marks_the_feed_as_needing_credentials(demo_cpo, sessions, settings):
     cpo = demo_cpo(locations=5)
     register_and_harvest(sessions, settings, cpo)
