@@ -223,6 +223,8 @@ class Harvester:
                    ("location", endpoints.locations_url, Location, writer.write_locations)]
         if not endpoints.locations_url:
             raise HarvestError(f"the CPO's OCPI {endpoints.version} details list no Locations SENDER endpoint")
+        if endpoints.note:
+            tally.findings.append(ObjectFinding(ObjectKind.FEED, None, None, endpoints.note, "warning"))
         behind = _StoreBehind()
         if page_process is not None:
             # Its job at once: it fetches the first Locations while the tariffs are stored.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -45,6 +46,41 @@ class Endpoints:
     locations_url: str | None
     tariffs_url: str | None
     credentials_url: str | None
+    # For the CPO, when its feed's URL is not the versions endpoint (discover): what NAP
+    # made of it, and what it cannot reach that way.
+    note: str | None = None
+
+
+# A version in a URL's path ("/ocpi/cpo/2.2.1/locations", "/v2.1.1/"): 2.2.1 before 2.2.
+_VERSION_IN_PATH = re.compile(r"/v?(" + "|".join(re.escape(v) for v in HARVESTED) + r")(?=/|$)")
+
+
+def _version_in(url: str) -> str | None:
+    found = _VERSION_IN_PATH.search(httpx.URL(url).path)
+    return found.group(1) if found else None
+
+
+def _is_version_details(answer: Any) -> bool:
+    return isinstance(answer, dict) and isinstance(answer.get("endpoints"), list)
+
+
+def _looks_like_locations(answer: Any) -> bool:
+    """A list of OCPI Locations, not of versions: objects with coordinates or EVSEs, none
+    with a version and a URL."""
+    objects = [item for item in answer if isinstance(item, dict)] if isinstance(answer, list) else []
+    return (any("coordinates" in item or "evses" in item for item in objects)
+            and not any("version" in item and "url" in item for item in objects))
+
+
+def _version_of_locations(objects: list) -> str:
+    """The OCPI version a list of Locations is written in, by its shape: 2.3.0 brought
+    parking places; 2.2 brought the party on every object; 2.1.1 had neither."""
+    locations = [item for item in objects if isinstance(item, dict)]
+    if any("parking_places" in item for item in locations):
+        return "2.3.0"
+    if any("country_code" in item and "party_id" in item for item in locations):
+        return "2.2.1"
+    return "2.1.1"
 
 
 @dataclass
@@ -249,17 +285,47 @@ class OcpiClient:
     # -- OCPI ----------------------------------------------------------------------------
 
     def discover(self, versions_url: str) -> Endpoints:
+        """The CPO's endpoints, from the URL its feed was registered with: its OCPI versions
+        endpoint. Many CPOs hand out another URL: one version's details, or the Locations
+        list itself (as they publish open data). That is taken for what it answers, and
+        Endpoints.note tells the CPO so."""
         # Before the version is known, the token goes Base64-encoded, and plain if refused
         # (request): 2.1.1 servers take it plain.
-        versions, *_ = self.get_payload(versions_url)
-        if not isinstance(versions, list):
+        answer, *_ = self.get_payload(versions_url)
+        if _is_version_details(answer):
+            return self._details_given(versions_url, answer)
+        if _looks_like_locations(answer):
+            return self._locations_given(versions_url, answer)
+        if not isinstance(answer, list):
             raise HarvestError(f"{versions_url} did not list OCPI versions")
-        offered = {str(v.get("version")): v.get("url") for v in versions if isinstance(v, dict)}
+        offered = {str(v.get("version")): v.get("url") for v in answer if isinstance(v, dict)}
         chosen = next((v for v in HARVESTED if v in offered and offered[v]), None)
         if chosen is None:
             raise HarvestError(f"no common OCPI version: the CPO offers {sorted(offered)}, NAP speaks {list(HARVESTED)}")
         self.version = chosen
         details, *_ = self.get_payload(offered[chosen])
+        return self._endpoints(chosen, details)
+
+    def _details_given(self, url: str, details: dict) -> Endpoints:
+        stated = str(details.get("version"))
+        version = stated if stated in HARVESTED else _version_in(url)
+        if version is None:
+            raise HarvestError(f"{url} answered the details of OCPI {stated}; NAP speaks {list(HARVESTED)}")
+        self.version = version
+        found = self._endpoints(version, details)
+        return Endpoints(found.version, found.locations_url, found.tariffs_url, found.credentials_url,
+                         note=f"the feed's URL is the details of OCPI {version}, not the versions endpoint: NAP "
+                              "reads that version's endpoints, and does not see a newer version the CPO may offer")
+
+    def _locations_given(self, url: str, first_page: list) -> Endpoints:
+        version = _version_in(url) or _version_of_locations(first_page)
+        self.version = version
+        return Endpoints(version, url, None, None,
+                         note=f"the feed's URL is a Locations list (read as OCPI {version}), not the versions "
+                              "endpoint: NAP harvests its locations but cannot find the CPO's tariffs, nor "
+                              "register with it; give the versions endpoint to have them")
+
+    def _endpoints(self, version: str, details: Any) -> Endpoints:
         endpoints = details.get("endpoints", []) if isinstance(details, dict) else []
         found: dict[str, str] = {}
         credentials: dict[str, str] = {}
@@ -278,7 +344,7 @@ class OcpiClient:
             if role != "SENDER":
                 continue
             found.setdefault(str(endpoint.get("identifier")), endpoint.get("url"))
-        return Endpoints(chosen, found.get("locations"), found.get("tariffs"),
+        return Endpoints(version, found.get("locations"), found.get("tariffs"),
                          credentials.get("SENDER") or credentials.get("RECEIVER"))
 
     def pages(self, url: str, *, limit: int, date_from: str | None = None) -> Iterator[Page]:

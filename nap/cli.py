@@ -72,7 +72,9 @@ def feeds() -> None:
 
 @feeds.command("add")
 @click.option("--name", required=True)
-@click.option("--versions-url", required=True, help="The CPO's OCPI versions endpoint.")
+@click.option("--versions-url", required=True,
+              help="The CPO's OCPI versions endpoint (one version's details, or its Locations list, are taken too; "
+                   "a Locations list has no tariffs).")
 @click.option("--token", required=True, help="The token the CPO issued to NAP.")
 @click.option("--interval", "interval_minutes", default=None, type=int, help="Minutes between harvests.")
 @click.option("--licence", default=None, help="Licence the CPO publishes its data under.")

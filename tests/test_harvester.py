@@ -235,6 +235,42 @@ def test_a_cpo_that_takes_the_token_only_plain_is_harvested_whole(version, page_
         assert session.scalar(select(Feed.status)) == "active"
 
 
+def _feed_notes(sessions) -> list[str]:
+    return [finding.reason for finding in findings(sessions, "warning") if finding.object_type == "feed"]
+
+
+@pytest.mark.parametrize("version", ["2.3.0", "2.2.1", "2.1.1"])
+@pytest.mark.parametrize("given", ["version details", "locations list", "locations list without a version"])
+def test_a_feed_registered_with_another_url_than_its_versions_is_harvested_for_what_it_answers(
+        version, given, demo_cpo, live_server, sessions, settings):
+    """CPOs hand out one version's details, or the Locations list itself (open data), as
+    their OCPI URL. Each is taken for what it answers; what NAP cannot reach that way (a
+    Locations list has no tariffs) is told the CPO in a warning. The version comes from
+    the URL, else from the objects' shape. Before, each failed: "did not list OCPI versions"."""
+    if given == "locations list without a version":
+        details = {"version": version, "endpoints": [
+            {"identifier": "locations", "role": "SENDER", "url": "http://cpo.invalid/open-data/chargers"}]}
+        cpo = demo_cpo(locations=25, ocpi_version=version, page_limit=10, version_details=details)
+        cpo.versions_url = f"{cpo.url}/open-data/chargers"
+    else:
+        cpo = demo_cpo(locations=25, ocpi_version=version, page_limit=10)
+        cpo.versions_url = f"{cpo.url}/ocpi/{version}" + ("/locations" if given == "locations list" else "")
+    run = register_and_harvest(sessions, settings, cpo)
+    assert run.status == "success", run.error
+    assert run.ocpi_version == version
+    served = cpo.app.config["FLEET"]
+    assert len(stored_locations(sessions)) == 25
+    stored_evses = sum(len(location["evses"]) for location in stored_locations(sessions).values())
+    assert stored_evses == sum(len(location["evses"]) for location in served.locations)
+    if given == "version details":
+        assert len(stored_tariffs(sessions)) == len(served.tariffs) > 0
+        assert [note[:40] for note in _feed_notes(sessions)] == [f"the feed's URL is the details of OCPI {version}"[:40]]
+    else:
+        assert stored_tariffs(sessions) == {}
+        notes = _feed_notes(sessions)
+        assert len(notes) == 1 and f"a Locations list (read as OCPI {version})" in notes[0], notes
+
+
 def test_a_token_refused_plain_and_encoded_is_refused(demo_cpo, sessions, settings):
     cpo = demo_cpo(locations=5, plain_token=True)
     register_and_harvest(sessions, settings, cpo)
