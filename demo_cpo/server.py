@@ -57,6 +57,11 @@ _MISSING = object()
 REQUEST_ID_HEADERS = ("X-Request-ID", "X-Correlation-ID")
 
 
+def _party_header(headers, direction: str) -> str | None:
+    country, party = (headers.get(f"OCPI-{direction}-country-code"), headers.get(f"OCPI-{direction}-party-id"))
+    return f"{country}/{party}" if country or party else None
+
+
 def _fails(request_number: int, rate: float, seed: int) -> bool:
     """Whether list request `request_number` (from 1) is answered 503: `rate` of them, spread
     evenly, so that a few requests see the rate too (drawn at random, a quarter of four
@@ -349,6 +354,9 @@ class _CpoServer:
             # As the client sent them (None: it sent none).
             "request_id": request.headers.get("X-Request-ID"),
             "correlation_id": request.headers.get("X-Correlation-ID"),
+            # The routing headers, "CC/PID" (None: not sent).
+            "ocpi_from": _party_header(request.headers, "from"),
+            "ocpi_to": _party_header(request.headers, "to"),
         })
         return response
 

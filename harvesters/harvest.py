@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from nap.ocpi.findings import ObjectFinding, UnitCounts
 from harvesters.answer_waits import AnswerWaits
 from harvesters.normalize import FeedIdentity
-from harvesters.ocpi_client import ClientLimits, CredentialsRejected, HarvestError, OcpiClient
+from harvesters.ocpi_client import ClientLimits, CredentialsRejected, HarvestError, OcpiClient, routing_headers
 from harvesters.page_process import PageJob, PageProcess
 from harvesters.pages import NormalizedPage, normalized_pages
 from harvesters.prefetch import prefetched
@@ -32,7 +32,7 @@ from nap.ocpi.values import format_datetime
 from nap.parties import verified_parties
 from nap.runtime import fewer_collections, short_switch_interval
 from nap.store.leases import Leases
-from nap.store.states import COMPLETED_RUN_STATUSES, FeedStatus, ObjectKind, RunStatus
+from nap.store.states import COMPLETED_RUN_STATUSES, FeedKind, FeedStatus, ObjectKind, RunStatus
 from nap.store.tables import Feed, Finding, HarvestRun, Location, Tariff
 from nap.store.writer import FeedWriter, WriteCounts
 
@@ -187,6 +187,7 @@ class Harvester:
             with OcpiClient(feed.token, self._limits(), waits=waits) as client:
                 endpoints = client.discover(feed.versions_url)
                 version = endpoints.version
+                client.routing = self._routing(feed, version)
                 with write_session(self.sessions) as session:
                     self._pull_and_store(session, client, feed, run_id, endpoints, tally, deadline, now, date_from,
                                          page_process)
@@ -228,8 +229,8 @@ class Harvester:
         behind = _StoreBehind()
         if page_process is not None:
             # Its job at once: it fetches the first Locations while the tariffs are stored.
-            page_process.start(PageJob(feed.token, self._limits(), client.sends_plain_token(), endpoints.version,
-                                       identity, "location", endpoints.locations_url, self.settings.harvest_page_limit,
+            page_process.start(PageJob(feed.token, self._limits(), client.sends_plain_token(), client.routing,
+                                       endpoints.version, identity, "location", endpoints.locations_url, self.settings.harvest_page_limit,
                                        date_from, report_waits_after=self.settings.harvest_slow_answer_seconds / 2))
         try:
             for kind, url, table, write in modules:
@@ -318,6 +319,18 @@ class Harvester:
                                             endpoints.version, identity))
         with closing(pages):
             yield from pages
+
+    def _routing(self, feed: Feed, version: str) -> dict[str, str]:
+        """The routing headers of the feed's list requests (OCPI 2.2 on; 2.1.1 has none):
+        from NAP's party; to the CPO's, when its feed publishes under one party only. A
+        feed of several parties, a hub's or an aggregator's names none: OCPI-to would narrow
+        the lists to one party, and a hub's own party is not known here."""
+        if version == "2.1.1":
+            return {}
+        with self.sessions() as session:
+            parties = verified_parties(session, feed.id)
+        to = next(iter(parties)) if len(parties) == 1 and feed.feed_kind == FeedKind.CPO else None
+        return routing_headers((self.settings.country_code, self.settings.party_id), to)
 
     def _may_be_large(self, feed: Feed, full_sync: bool) -> bool:
         """Whether to pull the feed's Locations in a page process: unless its last good run

@@ -127,6 +127,17 @@ def authorization_header(token: str, plain: bool) -> str:
     return "Token " + base64.b64encode(token.encode()).decode()
 
 
+def routing_headers(own: tuple[str, str], to: tuple[str, str] | None) -> dict[str, str]:
+    """OCPI 2.2 and later: a request to a functional module (Locations, Tariffs; never
+    versions or credentials) names the party it comes from and the one it is for
+    (transport_and_format, "Message Routing Headers"), which a platform serving several
+    parties routes by. `to` None: no party to name (the CPO's own server answers for all)."""
+    headers = {"OCPI-from-country-code": own[0], "OCPI-from-party-id": own[1]}
+    if to is not None:
+        headers.update({"OCPI-to-country-code": to[0], "OCPI-to-party-id": to[1]})
+    return headers
+
+
 def _token_form(plain: bool) -> str:
     return "plain" if plain else "Base64-encoded"
 
@@ -141,6 +152,8 @@ class OcpiClient:
         # Base64 from 2.2 on), True or False once the CPO has shown which it takes (request).
         self.plain_token: bool | None = None
         self._refused_forms: set[bool] = set()
+        # OCPI 2.2+ message routing headers for the functional modules' lists (routing_headers).
+        self.routing: dict[str, str] = {}
         self.waits = waits or AnswerWaits()  # the run's, when the worker watches it
         # Every request, redirects included, goes through the SSRF guard.
         self._http = httpx.Client(
@@ -160,10 +173,9 @@ class OcpiClient:
     # -- transport -----------------------------------------------------------------------
 
     def _send(self, url: str, params: dict | None, method: str, body: Any,
-              ids: dict[str, str]) -> tuple[httpx.Response, bytes]:
+              extra: dict[str, str]) -> tuple[httpx.Response, bytes]:
         headers = {"Authorization": authorization_header(self.token, self.sends_plain_token()),
-                   "Accept": "application/json",
-                   **ids}
+                   "Accept": "application/json", **extra}
         with self._http.stream(method, url, params=params, headers=headers, json=body) as response:
             body = bytearray()
             for chunk in response.iter_bytes():
@@ -180,8 +192,8 @@ class OcpiClient:
     def get(self, url: str, params: dict | None = None) -> tuple[httpx.Response, bytes]:
         return self.request("GET", url, params)
 
-    def request(self, method: str, url: str, params: dict | None = None,
-                body: Any = None) -> tuple[httpx.Response, bytes]:
+    def request(self, method: str, url: str, params: dict | None = None, body: Any = None,
+                headers: dict[str, str] | None = None) -> tuple[httpx.Response, bytes]:
         """`_request`, with the token in the other form when the CPO refuses it in this one.
 
         OCPI 2.2 and later want the token Base64-encoded in the header, 2.1.1 plain; "many
@@ -192,7 +204,7 @@ class OcpiClient:
         while True:
             plain = self.sends_plain_token()
             try:
-                return self._request(method, url, params, body)
+                return self._request(method, url, params, body, headers or {})
             except CredentialsRejected:
                 self._refused_forms.add(plain)
                 if (not plain) in self._refused_forms:
@@ -200,8 +212,8 @@ class OcpiClient:
                 log.info("%s refused the %s token; sending it %s", url, _token_form(plain), _token_form(not plain))
                 self.plain_token = not plain
 
-    def _request(self, method: str, url: str, params: dict | None = None,
-                 body: Any = None) -> tuple[httpx.Response, bytes]:
+    def _request(self, method: str, url: str, params: dict | None, body: Any,
+                 headers: dict[str, str]) -> tuple[httpx.Response, bytes]:
         """A request with retries (nap/retry.py): network errors, timeouts and 5xx back off
         exponentially with jitter, 429 waits for Retry-After; nothing retries forever.
 
@@ -210,11 +222,11 @@ class OcpiClient:
         one without them. Each try gets its own request id; the tries of one request share
         their correlation id, so that the CPO sees a retry as part of the same exchange. An
         error names the request id, for the CPO to find it in its logs."""
-        correlation_id = str(uuid.uuid4())
+        exchange = {**headers, "X-Correlation-ID": str(uuid.uuid4())}
         try:
             with self.waits.waiting():
                 return with_retries(
-                    lambda: self._attempt(method, url, params, body, correlation_id), attempts=self.limits.attempts,
+                    lambda: self._attempt(method, url, params, body, exchange), attempts=self.limits.attempts,
                     retry_on=_Retryable, backoff=self._delay,
                     on_retry=lambda attempt, problem, delay: self._retrying(url, problem, delay))
         except _Retryable as problem:
@@ -225,13 +237,12 @@ class OcpiClient:
         self.waits.retried()
 
     def _attempt(self, method: str, url: str, params: dict | None, body: Any,
-                 correlation_id: str) -> tuple[httpx.Response, bytes]:
+                 headers: dict[str, str]) -> tuple[httpx.Response, bytes]:
         """One try: the answer, a refusal (raised as HarvestError or CredentialsRejected), or
         a _Retryable problem."""
         request_id = str(uuid.uuid4())
         try:
-            response, body_bytes = self._send(url, params, method, body,
-                                              {"X-Request-ID": request_id, "X-Correlation-ID": correlation_id})
+            response, body_bytes = self._send(url, params, method, body, {**headers, "X-Request-ID": request_id})
         except UrlRefused as error:
             raise HarvestError(str(error)) from None
         except httpx.TooManyRedirects:
@@ -260,10 +271,10 @@ class OcpiClient:
         except ValueError:
             return None
 
-    def get_payload(self, url: str, params: dict | None = None, method: str = "GET",
-                    body: Any = None) -> tuple[Any, httpx.Response, int, bool]:
+    def get_payload(self, url: str, params: dict | None = None, method: str = "GET", body: Any = None,
+                    headers: dict[str, str] | None = None) -> tuple[Any, httpx.Response, int, bool]:
         """The `data` of an OCPI response (or a bare JSON body), with the response."""
-        response, body = self.request(method, url, params, body)
+        response, body = self.request(method, url, params, body, headers)
         if nesting_exceeds(body, self.limits.max_json_depth):
             raise HarvestError(f"{url} answered JSON nested deeper than {self.limits.max_json_depth} levels")
         try:
@@ -363,12 +374,12 @@ class OcpiClient:
         received = 0
         seen_requests: set[str] = set()
         for _ in range(self.limits.max_pages):
-            data, response, size, bare = self.get_payload(next_url, params)
+            data, response, size, bare = self.get_payload(next_url, params, headers=self.routing)
             total = _int_header(response, "X-Total-Count")
             if previous_total is not None and total is not None and total < previous_total:
                 lowered = _with_offset(response.url, _offset_of(response.url) - (previous_total - total))
                 if lowered is not None:
-                    data, response, size, bare = self.get_payload(lowered, None)
+                    data, response, size, bare = self.get_payload(lowered, None, headers=self.routing)
                     total = _int_header(response, "X-Total-Count")
             previous_total = total
             if data is None:

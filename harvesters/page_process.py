@@ -51,6 +51,7 @@ class PageJob:
     token: str
     limits: ClientLimits
     plain_token: bool  # how the harvest's client sends the token, as discovery showed (OcpiClient)
+    routing: dict[str, str]  # the harvest's routing headers (OcpiClient.routing)
     version: str  # the OCPI version of the objects
     identity: FeedIdentity
     kind: str
@@ -137,7 +138,7 @@ def _produce(job: PageJob, out: BinaryIO) -> None:
 
     try:
         with OcpiClient(job.token, job.limits, waits=ReportedWaits(frame, job.report_waits_after)) as client:
-            client.plain_token = job.plain_token
+            client.plain_token, client.routing = job.plain_token, job.routing
             # The next page is fetched (and the CPO composes it) while this one is normalized.
             pages = prefetched(client.pages(job.url, limit=job.limit, date_from=job.date_from))
             with closing(pages):

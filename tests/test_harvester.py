@@ -235,6 +235,34 @@ def test_a_cpo_that_takes_the_token_only_plain_is_harvested_whole(version, page_
         assert session.scalar(select(Feed.status)) == "active"
 
 
+@pytest.mark.parametrize("version", ["2.3.0", "2.2.1", "2.1.1"])
+@pytest.mark.parametrize("page_process", [False, True], ids=["inline", "page-process"])
+def test_list_requests_carry_the_routing_headers_of_the_version(version, page_process, demo_cpo, sessions, settings):
+    """OCPI 2.2+ transport_and_format: requests to a functional module name the party they
+    come from and the one they are for; requests to versions and credentials do not; 2.1.1
+    has no routing headers."""
+    cpo = demo_cpo(locations=30, ocpi_version=version, page_limit=10)
+    run = register_and_harvest(sessions, replace(settings, harvest_page_process_min_objects=int(page_process),
+                                                 country_code="NL", party_id="NAP"), cpo)
+    assert run.status == "success", run.error
+    log = cpo.app.config["REQUEST_LOG"]
+    lists = [entry for entry in log if entry["path"].endswith(("/locations", "/tariffs"))]
+    others = [entry for entry in log if entry not in lists]
+    assert len(lists) >= 4 and others
+    routed = ("NL/NAP", "DE/ABC") if version != "2.1.1" else (None, None)
+    assert {(entry["ocpi_from"], entry["ocpi_to"]) for entry in lists} == {routed}
+    assert {(entry["ocpi_from"], entry["ocpi_to"]) for entry in others} == {(None, None)}
+
+
+def test_a_feed_of_several_parties_names_no_party_it_asks(demo_cpo, sessions, settings):
+    """OCPI-to would narrow a platform's lists to one of the feed's parties."""
+    cpo = demo_cpo(locations=10, ocpi_version="2.2.1")
+    run = register_and_harvest(sessions, settings, cpo, parties=(("DE", "ABC"), ("DE", "XYZ")))
+    assert run.status == "success", run.error
+    lists = [entry for entry in cpo.app.config["REQUEST_LOG"] if entry["path"].endswith("/locations")]
+    assert lists and {(entry["ocpi_from"], entry["ocpi_to"]) for entry in lists} == {("DE/NAP", None)}
+
+
 def _feed_notes(sessions) -> list[str]:
     return [finding.reason for finding in findings(sessions, "warning") if finding.object_type == "feed"]
 

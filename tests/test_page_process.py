@@ -187,7 +187,7 @@ def _job(cpo, kind="location", **limits) -> PageJob:
     from harvesters.ocpi_client import ClientLimits
     from harvesters.normalize.common import FeedIdentity
 
-    return PageJob(cpo.token, ClientLimits(allowed_networks=("127.0.0.0/8",), **limits), False, "2.3.0",
+    return PageJob(cpo.token, ClientLimits(allowed_networks=("127.0.0.0/8",), **limits), False, {}, "2.3.0",
                    FeedIdentity("DE", "ABC"), kind, f"{cpo.url}/ocpi/2.3.0/locations", 50, None)
 
 
