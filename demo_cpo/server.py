@@ -97,6 +97,9 @@ class DemoOptions:
     version_details: dict | None = None
     # Link rel="next" as a relative reference (path and query only), as some servers send it.
     relative_links: bool = False
+    # Link rel="next" on this origin ("http://backend:8080") instead of the request's, as a
+    # server behind a proxy that does not pass its public address on writes it.
+    link_origin: str | None = None
     # Serve as a roaming hub (OCPI 2.3.0 credentials: `hub_party_id`, the hub's own
     # country code and party id as one five-character string, and a CPO role for every
     # party the fleet holds; fleet.generate_hub_fleet makes such a fleet).
@@ -546,6 +549,8 @@ class _CpoServer:
             query = {k: request.args[k] for k in ("date_from", "date_to") if request.args.get(k)}
             query.update(offset=offset + len(page), limit=limit)
             base = request.path if options.relative_links else request.base_url
+            if options.link_origin:
+                base = options.link_origin.rstrip("/") + request.path
             headers["Link"] = f'<{base}?{urlencode(query)}>; rel="next"'
         response = self.envelope([render(o) for o in page], headers=headers)
         if grows and options.grow_while_paging and offset == 0 and not self.config["GROWN"]:

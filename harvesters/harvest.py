@@ -246,15 +246,6 @@ class Harvester:
                             raise HarvestError(f"the run took longer than {self.settings.harvest_max_seconds} s: aborted")
                         tally.pages += 1
                         tally.byte_count += page.byte_count
-                        if page.bare_list:
-                            tally.findings.append(ObjectFinding(
-                                ObjectKind.PAGE, None, None,
-                                "the response is a bare JSON list, not an OCPI response envelope", "warning"))
-                        if page.offset_paging:
-                            tally.findings.append(ObjectFinding(
-                                ObjectKind.PAGE, None, "Link",
-                                "no Link header although X-Total-Count says more objects remain; paged on by offset",
-                                "warning"))
                         tally.received += page.received
                         tally.skipped += page.skipped
                         tally.findings.extend(page.findings)

@@ -3,6 +3,7 @@ paginated lists, with the limits and retries that keep one bad CPO from hurting 
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import logging
 import re
@@ -90,6 +91,7 @@ class Page:
     total_count: int | None
     bare_list: bool  # the CPO sent a JSON list without the OCPI envelope
     offset_paging: bool = False  # no Link header although objects remained: we paged by offset
+    mended_link: str | None = None  # how its Link was mended to reach the next page (_next_page_url)
 
 
 def _setting(name: str) -> Any:
@@ -395,15 +397,47 @@ class OcpiClient:
             if not link and data and total is not None and received < total:
                 link = str(_with_offset(response.url, _offset_of(response.url) + len(data)))
                 guessed = True
-            yield Page(data, size, total, bare, offset_paging=guessed)
-            if not link or not data:
+            following, mended = _next_page_url(response.url, link) if link else (None, None)
+            yield Page(data, size, total, bare, offset_paging=guessed, mended_link=mended)
+            if not following or not data:
                 return
-            next_url = str(response.url.join(link))
+            next_url = str(following)
             if next_url in seen_requests:
                 raise HarvestError(f"pagination loops: {next_url} was already fetched")
             seen_requests.add(next_url)
             params = None  # the Link URL carries every parameter itself
         raise HarvestError(f"more than {self.limits.max_pages} pages: stopped")
+
+
+def _local_host(host: str) -> bool:
+    """A host only the CPO's own network knows: localhost, a name of one label (a
+    container's, a machine's), or a loopback, private, link-local or unspecified address."""
+    if host == "localhost" or host.endswith(".localhost") or ("." not in host and ":" not in host):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private or address.is_link_local or address.is_unspecified
+
+
+def _next_page_url(page: httpx.URL, link: str) -> tuple[httpx.URL, str | None]:
+    """The next page's URL from the page's Link, and how it was mended, if it was. A server
+    behind a proxy that does not pass the public address on writes its Links on its own:
+    - on the same host, from https down to http: kept on https, so that the token never
+      goes in clear;
+    - on a host only its network knows (localhost, 10.0.0.5, "backend:8080"): taken on the
+      page's own origin, with the Link's path and query.
+    Any other Link is followed as it is (through the SSRF guard, as every request)."""
+    target = page.join(link)
+    if target.host == page.host and page.scheme == "https" and target.scheme == "http":
+        return (target.copy_with(scheme="https", port=page.port),
+                f"the Link to the next page goes from https down to http ({target}); followed on https")
+    if target.host != page.host and _local_host(target.host):
+        mended = target.copy_with(scheme=page.scheme, host=page.host, port=page.port)
+        return mended, (f"the Link to the next page names a host only the CPO's network knows ({target.host}); "
+                        f"followed on the page's own address: {mended}")
+    return target, None
 
 
 def _ocpi_message(body: bytes) -> str:

@@ -108,15 +108,16 @@ def _item_from_wire(kind: str, item: tuple[bytes, bytes]) -> Prepared:
 
 def _page_to_wire(page: NormalizedPage) -> tuple:
     """A page without its items, which went ahead of it one by one."""
-    return (page.kind, page.byte_count, page.total_count, page.bare_list, page.offset_paging, page.received,
-            [(f.object_type, f.object_id, f.field, f.reason, f.severity) for f in page.findings],
+    return (page.kind, page.byte_count, page.total_count, page.received,
+            # Plain strings: the parent unpickles no class (an ObjectKind is a str subclass).
+            [(str(f.object_type), f.object_id, f.field, f.reason, f.severity) for f in page.findings],
             page.seen_ids, page.skipped, page.counts.as_dict())
 
 
 def _page_from_wire(wire: tuple, items: list) -> NormalizedPage:
-    kind, byte_count, total_count, bare_list, offset_paging, received, findings, seen_ids, skipped, counts = wire
+    kind, byte_count, total_count, received, findings, seen_ids, skipped, counts = wire
     return NormalizedPage(
-        kind, byte_count, total_count, bare_list, offset_paging, received, items=items,
+        kind, byte_count, total_count, received, items=items,
         findings=[ObjectFinding(*values) for values in findings],
         seen_ids=seen_ids, skipped=skipped, counts=UnitCounts.from_dict(counts))
 

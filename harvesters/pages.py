@@ -11,6 +11,7 @@ from nap.ocpi.findings import ObjectFinding, UnitCounts
 from harvesters.normalize import FeedIdentity, normalize_object
 from harvesters.ocpi_client import Page
 from nap.store.rows import Prepared, prepare
+from nap.store.states import ObjectKind
 
 
 @dataclass
@@ -18,8 +19,6 @@ class NormalizedPage:
     kind: str  # "location" or "tariff"
     byte_count: int
     total_count: int | None  # X-Total-Count, when the CPO sent it
-    bare_list: bool  # the CPO sent a JSON list without the OCPI envelope
-    offset_paging: bool  # no Link header although objects remained: paged on by offset
     received: int  # objects on the page, valid or not
     # What the store writes: each object's rows (nap.store.rows).
     items: list[Prepared] = field(default_factory=list)
@@ -37,8 +36,7 @@ def normalize_page(kind: str, page: Page, version: str, identity: FeedIdentity,
     With `send`, each stored object goes to it at once as the JSON texts (document, raw)
     instead of into the page's items as rows: the page process streams them, and leaves
     preparing the rows to the harvest process."""
-    out = NormalizedPage(kind, page.byte_count, page.total_count, page.bare_list, page.offset_paging,
-                         len(page.objects))
+    out = NormalizedPage(kind, page.byte_count, page.total_count, len(page.objects), findings=_page_findings(page))
     objects = page.objects
     counts: list[UnitCounts] = []
     for position, raw in enumerate(objects):
@@ -60,6 +58,18 @@ def normalize_page(kind: str, page: Page, version: str, identity: FeedIdentity,
             out.items.append(prepare(kind, result.document, result.raw))
     out.counts = _summed(counts)
     return out
+
+
+def _page_findings(page: Page) -> list[ObjectFinding]:
+    """What was amiss with the page as a whole, for the CPO: warnings, the page was read."""
+    reasons = []
+    if page.bare_list:
+        reasons.append((None, "the response is a bare JSON list, not an OCPI response envelope"))
+    if page.offset_paging:
+        reasons.append(("Link", "no Link header although X-Total-Count says more objects remain; paged on by offset"))
+    if page.mended_link:
+        reasons.append(("Link", page.mended_link))
+    return [ObjectFinding(ObjectKind.PAGE, None, field, reason, "warning") for field, reason in reasons]
 
 
 def _summed(counts: list[UnitCounts]) -> UnitCounts:

@@ -6,6 +6,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -261,6 +262,39 @@ def test_a_feed_of_several_parties_names_no_party_it_asks(demo_cpo, sessions, se
     assert run.status == "success", run.error
     lists = [entry for entry in cpo.app.config["REQUEST_LOG"] if entry["path"].endswith("/locations")]
     assert lists and {(entry["ocpi_from"], entry["ocpi_to"]) for entry in lists} == {("DE/NAP", None)}
+
+
+@pytest.mark.parametrize("origin", ["http://backend:8080", "http://localhost:1", "http://10.1.2.3"])
+@pytest.mark.parametrize("page_process", [False, True], ids=["inline", "page-process"])
+def test_links_on_the_cpos_internal_address_are_followed_on_its_public_one(origin, page_process, demo_cpo, sessions,
+                                                                         settings):
+    """A server behind a proxy writes its Links on its own address, which only its network
+    knows. The next page is asked on the address the page came from, with the Link's path
+    and query, and a warning tells the CPO. Before, the run failed at the second page: the
+    SSRF guard refused the address, or it did not resolve."""
+    cpo = demo_cpo(locations=35, page_limit=10, link_origin=origin)
+    run = register_and_harvest(sessions, replace(settings, harvest_page_process_min_objects=int(page_process),
+                                                 retry_attempts=1), cpo)
+    assert run.status == "success", run.error
+    assert len(stored_locations(sessions)) == 35
+    offsets = sorted(int(entry["query"].get("offset", 0)) for entry in cpo.app.config["REQUEST_LOG"]
+                     if entry["path"].endswith("/locations"))
+    assert offsets == [0, 10, 20, 30]
+    mended = [f for f in findings(sessions, "warning") if f.field == "Link"]
+    assert mended and all("only the CPO's network knows" in f.reason for f in mended), mended
+
+
+def test_a_link_from_https_down_to_http_on_the_same_host_stays_on_https():
+    from harvesters.ocpi_client import _next_page_url
+
+    page = httpx.URL("https://cpo.example.eu/ocpi/2.2.1/locations?offset=0&limit=10")
+    following, mended = _next_page_url(page, "http://cpo.example.eu/ocpi/2.2.1/locations?offset=10&limit=10")
+    assert str(following) == "https://cpo.example.eu/ocpi/2.2.1/locations?offset=10&limit=10"
+    assert "https down to http" in mended
+    # A Link to another public host, or a relative one, is followed as it is.
+    assert _next_page_url(page, "https://eu.cpo-cdn.example/page/2") == (httpx.URL("https://eu.cpo-cdn.example/page/2"),
+                                                                         None)
+    assert _next_page_url(page, "?offset=10&limit=10")[1] is None
 
 
 def _feed_notes(sessions) -> list[str]:
