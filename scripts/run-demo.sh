@@ -6,7 +6,7 @@ NAP=.venv/bin/nap
 export NAP_DATABASE_URL="${NAP_DATABASE_URL:-sqlite:///var/nap.sqlite3}"
 DEMO_PORT="${DEMO_PORT:-8081}"
 HUB_PORT="${HUB_PORT:-8082}"
-NAP_PORT="${NAP_PORT:-8080}"
+WEB_PORT="${WEB_PORT:-8080}"
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
 trap cleanup EXIT INT TERM
@@ -49,24 +49,24 @@ $NAP worker >var/worker.log 2>&1 &
 pids+=($!)
 cat <<MSG
 
-NAP is serving the demo CPO's data on http://127.0.0.1:${NAP_PORT}
-  OCPI versions:        http://127.0.0.1:${NAP_PORT}/ocpi/versions
-  OCPI 2.3.0 locations: http://127.0.0.1:${NAP_PORT}/ocpi/2.3.0/locations
-  OCPI 2.3.0 tariffs:   http://127.0.0.1:${NAP_PORT}/ocpi/2.3.0/tariffs
-  DATEX II table:       http://127.0.0.1:${NAP_PORT}/datex2/v3.7/energy-infrastructure/table
-  DATEX II AFIR table:  http://127.0.0.1:${NAP_PORT}/datex2/v3.7/energy-infrastructure/table?profile=afir
-  DATEX II status:      http://127.0.0.1:${NAP_PORT}/datex2/v3.7/energy-infrastructure/status
-  Provenance (the demo CPO and the hub merged): http://127.0.0.1:${NAP_PORT}/api/v1/provenance/DE/ABC/LOC000102
+NAP is serving the demo CPO's data on http://127.0.0.1:${WEB_PORT}
+  OCPI versions:        http://127.0.0.1:${WEB_PORT}/ocpi/versions
+  OCPI 2.3.0 locations: http://127.0.0.1:${WEB_PORT}/ocpi/2.3.0/locations
+  OCPI 2.3.0 tariffs:   http://127.0.0.1:${WEB_PORT}/ocpi/2.3.0/tariffs
+  DATEX II table:       http://127.0.0.1:${WEB_PORT}/datex2/v3.7/energy-infrastructure/table
+  DATEX II AFIR table:  http://127.0.0.1:${WEB_PORT}/datex2/v3.7/energy-infrastructure/table?profile=afir
+  DATEX II status:      http://127.0.0.1:${WEB_PORT}/datex2/v3.7/energy-infrastructure/status
+  Provenance (the demo CPO and the hub merged): http://127.0.0.1:${WEB_PORT}/api/v1/provenance/DE/ABC/LOC000102
 
 The portal:
-  Overview:             http://127.0.0.1:${NAP_PORT}/
-  Map:                  http://127.0.0.1:${NAP_PORT}/map
-  CPO sign-up:          http://127.0.0.1:${NAP_PORT}/signup
-  Administration:       http://127.0.0.1:${NAP_PORT}/admin/
+  Overview:             http://127.0.0.1:${WEB_PORT}/
+  Map:                  http://127.0.0.1:${WEB_PORT}/map
+  CPO sign-up:          http://127.0.0.1:${WEB_PORT}/signup
+  Administration:       http://127.0.0.1:${WEB_PORT}/admin/
 Create an administrator (in another terminal: type the password, then Enter):
   read -rs PW && echo "\$PW" | NAP_DATABASE_URL=${NAP_DATABASE_URL} ${NAP} users add --email admin@example.org --password-stdin --admin
 
 The worker re-harvests the demo feeds every 5 minutes (logs in var/). Ctrl-C stops everything.
 
 MSG
-$NAP serve --port "$NAP_PORT"
+$NAP serve --port "$WEB_PORT"
