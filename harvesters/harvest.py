@@ -29,10 +29,10 @@ from nap.store.db import write_session
 from nap.config import Settings
 from nap.feeds import credentials_accepted
 from nap.ocpi.values import format_datetime
-from nap.parties import verified_parties
+from nap.parties import claims, verified_parties
 from nap.runtime import fewer_collections, short_switch_interval
 from nap.store.leases import Leases
-from nap.store.states import COMPLETED_RUN_STATUSES, FeedKind, FeedStatus, ObjectKind, RunStatus
+from nap.store.states import COMPLETED_RUN_STATUSES, ClaimState, FeedKind, FeedStatus, ObjectKind, RunStatus
 from nap.store.tables import Feed, Finding, HarvestRun, Location, Tariff
 from nap.store.writer import FeedWriter, WriteCounts
 
@@ -313,15 +313,17 @@ class Harvester:
 
     def _routing(self, feed: Feed, version: str) -> dict[str, str]:
         """The routing headers of the feed's list requests (OCPI 2.2 on; 2.1.1 has none):
-        from NAP's party; to the CPO's, when its feed publishes under one party only. A
-        feed of several parties, a hub's or an aggregator's names none: OCPI-to would narrow
-        the lists to one party, and a hub's own party is not known here."""
+        from NAP's party; to the CPO's, when its feed claims one party only, verified. A
+        feed of several parties, claimed or verified, a hub's or an aggregator's names none:
+        OCPI-to would narrow the lists to one party, and what a feed serves of a claimed
+        party is the evidence an administrator verifies the claim by (nap/parties.py)."""
         if version == "2.1.1":
             return {}
         with self.sessions() as session:
-            parties = verified_parties(session, feed.id)
-        to = next(iter(parties)) if len(parties) == 1 and feed.feed_kind == FeedKind.CPO else None
-        return routing_headers((self.settings.country_code, self.settings.party_id), to)
+            claimed = [(claim.country_code, claim.party_id, claim.state) for claim in claims(session, feed.id)]
+        single = len(claimed) == 1 and claimed[0][2] == ClaimState.VERIFIED and feed.feed_kind == FeedKind.CPO
+        return routing_headers((self.settings.country_code, self.settings.party_id),
+                               claimed[0][:2] if single else None)
 
     def _may_be_large(self, feed: Feed, full_sync: bool) -> bool:
         """Whether to pull the feed's Locations in a page process: unless its last good run

@@ -8,7 +8,7 @@ import json
 import logging
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterator
 
 import httpx
@@ -61,6 +61,10 @@ def _version_in(url: str) -> str | None:
     return found.group(1) if found else None
 
 
+def _dicts(value: Any) -> list[dict]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
 def _is_version_details(answer: Any) -> bool:
     return isinstance(answer, dict) and isinstance(answer.get("endpoints"), list)
 
@@ -74,9 +78,15 @@ def _looks_like_locations(answer: Any) -> bool:
 
 
 def _version_of_locations(objects: list) -> str:
-    """The OCPI version a list of Locations is written in, by its shape: 2.3.0 brought
-    parking places; 2.2 brought the party on every object; 2.1.1 had neither."""
+    """The OCPI version a list of Locations is written in, by its shape: what only 2.1.1 had
+    (a location's `type`, a connector's `voltage` and `amperage`) first, since a 2.1.1 feed
+    may add a party as an extension; then 2.3.0's parking places; then the party on every
+    object that 2.2 brought."""
     locations = [item for item in objects if isinstance(item, dict)]
+    connectors = [connector for location in locations for evse in _dicts(location.get("evses"))
+                  for connector in _dicts(evse.get("connectors"))]
+    if any("type" in item for item in locations) or any("voltage" in c or "amperage" in c for c in connectors):
+        return "2.1.1"
     if any("parking_places" in item for item in locations):
         return "2.3.0"
     if any("country_code" in item and "party_id" in item for item in locations):
@@ -157,10 +167,11 @@ class OcpiClient:
         # OCPI 2.2+ message routing headers for the functional modules' lists (routing_headers).
         self.routing: dict[str, str] = {}
         self.waits = waits or AnswerWaits()  # the run's, when the worker watches it
+        self._policy = OutboundPolicy(self.limits.allowed_networks)
         # Every request, redirects included, goes through the SSRF guard.
         self._http = httpx.Client(
             timeout=self.limits.timeout_seconds, follow_redirects=True, max_redirects=self.limits.max_redirects,
-            transport=transport or GuardedTransport(OutboundPolicy(self.limits.allowed_networks)),
+            transport=transport or GuardedTransport(self._policy),
         )
 
     def close(self) -> None:
@@ -176,8 +187,7 @@ class OcpiClient:
 
     def _send(self, url: str, params: dict | None, method: str, body: Any,
               extra: dict[str, str]) -> tuple[httpx.Response, bytes]:
-        headers = {"Authorization": authorization_header(self.token, self.sends_plain_token()),
-                   "Accept": "application/json", **extra}
+        headers = {"Accept": "application/json", **extra}  # Authorization among them (request)
         with self._http.stream(method, url, params=params, headers=headers, json=body) as response:
             body = bytearray()
             for chunk in response.iter_bytes():
@@ -206,7 +216,8 @@ class OcpiClient:
         while True:
             plain = self.sends_plain_token()
             try:
-                return self._request(method, url, params, body, headers or {})
+                return self._request(method, url, params, body,
+                                     {**(headers or {}), "Authorization": authorization_header(self.token, plain)})
             except CredentialsRejected:
                 self._refused_forms.add(plain)
                 if (not plain) in self._refused_forms:
@@ -249,6 +260,10 @@ class OcpiClient:
             raise HarvestError(str(error)) from None
         except httpx.TooManyRedirects:
             raise HarvestError(f"{url} redirects more than {self.limits.max_redirects} times") from None
+        except httpx.LocalProtocolError:
+            # Its text quotes the header it could not send, the token's with it.
+            raise HarvestError(f"the request to {url} could not be sent: the token (or another header) holds "
+                               "characters an HTTP header cannot carry") from None
         except httpx.TransportError as error:
             raise _Retryable(f"{type(error).__name__}: {error}") from None
         sent = f" (X-Request-ID {request_id})"
@@ -325,10 +340,9 @@ class OcpiClient:
         if version is None:
             raise HarvestError(f"{url} answered the details of OCPI {stated}; NAP speaks {list(HARVESTED)}")
         self.version = version
-        found = self._endpoints(version, details)
-        return Endpoints(found.version, found.locations_url, found.tariffs_url, found.credentials_url,
-                         note=f"the feed's URL is the details of OCPI {version}, not the versions endpoint: NAP "
-                              "reads that version's endpoints, and does not see a newer version the CPO may offer")
+        return replace(self._endpoints(version, details),
+                       note=f"the feed's URL is the details of OCPI {version}, not the versions endpoint: NAP "
+                            "reads that version's endpoints, and does not see a newer version the CPO may offer")
 
     def _locations_given(self, url: str, first_page: list) -> Endpoints:
         version = _version_in(url) or _version_of_locations(first_page)
@@ -368,15 +382,19 @@ class OcpiClient:
         window), the page is fetched again with the offset lowered by the difference, so no
         object slips between two pages. A server that sends no Link although objects remain
         is paged on by offset (a warning says so)."""
-        params: dict | None = {"offset": 0, "limit": limit}
+        params: dict = {"offset": 0, "limit": limit}
         if date_from:
             params["date_from"] = date_from
-        next_url: str = url
+        # The URL's own query (an open data URL's key, say) stays on every page: the paging
+        # parameters go beside it (httpx would drop it for `params`), and a Link that leaves
+        # it out gets it back.
+        own_query = httpx.URL(url).params
+        next_url: str = str(httpx.URL(url).copy_merge_params(params))
         previous_total: int | None = None
         received = 0
         seen_requests: set[str] = set()
         for _ in range(self.limits.max_pages):
-            data, response, size, bare = self.get_payload(next_url, params, headers=self.routing)
+            data, response, size, bare = self.get_payload(next_url, None, headers=self.routing)
             total = _int_header(response, "X-Total-Count")
             if previous_total is not None and total is not None and total < previous_total:
                 lowered = _with_offset(response.url, _offset_of(response.url) - (previous_total - total))
@@ -397,7 +415,9 @@ class OcpiClient:
             if not link and data and total is not None and received < total:
                 link = str(_with_offset(response.url, _offset_of(response.url) + len(data)))
                 guessed = True
-            following, mended = _next_page_url(response.url, link) if link else (None, None)
+            following, mended = _next_page_url(response.url, link, self._policy) if link else (None, None)
+            if following is not None:
+                following = _with_missing_params(following, own_query)
             yield Page(data, size, total, bare, offset_paging=guessed, mended_link=mended)
             if not following or not data:
                 return
@@ -405,38 +425,45 @@ class OcpiClient:
             if next_url in seen_requests:
                 raise HarvestError(f"pagination loops: {next_url} was already fetched")
             seen_requests.add(next_url)
-            params = None  # the Link URL carries every parameter itself
         raise HarvestError(f"more than {self.limits.max_pages} pages: stopped")
 
 
-def _local_host(host: str) -> bool:
+def _with_missing_params(url: httpx.URL, params: httpx.QueryParams) -> httpx.URL:
+    for key, value in params.multi_items():
+        if key not in url.params:
+            url = url.copy_add_param(key, value)
+    return url
+
+
+def _internal_host(host: str, policy: OutboundPolicy) -> bool:
     """A host only the CPO's own network knows: localhost, a name of one label (a
-    container's, a machine's), or a loopback, private, link-local or unspecified address."""
+    container's, a machine's), or an address the SSRF guard refuses (loopback, private,
+    link-local and the like, unless the operator allowed its network)."""
     if host == "localhost" or host.endswith(".localhost") or ("." not in host and ":" not in host):
         return True
     try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
+        return policy.refuses(ipaddress.ip_address(host))
+    except ValueError:  # a name: the guard judges its addresses when it connects
         return False
-    return address.is_loopback or address.is_private or address.is_link_local or address.is_unspecified
 
 
-def _next_page_url(page: httpx.URL, link: str) -> tuple[httpx.URL, str | None]:
-    """The next page's URL from the page's Link, and how it was mended, if it was. A server
-    behind a proxy that does not pass the public address on writes its Links on its own:
-    - on the same host, from https down to http: kept on https, so that the token never
-      goes in clear;
+def _next_page_url(page: httpx.URL, link: str, policy: OutboundPolicy) -> tuple[httpx.URL, str | None]:
+    """The next page's URL from the page's Link, and how it was mended, if it was (the
+    reason names no page, so that a feed's pages share one finding). A server behind a
+    proxy that does not pass its public address on writes its Links on its own:
+    - from https down to http: kept on https, so that the token never goes in clear;
     - on a host only its network knows (localhost, 10.0.0.5, "backend:8080"): taken on the
       page's own origin, with the Link's path and query.
     Any other Link is followed as it is (through the SSRF guard, as every request)."""
     target = page.join(link)
-    if target.host == page.host and page.scheme == "https" and target.scheme == "http":
-        return (target.copy_with(scheme="https", port=page.port),
-                f"the Link to the next page goes from https down to http ({target}); followed on https")
-    if target.host != page.host and _local_host(target.host):
-        mended = target.copy_with(scheme=page.scheme, host=page.host, port=page.port)
-        return mended, (f"the Link to the next page names a host only the CPO's network knows ({target.host}); "
-                        f"followed on the page's own address: {mended}")
+    if target.host != page.host and _internal_host(target.host, policy):
+        return (target.copy_with(scheme=page.scheme, host=page.host, port=page.port),
+                f"the Links to the next page name a host only the CPO's network knows ({target.host}); "
+                "followed on the address the pages come from")
+    if page.scheme == "https" and target.scheme == "http":
+        port = page.port if target.host == page.host else (None if target.port == 80 else target.port)
+        return (target.copy_with(scheme="https", port=port),
+                f"the Links to the next page go from https down to http ({target.host}); followed on https")
     return target, None
 
 

@@ -84,6 +84,11 @@ class OutboundPolicy:
         return any(candidate.version == network.version and candidate in network
                    for candidate in candidates for network in self.allowed)
 
+    def refuses(self, address: ipaddress._BaseAddress) -> bool:
+        """Whether a connection to `address` would be refused: not global, and not in the
+        networks the operator allowed."""
+        return _forbidden_reason(address) is not None and not self._allowed(address)
+
     def check_url(self, url: httpx.URL) -> None:
         """UrlRefused unless `url` is an http(s) URL with a host (its address is checked
         when a connection is made, see `address_for`)."""

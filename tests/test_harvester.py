@@ -12,11 +12,14 @@ from sqlalchemy import select
 
 from demo_cpo.fleet import Fleet
 from demo_cpo.server import DemoOptions, create_app, touch_location
+from nap.parties import claim
 from nap.store.documents import assemble_locations
+from nap.store.states import ClaimSource
 from nap.store.tables import COMPLETED_RUN_STATUSES, Feed, HarvestRun, Location
 from tests.conftest import OCPI_SPEC, REAL_FEEDS
 from tests.harvest_helpers import (
-    count_rows, delete_feed, findings, harvest, parties_of, register_and_harvest, stored_locations, stored_tariffs,
+    count_rows, delete_feed, findings, harvest, parties_of, register, register_and_harvest, stored_locations,
+    stored_tariffs,
 )
 from tests.settings_helpers import replace
 
@@ -191,12 +194,14 @@ def test_every_request_carries_a_request_id_and_its_retries_one_correlation_id(v
     log = cpo.app.config["REQUEST_LOG"]
     assert all(entry["request_id"] and entry["correlation_id"] for entry in log), log
     assert len({entry["request_id"] for entry in log}) == len(log)
-    for failed, retry in zip(log, log[1:]):
-        if failed["status"] == 503:
-            assert retry["correlation_id"] == failed["correlation_id"] and retry["query"] == failed["query"]
-    answered = [entry for entry in log if entry["status"] != 503]
-    assert len({entry["correlation_id"] for entry in answered}) == len(answered)
-    assert any(entry["status"] == 503 for entry in log)
+    # One exchange per request: its tries, all of the same page, the last one answered.
+    exchanges: dict[str, list] = {}
+    for entry in log:
+        exchanges.setdefault(entry["correlation_id"], []).append(entry)
+    for tries in exchanges.values():
+        assert [entry["status"] for entry in tries[:-1]] == [503] * (len(tries) - 1) and tries[-1]["status"] == 200
+        assert len({(entry["path"], str(entry["query"])) for entry in tries}) == 1
+    assert any(len(tries) > 1 for tries in exchanges.values())
 
 
 def test_a_failed_request_is_named_by_the_request_id_the_cpo_logged(demo_cpo, sessions, settings):
@@ -255,13 +260,43 @@ def test_list_requests_carry_the_routing_headers_of_the_version(version, page_pr
     assert {(entry["ocpi_from"], entry["ocpi_to"]) for entry in others} == {(None, None)}
 
 
-def test_a_feed_of_several_parties_names_no_party_it_asks(demo_cpo, sessions, settings):
-    """OCPI-to would narrow a platform's lists to one of the feed's parties."""
+@pytest.mark.parametrize("second", ["verified", "claimed"])
+def test_a_feed_of_several_parties_names_no_party_it_asks(second, demo_cpo, sessions, settings):
+    """OCPI-to would narrow a platform's lists to one of the feed's parties; a party only
+    claimed too, since what the feed serves of it is what an administrator verifies it by."""
     cpo = demo_cpo(locations=10, ocpi_version="2.2.1")
-    run = register_and_harvest(sessions, settings, cpo, parties=(("DE", "ABC"), ("DE", "XYZ")))
+    if second == "verified":
+        register(sessions, cpo, parties=(("DE", "ABC"), ("DE", "XYZ")))
+    else:
+        register(sessions, cpo)  # DE/ABC, verified
+        with sessions.begin() as session:
+            claim(session, session.scalars(select(Feed)).one(), "DE", "XYZ", source=ClaimSource.FORM)
+    run = harvest(sessions, settings)
     assert run.status == "success", run.error
     lists = [entry for entry in cpo.app.config["REQUEST_LOG"] if entry["path"].endswith("/locations")]
     assert lists and {(entry["ocpi_from"], entry["ocpi_to"]) for entry in lists} == {("DE/NAP", None)}
+
+
+def test_a_locations_url_keeps_its_own_query_on_every_page(demo_cpo, sessions, settings):
+    """An open data URL often carries a key or a filter in its query; the paging parameters
+    are added to it, not put in its place (as they were: httpx drops a URL's query for
+    `params`), and a Link that leaves it out (the demo's Links keep only OCPI's filters)
+    gets it back."""
+    cpo = demo_cpo(locations=25, ocpi_version="2.2.1", page_limit=10)
+    cpo.versions_url = f"{cpo.url}/ocpi/2.2.1/locations?key=open-data"
+    run = register_and_harvest(sessions, settings, cpo)
+    assert run.status == "success", run.error
+    assert len(stored_locations(sessions)) == 25
+    pages = [entry["query"] for entry in cpo.app.config["REQUEST_LOG"] if entry["path"].endswith("/locations")]
+    assert len(pages) >= 4 and all(query.get("key") == "open-data" for query in pages), pages
+
+
+def test_a_token_a_header_cannot_carry_fails_the_run_without_showing_it(demo_cpo, sessions, settings):
+    token = "secret-\r\nX-Injected: 1"
+    cpo = demo_cpo(locations=5, ocpi_version="2.1.1", token=token)
+    run = register_and_harvest(sessions, settings, cpo)
+    assert run.status == "failed" and "cannot carry" in run.error, run.error
+    assert "secret" not in run.error and "Injected" not in run.error
 
 
 @pytest.mark.parametrize("origin", ["http://backend:8080", "http://localhost:1", "http://10.1.2.3"])
@@ -286,15 +321,21 @@ def test_links_on_the_cpos_internal_address_are_followed_on_its_public_one(origi
 
 def test_a_link_from_https_down_to_http_on_the_same_host_stays_on_https():
     from harvesters.ocpi_client import _next_page_url
+    from nap.url_guard import OutboundPolicy
 
     page = httpx.URL("https://cpo.example.eu/ocpi/2.2.1/locations?offset=0&limit=10")
-    following, mended = _next_page_url(page, "http://cpo.example.eu/ocpi/2.2.1/locations?offset=10&limit=10")
+    policy = OutboundPolicy()
+    following, mended = _next_page_url(page, "http://cpo.example.eu/ocpi/2.2.1/locations?offset=10&limit=10", policy)
     assert str(following) == "https://cpo.example.eu/ocpi/2.2.1/locations?offset=10&limit=10"
     assert "https down to http" in mended
     # A Link to another public host, or a relative one, is followed as it is.
-    assert _next_page_url(page, "https://eu.cpo-cdn.example/page/2") == (httpx.URL("https://eu.cpo-cdn.example/page/2"),
-                                                                         None)
-    assert _next_page_url(page, "?offset=10&limit=10")[1] is None
+    assert _next_page_url(page, "https://eu.cpo-cdn.example/page/2", policy) == (
+        httpx.URL("https://eu.cpo-cdn.example/page/2"), None)
+    assert _next_page_url(page, "?offset=10&limit=10", policy)[1] is None
+    # A private address the operator allowed (NAP_OUTBOUND_ALLOW) is the CPO's real one.
+    allowed = OutboundPolicy(["10.20.0.0/16"])
+    assert _next_page_url(page, "https://10.20.0.7/next", allowed)[1] is None
+    assert "only the CPO's network knows" in _next_page_url(page, "https://10.30.0.7/next", allowed)[1]
 
 
 def _feed_notes(sessions) -> list[str]:
