@@ -185,6 +185,7 @@ class Harvester:
             if self._may_be_large(feed, full_sync=date_from is None):
                 page_process = PageProcess()
             with OcpiClient(feed.token, self._limits(), waits=waits) as client:
+                client.plain_token = feed.plain_token  # the form the CPO took last time, if it showed
                 endpoints = client.discover(feed.versions_url)
                 version = endpoints.version
                 client.routing = self._routing(feed, version)
@@ -283,6 +284,7 @@ class Harvester:
             locations_url=endpoints.locations_url,
             tariffs_url=endpoints.tariffs_url,
             last_success_started_at=run.started_at,
+            plain_token=client.plain_token,
         )
         if full_sync:
             feed_changes["last_full_sync_at"] = run.started_at

@@ -239,6 +239,10 @@ def test_a_cpo_that_takes_the_token_only_plain_is_harvested_whole(version, page_
     assert len(refused) == 1 and refused[0]["path"] == "/ocpi/versions", refused
     with sessions() as session:
         assert session.scalar(select(Feed.status)) == "active"
+    # The feed keeps the form the CPO took: the next run meets no refusal.
+    seen = len(cpo.app.config["REQUEST_LOG"])
+    assert harvest(sessions, settings).status == "success"
+    assert [entry for entry in cpo.app.config["REQUEST_LOG"][seen:] if entry["status"] == 401] == []
 
 
 @pytest.mark.parametrize("version", ["2.3.0", "2.2.1", "2.1.1"])

@@ -89,6 +89,10 @@ class Feed(Base):
     # When the OCPI credentials handshake last succeeded (None: static token, no handshake).
     registered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     credentials_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # How the CPO took the token in the Authorization header in the last good run, when it
+    # showed (harvesters/ocpi_client.py): True plain, False Base64-encoded; None: as the
+    # version says. The next run starts with it, instead of a refused request each time.
+    plain_token: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     # When someone last asked for a harvest now (the portal, the CLI): the worker's next
     # tick harvests the feed whatever its interval. A run started at or after it answers
     # the request (nap/feeds.py, nap/worker.py); None when nobody is waiting.
