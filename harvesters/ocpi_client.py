@@ -61,10 +61,6 @@ def _version_in(url: str) -> str | None:
     return found.group(1) if found else None
 
 
-def _dicts(value: Any) -> list[dict]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
-
-
 def _is_version_details(answer: Any) -> bool:
     return isinstance(answer, dict) and isinstance(answer.get("endpoints"), list)
 
@@ -78,15 +74,11 @@ def _looks_like_locations(answer: Any) -> bool:
 
 
 def _version_of_locations(objects: list) -> str:
-    """The OCPI version a list of Locations is written in, by its shape: what only 2.1.1 had
-    (a location's `type`, a connector's `voltage` and `amperage`) first, since a 2.1.1 feed
-    may add a party as an extension; then 2.3.0's parking places; then the party on every
-    object that 2.2 brought."""
+    """The OCPI version a list of Locations is written in, by its shape: 2.3.0 brought
+    parking places, 2.2 the party on every object, 2.1.1 had neither. Real 2.2 feeds keep
+    2.1.1's names beside (a location's `type`, a connector's `voltage`): the 2.2.1
+    normalizer repairs those (harvesters/normalize/repairs/keys.py), so the party decides."""
     locations = [item for item in objects if isinstance(item, dict)]
-    connectors = [connector for location in locations for evse in _dicts(location.get("evses"))
-                  for connector in _dicts(evse.get("connectors"))]
-    if any("type" in item for item in locations) or any("voltage" in c or "amperage" in c for c in connectors):
-        return "2.1.1"
     if any("parking_places" in item for item in locations):
         return "2.3.0"
     if any("country_code" in item and "party_id" in item for item in locations):

@@ -82,8 +82,12 @@ def _identity(locations: list) -> tuple[str, str]:
     return "PL", "RLF"
 
 
+@pytest.mark.parametrize("registered_by", ["versions", "locations URL"])
 @pytest.mark.parametrize("path", sorted(FEEDS.glob("*.json")), ids=lambda p: p.stem)
-def test_every_publishable_evse_of_a_real_feed_is_published(path, live_server, sessions, settings):
+def test_every_publishable_evse_of_a_real_feed_is_published(path, registered_by, live_server, sessions, settings):
+    """Registered by the OCPI versions endpoint, or, as these feeds were published, by their
+    Locations URL alone: one without a version in its path, so the objects' shape tells it
+    (harvesters/ocpi_client.py)."""
     locations = _locations(path)
     served = sum(len(loc.get("evses") or []) for loc in locations if isinstance(loc, dict))
     cannot: dict[str, int] = {}
@@ -92,11 +96,15 @@ def test_every_publishable_evse_of_a_real_feed_is_published(path, live_server, s
             cannot[reason] = cannot.get(reason, 0) + count
     assert cannot == EXPECTED_UNPUBLISHABLE.get(path.name, {}), path.name
 
-    options = DemoOptions(ocpi_version=_version(path), verbatim=True, page_limit=100)
+    open_data = {"version": _version(path), "endpoints": [
+        {"identifier": "locations", "role": "SENDER", "url": "http://cpo.invalid/open-data/locations"}]}
+    options = DemoOptions(ocpi_version=_version(path), verbatim=True, page_limit=100,
+                          version_details=open_data if registered_by == "locations URL" else None)
     cpo = live_server(create_app(Fleet(locations=locations, tariffs=[]), options))
     country_code, party_id = _identity(locations)
+    url = f"{cpo.url}/ocpi/versions" if registered_by == "versions" else f"{cpo.url}/open-data/locations"
     with sessions.begin() as session:
-        add_feed(session, name="real", versions_url=f"{cpo.url}/ocpi/versions", token=options.token,
+        add_feed(session, name="real", versions_url=url, token=options.token,
                  country_code=country_code, party_id=party_id,
                  parties=parties_of("location", options.ocpi_version, locations, (country_code, party_id)))
     run = harvest(sessions, settings, "real")
