@@ -71,9 +71,11 @@ def handshake(sessions: sessionmaker[Session], settings: Settings, feed_name: st
     with sessions() as session:
         feed = get_feed(session, feed_name)
         token, versions_url, registered = feed.token, feed.versions_url, feed.registered_at is not None
+        plain_token = feed.plain_token
     token_b = new_token()
     try:
         with OcpiClient(token, _limits(settings)) as client:
+            client.plain_token = plain_token  # the form the CPO took last time (harvesters/ocpi_client.py)
             endpoints = client.discover(versions_url)
             if not endpoints.credentials_url:
                 return HandshakeResult(False, f"the CPO's OCPI {endpoints.version} lists no credentials endpoint")
@@ -90,6 +92,8 @@ def handshake(sessions: sessionmaker[Session], settings: Settings, feed_name: st
         with write_session(sessions) as session:
             feed = get_feed(session, feed_name)
             feed.token = data["token"]  # TOKEN_C: from now on the only token that works
+            # The CPO's server takes its tokens as it took TOKEN_A.
+            feed.plain_token = client.plain_token
             feed.inbound_token_hash = token_hash(token_b)
             feed.registered_at = datetime.now(timezone.utc)
             feed.credentials_url = endpoints.credentials_url
@@ -117,12 +121,12 @@ def handshake(sessions: sessionmaker[Session], settings: Settings, feed_name: st
 def unregister(sessions: sessionmaker[Session], settings: Settings, feed_name: str) -> HandshakeResult:
     with sessions() as session:
         feed = get_feed(session, feed_name)
-        token, url, version = feed.token, feed.credentials_url, feed.ocpi_version
+        token, url, version, plain_token = feed.token, feed.credentials_url, feed.ocpi_version, feed.plain_token
     if not url:
         return HandshakeResult(False, "the feed never completed a handshake")
     try:
         with OcpiClient(token, _limits(settings)) as client:
-            client.version = version
+            client.version, client.plain_token = version, plain_token
             client.get_payload(url, method="DELETE")
     except HarvestError as error:
         return HandshakeResult(False, f"unregistering failed: {error}", version)

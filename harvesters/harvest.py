@@ -271,6 +271,8 @@ class Harvester:
                 ObjectKind.PAGE, None, None,
                 f"the slowest answer took {slowest:.1f} s (a request with its retries); NAP counts an answer over "
                 f"{self.settings.harvest_slow_answer_seconds:g} s as slow", "warning"))
+        if page_process is not None and page_process.plain_token is not None:
+            client.plain_token = page_process.plain_token  # what the CPO took from the child
         tally.findings.extend(writer.findings)
         tally.skipped += writer.refused_objects
         tally.parties_served, tally.evse_operators = dict(writer.parties_served), dict(writer.evse_operators)

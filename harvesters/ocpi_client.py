@@ -142,6 +142,17 @@ def routing_headers(own: tuple[str, str], to: tuple[str, str] | None) -> dict[st
     return headers
 
 
+# Neither the token nor the header may appear in it: the HTTP library's own text quotes them.
+_UNSENDABLE = ("the request to {url} could not be sent: a header (the token, say) holds characters an HTTP header "
+               "cannot carry")
+
+
+def _fits_a_header(token: str) -> bool:
+    """Whether the token can go plain into a header: visible ASCII only (no space, no
+    control character, nothing beyond ASCII); its Base64 form always can."""
+    return all(33 <= ord(character) <= 126 for character in token)
+
+
 def _token_form(plain: bool) -> str:
     return "plain" if plain else "Base64-encoded"
 
@@ -207,6 +218,13 @@ class OcpiClient:
         later requests. Refused in both forms, it is refused (CredentialsRejected)."""
         while True:
             plain = self.sends_plain_token()
+            if plain and not _fits_a_header(self.token):
+                # Only its Base64 form can be sent: the plain one counts as refused.
+                self._refused_forms.add(True)
+                if False in self._refused_forms:
+                    raise HarvestError(_UNSENDABLE.format(url=url))
+                self.plain_token = False
+                continue
             try:
                 return self._request(method, url, params, body,
                                      {**(headers or {}), "Authorization": authorization_header(self.token, plain)})
@@ -252,10 +270,8 @@ class OcpiClient:
             raise HarvestError(str(error)) from None
         except httpx.TooManyRedirects:
             raise HarvestError(f"{url} redirects more than {self.limits.max_redirects} times") from None
-        except httpx.LocalProtocolError:
-            # Its text quotes the header it could not send, the token's with it.
-            raise HarvestError(f"the request to {url} could not be sent: the token (or another header) holds "
-                               "characters an HTTP header cannot carry") from None
+        except (httpx.LocalProtocolError, UnicodeEncodeError):
+            raise HarvestError(_UNSENDABLE.format(url=url)) from None
         except httpx.TransportError as error:
             raise _Retryable(f"{type(error).__name__}: {error}") from None
         sent = f" (X-Request-ID {request_id})"
@@ -380,11 +396,11 @@ class OcpiClient:
         # The URL's own query (an open data URL's key, say) stays on every page: the paging
         # parameters go beside it (httpx would drop it for `params`), and a Link that leaves
         # it out gets it back.
-        own_query = httpx.URL(url).params
-        next_url: str = str(httpx.URL(url).copy_merge_params(params))
+        own_query = _without_paging(httpx.URL(url).params)
+        next_url: str = str(httpx.URL(url).copy_with(params=own_query).copy_merge_params(params))
         previous_total: int | None = None
         received = 0
-        seen_requests: set[str] = set()
+        seen_requests: set[str] = {_request_key(next_url)}
         for _ in range(self.limits.max_pages):
             data, response, size, bare = self.get_payload(next_url, None, headers=self.routing)
             total = _int_header(response, "X-Total-Count")
@@ -414,17 +430,35 @@ class OcpiClient:
             if not following or not data:
                 return
             next_url = str(following)
-            if next_url in seen_requests:
+            if _request_key(next_url) in seen_requests:
                 raise HarvestError(f"pagination loops: {next_url} was already fetched")
-            seen_requests.add(next_url)
+            seen_requests.add(_request_key(next_url))
         raise HarvestError(f"more than {self.limits.max_pages} pages: stopped")
 
 
+# OCPI's own list parameters: NAP sets them, and a Link carries them for the next page.
+_PAGING = frozenset({"offset", "limit", "date_from", "date_to"})
+
+
+def _without_paging(params: httpx.QueryParams) -> httpx.QueryParams:
+    return httpx.QueryParams([(key, value) for key, value in params.multi_items() if key.lower() not in _PAGING])
+
+
 def _with_missing_params(url: httpx.URL, params: httpx.QueryParams) -> httpx.URL:
+    """`url` with those of `params` (the feed URL's own, paging left out) it lacks, by name
+    whatever its case."""
+    present = {key.lower() for key in url.params.keys()}
     for key, value in params.multi_items():
-        if key not in url.params:
+        if key.lower() not in present:
             url = url.copy_add_param(key, value)
     return url
+
+
+def _request_key(url: str) -> str:
+    """A URL as a page request: its parameters in order, so that the same page asked with
+    them in another order is the same request."""
+    parsed = httpx.URL(url)
+    return str(parsed.copy_with(params=sorted(parsed.params.multi_items())))
 
 
 def _internal_host(host: str, policy: OutboundPolicy) -> bool:

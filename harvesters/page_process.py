@@ -9,7 +9,8 @@ imports only the client and the normalizer (about 40 MB, 0.2 s). It reads its jo
 from stdin (the feed's token never shows in argv or the environment), fetches the next
 page while it normalizes this one, and writes messages to stdout, read straight from the
 pipe: ("item", ...) for each object as soon as it is normalized, ("page", ...) with the
-page's figures and findings after its items, then ("end", kind), or ("error", ...). The
+page's figures and findings after its items, then ("end", the token form its client ended
+with: OcpiClient.plain_token), or ("error", ...). The
 pipe and its buffers hold about 3 MB: beyond the page it prefetches, the child is never
 further ahead of the parent than that, whatever the feed's size. Its environment holds
 none of NAP's settings (database URL, keys).
@@ -149,7 +150,8 @@ def _produce(job: PageJob, out: BinaryIO) -> None:
                                                 send=lambda item: frame(("item", item), flush=False))
                     del page
                     frame(("page", _page_to_wire(normalized)))
-        frame(("end", job.kind))
+            learned = client.plain_token
+        frame(("end", learned))
     except (HarvestError, CredentialsRejected) as error:  # the CPO's doing: reported as it is
         frame(("error", (type(error).__name__, str(error))))
     except BrokenPipeError:  # the parent stopped reading: the run is over
@@ -185,6 +187,9 @@ class PageProcess:
     Started before it gets its job, the child does its imports (0.2 s) meanwhile."""
 
     def __init__(self) -> None:
+        # The token form the child's client ended with, once it has ended: the CPO may have
+        # refused the one it was given (OcpiClient.request).
+        self.plain_token: bool | None = None
         self._process = subprocess.Popen(
             [sys.executable, "-m", "harvesters.page_process"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             close_fds=True, bufsize=_BUFFER_BYTES, env=_child_environment())
@@ -233,6 +238,7 @@ class PageProcess:
                 yield page
                 del page
             elif what == "end":
+                self.plain_token = value
                 return
             elif what == "error":
                 kind, message = value

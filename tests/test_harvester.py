@@ -295,12 +295,27 @@ def test_a_locations_url_keeps_its_own_query_on_every_page(demo_cpo, sessions, s
     assert len(pages) >= 4 and all(query.get("key") == "open-data" for query in pages), pages
 
 
-def test_a_token_a_header_cannot_carry_fails_the_run_without_showing_it(demo_cpo, sessions, settings):
-    token = "secret-\r\nX-Injected: 1"
-    cpo = demo_cpo(locations=5, ocpi_version="2.1.1", token=token)
+def test_the_feed_urls_own_query_never_brings_back_a_paging_parameter():
+    """The feed URL's own paging parameters are NAP's to set: carried to a Link that already
+    names them in another case, they would ask for page one again."""
+    from harvesters.ocpi_client import _request_key, _with_missing_params, _without_paging
+
+    own = _without_paging(httpx.URL("https://cpo.example.eu/open/locations?offset=0&key=k&Date_From=x").params)
+    following = _with_missing_params(httpx.URL("https://cpo.example.eu/open/locations?Offset=10&limit=5"), own)
+    assert str(following) == "https://cpo.example.eu/open/locations?Offset=10&limit=5&key=k"
+    # The same page asked with its parameters in another order is the same request.
+    assert _request_key("https://h/l?limit=5&offset=10") == _request_key("https://h/l?offset=10&limit=5")
+
+
+@pytest.mark.parametrize("token", ["toké-secret", "secret-\r\nX-Injected: 1"], ids=["non-ascii", "line-break"])
+def test_a_token_a_header_cannot_carry_fails_the_run_without_showing_it(token, demo_cpo, sessions, settings):
+    """Refused Base64-encoded, such a token cannot go plain: the run fails with a message
+    that shows neither the token nor the header (the HTTP library's own text quotes them;
+    a non-ASCII one crashed the run as an internal error)."""
+    cpo = demo_cpo(locations=5, ocpi_version="2.2.1", token=token, plain_token=True)
     run = register_and_harvest(sessions, settings, cpo)
     assert run.status == "failed" and "cannot carry" in run.error, run.error
-    assert "secret" not in run.error and "Injected" not in run.error
+    assert "secret" not in run.error and "Injected" not in run.error and "internal error" not in run.error
 
 
 @pytest.mark.parametrize("origin", ["http://backend:8080", "http://localhost:1", "http://10.1.2.3"])

@@ -325,3 +325,17 @@ def test_the_childs_log_lines_look_like_the_harvest_process_lines(demo_cpo, sess
     retries = [line for line in lines if line["logger"] == "harvesters.ocpi_client" and "/locations" in line["message"]]
     assert retries and all(line["level"] == "info" and "retrying" in line["message"] for line in retries)
     assert cpo.token not in json.dumps(lines)
+
+
+def test_the_token_form_the_child_found_reaches_the_harvest(demo_cpo):
+    """A child given the Base64 form by a CPO that takes the token only plain switches
+    (OcpiClient.request), and says so at its end, for the feed to keep (harvest.py)."""
+    cpo = demo_cpo(locations=60, plain_token=True)
+    process = PageProcess()
+    try:
+        process.start(_job(cpo))
+        assert sum(page.received for page in process.pages()) == 60
+    finally:
+        process.close()
+    assert process.plain_token is True
+    assert [entry["status"] for entry in cpo.app.config["REQUEST_LOG"]][:2] == [401, 200]
