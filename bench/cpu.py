@@ -32,6 +32,10 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0))
 
 
+def cores_text(count: int) -> str:
+    return "1 core" if count == 1 else f"{count} cores"
+
+
 def _processes():
     """(pid, start time, command name, process group, CPU seconds) of every process still
     readable. The start time (in clock ticks since boot) tells a pid's process from a later

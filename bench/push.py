@@ -85,8 +85,9 @@ def run(nap_base: str, trivial_base: str, evses: list[tuple[str, str]], token: s
     nap_delta = run_load("push-delta", {**delta, "base": nap_base})
     log(f"push: DATEX II status delta of the last minute: p50 {nap_delta['latency_ms'].get('p50', 0):.0f} ms, "
         f"{delta_bytes['plain'] / 1e6:.1f} MB")
-    baseline_capacity = run_load("push-capacity-baseline", {**capacity, "base": trivial_base,
-                                                             "cpu_groups": {TRIVIAL_GROUP: GUNICORN_GROUPS[trivial_base]}})
+    trivial_groups = {TRIVIAL_GROUP: GUNICORN_GROUPS[trivial_base]}
+    baseline_capacity = run_load("push-capacity-baseline",
+                                 {**capacity, "base": trivial_base, "cpu_groups": trivial_groups})
     baseline_paced = run_load("push-paced-baseline", {**paced, "base": trivial_base})
     baseline_delta = run_load("push-delta-baseline", {**delta, "base": trivial_base})
     # No answer at all under a closed load: NAP could not be measured. An open load that

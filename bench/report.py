@@ -12,6 +12,8 @@ import re
 import statistics
 from dataclasses import dataclass
 
+from bench import cpu as bench_cpu
+
 TARGET_SIZE = 100_000
 EU_SIZE = 1_000_000  # issue #22 sets its targets at a million EVSEs, mostly the same as at 100,000
 
@@ -120,10 +122,6 @@ def push_rows(engine: str, size: int, result: dict) -> list[Row]:
     return rows
 
 
-def _cores(count: int) -> str:
-    return "1 core" if count == 1 else f"{count} cores"
-
-
 def _cpu_shares(load: dict) -> str:
     """"NAP (gunicorn) 1.90, PostgreSQL 0.80, ...; machine 3.30 = at most 606/s on 2 cores"
     (bench/cpu.py), from a load's result."""
@@ -133,7 +131,7 @@ def _cpu_shares(load: dict) -> str:
     parts = ", ".join(f"{name} {value:.2f}" for name, value in shares.items() if name != "machine")
     machine = shares.get("machine")
     cores = load.get("cpu_cores") or 1
-    ceiling = f" = at most {_num(cores * 1000 / machine)}/s on {_cores(cores)}" if machine else ""
+    ceiling = f" = at most {_num(cores * 1000 / machine)}/s on {bench_cpu.cores_text(cores)}" if machine else ""
     return f"{parts}; machine {machine:.2f}{ceiling}"
 
 

@@ -289,7 +289,7 @@ def machine() -> str:
         pass
     cores = bench_cpu.usable_cores()
     of_machine = f" of {os.cpu_count()}" if cores != os.cpu_count() else ""
-    return f"{cores} core{'' if cores == 1 else 's'}{of_machine}{memory}, Python {platform.python_version()}, {platform.system()}"
+    return f"{bench_cpu.cores_text(cores)}{of_machine}{memory}, Python {platform.python_version()}, {platform.system()}"
 
 
 def source_state() -> str:

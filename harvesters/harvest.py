@@ -231,8 +231,9 @@ class Harvester:
         if page_process is not None:
             # Its job at once: it fetches the first Locations while the tariffs are stored.
             page_process.start(PageJob(feed.token, self._limits(), client.sends_plain_token(), client.routing,
-                                       endpoints.version, identity, "location", endpoints.locations_url, self.settings.harvest_page_limit,
-                                       date_from, report_waits_after=self.settings.harvest_slow_answer_seconds / 2))
+                                       endpoints.version, identity, "location", endpoints.locations_url,
+                                       self.settings.harvest_page_limit, date_from,
+                                       report_waits_after=self.settings.harvest_slow_answer_seconds / 2))
         try:
             for kind, url, table, write in modules:
                 if not url:

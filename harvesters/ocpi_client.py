@@ -430,9 +430,10 @@ class OcpiClient:
             if not following or not data:
                 return
             next_url = str(following)
-            if _request_key(next_url) in seen_requests:
+            key = _request_key(next_url)
+            if key in seen_requests:
                 raise HarvestError(f"pagination loops: {next_url} was already fetched")
-            seen_requests.add(_request_key(next_url))
+            seen_requests.add(key)
         raise HarvestError(f"more than {self.limits.max_pages} pages: stopped")
 
 
